@@ -1,0 +1,123 @@
+import type { GradeResult, ScenarioResult } from '../grade/model.js';
+import { formatPoints } from './summary.js';
+
+/** Characters XML 1.0 forbids even as character references; shown as \uXXXX instead. */
+const ILLEGAL_IN_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/gu;
+
+function legal(text: string): string {
+  return text.replace(ILLEGAL_IN_XML, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function xmlText(text: string): string {
+  return legal(text).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('\r', '&#13;');
+}
+
+/** Also encodes whitespace that attribute-value normalisation would turn into spaces. */
+function xmlAttr(text: string): string {
+  return xmlText(text).replaceAll('"', '&quot;').replaceAll('\n', '&#10;').replaceAll('\t', '&#9;');
+}
+
+function attrs(pairs: Record<string, string>): string {
+  return Object.entries(pairs)
+    .map(([name, value]) => ` ${name}="${xmlAttr(value)}"`)
+    .join('');
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(3);
+}
+
+function properties(indent: string, pairs: Record<string, string>): string[] {
+  return [
+    `${indent}<properties>`,
+    ...Object.entries(pairs).map(([name, value]) => `${indent}  <property${attrs({ name, value })}/>`),
+    `${indent}</properties>`,
+  ];
+}
+
+function failureBody(s: ScenarioResult): string {
+  const parts = [s.message];
+  if (s.hint !== '') parts.push(`hint: ${s.hint}`);
+  if (s.notes.length > 0) parts.push(s.notes.map((n) => `note: ${n}`).join('\n'));
+  return parts.join('\n\n');
+}
+
+function errorBody(s: ScenarioResult): string {
+  const parts = [`Grader error (the grader, the lab or the infrastructure failed; not the student's doing):\n${s.message}`];
+  if (s.notes.length > 0) parts.push(s.notes.map((n) => `note: ${n}`).join('\n'));
+  return parts.join('\n\n');
+}
+
+function stepsOutput(s: ScenarioResult): string {
+  return s.steps
+    .map((step) => {
+      const line = `[${step.status}] ${step.text} (${seconds(step.durationMs)} s)`;
+      return step.message ? `${line}\n    ${step.message.split('\n').join('\n    ')}` : line;
+    })
+    .join('\n');
+}
+
+function testcase(s: ScenarioResult): string[] {
+  const open = `    <testcase${attrs({ classname: s.feature, name: s.name, time: seconds(s.durationMs) })}>`;
+  const lines = [
+    open,
+    ...properties('      ', {
+      id: s.id,
+      points: formatPoints(s.points),
+      maxPoints: formatPoints(s.maxPoints),
+      course: String(s.course),
+      hidden: String(s.hidden),
+      attempts: String(s.attempts),
+    }),
+  ];
+  switch (s.outcome) {
+    case 'failed':
+      lines.push(`      <failure${attrs({ message: s.message, type: 'failed' })}>${xmlText(failureBody(s))}</failure>`);
+      break;
+    case 'error':
+      lines.push(`      <error${attrs({ message: s.message, type: 'grader-error' })}>${xmlText(errorBody(s))}</error>`);
+      break;
+    case 'skipped':
+      lines.push(s.message === '' ? '      <skipped/>' : `      <skipped${attrs({ message: s.message })}/>`);
+      break;
+    case 'passed':
+      break;
+  }
+  if (s.steps.length > 0) lines.push(`      <system-out>${xmlText(stepsOutput(s))}</system-out>`);
+  lines.push('    </testcase>');
+  return lines;
+}
+
+/** JUnit XML: one <testsuite> for the lab, one <testcase> per scenario. */
+export function toJUnitXml(result: GradeResult): string {
+  const totals = {
+    tests: String(result.scenarios.length),
+    failures: String(result.counts.failed),
+    errors: String(result.counts.error),
+    skipped: String(result.counts.skipped),
+    time: seconds(result.durationMs),
+  };
+  const lines = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites${attrs({ name: 'kgrade', ...totals })}>`,
+    `  <testsuite${attrs({ name: result.lab.id, ...totals, timestamp: result.startedAt })}>`,
+    ...properties('    ', {
+      'lab.title': result.lab.title,
+      'lab.chapter': String(result.lab.chapter),
+      'submission.name': result.submission.name,
+      'submission.path': result.submission.path,
+      score: formatPoints(result.score),
+      maxScore: formatPoints(result.maxScore),
+      complete: String(result.complete),
+      'environment.provider': result.environment.provider,
+      'environment.image': result.environment.image,
+      'environment.kernel': result.environment.kernel,
+      startedAt: result.startedAt,
+      finishedAt: result.finishedAt,
+    }),
+    ...result.scenarios.flatMap(testcase),
+    '  </testsuite>',
+    '</testsuites>',
+  ];
+  return `${lines.join('\n')}\n`;
+}
