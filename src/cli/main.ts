@@ -1,0 +1,213 @@
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { GraderError, LabError } from '../check/errors.js';
+import { ensureNodeImage } from '../env/images.js';
+import { installSignalCleanup, reapOrphans } from '../env/reaper.js';
+import { gradeSubmission } from '../grade/grade.js';
+import { verifyLab } from '../grade/verify.js';
+import { loadLab, REPO_ROOT } from '../lab/load.js';
+import { validateLab } from '../lab/validate.js';
+import { generateAllureHtml } from '../report/allure-html.js';
+import { readResultsJson } from '../report/results-json.js';
+import { toSummary } from '../report/summary.js';
+import { writeReports } from '../report/write-all.js';
+
+export const EXIT = { graded: 0, mismatch: 1, usage: 2, infrastructure: 3 } as const;
+
+const USAGE = `kgrade: grades Kubernetes course labs written as Gherkin scenarios
+
+  kgrade grade LABDIR --submission DIR [--out DIR] [--allure] [--no-build]
+      Grade one submission; writes results.json, junit.xml, gradescope/results.json,
+      summary.md (and allure-results/ with --allure) into --out
+      (default reports/<lab>/<submission>/).
+  kgrade verify LABDIR... [--case NAME]... [--out DIR] [--no-build]
+      Grade reference/ (must get full marks) and every wrong/<case>/ (must get the
+      score lab.yaml's expect: gives it). What a course repository's CI runs.
+  kgrade validate [LABDIR...]
+      Check lab.yaml, the features and their steps without Docker (default: every lab).
+  kgrade list [LABS_ROOT]
+      The labs, their environment and points.
+  kgrade report --html DIR [--out DIR]
+      Make an Allure HTML report from DIR/allure-results (from grade --allure).
+
+Exit codes: 0 graded (whatever the score) / verified; 1 verify found a mismatch;
+2 usage or invalid lab; 3 could not grade (infrastructure or grader error).`;
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const color = process.stdout.isTTY === true && !process.env['NO_COLOR'];
+
+async function labDirs(root: string): Promise<string[]> {
+  const entries = await readdir(root, { withFileTypes: true });
+  const out: string[] = [];
+  for (const e of entries) {
+    if (e.isDirectory() && (await stat(path.join(root, e.name, 'lab.yaml')).catch(() => undefined))) out.push(path.join(root, e.name));
+  }
+  return out.sort();
+}
+
+async function freshDir(dir: string): Promise<string> {
+  await rm(path.join(dir, 'allure-results'), { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+async function cmdGrade(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { submission: { type: 'string' }, out: { type: 'string' }, allure: { type: 'boolean' }, 'no-build': { type: 'boolean' } },
+  });
+  const [labArg] = positionals;
+  if (!labArg || !values.submission || positionals.length > 1) {
+    log('usage: kgrade grade LABDIR --submission DIR [--out DIR] [--allure] [--no-build]');
+    return EXIT.usage;
+  }
+  const lab = await loadLab(labArg);
+  const image = await ensureNodeImage({ build: !values['no-build'], log });
+  await reapOrphans();
+  const subName = path.basename(path.resolve(values.submission));
+  const out = await freshDir(path.resolve(values.out ?? path.join(REPO_ROOT, 'reports', lab.id, subName)));
+  log(`kgrade: grading ${values.submission} against ${lab.id} (${lab.scenarios.length} scenarios, ${lab.maxScore} points) in ${image}`);
+  const { result } = await gradeSubmission(lab, values.submission, {
+    nodeImage: image,
+    log,
+    ...(values.allure ? { allureResultsDir: path.join(out, 'allure-results') } : {}),
+  });
+  const written = await writeReports(result, out);
+  process.stdout.write(`${toSummary(result, { color })}\n`);
+  log(`kgrade: reports in ${path.relative(process.cwd(), out) || '.'}: ${written.map((w) => path.basename(w)).join(', ')}`);
+  if (!result.complete) {
+    log(`kgrade: ${result.counts.error} scenario(s) ended in a grader error even after a retry: this grade is incomplete, not a zero`);
+    return EXIT.infrastructure;
+  }
+  return EXIT.graded;
+}
+
+async function cmdVerify(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { case: { type: 'string', multiple: true }, out: { type: 'string' }, 'no-build': { type: 'boolean' } },
+  });
+  if (positionals.length === 0) {
+    log('usage: kgrade verify LABDIR... [--case NAME]... [--out DIR]');
+    return EXIT.usage;
+  }
+  const labs = [];
+  for (const p of positionals) labs.push(await loadLab(p));
+  const image = await ensureNodeImage({ build: !values['no-build'], log });
+  await reapOrphans();
+  let worst: number = EXIT.graded;
+  const lines: string[] = [];
+  for (const lab of labs) {
+    const base = path.resolve(values.out ?? path.join(REPO_ROOT, 'reports', lab.id, 'verify'));
+    const verdicts = await verifyLab(lab, {
+      nodeImage: image,
+      log,
+      ...(values.case ? { cases: values.case } : {}),
+      onGraded: async (v) => {
+        await writeReports(v.result, await freshDir(path.join(base, v.name)));
+      },
+    });
+    for (const v of verdicts) {
+      const got = `${v.result.score}/${v.result.maxScore}`;
+      const state = !v.result.complete ? 'ERROR' : v.mismatch ? 'MISMATCH' : 'ok';
+      lines.push(`${state.padEnd(8)} ${lab.id} ${v.kind === 'reference' ? 'reference' : `wrong/${v.name}`}: ${got} (expected ${v.expected})${v.mismatch ? `: ${v.mismatch}` : ''}`);
+      if (!v.result.complete) {
+        const errs = v.result.scenarios.filter((s) => s.outcome === 'error');
+        for (const s of errs) lines.push(`         error in "${s.name}": ${s.message.split('\n')[0]}`);
+        worst = EXIT.infrastructure;
+      } else if (v.mismatch && worst === EXIT.graded) worst = EXIT.mismatch;
+    }
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return worst;
+}
+
+async function cmdValidate(args: string[]): Promise<number> {
+  const dirs = args.length ? args : await labDirs(path.join(REPO_ROOT, 'labs'));
+  let bad = 0;
+  for (const d of dirs) {
+    const v = await validateLab(d);
+    if (v.problems.length) {
+      bad += 1;
+      process.stdout.write(`INVALID ${d}\n${v.problems.map((p) => `  ${p.replaceAll('\n', '\n  ')}`).join('\n')}\n`);
+    } else {
+      process.stdout.write(`ok      ${v.lab?.id ?? d}: ${v.lab?.scenarios.length ?? 0} scenarios, ${v.lab?.maxScore ?? 0} points\n`);
+    }
+  }
+  return bad ? EXIT.usage : EXIT.graded;
+}
+
+async function cmdList(args: string[]): Promise<number> {
+  const root = args[0] ?? path.join(REPO_ROOT, 'labs');
+  for (const d of await labDirs(root)) {
+    try {
+      const lab = await loadLab(d);
+      const graded = lab.scenarios.filter((s) => !s.course).length;
+      process.stdout.write(`${lab.id.padEnd(24)} ch${String(lab.chapter).padStart(2, '0')} ${lab.environment.padEnd(8)} ${String(lab.maxScore).padStart(3)} points  ${graded} graded + ${lab.scenarios.length - graded} course checks  ${lab.title}\n`);
+    } catch (err) {
+      process.stdout.write(`${path.basename(d).padEnd(24)} INVALID: ${(err as Error).message.split('\n')[0]}\n`);
+    }
+  }
+  return EXIT.graded;
+}
+
+async function cmdReport(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { html: { type: 'string' }, out: { type: 'string' } } });
+  if (!values.html) {
+    log('usage: kgrade report --html DIR [--out DIR]   (DIR holds allure-results/ and results.json from kgrade grade --allure)');
+    return EXIT.usage;
+  }
+  const dir = path.resolve(values.html);
+  const results = path.join(dir, 'allure-results');
+  const out = path.resolve(values.out ?? path.join(dir, 'allure-report'));
+  const summary = await readResultsJson(path.join(dir, 'results.json')).catch(() => undefined);
+  await generateAllureHtml(results, out, { reportName: summary ? `${summary.lab.id}: ${summary.submission.name}` : 'kgrade' });
+  process.stdout.write(`${path.join(out, 'index.html')}\n`);
+  return EXIT.graded;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  installSignalCleanup(log);
+  try {
+    switch (command) {
+      case 'grade':
+        return await cmdGrade(rest);
+      case 'verify':
+        return await cmdVerify(rest);
+      case 'validate':
+        return await cmdValidate(rest);
+      case 'list':
+        return await cmdList(rest);
+      case 'report':
+        return await cmdReport(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        return command === undefined ? EXIT.usage : EXIT.graded;
+      default:
+        log(`kgrade: unknown command "${command}"\n\n${USAGE}`);
+        return EXIT.usage;
+    }
+  } catch (err) {
+    if (err instanceof LabError) {
+      log(`kgrade: invalid lab: ${err.message}`);
+      return EXIT.usage;
+    }
+    if (err instanceof GraderError) {
+      log(`kgrade: could not grade: ${err.message}`);
+      return EXIT.infrastructure;
+    }
+    if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+      log(`kgrade: ${err.message}\n\n${USAGE}`);
+      return EXIT.usage;
+    }
+    log(`kgrade: could not grade: ${(err as Error).stack ?? String(err)}`);
+    return EXIT.infrastructure;
+  }
+}

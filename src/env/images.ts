@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { GraderError } from '../check/errors.js';
+import { REPO_ROOT } from '../lab/load.js';
+import { docker } from './docker.js';
+
+/** The node image this checkout grades in: kgrade/node:<images/node/VERSION>, or $KGRADE_NODE_IMAGE. */
+export function nodeImageRef(): string {
+  const override = process.env['KGRADE_NODE_IMAGE'];
+  if (override) return override;
+  const version = readFileSync(path.join(REPO_ROOT, 'images/node/VERSION'), 'utf8').trim();
+  return `kgrade/node:${version}`;
+}
+
+async function dockerReady(image: string): Promise<string | undefined> {
+  try {
+    const r = await docker(['image', 'inspect', '--format', '{{.Id}}', image], { timeoutMs: 30_000 });
+    return r.code === 0 ? undefined : `image ${image} is not built`;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/**
+ * Makes sure Docker answers and the node image exists; when either is missing
+ * and building is allowed, runs scripts/ensure-images.sh (installs and starts
+ * Docker, builds the offline images), showing its progress.
+ */
+export async function ensureNodeImage(opts: { build: boolean; log: (line: string) => void }): Promise<string> {
+  const image = nodeImageRef();
+  const problem = await dockerReady(image);
+  if (!problem) return image;
+  if (!opts.build) throw new GraderError(`${problem}; run scripts/ensure-images.sh (or leave out --no-build)`);
+  opts.log(`kgrade: ${problem}; running scripts/ensure-images.sh (first run: installs Docker and builds the node image, a few minutes)`);
+  const r = await execa('bash', [path.join(REPO_ROOT, 'scripts/ensure-images.sh')], { reject: false, stdout: 'ignore', stderr: 'inherit', stdin: 'ignore' });
+  if (r.exitCode !== 0) throw new GraderError(`scripts/ensure-images.sh failed (exit ${r.exitCode}); see its output above`);
+  const still = await dockerReady(image);
+  if (still) throw new GraderError(`after scripts/ensure-images.sh: ${still}`);
+  return image;
+}

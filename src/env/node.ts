@@ -1,0 +1,44 @@
+/** A machine the grader can run commands on: a sandbox container, a kind node. */
+export interface ExecOptions {
+  stdin?: string;
+  /** The command's own deadline; past it the command is killed and timedOut is set. */
+  timeoutMs?: number;
+}
+
+export interface ExecResult {
+  argv: string[];
+  /** Exit code, or null when killed by a signal. 124/137 with timedOut when the deadline killed it. */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  /** Output beyond the cap was dropped. */
+  truncated: boolean;
+  durationMs: number;
+}
+
+export interface Node {
+  readonly name: string;
+  /** Runs argv on the node. A non-zero exit or a timeout is data, not an exception; a broken transport throws GraderError. */
+  exec(argv: string[], options?: ExecOptions): Promise<ExecResult>;
+  /** Copies a host file or folder to nodePath on the node. */
+  copyIn(hostPath: string, nodePath: string): Promise<void>;
+}
+
+/** Runs a bash script on the node. */
+export function sh(node: Node, script: string, options?: ExecOptions): Promise<ExecResult> {
+  return node.exec(['bash', '-c', script], options);
+}
+
+export function describeExec(r: ExecResult): string {
+  const status = r.timedOut ? 'was stopped at its deadline' : r.code === null ? 'was killed' : `exited ${r.code}`;
+  const tail = (s: string) => {
+    const lines = s.trimEnd().split('\n');
+    return lines.length > 12 ? ['…', ...lines.slice(-12)].join('\n') : lines.join('\n');
+  };
+  const parts = [status];
+  if (r.stdout.trim()) parts.push(`stdout:\n${tail(r.stdout)}`);
+  if (r.stderr.trim()) parts.push(`stderr:\n${tail(r.stderr)}`);
+  if (r.truncated) parts.push('(output was cut at the grader\'s cap)');
+  return parts.join('\n');
+}

@@ -1,0 +1,110 @@
+import { GraderError, SubmissionAssertionError } from '../check/errors.js';
+import { sh, type Node } from './node.js';
+
+export const SUBMISSION_DIR = '/submission';
+const OUT_DIR = '/run/kgrade/scripts';
+const OUTPUT_SHOWN = 16 * 1024;
+
+export interface ScriptRun {
+  script: string;
+  args: string[];
+  /** Exit code; null while it still runs (started mode) or when killed at the deadline. */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  stillRunning: boolean;
+  durationMs: number;
+}
+
+function quote(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+let sequence = 0;
+
+/**
+ * Runs a submission script on the node, with standard input closed and its
+ * output going to files (so servers it leaves in the background do not hold
+ * the grader's pipes). The interpreter comes from the script's #! line; bash
+ * when there is none.
+ *
+ * mode "finish": the script must end within timeoutS; past it, its process group is killed.
+ * mode "start": the script may keep running (it starts servers); the grader waits up to
+ *   timeoutS for it to exit and otherwise leaves it running.
+ */
+export async function runSubmissionScript(
+  node: Node,
+  script: string,
+  args: string[],
+  opts: { timeoutS: number; mode: 'finish' | 'start' },
+): Promise<ScriptRun> {
+  sequence += 1;
+  const dir = `${OUT_DIR}/${sequence}`;
+  const path = `${SUBMISSION_DIR}/${script}`;
+  const interp = `first=$(head -c 256 ${quote(path)} | head -n 1)
+case "$first" in
+  '#!'*) set -- ${'$'}{first#\\#!}; interp="$*" ;;
+  *) interp=bash ;;
+esac`;
+  const body = opts.mode === 'finish' ? `timeout -k 5 ${opts.timeoutS} $interp ${quote(path)}` : `$interp ${quote(path)}`;
+  const launch = `set -e
+[ -f ${quote(path)} ] || { echo "not-copied"; exit 0; }
+mkdir -p ${dir}
+${interp}
+cd /root
+setsid bash -c ${quote(`${body} ${args.map(quote).join(' ')} </dev/null >${dir}/out 2>${dir}/err; echo $? >${dir}/rc.tmp; mv ${dir}/rc.tmp ${dir}/rc`)} </dev/null >/dev/null 2>&1 &
+echo launched`;
+  const started = Date.now();
+  const l = await sh(node, launch, { timeoutMs: 30_000 });
+  if (l.stdout.includes('not-copied')) {
+    throw new GraderError(`the submission's ${script} is not in ${SUBMISSION_DIR} on the node: the grader failed to copy it in`);
+  }
+  if (l.code !== 0 || !l.stdout.includes('launched')) {
+    throw new GraderError(`could not start ${script} on the node: ${l.stderr.trim() || l.stdout.trim()}`);
+  }
+  const waitS = opts.mode === 'finish' ? opts.timeoutS + 10 : opts.timeoutS;
+  const wait = await sh(node, `for i in $(seq ${waitS * 10}); do [ -e ${dir}/rc ] && exit 0; sleep 0.1; done; exit 1`, {
+    timeoutMs: (waitS + 15) * 1000,
+  });
+  const done = wait.code === 0;
+  const read = await sh(
+    node,
+    `head -c ${OUTPUT_SHOWN} ${dir}/out; printf '\\n\\x1e'; head -c ${OUTPUT_SHOWN} ${dir}/err; printf '\\n\\x1e'; cat ${dir}/rc 2>/dev/null || true`,
+    { timeoutMs: 30_000 },
+  );
+  const [stdout = '', stderr = '', rcText = ''] = read.stdout.split('\n\x1e');
+  const rc = rcText.trim() === '' ? null : Number(rcText.trim());
+  const killedAtDeadline = opts.mode === 'finish' && (rc === 124 || rc === 137 || !done);
+  return {
+    script,
+    args,
+    code: killedAtDeadline ? null : rc,
+    stdout,
+    stderr,
+    timedOut: killedAtDeadline,
+    stillRunning: opts.mode === 'start' && !done,
+    durationMs: Date.now() - started,
+  };
+}
+
+/**
+ * After a submission script ran: can the node still run the grader's tools?
+ * A script that deleted or broke them (rm -rf /) fails here, as the student's doing.
+ */
+export async function assertNodeUsable(node: Node, after: string): Promise<void> {
+  const tools = ['bash', 'timeout', 'chroot', 'unshare', 'ip', 'iptables', 'python3', 'ps', 'cat'];
+  let r;
+  try {
+    r = await node.exec(['sh', '-c', `for t in ${tools.join(' ')}; do command -v $t >/dev/null || echo "missing: $t"; done; echo checked`], { timeoutMs: 20_000 });
+  } catch (err) {
+    if (err instanceof GraderError && /cannot run/.test(err.message)) {
+      throw new SubmissionAssertionError(`after ${after}, the node cannot run programs anymore (${err.message.split(':').slice(-1)[0]?.trim()}); did the script delete or overwrite system files outside its own folders?`);
+    }
+    throw err;
+  }
+  const missing = r.stdout.split('\n').filter((l) => l.startsWith('missing: ')).map((l) => l.slice(9));
+  if (!r.stdout.includes('checked') || missing.length) {
+    throw new SubmissionAssertionError(`after ${after}, the node lost ${missing.join(', ') || 'its shell'}; did the script delete or overwrite system files outside its own folders?`);
+  }
+}

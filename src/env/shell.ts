@@ -1,0 +1,67 @@
+import { GraderError } from '../check/errors.js';
+import { sh, type Node } from './node.js';
+
+export interface BackgroundShell {
+  name: string;
+  pid: number;
+  dir: string;
+}
+
+/**
+ * Starts a long-lived bash on the node that reads its commands from a FIFO, so
+ * the grader can put it into a cgroup first and make it run something later.
+ */
+export async function startShell(node: Node, name: string): Promise<BackgroundShell> {
+  const dir = `/run/kgrade/shell-${name}`;
+  const r = await sh(
+    node,
+    `set -e
+mkdir -p ${dir}
+rm -f ${dir}/in
+mkfifo ${dir}/in
+setsid bash -c 'exec 3<>${dir}/in; exec bash <&3 >${dir}/out 2>&1' </dev/null >/dev/null 2>&1 &
+echo $!`,
+  );
+  const pid = Number(r.stdout.trim());
+  if (r.code !== 0 || !Number.isInteger(pid) || pid <= 0) throw new GraderError(`could not start the shell ${name}: ${r.stderr.trim()}`);
+  return { name, pid, dir };
+}
+
+export interface ShellCommandResult {
+  /** Exit status of the command as the shell saw it; null when the shell did not report one. */
+  status: number | null;
+  output: string;
+  /** The shell itself died (killed) before reporting. */
+  shellDied: boolean;
+  /** The shell is alive but never answered within the deadline. */
+  noAnswer: boolean;
+}
+
+const END = 'kgrade-status=';
+
+/** Makes the shell run a command, then waits for it to report, or to die. */
+export async function runInShell(node: Node, shell: BackgroundShell, command: string, timeoutS: number): Promise<ShellCommandResult> {
+  const line = `${command}; echo "${END}$?"`;
+  const r = await sh(
+    node,
+    `printf '%s\\n' '${line.replaceAll("'", `'\\''`)}' > ${shell.dir}/in
+for i in $(seq ${timeoutS * 10}); do
+  grep -q '${END}' ${shell.dir}/out 2>/dev/null && { echo state=answered; break; }
+  kill -0 ${shell.pid} 2>/dev/null || { echo state=died; break; }
+  sleep 0.1
+done
+echo state=end
+echo ----
+cat ${shell.dir}/out 2>/dev/null | head -c 8192`,
+    { timeoutMs: (timeoutS + 15) * 1000 },
+  );
+  const [head = '', output = ''] = r.stdout.split('----\n');
+  const m = new RegExp(`${END}(\\d+)`).exec(output);
+  const shellDied = head.includes('state=died');
+  return {
+    status: m ? Number(m[1]) : null,
+    output: output.replace(new RegExp(`${END}\\d+\\n?`), '').trim(),
+    shellDied,
+    noAnswer: !m && !shellDied,
+  };
+}

@@ -1,0 +1,78 @@
+import { GraderError } from '../check/errors.js';
+import { addressInSubnet } from '../check/listing.js';
+import { sh, type Node } from './node.js';
+
+export interface TestHost {
+  name: string;
+  /** "10.1.2.3/24" */
+  cidr: string;
+  address: string;
+  /** The node's own address on the test host's subnet. */
+  nodeAddress: string;
+}
+
+/**
+ * Plugs a test host into the node's LAN: its own network namespace with a veth
+ * on the bridge behind the node's eth0. The node gets an address on the same
+ * subnet (the subnet's last usable address, or the one before it when taken).
+ */
+export async function addTestHost(node: Node, name: string, cidr: string): Promise<TestHost> {
+  if (!/^[a-z][a-z0-9-]{0,10}$/.test(name)) throw new GraderError(`test host name "${name}": use up to 11 lower-case letters, digits and dashes`);
+  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(cidr);
+  if (!m) throw new GraderError(`test host ${name}: "${cidr}" is not an IPv4 address with a prefix length, like 10.1.2.3/24`);
+  const address = m[1] ?? '';
+  const len = m[2] ?? '24';
+  let nodeAddress = addressInSubnet(cidr, -1);
+  if (nodeAddress === address) nodeAddress = addressInSubnet(cidr, -2);
+  const script = `set -e
+ip netns add ${name}
+ip -n kgrade-lan link add lan-${name} type veth peer name eth0 netns ${name}
+ip -n kgrade-lan link set lan-${name} master br0 up
+ip -n ${name} link set lo up
+ip -n ${name} addr add ${cidr} dev eth0
+ip -n ${name} link set eth0 up
+if ! ip -o -4 addr show dev eth0 | grep -q " ${nodeAddress}/"; then
+  ip addr add ${nodeAddress}/${len} dev eth0 2>/dev/null || true
+fi
+ip -o -4 addr show dev eth0 | grep -q " ${nodeAddress}/"
+echo ready`;
+  const r = await sh(node, script);
+  if (r.code !== 0 || !r.stdout.includes('ready')) throw new GraderError(`could not set up test host ${name} (${cidr}): ${r.stderr.trim()}`);
+  return { name, cidr, address, nodeAddress };
+}
+
+export interface Reachability {
+  icmp: boolean;
+  tcp: boolean;
+  detail: string;
+}
+
+export const NODE_PROBE_PORT = 18080;
+
+/** Starts, once per node, a TCP listener on the node for test hosts to reach. */
+export async function ensureNodeListener(node: Node): Promise<void> {
+  const r = await sh(
+    node,
+    `ss -ltn | grep -q ':${NODE_PROBE_PORT} ' || { setsid socat TCP-LISTEN:${NODE_PROBE_PORT},fork,reuseaddr SYSTEM:'echo kgrade-node' </dev/null >/dev/null 2>&1 & }
+for i in $(seq 50); do ss -ltn | grep -q ':${NODE_PROBE_PORT} ' && exit 0; sleep 0.1; done; exit 1`,
+  );
+  if (r.code !== 0) throw new GraderError(`could not start the node's probe listener on port ${NODE_PROBE_PORT}: ${r.stderr.trim()}`);
+}
+
+/** Whether the node answers the test host: ICMP echo and a TCP connection to the probe listener. */
+export async function probeNodeFrom(node: Node, host: TestHost): Promise<Reachability> {
+  await ensureNodeListener(node);
+  const r = await sh(
+    node,
+    `ip netns exec ${host.name} ping -n -c 2 -W 1 ${host.nodeAddress} >/dev/null 2>&1 && echo icmp=yes || echo icmp=no
+ip netns exec ${host.name} nc -z -w 2 ${host.nodeAddress} ${NODE_PROBE_PORT} >/dev/null 2>&1 && echo tcp=yes || echo tcp=no`,
+    { timeoutMs: 20_000 },
+  );
+  const icmp = r.stdout.includes('icmp=yes');
+  const tcp = r.stdout.includes('tcp=yes');
+  return {
+    icmp,
+    tcp,
+    detail: `from ${host.name} (${host.address}) to the node (${host.nodeAddress}): ping ${icmp ? 'answered' : 'got no answer'}, TCP port ${NODE_PROBE_PORT} ${tcp ? 'connected' : 'did not connect'}`,
+  };
+}

@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type { ISupportCodeLibrary } from '@cucumber/cucumber/api';
+import { runScenarios, type ScenarioRun, type WorldParameters } from '../cucumber/run.js';
+import { releaseSubmission, takeSubmission } from '../lab/submission.js';
+import type { Lab, ScenarioDef } from '../lab/types.js';
+import type { GradeResult } from './model.js';
+import { buildResult, type ScenarioAttempt } from './score.js';
+
+export interface GradeOptions {
+  nodeImage: string;
+  allureResultsDir?: string;
+  /** Reused across submissions of one process: cucumber loads step definitions once. */
+  support?: ISupportCodeLibrary;
+  log?: (line: string) => void;
+}
+
+export interface Graded {
+  result: GradeResult;
+  support?: ISupportCodeLibrary;
+}
+
+const MARK: Record<string, string> = { passed: 'ok   ', failed: 'FAIL ', error: 'ERROR', skipped: 'skip ' };
+
+function toAttempt(run: ScenarioRun, attempts: number): ScenarioAttempt {
+  return { outcome: run.outcome, message: run.message, notes: run.notes, steps: run.steps, durationMs: run.durationMs, attempts };
+}
+
+/**
+ * Grades one submission: takes a private copy, runs every scenario in fresh
+ * sandboxes, runs each errored scenario once more, and totals the points.
+ */
+export async function gradeSubmission(lab: Lab, submissionDir: string, opts: GradeOptions): Promise<Graded> {
+  const log = opts.log ?? (() => undefined);
+  const startedAt = new Date();
+  const sub = await takeSubmission(lab, submissionDir);
+  const meta = (finishedAt: Date) => ({
+    submission: { name: sub.name, path: sub.source },
+    environment: { provider: lab.environment === 'sandbox' ? 'sandbox' : 'cluster', image: opts.nodeImage, kernel: os.release() },
+    startedAt,
+    finishedAt,
+  });
+  const attempts = new Map<string, ScenarioAttempt>();
+  const selected = lab.scenarios;
+  try {
+    if (sub.rejected) {
+      log(`  ${sub.rejected}`);
+      for (const s of selected) {
+        attempts.set(s.id, { outcome: s.course ? 'skipped' : 'failed', message: sub.rejected, notes: [], steps: [], durationMs: 0, attempts: 1 });
+      }
+      return { result: buildResult(lab, attempts, meta(new Date())), ...(opts.support ? { support: opts.support } : {}) };
+    }
+    if (sub.missing.length) log(`  missing from the submission: ${sub.missing.join(', ')}`);
+    const world: WorldParameters = {
+      labDir: lab.dir,
+      labId: lab.id,
+      runId: randomBytes(3).toString('hex'),
+      submissionDir: `${sub.workspace}/files`,
+      missingFiles: sub.missing,
+      nodeImage: opts.nodeImage,
+      timeouts: { script: lab.timeouts.script, command: lab.timeouts.command, wait: lab.timeouts.wait },
+    };
+    let done = 0;
+    const total = selected.length;
+    const onScenario = (run: ScenarioRun, def: ScenarioDef | undefined) => {
+      done += 1;
+      const pts = def && !def.course ? ` ${run.outcome === 'passed' ? def.points : 0}/${def.points}` : ' (course)';
+      log(`  [${done}/${total}] ${MARK[run.outcome] ?? run.outcome} ${def?.name ?? run.id}${pts} ${(run.durationMs / 1000).toFixed(1)}s`);
+    };
+    const first = await runScenarios({
+      lab,
+      world,
+      ...(opts.support ? { support: opts.support } : {}),
+      ...(opts.allureResultsDir ? { allureResultsDir: opts.allureResultsDir } : {}),
+      onScenario,
+    });
+    for (const run of first.runs) attempts.set(run.id, toAttempt(run, 1));
+    const errored = selected.filter((s) => attempts.get(s.id)?.outcome === 'error' || !attempts.has(s.id));
+    if (errored.length) {
+      log(`  retrying ${errored.length} scenario(s) that ended in a grader error`);
+      done = 0;
+      const second = await runScenarios({
+        lab,
+        world: { ...world, runId: randomBytes(3).toString('hex') },
+        only: errored,
+        support: first.support,
+        ...(opts.allureResultsDir ? { allureResultsDir: opts.allureResultsDir } : {}),
+        onScenario: (run, def) => {
+          done += 1;
+          log(`  [retry ${done}/${errored.length}] ${MARK[run.outcome] ?? run.outcome} ${def?.name ?? run.id}`);
+        },
+      });
+      for (const run of second.runs) {
+        const before = attempts.get(run.id);
+        const attempt = toAttempt(run, 2);
+        if (before && run.outcome === 'error') attempt.notes = [...attempt.notes, `first attempt: ${before.message}`];
+        attempts.set(run.id, attempt);
+      }
+    }
+    return { result: buildResult(lab, attempts, meta(new Date())), support: first.support };
+  } finally {
+    await releaseSubmission(sub);
+  }
+}

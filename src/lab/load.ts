@@ -1,0 +1,201 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yaml from 'js-yaml';
+import { Ajv, type ErrorObject } from 'ajv';
+import { generateMessages } from '@cucumber/gherkin';
+import { IdGenerator, SourceMediaType, type GherkinDocument, type Scenario } from '@cucumber/messages';
+import { LabError } from '../check/errors.js';
+import type { Lab, LabFile, ScenarioDef } from './types.js';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const SCHEMA_FILE = path.join(REPO_ROOT, 'schemas/lab.schema.json');
+
+let validator: ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } | undefined;
+
+async function labValidator() {
+  if (!validator) {
+    const schema = JSON.parse(await readFile(SCHEMA_FILE, 'utf8')) as object;
+    validator = new Ajv({ allErrors: true, useDefaults: true, strict: true }).compile(schema);
+  }
+  return validator;
+}
+
+function describeSchemaError(e: ErrorObject): string {
+  const at = e.instancePath === '' ? '(top level)' : e.instancePath.slice(1).replaceAll('/', '.');
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return `${at}: unknown field "${String(e.params['additionalProperty'])}"`;
+    case 'required':
+      return `${at}: missing field "${String(e.params['missingProperty'])}"`;
+    case 'enum':
+      return `${at}: must be one of ${(e.params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return `${at}: ${e.message ?? e.keyword}`;
+  }
+}
+
+/** Reads and validates lab.yaml alone; errors name the file and each bad field. */
+export async function readLabFile(labDir: string): Promise<LabFile> {
+  const file = path.join(labDir, 'lab.yaml');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new LabError(`${file}: not found (a lab is a folder with a lab.yaml)`);
+  }
+  let data: unknown;
+  try {
+    data = yaml.load(text, { filename: file });
+  } catch (err) {
+    throw new LabError(`${file}: not valid YAML: ${(err as Error).message}`);
+  }
+  if (data === null || typeof data !== 'object') {
+    throw new LabError(`${file}: must be a mapping with id, title, chapter, environment, submission and expect`);
+  }
+  const obj = data as Record<string, unknown>;
+  obj['timeouts'] ??= {};
+  const validate = await labValidator();
+  if (!validate(obj)) {
+    const lines = (validate.errors ?? []).map((e) => `  - ${describeSchemaError(e)}`);
+    throw new LabError(`${file}: does not match schemas/lab.schema.json:\n${lines.join('\n')}`);
+  }
+  const lab = obj as unknown as LabFile;
+  const folder = path.basename(path.resolve(labDir));
+  if (lab.id !== folder) {
+    throw new LabError(`${file}: id: "${lab.id}" must equal the lab's folder name "${folder}"`);
+  }
+  return lab;
+}
+
+async function featureFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await featureFiles(p)));
+    else if (entry.name.endsWith('.feature')) out.push(p);
+  }
+  return out.sort();
+}
+
+function dedent(text: string): string {
+  const lines = text.split('\n');
+  const indents = lines.filter((l) => l.trim() !== '').map((l) => /^\s*/.exec(l)?.[0].length ?? 0);
+  const cut = indents.length ? Math.min(...indents) : 0;
+  return lines.map((l) => l.slice(cut)).join('\n').trim();
+}
+
+function scenariosOf(doc: GherkinDocument): Map<string, { scenario: Scenario; exampleLines: Map<string, number> }> {
+  const byId = new Map<string, { scenario: Scenario; exampleLines: Map<string, number> }>();
+  const visit = (children: ReadonlyArray<{ scenario?: Scenario; rule?: { children: ReadonlyArray<{ scenario?: Scenario }> } }>) => {
+    for (const child of children) {
+      if (child.scenario) {
+        const exampleLines = new Map<string, number>();
+        for (const ex of child.scenario.examples) for (const row of ex.tableBody) exampleLines.set(row.id, row.location.line);
+        byId.set(child.scenario.id, { scenario: child.scenario, exampleLines });
+      }
+      if (child.rule) visit(child.rule.children);
+    }
+  };
+  visit(doc.feature?.children ?? []);
+  return byId;
+}
+
+/** Parses one feature file into scenario definitions; errors name the file and line. */
+export function parseFeature(text: string, uri: string): ScenarioDef[] {
+  const envelopes = generateMessages(text, uri, SourceMediaType.TEXT_X_CUCUMBER_GHERKIN_PLAIN, {
+    includeSource: false,
+    includeGherkinDocument: true,
+    includePickles: true,
+    newId: IdGenerator.incrementing(),
+  });
+  const problems: string[] = [];
+  let doc: GherkinDocument | undefined;
+  const defs: ScenarioDef[] = [];
+  for (const env of envelopes) {
+    if (env.parseError) {
+      problems.push(`${uri}:${env.parseError.source.location?.line ?? '?'}: ${env.parseError.message}`);
+    }
+    if (env.gherkinDocument) doc = env.gherkinDocument;
+  }
+  if (problems.length) throw new LabError(`feature does not parse:\n  - ${problems.join('\n  - ')}`);
+  if (!doc?.feature) throw new LabError(`${uri}: has no Feature`);
+  const scenarios = scenariosOf(doc);
+  for (const env of envelopes) {
+    const pickle = env.pickle;
+    if (!pickle) continue;
+    const found = scenarios.get(pickle.astNodeIds[0] ?? '');
+    if (!found) continue;
+    const line = found.exampleLines.get(pickle.astNodeIds[1] ?? '') ?? found.scenario.location.line;
+    const where = `${uri}:${line}: scenario "${pickle.name}"`;
+    const tags = pickle.tags.map((t) => t.name);
+    const course = tags.includes('@course');
+    const pointTags = tags.filter((t) => t.startsWith('@points:'));
+    if (pointTags.length > 1) problems.push(`${where}: has ${pointTags.length} @points tags; give exactly one`);
+    let points = 0;
+    const pointTag = pointTags.at(-1);
+    if (pointTag !== undefined) {
+      const raw = pointTag.slice('@points:'.length);
+      if (!/^\d+(\.\d+)?$/.test(raw)) problems.push(`${where}: ${pointTag}: points must be a number, like @points:2`);
+      points = Number(raw);
+    }
+    if (course && points > 0) problems.push(`${where}: a @course check carries no points; remove ${pointTag ?? ''}`);
+    if (!course && (pointTag === undefined || points <= 0)) {
+      problems.push(`${where}: a graded scenario needs @points:N with N > 0 (or tag it @course)`);
+    }
+    const hint = dedent(found.scenario.description);
+    if (!course && hint === '') {
+      problems.push(`${where}: a graded scenario needs a hint: a line of text under the Scenario line`);
+    }
+    defs.push({
+      id: `${uri}:${line}`,
+      uri,
+      line,
+      name: pickle.name,
+      feature: doc.feature.name,
+      tags,
+      points,
+      course,
+      hidden: tags.includes('@hidden'),
+      hint,
+    });
+  }
+  if (problems.length) throw new LabError(`lab features are not valid:\n  - ${problems.join('\n  - ')}`);
+  return defs;
+}
+
+/** Loads a lab: lab.yaml validated, every feature parsed, scenarios with their points. */
+export async function loadLab(labDir: string): Promise<Lab> {
+  const dir = path.resolve(labDir);
+  const file = await readLabFile(dir);
+  const featuresDir = path.join(dir, 'features');
+  const isDir = await stat(featuresDir).then((s) => s.isDirectory(), () => false);
+  if (!isDir) throw new LabError(`${dir}: has no features/ folder`);
+  const files = await featureFiles(featuresDir);
+  if (files.length === 0) throw new LabError(`${featuresDir}: holds no .feature file`);
+  const scenarios: ScenarioDef[] = [];
+  const problems: string[] = [];
+  for (const f of files) {
+    try {
+      scenarios.push(...parseFeature(await readFile(f, 'utf8'), path.relative(dir, f)));
+    } catch (err) {
+      if (!(err instanceof LabError)) throw err;
+      problems.push(err.message);
+    }
+  }
+  if (problems.length) throw new LabError(`${dir}:\n${problems.join('\n')}`);
+  const names = new Map<string, string>();
+  for (const s of scenarios) {
+    const seen = names.get(s.name);
+    if (seen) problems.push(`${s.id}: scenario name "${s.name}" is already used at ${seen}; names identify scenarios in reports and expect:`);
+    names.set(s.name, s.id);
+  }
+  for (const [wrongCase, exp] of Object.entries(file.expect)) {
+    for (const n of exp.failed ?? []) {
+      if (!names.has(n)) problems.push(`lab.yaml: expect.${wrongCase}.failed: no scenario is named "${n}"`);
+    }
+  }
+  if (problems.length) throw new LabError(`${dir}:\n  - ${problems.join('\n  - ')}`);
+  const maxScore = scenarios.reduce((sum, s) => sum + s.points, 0);
+  return { ...file, dir, featuresDir, scenarios, maxScore };
+}

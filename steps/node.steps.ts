@@ -1,0 +1,106 @@
+import { Given, Then, When } from '@cucumber/cucumber';
+import { fail, GraderError } from '../src/check/errors.js';
+import { eventually } from '../src/check/eventually.js';
+import { words } from '../src/check/listing.js';
+import { describeExec, sh } from '../src/env/node.js';
+import type { KgradeWorld } from './world.js';
+
+async function runOnNode(world: KgradeWorld, command: string): Promise<void> {
+  const node = await world.node();
+  const cmd = world.expand(command);
+  const r = await sh(node, cmd, { timeoutMs: world.timeouts.command * 1000 });
+  world.last = { what: cmd, code: r.code, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut };
+}
+
+function shown(world: KgradeWorld): string {
+  const l = world.requireLast();
+  return `"${l.what}" ${describeExec({ argv: [], durationMs: 0, truncated: false, ...l })}`;
+}
+
+Given('an empty folder {string} on the node', async function (this: KgradeWorld, folder: string) {
+  const node = await this.node();
+  const dir = this.expand(folder);
+  const r = await sh(node, `rm -rf -- '${dir}' && mkdir -p -- '${dir}'`);
+  if (r.code !== 0) throw new GraderError(`could not make the empty folder ${dir}: ${r.stderr.trim()}`);
+});
+
+Given('the files {string} are created in {string} on the node', async function (this: KgradeWorld, names: string, folder: string) {
+  const node = await this.node();
+  const dir = this.expand(folder);
+  const list = words(this.expand(names));
+  const r = await sh(node, `cd -- '${dir}' && for f in ${list.map((n) => `'${n}'`).join(' ')}; do echo "kgrade $f" > "$f"; done`);
+  if (r.code !== 0) throw new GraderError(`could not create ${list.join(', ')} in ${dir}: ${r.stderr.trim()}`);
+});
+
+When('the node runs {string}', async function (this: KgradeWorld, command: string) {
+  await runOnNode(this, command);
+});
+
+When('the node runs:', async function (this: KgradeWorld, script: string) {
+  await runOnNode(this, script);
+});
+
+Then('it succeeds', function (this: KgradeWorld) {
+  const l = this.requireLast();
+  if (l.timedOut || l.code !== 0) fail(`expected success; ${shown(this)}`);
+});
+
+Then('it fails', function (this: KgradeWorld) {
+  const l = this.requireLast();
+  if (l.timedOut) fail(`expected it to fail promptly, but it hung; ${shown(this)}`);
+  if (l.code === 0) fail(`expected a failure; ${shown(this)}`);
+});
+
+Then('its exit code is {int}', function (this: KgradeWorld, code: number) {
+  if (this.requireLast().code !== code) fail(`expected exit code ${code}; ${shown(this)}`);
+});
+
+Then('its output contains {string}', function (this: KgradeWorld, text: string) {
+  const l = this.requireLast();
+  const want = this.expand(text);
+  if (!`${l.stdout}\n${l.stderr}`.includes(want)) fail(`expected the output to contain "${want}"; ${shown(this)}`);
+});
+
+Then('its output does not contain {string}', function (this: KgradeWorld, text: string) {
+  const l = this.requireLast();
+  const unwanted = this.expand(text);
+  if (`${l.stdout}\n${l.stderr}`.includes(unwanted)) fail(`expected the output not to contain "${unwanted}"; ${shown(this)}`);
+});
+
+Then('its output is {string}', function (this: KgradeWorld, text: string) {
+  const want = this.expand(text);
+  if (this.requireLast().stdout.trim() !== want) fail(`expected the output to be exactly "${want}"; ${shown(this)}`);
+});
+
+Then('its output has the words {string}', function (this: KgradeWorld, list: string) {
+  const seen = new Set(words(this.requireLast().stdout));
+  const missing = words(this.expand(list)).filter((w) => !seen.has(w));
+  if (missing.length) fail(`expected the output to list ${missing.join(', ')}; ${shown(this)}`);
+});
+
+Then('every name in its output exists in {string} on the node', async function (this: KgradeWorld, folder: string) {
+  const node = await this.node();
+  const dir = this.expand(folder);
+  const names = words(this.requireLast().stdout);
+  if (names.length === 0) fail(`expected a listing, but the output is empty; ${shown(this)}`);
+  const r = await sh(node, `cd -- '${dir}' && ls -A1`);
+  if (r.code !== 0) fail(`${dir} cannot be listed on the node: ${r.stderr.trim()}`);
+  const inside = new Set(r.stdout.split('\n').filter(Boolean));
+  const foreign = names.filter((n) => !inside.has(n));
+  if (foreign.length) fail(`the listing shows ${foreign.join(', ')}, which ${dir} does not hold: the host shows through; ${shown(this)}`);
+});
+
+Then('{string} on the node eventually prints {string}', async function (this: KgradeWorld, command: string, text: string) {
+  const node = await this.node();
+  const cmd = this.expand(command);
+  const want = this.expand(text);
+  await eventually(
+    async () => {
+      const r = await sh(node, cmd, { timeoutMs: this.timeouts.command * 1000 });
+      this.last = { what: cmd, code: r.code, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut };
+      const out = `${r.stdout}\n${r.stderr}`.trim();
+      return { ok: r.stdout.includes(want), value: r, seen: out ? `exit ${r.code}: ${out.slice(0, 400)}` : `exit ${r.code}, no output` };
+    },
+    { what: `"${cmd}" to print "${want}"`, timeoutMs: this.timeouts.wait * 1000, intervalMs: 500 },
+  );
+});

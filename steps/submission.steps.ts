@@ -1,0 +1,44 @@
+import { When } from '@cucumber/cucumber';
+import { fail } from '../src/check/errors.js';
+import { words } from '../src/check/listing.js';
+import { assertNodeUsable, runSubmissionScript } from '../src/env/script.js';
+import type { KgradeWorld } from './world.js';
+
+async function runScript(world: KgradeWorld, script: string, args: string, mode: 'finish' | 'start'): Promise<void> {
+  if (world.parameters.missingFiles.includes(script)) {
+    fail(`the submission has no ${script}; the lab asks for it`);
+  }
+  const node = await world.node();
+  const argv = words(world.expand(args));
+  const timeoutS = mode === 'finish' ? world.timeouts.script : Math.min(world.timeouts.script, 15);
+  const r = await runSubmissionScript(node, script, argv, { timeoutS, mode });
+  const label = `${script}${argv.length ? ` ${argv.join(' ')}` : ''}`;
+  world.last = { what: label, code: r.code, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut };
+  await assertNodeUsable(node, `${script} ran`);
+  if (r.timedOut) {
+    const tail = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-5).join('\n');
+    fail(`${label} did not finish within ${timeoutS} s and was stopped (it runs with standard input closed: does it wait for input, or run a server in the foreground?)${tail ? `; last output:\n${tail}` : ''}`);
+  }
+  if (r.stillRunning) {
+    world.note(`${label} was still running after ${timeoutS} s; graded what it had started`);
+  } else if (r.code !== 0) {
+    const tail = r.stderr.trim().split('\n').slice(-3).join(' | ');
+    world.note(`${label} exited ${r.code}${tail ? `: ${tail}` : ''}`);
+  }
+}
+
+When("the submission's {string} runs", async function (this: KgradeWorld, script: string) {
+  await runScript(this, script, '', 'finish');
+});
+
+When("the submission's {string} runs with {string}", async function (this: KgradeWorld, script: string, args: string) {
+  await runScript(this, script, args, 'finish');
+});
+
+When("the submission's {string} is started", async function (this: KgradeWorld, script: string) {
+  await runScript(this, script, '', 'start');
+});
+
+When("the submission's {string} is started with {string}", async function (this: KgradeWorld, script: string, args: string) {
+  await runScript(this, script, args, 'start');
+});

@@ -1,0 +1,91 @@
+import { After, Before, setDefaultTimeout, setWorldConstructor, World, type IWorldOptions } from '@cucumber/cucumber';
+import { LabError } from '../src/check/errors.js';
+import { NOTE_MEDIA_TYPE, type WorldParameters } from '../src/cucumber/run.js';
+import { SandboxNode } from '../src/env/sandbox.js';
+import { SUBMISSION_DIR } from '../src/env/script.js';
+import type { ExecResult, Node } from '../src/env/node.js';
+import type { TestHost } from '../src/env/testhost.js';
+
+// Every wait inside a step has its own, shorter deadline from lab.yaml; this is the
+// last-resort watchdog, and a step that hits it is the grader's error.
+setDefaultTimeout(10 * 60 * 1000);
+
+/** The last thing run, as "its output", "it fails" refer to it. */
+export interface LastRun extends Pick<ExecResult, 'code' | 'stdout' | 'stderr' | 'timedOut'> {
+  what: string;
+}
+
+export class KgradeWorld extends World<WorldParameters> {
+  private sandbox?: Promise<SandboxNode>;
+  last?: LastRun;
+  readonly vars = new Map<string, string>();
+  readonly testHosts = new Map<string, TestHost>();
+  /** Background shells the grader drives through a FIFO: name -> PID and working folder on the node. */
+  readonly shells = new Map<string, { pid: number; dir: string }>();
+
+  constructor(options: IWorldOptions<WorldParameters>) {
+    super(options);
+  }
+
+  get timeouts() {
+    return this.parameters.timeouts;
+  }
+
+  /** The scenario's node: a fresh sandbox holding a copy of the submission, started on first use. */
+  node(): Promise<Node> {
+    this.sandbox ??= (async () => {
+      const n = await SandboxNode.start({
+        image: this.parameters.nodeImage,
+        runId: this.parameters.runId,
+        purpose: this.parameters.labId,
+      });
+      if (this.parameters.submissionDir) {
+        await n.exec(['mkdir', '-p', SUBMISSION_DIR]);
+        // the trailing /. makes docker cp copy the folder's content, not the folder
+        await n.copyIn(`${this.parameters.submissionDir}/.`, SUBMISSION_DIR);
+      }
+      return n;
+    })();
+    return this.sandbox;
+  }
+
+  /** Replaces {{name}} with a value the scenario recorded earlier (a PID, a marker, an address). */
+  expand(text: string): string {
+    return text.replace(/\{\{\s*([\w.-]+)\s*\}\}/g, (_m, name: string) => {
+      const v = this.vars.get(name);
+      if (v === undefined) {
+        const known = [...this.vars.keys()].join(', ') || 'none yet';
+        throw new LabError(`{{${name}}} is not set in this scenario (set so far: ${known})`);
+      }
+      return v;
+    });
+  }
+
+  requireLast(): LastRun {
+    if (!this.last) throw new LabError('this step checks "the last command", but nothing has run yet in this scenario');
+    return this.last;
+  }
+
+  /** A line for the report: what the grader observed (which kernel behaviour, which rule). */
+  note(text: string): void {
+    this.attach(text, NOTE_MEDIA_TYPE);
+  }
+
+  async dispose(): Promise<void> {
+    if (!this.sandbox) return;
+    const pending = this.sandbox;
+    this.sandbox = undefined;
+    const node = await pending.catch(() => undefined);
+    await node?.destroy();
+  }
+}
+
+setWorldConstructor(KgradeWorld);
+
+Before(function (this: KgradeWorld) {
+  if (this.parameters.labId === '') throw new LabError('world parameters are missing: run scenarios through kgrade, not cucumber-js directly');
+});
+
+After(async function (this: KgradeWorld) {
+  await this.dispose();
+});
