@@ -3,6 +3,7 @@ import { Given, Then } from '@cucumber/cucumber';
 import { fail, GraderError } from '../src/check/errors.js';
 import { words } from '../src/check/listing.js';
 import { inspectPrograms, programProblem } from '../src/check/programs.js';
+import { buildBox } from '../src/env/box.js';
 import { sh } from '../src/env/node.js';
 import type { KgradeWorld } from './world.js';
 
@@ -41,3 +42,7 @@ Then(
     if (problems.length) fail(problems.join('; '));
   },
 );
+
+Given("the grader's own box at {string} on the node with {string}", async function (this: KgradeWorld, root: string, programs: string) {
+  await buildBox(await this.node(), this.expand(root), words(this.expand(programs)));
+});

@@ -20,6 +20,11 @@ function testHost(world: KgradeWorld, name: string) {
   return h;
 }
 
+Given('test host {string} reaches the node', async function (this: KgradeWorld, name: string) {
+  const r = await probeNodeFrom(await this.node(), testHost(this, name));
+  if (!r.icmp || !r.tcp) throw new GraderError(`the test network does not work before the submission ran: ${r.detail}`);
+});
+
 Then('the node answers test host {string}', async function (this: KgradeWorld, name: string) {
   const r = await probeNodeFrom(await this.node(), testHost(this, name));
   if (!r.icmp || !r.tcp) fail(`expected the node to answer: ${r.detail}`);
