@@ -1,0 +1,25 @@
+Feature: cgroup.sh: a memory limit the kernel enforces
+  A memory cgroup limits what its processes may use; with a limit of 10 bytes
+  even ls cannot run. On cgroup v1 the kernel may answer with
+  "fork: Cannot allocate memory" or with its OOM killer: both prove the point.
+
+  @points:2
+  Scenario: cgroup.sh puts the process into memory cgroup chroot0, limited to one page
+    Move the PID given as the argument (in a script, $$ is the script itself), and
+    set the limit with memory.limit_in_bytes on v1 or memory.max on v2. Set it
+    before the process runs anything there: a limit below what the cgroup
+    already uses is refused (Device or resource busy).
+
+    Given a shell "victim" runs on the node
+    When the submission's "cgroup.sh" runs with "{{victim.pid}}"
+    Then the shell "victim" is in the memory cgroup "chroot0"
+    And the memory cgroup "chroot0" is limited to at most one page
+
+  @points:2
+  Scenario: in that cgroup, ls fails for lack of memory
+    If ls still runs, the process is not in the cgroup or the limit did not take.
+
+    Given a shell "victim" runs on the node
+    When the submission's "cgroup.sh" runs with "{{victim.pid}}"
+    And the shell "victim" runs "ls /"
+    Then that fails for lack of memory
