@@ -8,6 +8,7 @@ import { gradeSubmission } from '../grade/grade.js';
 import { verifyLab } from '../grade/verify.js';
 import { loadLab, REPO_ROOT } from '../lab/load.js';
 import { validateLab } from '../lab/validate.js';
+import { stepVocabulary } from '../cucumber/vocabulary.js';
 import { generateAllureHtml } from '../report/allure-html.js';
 import { readResultsJson } from '../report/results-json.js';
 import { toSummary } from '../report/summary.js';
@@ -28,6 +29,8 @@ const USAGE = `kgrade: grades Kubernetes course labs written as Gherkin scenario
       Check lab.yaml, the features and their steps without Docker (default: every lab).
   kgrade list [LABS_ROOT]
       The labs, their environment and points.
+  kgrade steps
+      Every step sentence a feature may use, by subject.
   kgrade report --html DIR [--out DIR]
       Make an Allure HTML report from DIR/allure-results (from grade --allure).
 
@@ -154,6 +157,18 @@ async function cmdList(args: string[]): Promise<number> {
   return EXIT.graded;
 }
 
+async function cmdSteps(): Promise<number> {
+  let file = '';
+  for (const s of await stepVocabulary()) {
+    if (s.file !== file) {
+      file = s.file;
+      process.stdout.write(`\n${path.basename(file, '.steps.ts')} (${file})\n`);
+    }
+    process.stdout.write(`  ${s.pattern}\n`);
+  }
+  return EXIT.graded;
+}
+
 async function cmdReport(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { html: { type: 'string' }, out: { type: 'string' } } });
   if (!values.html) {
@@ -184,6 +199,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdList(rest);
       case 'report':
         return await cmdReport(rest);
+      case 'steps':
+        return await cmdSteps();
       case undefined:
       case 'help':
       case '--help':
