@@ -4,14 +4,14 @@ import { fail, GraderError } from '../src/check/errors.js';
 import { words } from '../src/check/listing.js';
 import { inspectPrograms, programProblem } from '../src/check/programs.js';
 import { buildBox } from '../src/env/box.js';
-import { sh } from '../src/env/node.js';
+import { sh, shellQuote } from '../src/env/node.js';
 import type { KgradeWorld } from './world.js';
 
 Given('a secret marker file {string} on the node', async function (this: KgradeWorld, file: string) {
   const node = await this.node();
   const path = this.expand(file);
   const secret = `kgrade-secret-${randomBytes(8).toString('hex')}`;
-  const r = await sh(node, `mkdir -p "$(dirname -- '${path}')" && echo ${secret} > '${path}'`);
+  const r = await sh(node, `mkdir -p "$(dirname -- ${shellQuote(path)})" && echo ${secret} > ${shellQuote(path)}`);
   if (r.code !== 0) throw new GraderError(`could not write the marker ${path}: ${r.stderr.trim()}`);
   this.vars.set('marker', secret);
   this.vars.set('marker.path', path);
@@ -30,7 +30,7 @@ Then(
   async function (this: KgradeWorld, rootText: string, programsText: string) {
     const node = await this.node();
     const root = this.expand(rootText).replace(/\/+$/, '');
-    const exists = await sh(node, `test -d '${root}'`);
+    const exists = await sh(node, `test -d ${shellQuote(root)}`);
     if (exists.code !== 0) fail(`${root} does not exist on the node`);
     const programs = words(this.expand(programsText));
     const seen = await inspectPrograms(node, root, programs);

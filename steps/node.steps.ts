@@ -2,7 +2,7 @@ import { Given, Then, When } from '@cucumber/cucumber';
 import { fail, GraderError } from '../src/check/errors.js';
 import { eventually } from '../src/check/eventually.js';
 import { words } from '../src/check/listing.js';
-import { describeExec, sh } from '../src/env/node.js';
+import { describeExec, sh, shellQuote } from '../src/env/node.js';
 import type { KgradeWorld } from './world.js';
 
 async function runOnNode(world: KgradeWorld, command: string): Promise<void> {
@@ -20,7 +20,7 @@ function shown(world: KgradeWorld): string {
 Given('an empty folder {string} on the node', async function (this: KgradeWorld, folder: string) {
   const node = await this.node();
   const dir = this.expand(folder);
-  const r = await sh(node, `rm -rf -- '${dir}' && mkdir -p -- '${dir}'`);
+  const r = await sh(node, `rm -rf -- ${shellQuote(dir)} && mkdir -p -- ${shellQuote(dir)}`);
   if (r.code !== 0) throw new GraderError(`could not make the empty folder ${dir}: ${r.stderr.trim()}`);
 });
 
@@ -28,7 +28,7 @@ Given('the files {string} are created in {string} on the node', async function (
   const node = await this.node();
   const dir = this.expand(folder);
   const list = words(this.expand(names));
-  const r = await sh(node, `cd -- '${dir}' && for f in ${list.map((n) => `'${n}'`).join(' ')}; do echo "kgrade $f" > "$f"; done`);
+  const r = await sh(node, `cd -- ${shellQuote(dir)} && for f in ${list.map(shellQuote).join(' ')}; do echo "kgrade $f" > "$f"; done`);
   if (r.code !== 0) throw new GraderError(`could not create ${list.join(', ')} in ${dir}: ${r.stderr.trim()}`);
 });
 
@@ -83,7 +83,7 @@ Then('every name in its output exists in {string} on the node', async function (
   const dir = this.expand(folder);
   const names = words(this.requireLast().stdout);
   if (names.length === 0) fail(`expected a listing, but the output is empty; ${shown(this)}`);
-  const r = await sh(node, `cd -- '${dir}' && ls -A1`);
+  const r = await sh(node, `cd -- ${shellQuote(dir)} && ls -A1`);
   if (r.code !== 0) fail(`${dir} cannot be listed on the node: ${r.stderr.trim()}`);
   const inside = new Set(r.stdout.split('\n').filter(Boolean));
   const foreign = names.filter((n) => !inside.has(n));

@@ -1,5 +1,5 @@
 import { GraderError } from '../check/errors.js';
-import { sh, type Node } from './node.js';
+import { sh, shellQuote, type Node } from './node.js';
 
 /**
  * The grader's own chroot box, independent of any submission: the named
@@ -10,9 +10,9 @@ export async function buildBox(node: Node, root: string, programs: string[]): Pr
   const r = await sh(
     node,
     `set -euo pipefail
-root='${root}'
+root=${shellQuote(root)}
 mkdir -p "$root/bin" "$root/proc"
-for prog in ${programs.map((p) => `'${p}'`).join(' ')}; do
+for prog in ${programs.map(shellQuote).join(' ')}; do
   path=$(type -P "$prog")
   cp "$path" "$root/bin/"
   for lib in $(ldd "$path" | grep -o '/[^ ]*'); do

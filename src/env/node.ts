@@ -25,6 +25,11 @@ export interface Node {
   copyIn(hostPath: string, nodePath: string): Promise<void>;
 }
 
+/** Quotes one word for a POSIX shell. */
+export function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
 /** Runs a bash script on the node. */
 export function sh(node: Node, script: string, options?: ExecOptions): Promise<ExecResult> {
   return node.exec(['bash', '-c', script], options);

@@ -1,5 +1,5 @@
 import { GraderError, SubmissionAssertionError } from '../check/errors.js';
-import { sh, type Node } from './node.js';
+import { sh, shellQuote as quote, type Node } from './node.js';
 
 export const SUBMISSION_DIR = '/submission';
 const OUT_DIR = '/run/kgrade/scripts';
@@ -15,10 +15,6 @@ export interface ScriptRun {
   timedOut: boolean;
   stillRunning: boolean;
   durationMs: number;
-}
-
-function quote(s: string): string {
-  return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
 let sequence = 0;

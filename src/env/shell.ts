@@ -1,5 +1,5 @@
 import { GraderError } from '../check/errors.js';
-import { sh, type Node } from './node.js';
+import { sh, shellQuote, type Node } from './node.js';
 
 export interface BackgroundShell {
   name: string;
@@ -44,7 +44,7 @@ export async function runInShell(node: Node, shell: BackgroundShell, command: st
   const line = `${command}; echo "${END}$?"`;
   const r = await sh(
     node,
-    `printf '%s\\n' '${line.replaceAll("'", `'\\''`)}' > ${shell.dir}/in
+    `printf '%s\\n' ${shellQuote(line)} > ${shell.dir}/in
 for i in $(seq ${timeoutS * 10}); do
   grep -q '${END}' ${shell.dir}/out 2>/dev/null && { echo state=answered; break; }
   kill -0 ${shell.pid} 2>/dev/null || { echo state=died; break; }
