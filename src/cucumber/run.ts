@@ -17,6 +17,10 @@ export interface WorldParameters {
   missingFiles: string[];
   nodeImage: string;
   timeouts: { script: number; command: number; wait: number };
+  /** Set for cluster labs: which cluster the scenarios run against. */
+  cluster?: { provider: 'kind' | 'existing'; kubeconfig: string; context: string };
+  /** The submission's name, for naming its namespace. */
+  submissionName: string;
 }
 
 export interface ScenarioRun {
@@ -35,19 +39,29 @@ export interface RunRequest {
   only?: ScenarioDef[];
   dryRun?: boolean;
   allureResultsDir?: string;
-  support?: ISupportCodeLibrary;
   onScenario?: (run: ScenarioRun, def: ScenarioDef | undefined) => void;
 }
 
 export interface RunResult {
   runs: ScenarioRun[];
-  support: ISupportCodeLibrary;
 }
 
 export const STEPS_GLOB = path.join(REPO_ROOT, 'dist/steps/**/*.js');
 
 const NOTE_MEDIA_TYPE = 'text/x.kgrade.note';
 export { NOTE_MEDIA_TYPE };
+
+let supportLibrary: Promise<ISupportCodeLibrary> | undefined;
+
+/**
+ * The step definitions, loaded once per process: Node caches ES modules, so a
+ * second load would import nothing and register no step.
+ */
+export function loadSteps(): Promise<ISupportCodeLibrary> {
+  const sources = { defaultDialect: 'en', paths: [], names: [], tagExpression: '', order: 'defined' as const };
+  supportLibrary ??= loadSupport({ sources, support: { importPaths: [STEPS_GLOB] } }, { cwd: REPO_ROOT, stderr: process.stderr });
+  return supportLibrary;
+}
 
 const nullStream = () => new Writable({ write: (_c, _e, cb) => cb() });
 
@@ -130,7 +144,7 @@ export async function runScenarios(req: RunRequest): Promise<RunResult> {
     : [lab.featuresDir];
   const environment = { cwd: lab.dir, stdout: nullStream(), stderr: process.stderr };
   const sources = { defaultDialect: 'en', paths, names: [], tagExpression: '', order: 'defined' as const };
-  const support = req.support ?? (await loadSupport({ sources, support: { importPaths: [STEPS_GLOB] } }, environment));
+  const support = await loadSteps();
   const files: Record<string, string> = {};
   const options: Record<string, unknown> = {};
   if (req.allureResultsDir) {
@@ -213,6 +227,6 @@ export async function runScenarios(req: RunRequest): Promise<RunResult> {
     }
   };
 
-  const result = await runCucumber(runOptions, environment, onMessage);
-  return { runs, support: result.support };
+  await runCucumber(runOptions, environment, onMessage);
+  return { runs };
 }

@@ -1,7 +1,6 @@
 import path from 'node:path';
-import { loadSupport } from '@cucumber/cucumber/api';
 import { REPO_ROOT } from '../lab/load.js';
-import { STEPS_GLOB } from './run.js';
+import { loadSteps } from './run.js';
 
 export interface StepSentence {
   pattern: string;
@@ -18,8 +17,7 @@ interface LoadedDefinition {
 
 /** Every step sentence a lab may use, read from the step definitions themselves. */
 export async function stepVocabulary(): Promise<StepSentence[]> {
-  const sources = { defaultDialect: 'en', paths: [], names: [], tagExpression: '', order: 'defined' as const };
-  const library = (await loadSupport({ sources, support: { importPaths: [STEPS_GLOB] } }, { cwd: REPO_ROOT })) as unknown as {
+  const library = (await loadSteps()) as unknown as {
     stepDefinitions: LoadedDefinition[];
   };
   return library.stepDefinitions.map((d) => ({

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import type { ISupportCodeLibrary } from '@cucumber/cucumber/api';
 import { runScenarios, type ScenarioRun, type WorldParameters } from '../cucumber/run.js';
 import { releaseSubmission, takeSubmission } from '../lab/submission.js';
 import type { Lab, ScenarioDef } from '../lab/types.js';
@@ -9,15 +8,14 @@ import { buildResult, type ScenarioAttempt } from './score.js';
 
 export interface GradeOptions {
   nodeImage: string;
+  /** For cluster labs: the cluster the scenarios run against (already up). */
+  cluster?: WorldParameters['cluster'];
   allureResultsDir?: string;
-  /** Reused across submissions of one process: cucumber loads step definitions once. */
-  support?: ISupportCodeLibrary;
   log?: (line: string) => void;
 }
 
 export interface Graded {
   result: GradeResult;
-  support?: ISupportCodeLibrary;
 }
 
 const MARK: Record<string, string> = { passed: 'ok   ', failed: 'FAIL ', error: 'ERROR', skipped: 'skip ' };
@@ -36,7 +34,7 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
   const sub = await takeSubmission(lab, submissionDir);
   const meta = (finishedAt: Date) => ({
     submission: { name: sub.name, path: sub.source },
-    environment: { provider: lab.environment === 'sandbox' ? 'sandbox' : 'cluster', image: opts.nodeImage, kernel: os.release() },
+    environment: { provider: opts.cluster ? `${opts.cluster.provider}:${opts.cluster.context}` : 'sandbox', image: opts.nodeImage, kernel: os.release() },
     startedAt,
     finishedAt,
   });
@@ -48,7 +46,7 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
       for (const s of selected) {
         attempts.set(s.id, { outcome: s.course ? 'skipped' : 'failed', message: sub.rejected, notes: [], steps: [], durationMs: 0, attempts: 1 });
       }
-      return { result: buildResult(lab, attempts, meta(new Date())), ...(opts.support ? { support: opts.support } : {}) };
+      return { result: buildResult(lab, attempts, meta(new Date())) };
     }
     if (sub.missing.length) log(`  missing from the submission: ${sub.missing.join(', ')}`);
     const world: WorldParameters = {
@@ -56,8 +54,10 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
       labId: lab.id,
       runId: randomBytes(3).toString('hex'),
       submissionDir: `${sub.workspace}/files`,
+      submissionName: sub.name,
       missingFiles: sub.missing,
       nodeImage: opts.nodeImage,
+      ...(opts.cluster ? { cluster: opts.cluster } : {}),
       timeouts: { script: lab.timeouts.script, command: lab.timeouts.command, wait: lab.timeouts.wait },
     };
     let done = 0;
@@ -70,7 +70,6 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
     const first = await runScenarios({
       lab,
       world,
-      ...(opts.support ? { support: opts.support } : {}),
       ...(opts.allureResultsDir ? { allureResultsDir: opts.allureResultsDir } : {}),
       onScenario,
     });
@@ -83,7 +82,6 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
         lab,
         world: { ...world, runId: randomBytes(3).toString('hex') },
         only: errored,
-        support: first.support,
         ...(opts.allureResultsDir ? { allureResultsDir: opts.allureResultsDir } : {}),
         onScenario: (run, def) => {
           done += 1;
@@ -97,7 +95,7 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
         attempts.set(run.id, attempt);
       }
     }
-    return { result: buildResult(lab, attempts, meta(new Date())), support: first.support };
+    return { result: buildResult(lab, attempts, meta(new Date())) };
   } finally {
     await releaseSubmission(sub);
   }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { ISupportCodeLibrary } from '@cucumber/cucumber/api';
+import type { WorldParameters } from '../cucumber/run.js';
 import type { Lab } from '../lab/types.js';
 import { gradeSubmission } from './grade.js';
 import type { GradeResult } from './model.js';
@@ -38,16 +38,24 @@ export function judgeCase(lab: Lab, name: string, result: GradeResult): Omit<Cas
 /** Grades reference/ and every wrong/<case>/ of a lab. */
 export async function verifyLab(
   lab: Lab,
-  opts: { nodeImage: string; log: (line: string) => void; cases?: string[]; onGraded?: (c: CaseVerdict) => Promise<void> },
+  opts: {
+    nodeImage: string;
+    cluster?: WorldParameters['cluster'];
+    log: (line: string) => void;
+    cases?: string[];
+    onGraded?: (c: CaseVerdict) => Promise<void>;
+  },
 ): Promise<CaseVerdict[]> {
   const names = opts.cases ?? ['reference', ...Object.keys(lab.expect)];
   const verdicts: CaseVerdict[] = [];
-  let support: ISupportCodeLibrary | undefined;
   for (const name of names) {
     const dir = name === 'reference' ? path.join(lab.dir, 'reference') : path.join(lab.dir, 'wrong', name);
     opts.log(`${lab.id}: grading ${name === 'reference' ? 'reference' : `wrong/${name}`}`);
-    const graded = await gradeSubmission(lab, dir, { nodeImage: opts.nodeImage, log: opts.log, ...(support ? { support } : {}) });
-    support = graded.support ?? support;
+    const graded = await gradeSubmission(lab, dir, {
+      nodeImage: opts.nodeImage,
+      log: opts.log,
+      ...(opts.cluster ? { cluster: opts.cluster } : {}),
+    });
     const verdict = { ...judgeCase(lab, name, graded.result), result: graded.result };
     verdicts.push(verdict);
     await opts.onGraded?.(verdict);
