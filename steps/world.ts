@@ -1,5 +1,10 @@
 import { After, Before, setDefaultTimeout, setWorldConstructor, World, type IWorldOptions } from '@cucumber/cucumber';
-import { LabError } from '../src/check/errors.js';
+import * as k8s from '@kubernetes/client-node';
+import { GraderError, LabError } from '../src/check/errors.js';
+import type { ClusterNode } from '../src/env/cluster/provider.js';
+import { providerFor } from '../src/env/cluster/select.js';
+import { loadKubeConfig } from '../src/kube/client.js';
+import { createSubmissionNamespace, deleteNamespace, type SubmissionNamespace } from '../src/kube/namespace.js';
 import { NOTE_MEDIA_TYPE, type WorldParameters } from '../src/cucumber/run.js';
 import { SandboxNode } from '../src/env/sandbox.js';
 import { SUBMISSION_DIR } from '../src/env/script.js';
@@ -17,6 +22,9 @@ export interface LastRun extends Pick<ExecResult, 'code' | 'stdout' | 'stderr' |
 
 export class KgradeWorld extends World<WorldParameters> {
   private sandbox?: Promise<SandboxNode>;
+  private ns?: Promise<SubmissionNamespace>;
+  private adminConfig?: k8s.KubeConfig;
+  private readonly clusterNodes = new Map<string, Promise<ClusterNode>>();
   last?: LastRun;
   readonly vars = new Map<string, string>();
   readonly testHosts = new Map<string, TestHost>();
@@ -31,8 +39,49 @@ export class KgradeWorld extends World<WorldParameters> {
     return this.parameters.timeouts;
   }
 
-  /** The scenario's node: a fresh sandbox holding a copy of the submission, started on first use. */
+  /**
+   * The scenario's node. Sandbox labs: a fresh sandbox holding a copy of the
+   * submission, started on first use. Cluster labs: the cluster's first node.
+   */
   node(): Promise<Node> {
+    if (this.parameters.cluster) return this.firstClusterNode();
+    return this.sandboxNode();
+  }
+
+  private async firstClusterNode(): Promise<Node> {
+    const nodes = await this.admin().makeApiClient(k8s.CoreV1Api).listNode();
+    const name = nodes.items[0]?.metadata?.name;
+    if (!name) throw new GraderError('the cluster has no nodes');
+    return this.clusterNode(name);
+  }
+
+  /** A cluster node by name, reached through the cluster's provider; released after the scenario. */
+  clusterNode(name: string): Promise<ClusterNode> {
+    const cluster = this.parameters.cluster;
+    if (!cluster) throw new LabError('this step needs a cluster lab (environment: cluster)');
+    let n = this.clusterNodes.get(name);
+    if (!n) {
+      n = providerFor(cluster).node(name);
+      this.clusterNodes.set(name, n);
+    }
+    return n;
+  }
+
+  /** The kubeconfig of the cluster, with the grader's own (admin) rights. */
+  admin(): k8s.KubeConfig {
+    const cluster = this.parameters.cluster;
+    if (!cluster) throw new LabError('this step needs a cluster lab (environment: cluster)');
+    this.adminConfig ??= loadKubeConfig(cluster);
+    return this.adminConfig;
+  }
+
+  /** The scenario's own namespace, made on first use and deleted after the scenario. */
+  namespace(): Promise<SubmissionNamespace> {
+    this.ns ??= createSubmissionNamespace(this.admin(), this.parameters.labId, this.parameters.submissionName);
+    return this.ns;
+  }
+
+  private sandboxNode(): Promise<Node> {
     this.sandbox ??= (async () => {
       const n = await SandboxNode.start({
         image: this.parameters.nodeImage,
@@ -72,6 +121,16 @@ export class KgradeWorld extends World<WorldParameters> {
   }
 
   async dispose(): Promise<void> {
+    for (const pending of this.clusterNodes.values()) {
+      const n = await pending.catch(() => undefined);
+      await n?.release();
+    }
+    this.clusterNodes.clear();
+    if (this.ns) {
+      const ns = await this.ns.catch(() => undefined);
+      this.ns = undefined;
+      if (ns) await deleteNamespace(this.admin(), ns.name, 120_000);
+    }
     if (!this.sandbox) return;
     const pending = this.sandbox;
     this.sandbox = undefined;

@@ -2,7 +2,10 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { GraderError, LabError } from '../check/errors.js';
+import { providerFor, type ClusterChoice } from '../env/cluster/select.js';
 import { ensureNodeImage } from '../env/images.js';
+import type { Lab } from '../lab/types.js';
+import type { WorldParameters } from '../cucumber/run.js';
 import { installSignalCleanup, reapOrphans } from '../env/reaper.js';
 import { gradeSubmission } from '../grade/grade.js';
 import { verifyLab } from '../grade/verify.js';
@@ -16,9 +19,12 @@ import { writeReports } from '../report/write-all.js';
 
 export const EXIT = { graded: 0, mismatch: 1, usage: 2, infrastructure: 3 } as const;
 
+/** The command line is wrong; the message says how. */
+class UsageError extends Error {}
+
 const USAGE = `kgrade: grades Kubernetes course labs written as Gherkin scenarios
 
-  kgrade grade LABDIR --submission DIR [--out DIR] [--allure] [--no-build]
+  kgrade grade LABDIR --submission DIR [--out DIR] [--allure] [--no-build] [cluster options]
       Grade one submission; writes results.json, junit.xml, gradescope/results.json,
       summary.md (and allure-results/ with --allure) into --out
       (default reports/<lab>/<submission>/).
@@ -29,6 +35,9 @@ const USAGE = `kgrade: grades Kubernetes course labs written as Gherkin scenario
       Check lab.yaml, the features and their steps without Docker (default: every lab).
   kgrade list [LABS_ROOT]
       The labs, their environment and points.
+  kgrade cluster up|down|status|logs DIR|load IMAGE [--provider kind|existing --kubeconfig F --context C]
+      Drive the cluster that cluster labs run against: kind (default; created or
+      reused, built offline) or an existing cluster named by kubeconfig and context.
   kgrade steps
       Every step sentence a feature may use, by subject.
   kgrade report --html DIR [--out DIR]
@@ -55,11 +64,35 @@ async function freshDir(dir: string): Promise<string> {
   return dir;
 }
 
+const CLUSTER_OPTIONS = {
+  provider: { type: 'string' },
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+} as const;
+
+function clusterChoice(values: { provider?: string | undefined; kubeconfig?: string | undefined; context?: string | undefined }): ClusterChoice {
+  const provider = values.provider ?? (values.kubeconfig ? 'existing' : 'kind');
+  if (provider !== 'kind' && provider !== 'existing') throw new UsageError(`--provider must be kind or existing, not "${provider}"`);
+  return { provider, ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}), ...(values.context ? { context: values.context } : {}) };
+}
+
+/** What a lab's scenarios run on: the node image for sandbox labs; for cluster labs, the cluster, brought up. */
+async function prepareEnvironment(
+  labs: Lab[],
+  values: { provider?: string | undefined; kubeconfig?: string | undefined; context?: string | undefined; 'no-build'?: boolean | undefined },
+): Promise<{ image: string; cluster?: WorldParameters['cluster'] }> {
+  const image = labs.some((l) => l.environment === 'sandbox') ? await ensureNodeImage({ build: !values['no-build'], log }) : '';
+  if (!labs.some((l) => l.environment === 'cluster')) return { image };
+  const choice = clusterChoice(values);
+  const status = await providerFor(choice).up(log);
+  return { image, cluster: { provider: choice.provider, kubeconfig: status.ref.kubeconfig, context: status.ref.context } };
+}
+
 async function cmdGrade(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { submission: { type: 'string' }, out: { type: 'string' }, allure: { type: 'boolean' }, 'no-build': { type: 'boolean' } },
+    options: { submission: { type: 'string' }, out: { type: 'string' }, allure: { type: 'boolean' }, 'no-build': { type: 'boolean' }, ...CLUSTER_OPTIONS },
   });
   const [labArg] = positionals;
   if (!labArg || !values.submission || positionals.length > 1) {
@@ -67,13 +100,14 @@ async function cmdGrade(args: string[]): Promise<number> {
     return EXIT.usage;
   }
   const lab = await loadLab(labArg);
-  const image = await ensureNodeImage({ build: !values['no-build'], log });
+  const env = await prepareEnvironment([lab], values);
   await reapOrphans();
   const subName = path.basename(path.resolve(values.submission));
   const out = await freshDir(path.resolve(values.out ?? path.join(REPO_ROOT, 'reports', lab.id, subName)));
-  log(`kgrade: grading ${values.submission} against ${lab.id} (${lab.scenarios.length} scenarios, ${lab.maxScore} points) in ${image}`);
+  log(`kgrade: grading ${values.submission} against ${lab.id} (${lab.scenarios.length} scenarios, ${lab.maxScore} points) in ${env.cluster ? env.cluster.context : env.image}`);
   const { result } = await gradeSubmission(lab, values.submission, {
-    nodeImage: image,
+    nodeImage: env.image,
+    ...(env.cluster ? { cluster: env.cluster } : {}),
     log,
     ...(values.allure ? { allureResultsDir: path.join(out, 'allure-results') } : {}),
   });
@@ -91,7 +125,7 @@ async function cmdVerify(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { case: { type: 'string', multiple: true }, out: { type: 'string' }, 'no-build': { type: 'boolean' } },
+    options: { case: { type: 'string', multiple: true }, out: { type: 'string' }, 'no-build': { type: 'boolean' }, ...CLUSTER_OPTIONS },
   });
   if (positionals.length === 0) {
     log('usage: kgrade verify LABDIR... [--case NAME]... [--out DIR]');
@@ -99,14 +133,15 @@ async function cmdVerify(args: string[]): Promise<number> {
   }
   const labs = [];
   for (const p of positionals) labs.push(await loadLab(p));
-  const image = await ensureNodeImage({ build: !values['no-build'], log });
+  const env = await prepareEnvironment(labs, values);
   await reapOrphans();
   let worst: number = EXIT.graded;
   const lines: string[] = [];
   for (const lab of labs) {
     const base = path.resolve(values.out ?? path.join(REPO_ROOT, 'reports', lab.id, 'verify'));
     const verdicts = await verifyLab(lab, {
-      nodeImage: image,
+      nodeImage: env.image,
+      ...(env.cluster ? { cluster: env.cluster } : {}),
       log,
       ...(values.case ? { cases: values.case } : {}),
       onGraded: async (v) => {
@@ -157,6 +192,43 @@ async function cmdList(args: string[]): Promise<number> {
   return EXIT.graded;
 }
 
+async function cmdCluster(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: CLUSTER_OPTIONS });
+  const [action, arg] = positionals;
+  const provider = providerFor(clusterChoice(values));
+  switch (action) {
+    case 'up': {
+      const s = await provider.up(log);
+      process.stdout.write(`${s.name}: ${s.version}, ${s.nodes.map((n) => `${n.name} ${n.ready ? 'Ready' : 'NotReady'} ${n.internalIP}`).join(', ')}\nkubeconfig: ${s.ref.kubeconfig} (context ${s.ref.context})\n`);
+      return EXIT.graded;
+    }
+    case 'status': {
+      const s = await provider.status();
+      process.stdout.write(`${s.name} (${s.provider}) ${s.server} ${s.version}\n${s.nodes.map((n) => `  node ${n.name}: ${n.ready ? 'Ready' : 'NotReady'} ${n.internalIP} pods ${n.podCIDR}`).join('\n')}\n`);
+      if (s.problems.length) {
+        process.stdout.write(`problems:\n${s.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+        return EXIT.infrastructure;
+      }
+      process.stdout.write('healthy\n');
+      return EXIT.graded;
+    }
+    case 'down':
+      await provider.down(log);
+      return EXIT.graded;
+    case 'load':
+      if (!arg) break;
+      await provider.loadImage(arg, log);
+      return EXIT.graded;
+    case 'logs':
+      process.stdout.write(`${await provider.exportLogs(path.resolve(arg ?? path.join(REPO_ROOT, 'reports', 'cluster-logs')))}\n`);
+      return EXIT.graded;
+    default:
+      break;
+  }
+  log('usage: kgrade cluster up|down|status|logs [DIR]|load IMAGE [--provider kind|existing] [--kubeconfig FILE --context NAME]');
+  return EXIT.usage;
+}
+
 async function cmdSteps(): Promise<number> {
   let file = '';
   for (const s of await stepVocabulary()) {
@@ -201,6 +273,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdReport(rest);
       case 'steps':
         return await cmdSteps();
+      case 'cluster':
+        return await cmdCluster(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -219,6 +293,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof GraderError) {
       log(`kgrade: could not grade: ${err.message}`);
       return EXIT.infrastructure;
+    }
+    if (err instanceof UsageError) {
+      log(`kgrade: ${err.message}`);
+      return EXIT.usage;
     }
     if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
       log(`kgrade: ${err.message}\n\n${USAGE}`);

@@ -1,6 +1,6 @@
 import { GraderError } from '../check/errors.js';
 import { docker, dockerOk } from './docker.js';
-import type { ExecOptions, ExecResult, Node } from './node.js';
+import { ContainerNode } from './container-node.js';
 import { track, untrack } from './reaper.js';
 
 export interface SandboxOptions {
@@ -15,8 +15,6 @@ const LIMITS = ['--memory', '2g', '--memory-swap', '2g', '--pids-limit', '4096',
 
 /** The node's PID 1: reaps orphans (the submission's background servers) and never exits on its own. */
 const INIT = ['/usr/bin/tini', '-s', '--', 'sleep', 'infinity'];
-
-const DEFAULT_TIMEOUT_MS = 30_000;
 
 /**
  * Gives the node an eth0 like a real node's: a veth whose peer sits on a bridge
@@ -38,8 +36,10 @@ ip link set eth0 up
 let counter = 0;
 
 /** A disposable privileged container standing in for a cluster node. */
-export class SandboxNode implements Node {
-  private constructor(readonly name: string, readonly image: string) {}
+export class SandboxNode extends ContainerNode {
+  private constructor(name: string, readonly image: string) {
+    super(name);
+  }
 
   static async start(opts: SandboxOptions): Promise<SandboxNode> {
     counter += 1;
@@ -74,35 +74,6 @@ export class SandboxNode implements Node {
       throw new GraderError(`could not give the sandbox its eth0: ${net.stderr.trim()}`);
     }
     return node;
-  }
-
-  async exec(argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
-    const args = ['exec', ...(options.stdin !== undefined ? ['-i'] : []), this.name, 'timeout', '-k', '3', String(seconds), ...argv];
-    const r = await docker(args, { timeoutMs: timeoutMs + 30_000, ...(options.stdin !== undefined ? { input: options.stdin } : {}) });
-    if (r.code === 126 || r.code === 127) {
-      if (/OCI runtime exec failed|executable file not found|No such container|is not running/i.test(r.stderr)) {
-        throw new GraderError(`cannot run ${argv[0]} on node ${this.name}: ${r.stderr.trim()}`);
-      }
-    }
-    if (r.code === 1 && /^Error response from daemon/m.test(r.stderr)) {
-      throw new GraderError(`node ${this.name} is gone: ${r.stderr.trim()}`);
-    }
-    const timedOut = r.code === 124 || (r.code === 137 && r.durationMs >= seconds * 1000);
-    return {
-      argv,
-      code: r.code,
-      stdout: r.stdout,
-      stderr: r.stderr,
-      timedOut,
-      truncated: r.truncated,
-      durationMs: r.durationMs,
-    };
-  }
-
-  async copyIn(hostPath: string, nodePath: string): Promise<void> {
-    await dockerOk(['cp', hostPath, `${this.name}:${nodePath}`], `copying ${hostPath} into the sandbox`, { timeoutMs: 120_000 });
   }
 
   /** Removal also removes every cgroup made inside the sandbox: they live under the container's own. */

@@ -1,0 +1,41 @@
+import * as k8s from '@kubernetes/client-node';
+import { describeApiError } from '../../kube/client.js';
+import type { ClusterNodeInfo, ClusterStatus } from './provider.js';
+
+/** Reads nodes and kube-system pods; whatever is not Ready or Running becomes a problem in words. */
+export async function readClusterHealth(
+  kc: k8s.KubeConfig,
+): Promise<Pick<ClusterStatus, 'server' | 'version' | 'nodes' | 'problems'>> {
+  const server = kc.getCurrentCluster()?.server ?? '';
+  const problems: string[] = [];
+  let version = '';
+  let nodes: ClusterNodeInfo[] = [];
+  try {
+    const v = await kc.makeApiClient(k8s.VersionApi).getCode();
+    version = v.gitVersion;
+  } catch (err) {
+    return { server, version, nodes, problems: [`the API server ${server} does not answer: ${describeApiError(err)}`] };
+  }
+  try {
+    const list = await kc.makeApiClient(k8s.CoreV1Api).listNode();
+    nodes = list.items.map((n) => ({
+      name: n.metadata?.name ?? '',
+      ready: n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      internalIP: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '',
+      podCIDR: n.spec?.podCIDR ?? '',
+    }));
+    if (nodes.length === 0) problems.push('the cluster has no nodes');
+    for (const n of nodes) if (!n.ready) problems.push(`node ${n.name} is not Ready`);
+    const pods = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: 'kube-system' });
+    for (const p of pods.items) {
+      const ready = p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+      if (p.status?.phase !== 'Running' || !ready) {
+        const waiting = p.status?.containerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
+        problems.push(`kube-system/${p.metadata?.name ?? '?'} is ${p.status?.phase ?? 'unknown'}${ready ? '' : ', not ready'}${waiting ? ` (${waiting.reason ?? ''})` : ''}`);
+      }
+    }
+  } catch (err) {
+    problems.push(`reading nodes and kube-system pods failed: ${describeApiError(err)}`);
+  }
+  return { server, version, nodes, problems };
+}

@@ -1,0 +1,200 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type * as k8s from '@kubernetes/client-node';
+import { execa } from 'execa';
+import { GraderError } from '../../check/errors.js';
+import { eventually } from '../../check/eventually.js';
+import { loadKubeConfig, type ClusterRef } from '../../kube/client.js';
+import { keepDnsInside } from '../../kube/dns.js';
+import { REPO_ROOT } from '../../lab/load.js';
+import { ContainerNode } from '../container-node.js';
+import { docker } from '../docker.js';
+import { bridgeOf, guardEgress, unguardEgress } from './egress.js';
+import { readClusterHealth } from './health.js';
+import type { ClusterNode, ClusterProvider, ClusterStatus } from './provider.js';
+
+export interface KindOptions {
+  name: string;
+  /** The node image; built by images/kind/build-node.sh when missing. */
+  image: string;
+  kubeconfig: string;
+  /** Seconds to wait for every node Ready and every kube-system pod Running. */
+  readySeconds: number;
+}
+
+const KIND_NETWORK = 'kind';
+
+function cacheDir(): string {
+  return process.env['KGRADE_CACHE'] ?? path.join(os.homedir(), '.cache/kgrade');
+}
+
+export function defaultKindOptions(): KindOptions {
+  const name = process.env['KGRADE_CLUSTER'] ?? 'kgrade';
+  return {
+    name,
+    image: process.env['KGRADE_KIND_IMAGE'] ?? `kgrade/kind-node:${pinnedVersion('K8S_VERSION')}`,
+    kubeconfig: process.env['KGRADE_KUBECONFIG'] ?? path.join(os.homedir(), '.kube', 'kgrade', `kind-${name}.yaml`),
+    readySeconds: Number(process.env['KGRADE_CLUSTER_READY_SECONDS'] ?? '240'),
+  };
+}
+
+/** A version pinned in images/k8s/versions.env ("KIND_VERSION=${KIND_VERSION:-v0.30.0}"), the environment first. */
+export function pinnedVersion(name: string): string {
+  const fromEnv = process.env[name];
+  if (fromEnv) return fromEnv;
+  const text = readFileSync(path.join(REPO_ROOT, 'images/k8s/versions.env'), 'utf8');
+  const m = new RegExp(`^${name}=\\$\\{${name}:-([^}]+)\\}`, 'm').exec(text) ?? new RegExp(`^${name}=(\\S+)`, 'm').exec(text);
+  if (!m?.[1]) throw new GraderError(`images/k8s/versions.env does not pin ${name}`);
+  return m[1];
+}
+
+/** The kind binary: on PATH, or the one images/kind/build-kind.sh builds into the cache (built on demand). */
+async function kindBinary(log: (line: string) => void): Promise<string> {
+  const onPath = await execa('sh', ['-c', 'command -v kind'], { reject: false });
+  if (onPath.exitCode === 0 && onPath.stdout.trim()) return onPath.stdout.trim();
+  const cached = path.join(cacheDir(), 'kind', pinnedVersion('KIND_VERSION'), 'bin', 'kind');
+  if (!existsSync(cached)) await runImageScript('images/kind/build-kind.sh', log);
+  if (!existsSync(cached)) throw new GraderError(`images/kind/build-kind.sh ran but ${cached} is not there`);
+  return cached;
+}
+
+async function runImageScript(script: string, log: (line: string) => void): Promise<string> {
+  log(`kgrade: running ${script}`);
+  const r = await execa('bash', [path.join(REPO_ROOT, script)], { reject: false, stderr: 'inherit', stdin: 'ignore' });
+  if (r.exitCode !== 0) throw new GraderError(`${script} failed (exit ${r.exitCode}); see its output above`);
+  return r.stdout;
+}
+
+function kindConfig(): string {
+  return `kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+nodes:
+  - role: control-plane
+`;
+}
+
+export class KindProvider implements ClusterProvider {
+  readonly kind = 'kind' as const;
+  private kc?: k8s.KubeConfig;
+
+  constructor(private readonly opts: KindOptions = defaultKindOptions()) {}
+
+  get ref(): ClusterRef {
+    return { kubeconfig: this.opts.kubeconfig, context: `kind-${this.opts.name}` };
+  }
+
+  kubeConfig(): k8s.KubeConfig {
+    this.kc ??= loadKubeConfig(this.ref);
+    return this.kc;
+  }
+
+  private async exists(bin: string): Promise<boolean> {
+    const r = await execa(bin, ['get', 'clusters'], { reject: false });
+    return r.stdout.split('\n').includes(this.opts.name);
+  }
+
+  private async writeKubeconfig(bin: string): Promise<void> {
+    const r = await execa(bin, ['get', 'kubeconfig', '--name', this.opts.name], { reject: false });
+    if (r.exitCode !== 0) throw new GraderError(`kind get kubeconfig --name ${this.opts.name}: ${r.stderr}`);
+    await mkdir(path.dirname(this.opts.kubeconfig), { recursive: true });
+    await writeFile(this.opts.kubeconfig, r.stdout, { mode: 0o600 });
+    this.kc = undefined;
+  }
+
+  async status(): Promise<ClusterStatus> {
+    const base = { provider: this.kind, name: this.opts.name, ref: this.ref };
+    if (!existsSync(this.opts.kubeconfig)) {
+      return { ...base, server: '', version: '', nodes: [], problems: [`no kubeconfig at ${this.opts.kubeconfig}: the cluster is not up (kgrade cluster up)`] };
+    }
+    return { ...base, ...(await readClusterHealth(this.kubeConfig())) };
+  }
+
+  private async waitHealthy(seconds: number): Promise<ClusterStatus> {
+    return eventually(
+      async () => {
+        const s = await this.status();
+        return { ok: s.problems.length === 0, value: s, seen: s.problems.join('; ') };
+      },
+      { what: `cluster ${this.opts.name} to have every node Ready and every kube-system pod Running`, timeoutMs: seconds * 1000, intervalMs: 3000, blame: 'grader' },
+    );
+  }
+
+  async up(log: (line: string) => void): Promise<ClusterStatus> {
+    const bin = await kindBinary(log);
+    const image = await docker(['image', 'inspect', '--format', '{{.Id}}', this.opts.image]);
+    if (image.code !== 0) await runImageScript('images/kind/build-node.sh', log);
+    if (await this.exists(bin)) {
+      await this.writeKubeconfig(bin);
+      const s = await this.status();
+      if (s.problems.length === 0) {
+        log(`kgrade: reusing healthy cluster ${this.opts.name} (${s.version}, ${s.nodes.length} node(s))`);
+        await this.isolate(log);
+        return s;
+      }
+      log(`kgrade: cluster ${this.opts.name} exists but is not healthy (${s.problems.slice(0, 3).join('; ')}); recreating it`);
+      await this.down(log);
+    }
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kgrade-kind-'));
+    const config = path.join(dir, 'kind.yaml');
+    await writeFile(config, kindConfig());
+    log(`kgrade: creating kind cluster ${this.opts.name} from ${this.opts.image}`);
+    const started = Date.now();
+    const r = await execa(bin, ['create', 'cluster', '--name', this.opts.name, '--image', this.opts.image, '--config', config, '--kubeconfig', this.opts.kubeconfig, '--wait', `${this.opts.readySeconds}s`], {
+      reject: false,
+      stdout: 'inherit',
+      stderr: 'inherit',
+      stdin: 'ignore',
+    });
+    await rm(dir, { recursive: true, force: true });
+    if (r.exitCode !== 0) {
+      throw new GraderError(`kind create cluster ${this.opts.name} failed (exit ${r.exitCode}); run "kgrade cluster logs" for the nodes' logs`);
+    }
+    this.kc = undefined;
+    await this.isolate(log);
+    const s = await this.waitHealthy(this.opts.readySeconds);
+    log(`kgrade: cluster ${this.opts.name} is up in ${Math.round((Date.now() - started) / 1000)} s (${s.version})`);
+    return s;
+  }
+
+  /** No traffic leaves the machine: the host forwards nothing off the kind network, CoreDNS forwards no query. */
+  private async isolate(log: (line: string) => void): Promise<void> {
+    const bridge = await guardEgress(KIND_NETWORK);
+    if (await keepDnsInside(this.kubeConfig())) log('kgrade: CoreDNS no longer forwards names outside the cluster');
+    log(`kgrade: the host drops whatever ${bridge} would forward off the cluster network`);
+  }
+
+  async loadImage(image: string, log: (line: string) => void): Promise<void> {
+    const bin = await kindBinary(log);
+    const r = await execa(bin, ['load', 'docker-image', image, '--name', this.opts.name], { reject: false });
+    if (r.exitCode !== 0) throw new GraderError(`kind load docker-image ${image}: ${r.stderr.trim()}`);
+  }
+
+  async exportLogs(dir: string): Promise<string> {
+    const bin = await kindBinary(() => undefined);
+    const r = await execa(bin, ['export', 'logs', dir, '--name', this.opts.name], { reject: false });
+    if (r.exitCode !== 0) throw new GraderError(`kind export logs: ${r.stderr.trim()}`);
+    return dir;
+  }
+
+  async down(log: (line: string) => void): Promise<void> {
+    const bin = await kindBinary(log);
+    const bridge = await bridgeOf(KIND_NETWORK).catch(() => undefined);
+    const r = await execa(bin, ['delete', 'cluster', '--name', this.opts.name, '--kubeconfig', this.opts.kubeconfig], { reject: false });
+    if (r.exitCode !== 0) throw new GraderError(`kind delete cluster ${this.opts.name}: ${r.stderr.trim()}`);
+    await rm(this.opts.kubeconfig, { force: true });
+    const others = await execa(bin, ['get', 'clusters'], { reject: false });
+    if (!others.stdout.trim() || /No kind clusters found/.test(others.stderr)) {
+      if (bridge) await unguardEgress(bridge);
+      await docker(['network', 'rm', KIND_NETWORK]);
+    }
+    this.kc = undefined;
+    log(`kgrade: cluster ${this.opts.name} deleted`);
+  }
+
+  async node(nodeName: string): Promise<ClusterNode> {
+    const node = new ContainerNode(nodeName);
+    return Object.assign(node, { release: async () => undefined });
+  }
+}

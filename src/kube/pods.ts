@@ -1,0 +1,165 @@
+import { PassThrough } from 'node:stream';
+import * as k8s from '@kubernetes/client-node';
+import { GraderError, SubmissionAssertionError } from '../check/errors.js';
+import type { ExecResult } from '../env/node.js';
+import { api, describeApiError, httpStatus } from './client.js';
+
+/** A pod's state in one line, the way a person would read `kubectl describe`. */
+export function podState(pod: k8s.V1Pod | undefined): string {
+  if (!pod) return 'the pod does not exist';
+  const parts = [`phase ${pod.status?.phase ?? 'unknown'}`];
+  const unscheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status !== 'True');
+  if (unscheduled) parts.push(`not scheduled: ${unscheduled.reason ?? ''} ${unscheduled.message ?? ''}`.trim());
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  for (const c of statuses) {
+    const s = c.state;
+    if (s?.waiting) parts.push(`${c.name} waiting: ${s.waiting.reason ?? ''}${s.waiting.message ? ` (${s.waiting.message})` : ''}`);
+    else if (s?.terminated) parts.push(`${c.name} terminated: ${s.terminated.reason ?? ''} exit ${s.terminated.exitCode}`);
+    else if (s?.running) parts.push(`${c.name} running${c.ready ? ', ready' : ''}`);
+  }
+  return parts.join('; ');
+}
+
+/** The last few events about an object, newest last, for a report. */
+export async function recentEvents(kc: k8s.KubeConfig, namespace: string, name: string): Promise<string> {
+  try {
+    const list = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` });
+    const items = list.items
+      .sort((a, b) => String(a.lastTimestamp ?? a.eventTime ?? '').localeCompare(String(b.lastTimestamp ?? b.eventTime ?? '')))
+      .slice(-5);
+    return items.map((e) => `${e.type ?? ''} ${e.reason ?? ''}: ${e.message ?? ''}`.trim()).join(' | ');
+  } catch {
+    return '';
+  }
+}
+
+export interface PodWait {
+  what: string;
+  timeoutMs: number;
+  /** When the pod is as wanted. */
+  until: (pod: k8s.V1Pod) => boolean;
+  /** A state that will never become what is wanted (e.g. Failed while waiting for Running). */
+  hopeless?: (pod: k8s.V1Pod) => boolean;
+}
+
+/**
+ * Waits for a pod by watching it (not by sleeping), up to the deadline. When it
+ * gives up it reports the last state it saw and the pod's recent events.
+ */
+export async function waitForPod(kc: k8s.KubeConfig, namespace: string, name: string, wait: PodWait): Promise<k8s.V1Pod> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  let last: k8s.V1Pod | undefined;
+  try {
+    last = await core.readNamespacedPod({ name, namespace });
+  } catch (err) {
+    if (httpStatus(err) !== 404) throw new GraderError(`reading pod ${namespace}/${name}: ${describeApiError(err)}`);
+  }
+  if (last && wait.until(last)) return last;
+  const watcher = new k8s.Watch(kc);
+  const outcome = await new Promise<'ok' | 'hopeless' | 'timeout' | Error>((resolve) => {
+    let controller: AbortController | undefined;
+    let settled = false;
+    const finish = (v: 'ok' | 'hopeless' | 'timeout' | Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      controller?.abort();
+      resolve(v);
+    };
+    const timer = setTimeout(() => finish('timeout'), wait.timeoutMs);
+    const start = () => {
+      watcher
+        .watch(
+          `/api/v1/namespaces/${namespace}/pods`,
+          { fieldSelector: `metadata.name=${name}` },
+          (type: string, obj: k8s.V1Pod) => {
+            if (type === 'DELETED') last = undefined;
+            else last = obj;
+            if (last && wait.until(last)) finish('ok');
+            else if (last && wait.hopeless?.(last)) finish('hopeless');
+          },
+          (err: unknown) => {
+            // A watch ends now and then (server timeout); start another until the deadline.
+            if (settled) return;
+            if (err && httpStatus(err) === undefined && !(err instanceof Error && err.name === 'AbortError')) {
+              setTimeout(start, 1000);
+            } else setTimeout(start, 200);
+          },
+        )
+        .then((c) => {
+          controller = c;
+          if (settled) c.abort();
+        })
+        .catch((err: unknown) => finish(new GraderError(`watching pod ${namespace}/${name}: ${describeApiError(err)}`)));
+    };
+    start();
+  });
+  if (outcome instanceof Error) throw outcome;
+  if (outcome === 'ok' && last) return last;
+  const events = await recentEvents(kc, namespace, name);
+  const seconds = Math.round(wait.timeoutMs / 1000);
+  const verdict = outcome === 'hopeless' ? `it can no longer get there` : `not within ${seconds} s`;
+  throw new SubmissionAssertionError(`expected pod ${name} ${wait.what}: ${verdict}; last seen: ${podState(last)}${events ? `; events: ${events}` : ''}`);
+}
+
+/** Runs argv in a container of a pod and collects its output and exit code. */
+export async function execInPod(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  pod: string,
+  container: string | undefined,
+  argv: string[],
+  timeoutMs: number,
+): Promise<ExecResult> {
+  const started = Date.now();
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  let containerName = container;
+  if (!containerName) {
+    const p = await api(kc, `reading pod ${pod}`, () => kc.makeApiClient(k8s.CoreV1Api).readNamespacedPod({ name: pod, namespace }));
+    containerName = p.spec?.containers[0]?.name ?? '';
+  }
+  const exec = new k8s.Exec(kc);
+  return await new Promise<ExecResult>((resolve, reject) => {
+    let ws: { close: () => void } | undefined;
+    const timer = setTimeout(() => {
+      ws?.close();
+      resolve({ argv, code: null, stdout: out, stderr: err, timedOut: true, truncated: false, durationMs: Date.now() - started });
+    }, timeoutMs);
+    exec
+      .exec(namespace, pod, containerName ?? '', argv, stdout, stderr, null, false, (status: k8s.V1Status) => {
+        clearTimeout(timer);
+        let code = status.status === 'Success' ? 0 : 1;
+        const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
+        if (cause?.message) code = Number(cause.message);
+        else if (status.status !== 'Success' && status.message) err += `${status.message}\n`;
+        setImmediate(() => resolve({ argv, code, stdout: out, stderr: err, timedOut: false, truncated: false, durationMs: Date.now() - started }));
+      })
+      .then((socket) => {
+        ws = socket;
+      })
+      .catch((e: unknown) => {
+        clearTimeout(timer);
+        const status = httpStatus(e);
+        if (status !== undefined && status >= 400 && status < 500) {
+          reject(new SubmissionAssertionError(`cannot exec in pod ${pod}: ${describeApiError(e)}`));
+        } else reject(new GraderError(`exec in pod ${namespace}/${pod}: ${describeApiError(e)}`));
+      });
+  });
+}
+
+export async function podLogs(kc: k8s.KubeConfig, namespace: string, pod: string, container?: string): Promise<string> {
+  try {
+    return await kc.makeApiClient(k8s.CoreV1Api).readNamespacedPodLog({ name: pod, namespace, ...(container ? { container } : {}) });
+  } catch (err) {
+    const status = httpStatus(err);
+    if (status !== undefined && status >= 400 && status < 500) {
+      throw new SubmissionAssertionError(`the log of pod ${pod}${container ? ` (container ${container})` : ''} cannot be read: ${describeApiError(err)}`);
+    }
+    throw new GraderError(`reading the log of pod ${namespace}/${pod}: ${describeApiError(err)}`);
+  }
+}

@@ -1,0 +1,106 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { Given, Then, When } from '@cucumber/cucumber';
+import { fail, GraderError } from '../src/check/errors.js';
+import { eventually } from '../src/check/eventually.js';
+import { api, describeApiError } from '../src/kube/client.js';
+import { applyManifest } from '../src/kube/apply.js';
+import { jsonPathText } from '../src/kube/jsonpath.js';
+import { execInPod, podLogs, podState, waitForPod } from '../src/kube/pods.js';
+import { sh } from '../src/env/node.js';
+import type { KgradeWorld } from './world.js';
+
+async function readPod(world: KgradeWorld, name: string): Promise<k8s.V1Pod> {
+  const ns = await world.namespace();
+  return api(world.admin(), `reading pod ${name}`, () => world.admin().makeApiClient(k8s.CoreV1Api).readNamespacedPod({ name, namespace: ns.name })).catch((err: unknown) => {
+    if ((err as { code?: number }).code === 404) fail(`there is no pod ${name} in the submission's namespace`);
+    throw err;
+  });
+}
+
+When("the submission's {string} is applied", async function (this: KgradeWorld, file: string) {
+  if (this.parameters.missingFiles.includes(file)) fail(`the submission has no ${file}; the lab asks for it`);
+  const ns = await this.namespace();
+  const text = await readFile(path.join(this.parameters.submissionDir, file), 'utf8');
+  const { applied, notes } = await applyManifest(ns, file, text);
+  for (const n of notes) this.note(n);
+  this.note(`${file}: created ${applied.map((a) => `${a.kind} ${a.name}`).join(', ')} in namespace ${ns.name}`);
+});
+
+Then('pod {string} is Running within {int} seconds', async function (this: KgradeWorld, name: string, seconds: number) {
+  const ns = await this.namespace();
+  await waitForPod(this.admin(), ns.name, name, {
+    what: 'to be Running',
+    timeoutMs: seconds * 1000,
+    until: (p) => p.status?.phase === 'Running',
+    hopeless: (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed',
+  });
+});
+
+Then('pod {string} is Ready within {int} seconds', async function (this: KgradeWorld, name: string, seconds: number) {
+  const ns = await this.namespace();
+  await waitForPod(this.admin(), ns.name, name, {
+    what: 'to be Ready',
+    timeoutMs: seconds * 1000,
+    until: (p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+    hopeless: (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed',
+  });
+});
+
+Then('pod {string} field {string} is {string}', async function (this: KgradeWorld, name: string, jsonPath: string, value: string) {
+  const pod = await readPod(this, name);
+  const seen = jsonPathText(pod, jsonPath);
+  const want = this.expand(value);
+  if (seen !== want) fail(`pod ${name}: ${jsonPath} is "${seen}", expected "${want}"`);
+});
+
+When('pod {string} runs {string}', async function (this: KgradeWorld, name: string, command: string) {
+  const ns = await this.namespace();
+  const cmd = this.expand(command);
+  const r = await execInPod(this.admin(), ns.name, name, undefined, ['sh', '-c', cmd], this.timeouts.command * 1000);
+  this.last = { what: `${cmd} (in pod ${name})`, code: r.code, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut };
+});
+
+When('the node of pod {string} runs {string}', async function (this: KgradeWorld, name: string, command: string) {
+  const pod = await readPod(this, name);
+  const nodeName = pod.spec?.nodeName;
+  if (!nodeName) fail(`pod ${name} is not on any node yet (${podState(pod)})`);
+  const node = await this.clusterNode(nodeName);
+  const cmd = this.expand(command);
+  const r = await sh(node, cmd, { timeoutMs: this.timeouts.command * 1000 });
+  this.last = { what: `${cmd} (on node ${nodeName})`, code: r.code, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut };
+});
+
+Then('the log of pod {string} eventually contains {string}', async function (this: KgradeWorld, name: string, text: string) {
+  const ns = await this.namespace();
+  const want = this.expand(text);
+  await eventually(
+    async () => {
+      const log = await podLogs(this.admin(), ns.name, name);
+      this.last = { what: `the log of pod ${name}`, code: 0, stdout: log, stderr: '', timedOut: false };
+      return { ok: log.includes(want), value: log, seen: log.trim() ? log.trim().split('\n').slice(-5).join(' | ') : 'an empty log' };
+    },
+    { what: `the log of pod ${name} to contain "${want}"`, timeoutMs: this.timeouts.wait * 1000, intervalMs: 1000 },
+  );
+});
+
+Given('the cluster IP of service {string} in namespace {string}', async function (this: KgradeWorld, name: string, namespace: string) {
+  let svc: k8s.V1Service;
+  try {
+    svc = await this.admin().makeApiClient(k8s.CoreV1Api).readNamespacedService({ name, namespace });
+  } catch (err) {
+    throw new GraderError(`reading service ${namespace}/${name}: ${describeApiError(err)}`);
+  }
+  const ip = svc.spec?.clusterIP;
+  if (!ip) throw new GraderError(`service ${namespace}/${name} has no cluster IP`);
+  this.vars.set(`${name}.clusterIP`, ip);
+});
+
+Then('every pod in namespace {string} is Running', async function (this: KgradeWorld, namespace: string) {
+  const pods = await api(this.admin(), `listing pods in ${namespace}`, () => this.admin().makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace }));
+  if (pods.items.length === 0) fail(`namespace ${namespace} has no pods`);
+  const bad = pods.items.filter((p) => p.status?.phase !== 'Running');
+  if (bad.length) fail(`not Running: ${bad.map((p) => `${p.metadata?.name ?? '?'} (${podState(p)})`).join('; ')}`);
+  this.note(`${namespace}: ${pods.items.map((p) => p.metadata?.name ?? '?').join(', ')}`);
+});
