@@ -13,8 +13,13 @@ export interface SandboxOptions {
 /** Limits that keep a runaway submission (fork bomb, memory hog) inside its sandbox. */
 const LIMITS = ['--memory', '2g', '--memory-swap', '2g', '--pids-limit', '4096', '--cpus', '1.5'];
 
-/** The node's PID 1: reaps orphans (the submission's background servers) and never exits on its own. */
-const INIT = ['/usr/bin/tini', '-s', '--', 'sleep', 'infinity'];
+/**
+ * The node's PID 1: a bash loop. It reaps orphans (the submission's background
+ * servers) and, being PID 1, is the one process `kill -9 -1` cannot reach, so a
+ * submission that kills everything still leaves the node standing. (tini would
+ * exit with its child.)
+ */
+const INIT = ['bash', '-c', 'while :; do sleep 2147483647 & wait $!; done'];
 
 /**
  * Gives the node an eth0 like a real node's: a veth whose peer sits on a bridge
@@ -54,6 +59,8 @@ export class SandboxNode extends ContainerNode {
         '--label', `kgrade.purpose=${opts.purpose.slice(0, 200)}`,
         '--privileged', '--cgroupns=private', '--network', 'none', '--hostname', 'node',
         '--tmpfs', '/tmp:rw,exec,size=256m', '--tmpfs', '/run:rw,exec,size=64m',
+        // Submission scripts' output goes here: a script printing without end fills it, nothing else.
+        '--tmpfs', '/run/kgrade:rw,exec,size=16m',
         ...LIMITS,
         opts.image, ...INIT,
       ],

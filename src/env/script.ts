@@ -20,6 +20,24 @@ export interface ScriptRun {
 let sequence = 0;
 
 /**
+ * Runs on the node, detached: runner DIR LIMIT SCRIPT ARGS... The interpreter is
+ * the script's #! line (so the file need not be executable), bash when there is
+ * none; LIMIT > 0 kills the script's process group after LIMIT seconds.
+ */
+const RUNNER = `dir=$1 limit=$2 script=$3
+shift 3
+first=$(head -c 256 "$script" | head -n 1)
+case "$first" in
+  '#!'*) read -r -a interp <<< "\${first#'#!'}" ;;
+  *) interp=(bash) ;;
+esac
+if [ "$limit" -gt 0 ]; then set -- timeout -k 5 "$limit" "\${interp[@]}" "$script" "$@"; else set -- "\${interp[@]}" "$script" "$@"; fi
+cd /root
+"$@" </dev/null >"$dir/out" 2>"$dir/err"
+echo $? >"$dir/rc.tmp"
+mv "$dir/rc.tmp" "$dir/rc"`;
+
+/**
  * Runs a submission script on the node, with standard input closed and its
  * output going to files (so servers it leaves in the background do not hold
  * the grader's pipes). The interpreter comes from the script's #! line; bash
@@ -38,19 +56,12 @@ export async function runSubmissionScript(
   sequence += 1;
   const dir = `${OUT_DIR}/${sequence}`;
   const path = `${SUBMISSION_DIR}/${script}`;
-  const interp = `first=$(head -c 256 ${quote(path)} | head -n 1)
-case "$first" in
-  '#!'*) set -- ${'$'}{first#\\#!}; interp="$*" ;;
-  *) interp=bash ;;
-esac`;
-  const body = opts.mode === 'finish' ? `timeout -k 5 ${opts.timeoutS} $interp ${quote(path)}` : `$interp ${quote(path)}`;
+  const limit = opts.mode === 'finish' ? opts.timeoutS : 0;
   const launch = `set -e
 [ -f ${quote(path)} ] || { echo "not-copied"; exit 0; }
 mkdir -p ${dir}
-${interp}
-cd /root
-setsid bash -c ${quote(`${body} ${args.map(quote).join(' ')} </dev/null >${dir}/out 2>${dir}/err; echo $? >${dir}/rc.tmp; mv ${dir}/rc.tmp ${dir}/rc`)} </dev/null >/dev/null 2>&1 &
-echo launched`;
+setsid bash -c ${quote(RUNNER)} runner ${dir} ${limit} ${quote(path)} ${args.map(quote).join(' ')} </dev/null >/dev/null 2>&1 &
+echo "launched $!"`;
   const started = Date.now();
   const l = await sh(node, launch, { timeoutMs: 30_000 });
   if (l.stdout.includes('not-copied')) {
@@ -59,8 +70,10 @@ echo launched`;
   if (l.code !== 0 || !l.stdout.includes('launched')) {
     throw new GraderError(`could not start ${script} on the node: ${l.stderr.trim() || l.stdout.trim()}`);
   }
+  const runner = Number(/launched (\d+)/.exec(l.stdout)?.[1] ?? '0');
   const waitS = opts.mode === 'finish' ? opts.timeoutS + 10 : opts.timeoutS;
-  const wait = await sh(node, `for i in $(seq ${waitS * 10}); do [ -e ${dir}/rc ] && exit 0; sleep 0.1; done; exit 1`, {
+  // Done when the exit status is written, or when the runner itself is gone (kill -9 -1 takes it too).
+  const wait = await sh(node, `for i in $(seq ${waitS * 10}); do [ -e ${dir}/rc ] && exit 0; kill -0 ${runner} 2>/dev/null || exit 0; sleep 0.1; done; exit 1`, {
     timeoutMs: (waitS + 15) * 1000,
   });
   const done = wait.code === 0;
@@ -71,7 +84,9 @@ echo launched`;
   );
   const [stdout = '', stderr = '', rcText = ''] = read.stdout.split('\n\x1e');
   const rc = rcText.trim() === '' ? null : Number(rcText.trim());
-  const killedAtDeadline = opts.mode === 'finish' && (rc === 124 || rc === 137 || !done);
+  const durationMs = Date.now() - started;
+  const killedAtDeadline =
+    opts.mode === 'finish' && (!done || rc === 124 || (rc === 137 && durationMs >= opts.timeoutS * 1000));
   return {
     script,
     args,
@@ -80,7 +95,7 @@ echo launched`;
     stderr,
     timedOut: killedAtDeadline,
     stillRunning: opts.mode === 'start' && !done,
-    durationMs: Date.now() - started,
+    durationMs,
   };
 }
 
