@@ -17,6 +17,11 @@ export class GraderError extends Error {
   override name = 'GraderError';
 }
 
+/** The command line or its arguments are wrong (a folder that does not exist, an unknown option). */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
 /** The lab itself is wrong: its lab.yaml, a feature, a step with bad arguments. */
 export class LabError extends Error {
   override name = 'LabError';

@@ -1,7 +1,7 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { GraderError, LabError } from '../check/errors.js';
+import { GraderError, LabError, UsageError } from '../check/errors.js';
 import { providerFor, type ClusterChoice } from '../env/cluster/select.js';
 import { ensureNodeImage } from '../env/images.js';
 import type { Lab } from '../lab/types.js';
@@ -18,9 +18,6 @@ import { toSummary } from '../report/summary.js';
 import { writeReports } from '../report/write-all.js';
 
 export const EXIT = { graded: 0, mismatch: 1, usage: 2, infrastructure: 3 } as const;
-
-/** The command line is wrong; the message says how. */
-class UsageError extends Error {}
 
 const USAGE = `kgrade: grades Kubernetes course labs written as Gherkin scenarios
 
@@ -113,7 +110,7 @@ async function cmdGrade(args: string[]): Promise<number> {
   });
   const written = await writeReports(result, out);
   process.stdout.write(`${toSummary(result, { color })}\n`);
-  log(`kgrade: reports in ${path.relative(process.cwd(), out) || '.'}: ${written.map((w) => path.basename(w)).join(', ')}`);
+  log(`kgrade: reports in ${path.relative(process.cwd(), out) || '.'}: ${written.map((w) => path.relative(out, w)).join(', ')}`);
   if (!result.complete) {
     log(`kgrade: ${result.counts.error} scenario(s) ended in a grader error even after a retry: this grade is incomplete, not a zero`);
     return EXIT.infrastructure;

@@ -1,8 +1,19 @@
+import { rmSync } from 'node:fs';
 import { execaSync } from 'execa';
 import { docker, dockerBinary } from './docker.js';
 
 /** Containers this process started and has not removed yet. */
 const live = new Set<string>();
+/** Private folders (submission workspaces) to remove if the process is stopped. */
+const paths = new Set<string>();
+
+export function trackPath(dir: string): void {
+  paths.add(dir);
+}
+
+export function untrackPath(dir: string): void {
+  paths.delete(dir);
+}
 
 export function track(container: string): void {
   live.add(container);
@@ -23,6 +34,8 @@ export function removeAllNow(): number {
     }
     live.delete(name);
   }
+  for (const dir of paths) rmSync(dir, { recursive: true, force: true });
+  paths.clear();
   return names.length;
 }
 

@@ -1,6 +1,8 @@
 import { chmod, cp, lstat, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { UsageError } from '../check/errors.js';
+import { trackPath, untrackPath } from '../env/reaper.js';
 import type { LabFile } from './types.js';
 
 export interface Submission {
@@ -49,7 +51,7 @@ function formatBytes(n: number): string {
 export async function takeSubmission(lab: LabFile, source: string): Promise<Submission> {
   const dir = path.resolve(source);
   const s = await stat(dir).catch(() => undefined);
-  if (!s?.isDirectory()) throw new Error(`submission ${source}: not a folder`);
+  if (!s?.isDirectory()) throw new UsageError(`submission ${source}: no such folder`);
   const name = path.basename(dir);
   const bytes = await sizeOf(dir);
   const workspace = await mkdtemp(path.join(os.tmpdir(), `kgrade-sub-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}-`));
@@ -63,17 +65,27 @@ export async function takeSubmission(lab: LabFile, source: string): Promise<Subm
     sub.rejected = `the submission is ${formatBytes(bytes)}, over this lab's cap of ${formatBytes(lab.submission.maxBytes)}; it was not run`;
     return sub;
   }
-  await cp(dir, path.join(workspace, 'files'), { recursive: true, verbatimSymlinks: true, dereference: false });
-  await makeReadOnly(path.join(workspace, 'files'));
+  trackPath(workspace);
+  try {
+    await cp(dir, path.join(workspace, 'files'), {
+      recursive: true,
+      verbatimSymlinks: true,
+      dereference: false,
+      // Only files, folders and links: a FIFO, socket or device in a submission is not copied.
+      filter: async (src) => {
+        const st = await lstat(src);
+        return st.isFile() || st.isDirectory() || st.isSymbolicLink();
+      },
+    });
+    await makeReadOnly(path.join(workspace, 'files'));
+  } catch (err) {
+    await releaseSubmission(sub);
+    throw err;
+  }
   return sub;
 }
 
 export async function releaseSubmission(sub: Submission): Promise<void> {
-  const files = path.join(sub.workspace, 'files');
-  await chmod(files, 0o755).catch(() => undefined);
-  await rm(sub.workspace, { recursive: true, force: true, maxRetries: 2 }).catch(async () => {
-    const { execa } = await import('execa');
-    await execa('chmod', ['-R', 'u+w', sub.workspace], { reject: false });
-    await rm(sub.workspace, { recursive: true, force: true });
-  });
+  await rm(sub.workspace, { recursive: true, force: true, maxRetries: 2 });
+  untrackPath(sub.workspace);
 }
