@@ -9,12 +9,12 @@ async function runOnNode(world: KgradeWorld, command: string): Promise<void> {
   const node = await world.node();
   const cmd = world.expand(command);
   const r = await sh(node, cmd, { timeoutMs: world.timeouts.command * 1000 });
-  world.last = { what: cmd, code: r.code, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut };
+  world.last = { what: cmd, code: r.code, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut, truncated: r.truncated };
 }
 
 function shown(world: KgradeWorld): string {
   const l = world.requireLast();
-  return `"${l.what}" ${describeExec({ argv: [], durationMs: 0, truncated: false, ...l })}`;
+  return `"${l.what}" ${describeExec({ argv: [], durationMs: 0, ...l, truncated: l.truncated ?? false })}`;
 }
 
 Given('an empty folder {string} on the node', async function (this: KgradeWorld, folder: string) {

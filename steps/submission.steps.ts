@@ -21,6 +21,8 @@ async function runScript(world: KgradeWorld, script: string, args: string, mode:
   }
   if (r.stillRunning) {
     world.note(`${label} was still running after ${timeoutS} s; graded what it had started`);
+  } else if (r.code === null) {
+    world.note(`${label} ended with no exit status (killed, or its output filled the space for it)`);
   } else if (r.code !== 0) {
     const tail = r.stderr.trim().split('\n').slice(-3).join(' | ');
     world.note(`${label} exited ${r.code}${tail ? `: ${tail}` : ''}`);

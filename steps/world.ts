@@ -18,6 +18,7 @@ setDefaultTimeout(10 * 60 * 1000);
 /** The last thing run, as "its output", "it fails" refer to it. */
 export interface LastRun extends Pick<ExecResult, 'code' | 'stdout' | 'stderr' | 'timedOut'> {
   what: string;
+  truncated?: boolean;
 }
 
 export class KgradeWorld extends World<WorldParameters> {

@@ -66,6 +66,7 @@ function shapeOf(rule: string[]): RuleShape {
   for (let i = 0; i < rule.length; i++) {
     const t = rule[i] ?? '';
     const next = rule[i + 1];
+    if (shape.target !== undefined) break; // what follows -j are the target's options (--reject-with, --log-prefix)
     if (t === '!' && (next === '-s' || next === '--source')) {
       shape.negatedSource = true;
     } else if (t === '-s' || t === '--source') {
@@ -112,6 +113,10 @@ export function findDropOf(rules: Ruleset, source: string, chain = 'INPUT'): Dro
   for (const r of filter.get(chain) ?? []) {
     const s = shapeOf(r);
     const text = `-A ${chain} ${r.join(' ')}`;
+    const covers = !s.negatedSource && (s.source === undefined || cidrContains(s.source, source));
+    if (covers && s.narrowing.length === 0 && s.target === 'ACCEPT') {
+      return { nearMisses: [...nearMisses, `${text} accepts this traffic before any DROP can see it`] };
+    }
     if (s.source === undefined || s.negatedSource || !cidrContains(s.source, source)) continue;
     if (s.narrowing.length) {
       nearMisses.push(`${text} (only some traffic: ${s.narrowing.join(' ')})`);

@@ -36,7 +36,7 @@ export function sh(node: Node, script: string, options?: ExecOptions): Promise<E
 }
 
 export function describeExec(r: ExecResult): string {
-  const status = r.timedOut ? 'was stopped at its deadline' : r.code === null ? 'was killed' : `exited ${r.code}`;
+  const status = r.timedOut ? 'was stopped at its deadline' : r.code === null ? 'ended with no exit status (killed)' : `exited ${r.code}`;
   const tail = (s: string) => {
     const lines = s.trimEnd().split('\n');
     return lines.length > 12 ? ['…', ...lines.slice(-12)].join('\n') : lines.join('\n');
