@@ -1,0 +1,145 @@
+/**
+ * Helpers for the integration tests: grading through the real sandbox, in this
+ * process or through the CLI, and checking that nothing is left behind.
+ *
+ * "Nothing left" is checked for the sandboxes this test process or the CLI
+ * processes it started own (label kgrade.owner-pid): other kgrade runs may
+ * share the Docker daemon, and their sandboxes are none of these tests' business.
+ */
+import { spawn } from 'node:child_process';
+import { readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { nodeImageRef } from '../../src/env/images.js';
+import { gradeSubmission } from '../../src/grade/grade.js';
+import type { GradeResult, ScenarioResult } from '../../src/grade/model.js';
+import { loadLab, REPO_ROOT } from '../../src/lab/load.js';
+
+export const KGRADE_BIN = path.join(REPO_ROOT, 'bin/kgrade.js');
+
+/** Sandbox containers (running or not) whose kgrade.owner-pid is one of pids. */
+export async function sandboxesOwnedBy(pids: number[]): Promise<string[]> {
+  const r = await execa('docker', ['ps', '-a', '--filter', 'label=kgrade=sandbox', '--format', '{{.Names}}\t{{.Label "kgrade.owner-pid"}}'], { reject: false });
+  if (r.exitCode !== 0) throw new Error(`docker ps failed: ${r.stderr}`);
+  const wanted = new Set(pids.map(String));
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split('\t'))
+    .filter(([name, pid]) => name && pid && wanted.has(pid.trim()))
+    .map(([name]) => name ?? '');
+}
+
+/** Private submission copies (kgrade-sub-<name>-*) still in the temp folder. */
+export async function workspacesOf(submissionName: string): Promise<string[]> {
+  const prefix = `kgrade-sub-${submissionName.replace(/[^A-Za-z0-9_.-]/g, '_')}-`;
+  return (await readdir(os.tmpdir())).filter((e) => e.startsWith(prefix));
+}
+
+export async function assertNothingLeft(pids: number[], submissionName?: string): Promise<void> {
+  const left = await sandboxesOwnedBy(pids);
+  if (left.length) {
+    await execa('docker', ['rm', '-f', '-v', ...left], { reject: false });
+    throw new Error(`sandbox container(s) left behind: ${left.join(', ')}`);
+  }
+  if (submissionName) {
+    const ws = await workspacesOf(submissionName);
+    for (const w of ws) {
+      await execa('chmod', ['-R', 'u+w', path.join(os.tmpdir(), w)], { reject: false });
+      await rm(path.join(os.tmpdir(), w), { recursive: true, force: true });
+    }
+    if (ws.length) throw new Error(`submission workspace(s) left in ${os.tmpdir()}: ${ws.join(', ')}`);
+  }
+}
+
+/** Fails fast, with the fix, when Docker or the node image is missing. */
+export async function requireDocker(): Promise<string> {
+  const image = nodeImageRef();
+  const r = await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { reject: false, timeout: 30_000 });
+  if (r.exitCode !== 0) throw new Error(`integration tests need Docker and ${image}: run scripts/ensure-images.sh (${r.stderr.trim()})`);
+  return image;
+}
+
+export interface InProcessGrade {
+  result: GradeResult;
+  log: string[];
+  wallMs: number;
+  byName: (name: string) => ScenarioResult;
+}
+
+export async function gradeHere(labDir: string, submissionDir: string): Promise<InProcessGrade> {
+  const lab = await loadLab(labDir);
+  const log: string[] = [];
+  const started = Date.now();
+  const graded = await gradeSubmission(lab, submissionDir, {
+    nodeImage: nodeImageRef(),
+    log: (l) => log.push(l),
+  });
+  const { result } = graded;
+  return {
+    result,
+    log,
+    wallMs: Date.now() - started,
+    byName: (name) => {
+      const s = result.scenarios.find((x) => x.name === name);
+      if (!s) throw new Error(`no scenario "${name}" in the result: ${result.scenarios.map((x) => x.name).join(', ')}`);
+      return s;
+    },
+  };
+}
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  pid: number;
+  wallMs: number;
+}
+
+export interface CliOptions {
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  /** Own process group, so a signal can go to the whole group as Ctrl-C does. */
+  detached?: boolean;
+  /** Called once the process runs. */
+  onStart?: (pid: number) => void;
+}
+
+/** Runs bin/kgrade.js with args; never throws for a non-zero exit. */
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, [KGRADE_BIN, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NO_COLOR: '1', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: opts.detached ?? false,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`kgrade ${args.join(' ')} did not end within ${opts.timeoutMs ?? 180_000} ms\nstderr:\n${stderr}`));
+    }, opts.timeoutMs ?? 180_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('spawn', () => opts.onStart?.(child.pid ?? 0));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, pid: child.pid ?? 0, wallMs: Date.now() - started });
+    });
+  });
+}
+
+export async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
