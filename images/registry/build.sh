@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Builds the distribution registry (github.com/distribution/distribution/v3,
+# cmd/registry) $REGISTRY_VERSION (images/k8s/versions.env) from the Go module
+# proxy into $KGRADE_CACHE/registry/<version>/bin/registry, CGO_ENABLED=0,
+# with its version string set as distribution's Makefile does; then, if docker
+# works, an image kgrade/registry:<version> (FROM scratch; the binary, a
+# filesystem-storage config on :5000, data in the volume /var/lib/registry),
+# the offline stand-in for the "registry:3" image, saved to
+# $KGRADE_CACHE/registry/<version>/image.tar.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../k8s/lib.sh"
+OUT=$KGRADE_CACHE/registry/$REGISTRY_VERSION
+log "registry $REGISTRY_VERSION -> $OUT"
+
+build() {
+  local m=github.com/distribution/distribution/v3
+  go_wrapper_build "$OUT" "$m@$REGISTRY_VERSION" \
+    "-s -w -X $m/version.version=$REGISTRY_VERSION -X $m/version.mainpkg=$m" \
+    "$m/cmd/registry"
+}
+verify() { "$OUT/bin/registry" --version; }
+
+image() {
+  local d=$OUT/ctx
+  rm -rf "$d"; mkdir -p "$d/etc/distribution" "$d/tmp" "$d/var/lib/registry"
+  cp "$OUT/bin/registry" "$d/"
+  cat > "$d/etc/distribution/config.yml" <<'YML'
+version: 0.1
+log:
+  fields:
+    service: registry
+storage:
+  cache:
+    blobdescriptor: inmemory
+  filesystem:
+    rootdirectory: /var/lib/registry
+  delete:
+    enabled: true
+http:
+  addr: :5000
+  headers:
+    X-Content-Type-Options: [nosniff]
+YML
+  cat > "$d/Dockerfile" <<'DF'
+FROM scratch
+COPY etc /etc
+COPY tmp /tmp
+COPY var /var
+COPY registry /bin/registry
+VOLUME ["/var/lib/registry"]
+EXPOSE 5000
+ENTRYPOINT ["/bin/registry"]
+CMD ["serve", "/etc/distribution/config.yml"]
+DF
+  DOCKER_BUILDKIT=0 docker build -q -t "kgrade/registry:$REGISTRY_VERSION" "$d" >/dev/null
+  docker save -o "$OUT/image.tar" "kgrade/registry:$REGISTRY_VERSION"
+  rm -rf "$d"
+  log "image kgrade/registry:$REGISTRY_VERSION"
+}
+
+stage "build registry" "$OUT/.build.done" build
+stage "verify registry" "$OUT/.verify.done" verify
+log "binary: $OUT/bin/registry"
+if docker info >/dev/null 2>&1; then
+  if ! docker image inspect "kgrade/registry:$REGISTRY_VERSION" >/dev/null 2>&1; then
+    if [[ -f $OUT/image.tar ]]; then docker load -q -i "$OUT/image.tar" >&2
+    else
+      log "stage registry image: start"; s=$(date +%s)
+      image
+      log "stage registry image: done in $(( $(date +%s) - s ))s"
+    fi
+  fi
+  echo "kgrade/registry:$REGISTRY_VERSION"
+fi
