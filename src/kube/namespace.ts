@@ -97,6 +97,8 @@ export async function createSubmissionNamespace(admin: k8s.KubeConfig, labId: st
 export async function deleteNamespace(admin: k8s.KubeConfig, name: string, timeoutMs: number): Promise<void> {
   const core = admin.makeApiClient(k8s.CoreV1Api);
   try {
+    // Pods first, without grace: a busybox sleep ignores SIGTERM and would hold the namespace for 30 s.
+    await core.deleteCollectionNamespacedPod({ namespace: name, gracePeriodSeconds: 0 }).catch(() => undefined);
     await core.deleteNamespace({ name, gracePeriodSeconds: 0, propagationPolicy: 'Background' });
   } catch (err) {
     if (httpStatus(err) === 404) return;

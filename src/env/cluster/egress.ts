@@ -6,9 +6,9 @@ export const EGRESS_COMMENT = 'kgrade: nothing from the cluster network leaves t
 
 /** The Linux bridge behind a docker network ("br-" and the first 12 characters of its id). */
 export async function bridgeOf(network: string): Promise<string> {
-  const r = await docker(['network', 'inspect', '--format', '{{.Id}} {{index .Options "com.docker.network.bridge.name"}}', network]);
+  const r = await docker(['network', 'inspect', '--format', '{{.Id}}|{{index .Options "com.docker.network.bridge.name"}}', network]);
   if (r.code !== 0) throw new GraderError(`docker network ${network} not found: ${r.stderr.trim()}`);
-  const [id = '', name = ''] = r.stdout.trim().split(' ');
+  const [id = '', name = ''] = r.stdout.trim().split('|');
   return name && name !== '<no value>' ? name : `br-${id.slice(0, 12)}`;
 }
 

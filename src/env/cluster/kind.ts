@@ -25,6 +25,9 @@ export interface KindOptions {
 }
 
 const KIND_NETWORK = 'kind';
+const REGISTRY_CONTAINER = 'kgrade-registry';
+/** What the labs' pods pull, with any pull policy: one offline busybox under every name the course uses. */
+const REGISTRY_IMAGES = ['busybox:1.36', 'busybox:latest'];
 
 function cacheDir(): string {
   return process.env['KGRADE_CACHE'] ?? path.join(os.homedir(), '.cache/kgrade');
@@ -34,7 +37,7 @@ export function defaultKindOptions(): KindOptions {
   const name = process.env['KGRADE_CLUSTER'] ?? 'kgrade';
   return {
     name,
-    image: process.env['KGRADE_KIND_IMAGE'] ?? `kgrade/kind-node:${pinnedVersion('K8S_VERSION')}`,
+    image: process.env['KGRADE_KIND_IMAGE'] ?? `kgrade/kind-node:${pinnedVersion('K8S_VERSION')}-${pinnedVersion('NODE_REV')}`,
     kubeconfig: process.env['KGRADE_KUBECONFIG'] ?? path.join(os.homedir(), '.kube', 'kgrade', `kind-${name}.yaml`),
     readySeconds: Number(process.env['KGRADE_CLUSTER_READY_SECONDS'] ?? '240'),
   };
@@ -60,10 +63,11 @@ async function kindBinary(log: (line: string) => void): Promise<string> {
   return cached;
 }
 
-async function runImageScript(script: string, log: (line: string) => void): Promise<string> {
-  log(`kgrade: running ${script}`);
-  const r = await execa('bash', [path.join(REPO_ROOT, script)], { reject: false, stderr: 'inherit', stdin: 'ignore' });
-  if (r.exitCode !== 0) throw new GraderError(`${script} failed (exit ${r.exitCode}); see its output above`);
+async function runImageScript(command: string, log: (line: string) => void): Promise<string> {
+  const [script = '', ...args] = command.split(' ');
+  log(`kgrade: running ${command}`);
+  const r = await execa('bash', [path.join(REPO_ROOT, script), ...args], { reject: false, stderr: 'inherit', stdin: 'ignore' });
+  if (r.exitCode !== 0) throw new GraderError(`${command} failed (exit ${r.exitCode}); see its output above`);
   return r.stdout;
 }
 
@@ -124,13 +128,13 @@ export class KindProvider implements ClusterProvider {
   async up(log: (line: string) => void): Promise<ClusterStatus> {
     const bin = await kindBinary(log);
     const image = await docker(['image', 'inspect', '--format', '{{.Id}}', this.opts.image]);
-    if (image.code !== 0) await runImageScript('images/kind/build-node.sh', log);
+    if (image.code !== 0) await runImageScript('images/kind/build-all.sh', log);
     if (await this.exists(bin)) {
       await this.writeKubeconfig(bin);
       const s = await this.status();
       if (s.problems.length === 0) {
         log(`kgrade: reusing healthy cluster ${this.opts.name} (${s.version}, ${s.nodes.length} node(s))`);
-        await this.isolate(log);
+        await this.provision(log);
         return s;
       }
       log(`kgrade: cluster ${this.opts.name} exists but is not healthy (${s.problems.slice(0, 3).join('; ')}); recreating it`);
@@ -152,14 +156,20 @@ export class KindProvider implements ClusterProvider {
       throw new GraderError(`kind create cluster ${this.opts.name} failed (exit ${r.exitCode}); run "kgrade cluster logs" for the nodes' logs`);
     }
     this.kc = undefined;
-    await this.isolate(log);
+    await this.provision(log);
     const s = await this.waitHealthy(this.opts.readySeconds);
     log(`kgrade: cluster ${this.opts.name} is up in ${Math.round((Date.now() - started) / 1000)} s (${s.version})`);
     return s;
   }
 
-  /** No traffic leaves the machine: the host forwards nothing off the kind network, CoreDNS forwards no query. */
-  private async isolate(log: (line: string) => void): Promise<void> {
+  /**
+   * Serves the labs' images from the local registry, and keeps every packet on
+   * the machine: the host forwards nothing off the kind network, CoreDNS
+   * forwards no query upstream.
+   */
+  private async provision(log: (line: string) => void): Promise<void> {
+    await runImageScript('scripts/ensure-images.sh', log);
+    await runImageScript(`images/registry/run.sh ${REGISTRY_IMAGES.join(' ')}`, log);
     const bridge = await guardEgress(KIND_NETWORK);
     if (await keepDnsInside(this.kubeConfig())) log('kgrade: CoreDNS no longer forwards names outside the cluster');
     log(`kgrade: the host drops whatever ${bridge} would forward off the cluster network`);
@@ -186,6 +196,7 @@ export class KindProvider implements ClusterProvider {
     await rm(this.opts.kubeconfig, { force: true });
     const others = await execa(bin, ['get', 'clusters'], { reject: false });
     if (!others.stdout.trim() || /No kind clusters found/.test(others.stderr)) {
+      await docker(['rm', '-f', '-v', REGISTRY_CONTAINER]);
       if (bridge) await unguardEgress(bridge);
       await docker(['network', 'rm', KIND_NETWORK]);
     }
