@@ -24,7 +24,8 @@ stage() {
   local s; s=$(date +%s)
   "$@"
   mkdir -p "$(dirname "$marker")"
-  date -u +%FT%TZ > "$marker"
+  # "<finished at> <seconds it took>": scripts/bench-cluster.sh reads the second field
+  printf '%s %s\n' "$(date -u +%FT%TZ)" "$(( $(date +%s) - s ))" > "$marker"
   log "stage $name: done in $(( $(date +%s) - s ))s"
 }
 
