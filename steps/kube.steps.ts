@@ -6,6 +6,7 @@ import { fail, GraderError } from '../src/check/errors.js';
 import { eventually } from '../src/check/eventually.js';
 import { api, describeApiError } from '../src/kube/client.js';
 import { applyManifest } from '../src/kube/apply.js';
+import { serviceEndpoints } from '../src/kube/endpoints.js';
 import { jsonPathText } from '../src/kube/jsonpath.js';
 import { execInPod, podLogs, podState, waitForPod } from '../src/kube/pods.js';
 import { sh } from '../src/env/node.js';
@@ -103,4 +104,21 @@ Then('every pod in namespace {string} is Running', async function (this: KgradeW
   const bad = pods.items.filter((p) => p.status?.phase !== 'Running');
   if (bad.length) fail(`not Running: ${bad.map((p) => `${p.metadata?.name ?? '?'} (${podState(p)})`).join('; ')}`);
   this.note(`${namespace}: ${pods.items.map((p) => p.metadata?.name ?? '?').join(', ')}`);
+});
+
+Given('the endpoints of service {string} in namespace {string}', async function (this: KgradeWorld, name: string, namespace: string) {
+  const eps = (await serviceEndpoints(this.admin(), namespace, name)).filter((e) => e.ready);
+  if (eps.length === 0) throw new GraderError(`service ${namespace}/${name} has no ready endpoints`);
+  this.vars.set(`${name}.endpoints`, [...new Set(eps.map((e) => e.ip))].join(' '));
+  this.vars.set(`${name}.endpointPorts`, [...new Set(eps.map((e) => `${e.ip}:${e.port}`))].join(' '));
+  this.note(`${namespace}/${name} endpoints: ${eps.map((e) => `${e.ip}:${e.port}${e.portName ? ` (${e.portName})` : ''} ${e.pod}`).join(', ')}`);
+});
+
+Then('pod {string} has condition {string} within {int} seconds', async function (this: KgradeWorld, name: string, condition: string, seconds: number) {
+  const ns = await this.namespace();
+  await waitForPod(this.admin(), ns.name, name, {
+    what: `to have condition ${condition}`,
+    timeoutMs: seconds * 1000,
+    until: (p) => p.status?.conditions?.some((c) => c.type === condition && c.status === 'True') ?? false,
+  });
 });

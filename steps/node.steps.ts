@@ -72,6 +72,13 @@ Then('its output is {string}', function (this: KgradeWorld, text: string) {
   if (this.requireLast().stdout.trim() !== want) fail(`expected the output to be exactly "${want}"; ${shown(this)}`);
 });
 
+Then('its output contains each of {string}', function (this: KgradeWorld, list: string) {
+  const l = this.requireLast();
+  const out = `${l.stdout}\n${l.stderr}`;
+  const missing = words(this.expand(list)).filter((w) => !out.includes(w));
+  if (missing.length) fail(`expected the output to contain ${missing.join(', ')}; ${shown(this)}`);
+});
+
 Then('its output has the words {string}', function (this: KgradeWorld, list: string) {
   const seen = new Set(words(this.requireLast().stdout));
   const missing = words(this.expand(list)).filter((w) => !seen.has(w));

@@ -10,6 +10,12 @@ Feature: a pod through the whole cluster path
     Then its output contains "KUBE-SVC-"
     And its output contains "kube-system/kube-dns:dns"
 
+  @course
+  Scenario: kube-proxy sends the kube-dns service to the CoreDNS pods' addresses
+    Given the endpoints of service "kube-dns" in namespace "kube-system"
+    When the node runs "(iptables-nft-save -t nat; iptables-legacy-save -t nat) 2>/dev/null | grep -- '--to-destination'"
+    Then its output contains each of "{{kube-dns.endpointPorts}}"
+
   @points:1
   Scenario: the busybox pod runs
     pod.yaml must describe Pod smoke with one busybox container that keeps

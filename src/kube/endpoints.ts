@@ -1,0 +1,32 @@
+import * as k8s from '@kubernetes/client-node';
+import { GraderError } from '../check/errors.js';
+import { describeApiError } from './client.js';
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+  portName: string;
+  ready: boolean;
+  pod: string;
+}
+
+/** The endpoints of a service, read from its EndpointSlices: every address and port, ready or not. */
+export async function serviceEndpoints(kc: k8s.KubeConfig, namespace: string, service: string): Promise<Endpoint[]> {
+  let slices: k8s.V1EndpointSliceList;
+  try {
+    slices = await kc.makeApiClient(k8s.DiscoveryV1Api).listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` });
+  } catch (err) {
+    throw new GraderError(`listing the endpoints of ${namespace}/${service}: ${describeApiError(err)}`);
+  }
+  const out: Endpoint[] = [];
+  for (const slice of slices.items) {
+    for (const ep of slice.endpoints) {
+      for (const ip of ep.addresses) {
+        for (const p of slice.ports ?? []) {
+          out.push({ ip, port: p.port ?? 0, portName: p.name ?? '', ready: ep.conditions?.ready ?? false, pod: ep.targetRef?.name ?? '' });
+        }
+      }
+    }
+  }
+  return out;
+}
