@@ -13,6 +13,14 @@ import { REPO_ROOT } from '../../src/lab/load.js';
 
 test('cluster down removes the nodes, the registry, the network, the volumes, the kubeconfig and the guard', async () => {
   const provider = new KindProvider();
+  // The volumes of the cluster's own containers (kind gives each node one for /var), read before it goes.
+  const nodes = await execa('docker', ['ps', '-a', '--filter', 'label=io.x-k8s.kind.cluster=kgrade', '--format', '{{.Names}}']);
+  const owned: string[] = [];
+  for (const n of [...nodes.stdout.split('\n').filter(Boolean), 'kgrade-registry']) {
+    const m = await execa('docker', ['inspect', '-f', '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}', n], { reject: false });
+    owned.push(...m.stdout.split(' ').filter(Boolean));
+  }
+  assert.ok(owned.length > 0, 'expected the cluster to be up, with its node volumes, before cluster down');
   const r = await execa('node', [path.join(REPO_ROOT, 'bin/kgrade.js'), 'cluster', 'down'], { reject: false, timeout: 300_000 });
   assert.equal(r.exitCode, 0, r.stderr);
   const containers = await execa('docker', ['ps', '-a', '--format', '{{.Names}}']);
@@ -20,8 +28,9 @@ test('cluster down removes the nodes, the registry, the network, the volumes, th
   assert.deepEqual(left, []);
   const networks = await execa('docker', ['network', 'ls', '--format', '{{.Name}}']);
   assert.ok(!networks.stdout.split('\n').includes('kind'), 'the kind network is still there');
-  const volumes = await execa('docker', ['volume', 'ls', '-q', '--filter', 'dangling=true']);
-  assert.equal(volumes.stdout.trim(), '', `dangling volumes remain: ${volumes.stdout}`);
+  const volumes = (await execa('docker', ['volume', 'ls', '-q'])).stdout.split('\n');
+  const kept = owned.filter((v) => volumes.includes(v));
+  assert.deepEqual(kept, [], `the cluster's volumes remain: ${kept.join(', ')}`);
   assert.ok(!existsSync(provider.ref.kubeconfig), `${provider.ref.kubeconfig} is still there`);
   for (const cmd of ['iptables', 'ip6tables']) {
     const rules = await execa(cmd, ['-S'], { reject: false });

@@ -53,10 +53,12 @@ export function pinnedVersion(name: string): string {
   return m[1];
 }
 
-/** The kind binary: on PATH, or the one images/kind/build-kind.sh builds into the cache (built on demand). */
+/**
+ * The kind binary of the pinned version, built into the cache by
+ * images/kind/build-kind.sh (go install) when missing. A kind found on PATH is
+ * not used: another version may not know this node image.
+ */
 async function kindBinary(log: (line: string) => void): Promise<string> {
-  const onPath = await execa('sh', ['-c', 'command -v kind'], { reject: false });
-  if (onPath.exitCode === 0 && onPath.stdout.trim()) return onPath.stdout.trim();
   const cached = path.join(cacheDir(), 'kind', pinnedVersion('KIND_VERSION'), 'bin', 'kind');
   if (!existsSync(cached)) await runImageScript('images/kind/build-kind.sh', log);
   if (!existsSync(cached)) throw new GraderError(`images/kind/build-kind.sh ran but ${cached} is not there`);
@@ -71,13 +73,11 @@ async function runImageScript(command: string, log: (line: string) => void): Pro
   return r.stdout;
 }
 
-function kindConfig(): string {
-  return `kind: Cluster
+const KIND_CONFIG = `kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
 nodes:
   - role: control-plane
 `;
-}
 
 export class KindProvider implements ClusterProvider {
   readonly kind = 'kind' as const;
@@ -142,7 +142,7 @@ export class KindProvider implements ClusterProvider {
     }
     const dir = await mkdtemp(path.join(os.tmpdir(), 'kgrade-kind-'));
     const config = path.join(dir, 'kind.yaml');
-    await writeFile(config, kindConfig());
+    await writeFile(config, KIND_CONFIG);
     log(`kgrade: creating kind cluster ${this.opts.name} from ${this.opts.image}`);
     const started = Date.now();
     const r = await execa(bin, ['create', 'cluster', '--name', this.opts.name, '--image', this.opts.image, '--config', config, '--kubeconfig', this.opts.kubeconfig, '--wait', `${this.opts.readySeconds}s`], {
