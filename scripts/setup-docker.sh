@@ -43,13 +43,8 @@ DEADLINE=${KGRADE_DOCKERD_DEADLINE:-60}
 VERIFY=0
 [[ ${1:-} == --verify ]] && VERIFY=1
 
-T0=$EPOCHREALTIME
-log() { printf '%s: %s\n' "$ME" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.2fs", b-a}'; }
-stage() { STAGE=$1; ST=$EPOCHREALTIME; log "[$STAGE] ..."; }
-done_stage() { log "[$STAGE] done in $(elapsed "$ST")${1:+ ($1)}"; }
-d() { "$DOCKER" "$@"; }
+# shellcheck source=scripts/lib/progress.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/progress.sh"
 
 [[ $(id -u) == 0 ]] || die "must run as root"
 

@@ -37,14 +37,8 @@ CACHE=$ROOT_CACHE/busybox
 FORCE=0
 [[ ${1:-} == --force ]] && FORCE=1
 
-T0=$EPOCHREALTIME
-log() { printf '%s: %s\n' "$ME" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.2fs", b-a}'; }
-stage() { STAGE=$1; ST=$EPOCHREALTIME; log "[$STAGE] ..."; }
-done_stage() { log "[$STAGE] done in $(elapsed "$ST")${1:+ ($1)}"; }
-d() { "$DOCKER" "$@"; }
-finish() { log "$REF ready ($(elapsed "$T0") total)"; echo "$REF"; exit 0; }
+# shellcheck source=scripts/lib/progress.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/progress.sh"
 
 d info >/dev/null 2>&1 || die "docker does not answer: run scripts/setup-docker.sh first"
 
