@@ -4,7 +4,7 @@ import { GraderError, LabError } from '../src/check/errors.js';
 import type { ClusterNode } from '../src/env/cluster/provider.js';
 import { providerFor } from '../src/env/cluster/select.js';
 import { loadKubeConfig } from '../src/kube/client.js';
-import { createSubmissionNamespace, deleteNamespace, type SubmissionNamespace } from '../src/kube/namespace.js';
+import { createSubmissionNamespace, deleteNamespaceLater, type SubmissionNamespace } from '../src/kube/namespace.js';
 import { NOTE_MEDIA_TYPE, type WorldParameters } from '../src/cucumber/run.js';
 import { SandboxNode } from '../src/env/sandbox.js';
 import { SUBMISSION_DIR } from '../src/env/script.js';
@@ -130,7 +130,8 @@ export class KgradeWorld extends World<WorldParameters> {
     if (this.ns) {
       const ns = await this.ns.catch(() => undefined);
       this.ns = undefined;
-      if (ns) await deleteNamespace(this.admin(), ns.name, 120_000);
+      // Gone before the submission's grade is final: gradeSubmission waits for it.
+      if (ns) deleteNamespaceLater(this.admin(), ns.name, 120_000);
     }
     if (!this.sandbox) return;
     const pending = this.sandbox;

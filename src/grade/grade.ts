@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { runScenarios, type ScenarioRun, type WorldParameters } from '../cucumber/run.js';
+import { finishNamespaceDeletions } from '../kube/namespace.js';
 import { releaseSubmission, takeSubmission } from '../lab/submission.js';
 import type { Lab, ScenarioDef } from '../lab/types.js';
 import type { GradeResult } from './model.js';
@@ -98,5 +99,7 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
     return { result: buildResult(lab, attempts, meta(new Date())) };
   } finally {
     await releaseSubmission(sub);
+    // Cluster labs: the scenarios' namespaces are deleted in the background; none may outlive the grade.
+    await finishNamespaceDeletions();
   }
 }

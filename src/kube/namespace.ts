@@ -93,6 +93,25 @@ export async function createSubmissionNamespace(admin: k8s.KubeConfig, labId: st
   }
 }
 
+const pendingDeletions = new Set<Promise<void>>();
+
+/**
+ * Starts deleting a scenario's namespace without waiting for it, so the next
+ * scenario can start; finishNamespaceDeletions() waits for all of them.
+ */
+export function deleteNamespaceLater(admin: k8s.KubeConfig, name: string, timeoutMs: number): void {
+  const p: Promise<void> = deleteNamespace(admin, name, timeoutMs).finally(() => pendingDeletions.delete(p));
+  p.catch(() => undefined);
+  pendingDeletions.add(p);
+}
+
+/** Waits until every namespace whose deletion was started is gone; the first failure is thrown. */
+export async function finishNamespaceDeletions(): Promise<void> {
+  const results = await Promise.allSettled([...pendingDeletions]);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 /** Deletes a namespace and waits until it is gone, so nothing of a submission outlives its grading. */
 export async function deleteNamespace(admin: k8s.KubeConfig, name: string, timeoutMs: number): Promise<void> {
   const core = admin.makeApiClient(k8s.CoreV1Api);
