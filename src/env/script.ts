@@ -18,6 +18,7 @@ export interface ScriptRun {
 }
 
 let sequence = 0;
+const DONE = 'kgrade-read-done';
 
 /**
  * Runs on the node, detached: runner DIR LIMIT SCRIPT ARGS... The interpreter is
@@ -57,32 +58,37 @@ export async function runSubmissionScript(
   const dir = `${OUT_DIR}/${sequence}`;
   const path = `${SUBMISSION_DIR}/${script}`;
   const limit = opts.mode === 'finish' ? opts.timeoutS : 0;
-  const launch = `set -e
-[ -f ${quote(path)} ] || { echo "not-copied"; exit 0; }
-mkdir -p ${dir}
+  const waitS = opts.mode === 'finish' ? opts.timeoutS + 10 : opts.timeoutS;
+  // Done when the exit status is written, or when the runner itself is gone (kill -9 -1 takes it too);
+  // then the output. The closing marker shows the exec itself was not killed along the way.
+  const waitAndRead = `runner=$(cat ${dir}/runner)
+for i in $(seq ${waitS * 10}); do [ -e ${dir}/rc ] && break; kill -0 "$runner" 2>/dev/null || break; sleep 0.1; done
+if [ -e ${dir}/rc ] || ! kill -0 "$runner" 2>/dev/null; then printf ended; else printf running; fi
+printf '\x1e'; head -c ${OUTPUT_SHOWN} ${dir}/out; printf '\n\x1e'; head -c ${OUTPUT_SHOWN} ${dir}/err
+printf '\n\x1e'; cat ${dir}/rc 2>/dev/null; printf '\x1e${DONE}'`;
+  const launch = `[ -f ${quote(path)} ] || { echo "not-copied"; exit 0; }
+mkdir -p ${dir} || exit 1
 setsid bash -c ${quote(RUNNER)} runner ${dir} ${limit} ${quote(path)} ${args.map(quote).join(' ')} </dev/null >/dev/null 2>&1 &
-echo "launched $!"`;
+echo $! > ${dir}/runner
+${waitAndRead}`;
   const started = Date.now();
-  const l = await sh(node, launch, { timeoutMs: 30_000 });
-  if (l.stdout.includes('not-copied')) {
+  const execOpts = { timeoutMs: (waitS + 30) * 1000 };
+  let r = await sh(node, launch, execOpts);
+  if (r.stdout.startsWith('not-copied')) {
     throw new GraderError(`the submission's ${script} is not in ${SUBMISSION_DIR} on the node: the grader failed to copy it in`);
   }
-  if (l.code !== 0 || !l.stdout.includes('launched')) {
-    throw new GraderError(`could not start ${script} on the node: ${l.stderr.trim() || l.stdout.trim()}`);
+  // The script may kill every process on the node, the grader's exec included: wait and read again.
+  for (let retry = 0; !r.stdout.endsWith(`\x1e${DONE}`) && retry < 3; retry++) {
+    r = await sh(node, waitAndRead, execOpts);
   }
-  const runner = Number(/launched (\d+)/.exec(l.stdout)?.[1] ?? '0');
-  const waitS = opts.mode === 'finish' ? opts.timeoutS + 10 : opts.timeoutS;
-  // Done when the exit status is written, or when the runner itself is gone (kill -9 -1 takes it too).
-  const wait = await sh(node, `for i in $(seq ${waitS * 10}); do [ -e ${dir}/rc ] && exit 0; kill -0 ${runner} 2>/dev/null || exit 0; sleep 0.1; done; exit 1`, {
-    timeoutMs: (waitS + 15) * 1000,
-  });
-  const done = wait.code === 0;
-  const read = await sh(
-    node,
-    `head -c ${OUTPUT_SHOWN} ${dir}/out; printf '\\n\\x1e'; head -c ${OUTPUT_SHOWN} ${dir}/err; printf '\\n\\x1e'; cat ${dir}/rc 2>/dev/null || true`,
-    { timeoutMs: 30_000 },
-  );
-  const [stdout = '', stderr = '', rcText = ''] = read.stdout.split('\n\x1e');
+  if (!r.stdout.endsWith(`\x1e${DONE}`)) {
+    throw new GraderError(`could not follow ${script} on the node: ${r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`}`);
+  }
+  const [state = '', outText = '', errText = '', rcText = ''] = r.stdout.split('\x1e');
+  // Each output was followed by one newline of the reader's own before its separator.
+  const stdout = outText.replace(/\n$/, '');
+  const stderr = errText.replace(/\n$/, '');
+  const done = state === 'ended';
   const rc = rcText.trim() === '' ? null : Number(rcText.trim());
   const durationMs = Date.now() - started;
   const killedAtDeadline =

@@ -242,6 +242,15 @@ test('kill -9 -1 in a script: the node survives (PID 1 is out of its reach) and 
   assert.ok(g.wallMs < 90_000, `took ${g.wallMs} ms`);
 });
 
+test('kill -9 -1 while the grader waits on the script: the grader follows up, no false "did not finish"', T, async () => {
+  const g = await grade(scriptLab, { 'run.sh': script('sleep 2; kill -9 -1') });
+  const s = g.byName(SURVIVES);
+  assert.equal(g.result.complete, true, explain(g));
+  assert.equal(s.outcome, 'passed', explain(g));
+  assert.doesNotMatch(s.message, /did not finish/);
+  assert.ok(s.notes.some((n) => /ended with no exit status/.test(n)), explain(g));
+});
+
 test('rm -rf --no-preserve-root / in a script fails: the node lost its tools', T, async () => {
   const g = await grade(scriptLab, { 'run.sh': script('rm -rf --no-preserve-root / 2>/dev/null; exit 0') });
   const s = g.byName(SURVIVES);
