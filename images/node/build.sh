@@ -16,10 +16,9 @@
 #   CMD ["/usr/bin/tini", "--", "sleep", "infinity"]
 # tini is PID 1: it reaps every orphaned zombie and stays up as long as its
 # child `sleep infinity` does; `docker stop` (SIGTERM) ends it at once.
-# The grader starts a sandbox with:
-#   docker run -d --privileged --cgroupns=private --network none \
-#     --name NAME kgrade/node:VERSION
-# (equivalently with the explicit command `/usr/bin/tini -- sleep infinity`).
+# The grader does not use that default: it starts each sandbox with a PID 1
+# of its own, a bash loop that `kill -9 -1` from a submission cannot stop
+# (tini exits with its child); see src/env/sandbox.ts.
 # Env: PATH (Debian's default for root) and container=docker (as kind's base).
 #
 # iptables: both backends work inside a privileged container on this

@@ -77,12 +77,20 @@ ${waitAndRead}`;
   if (r.stdout.startsWith('not-copied')) {
     throw new GraderError(`the submission's ${script} is not in ${SUBMISSION_DIR} on the node: the grader failed to copy it in`);
   }
-  // The script may kill every process on the node, the grader's exec included: wait and read again.
-  for (let retry = 0; !r.stdout.endsWith(`\x1e${DONE}`) && retry < 3; retry++) {
-    r = await sh(node, waitAndRead, execOpts);
+  // The script may kill every process on the node, the grader's exec included, or fill the node's
+  // process table so that no exec can start: wait and read again until the script's own deadline.
+  const deadline = started + (waitS + 30) * 1000;
+  const complete = () => r.stdout.endsWith(`\x1e${DONE}`);
+  while (!complete() && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    r = await sh(node, waitAndRead, { timeoutMs: Math.max(5_000, deadline - Date.now()) });
   }
-  if (!r.stdout.endsWith(`\x1e${DONE}`)) {
-    throw new GraderError(`could not follow ${script} on the node: ${r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`}`);
+  if (!complete()) {
+    const seen = `${r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`}`;
+    if (/fork|Resource temporarily unavailable|Cannot allocate memory/i.test(seen)) {
+      throw new SubmissionAssertionError(`after ${script} ran, the node cannot start any process (${seen}): does the script start processes without end?`);
+    }
+    throw new GraderError(`could not follow ${script} on the node: ${seen}`);
   }
   const [state = '', outText = '', errText = '', rcText = ''] = r.stdout.split('\x1e');
   // Each output was followed by one newline of the reader's own before its separator.
