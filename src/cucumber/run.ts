@@ -46,10 +46,10 @@ export interface RunResult {
   runs: ScenarioRun[];
 }
 
-export const STEPS_GLOB = path.join(REPO_ROOT, 'dist/steps/**/*.js');
+const STEPS_GLOB = path.join(REPO_ROOT, 'dist/steps/**/*.js');
 
-const NOTE_MEDIA_TYPE = 'text/x.kgrade.note';
-export { NOTE_MEDIA_TYPE };
+/** Media type of the notes steps attach: what the grader observed, shown in the report. */
+export const NOTE_MEDIA_TYPE = 'text/x.kgrade.note';
 
 let supportLibrary: Promise<ISupportCodeLibrary> | undefined;
 

@@ -22,6 +22,15 @@ async function dockerReady(image: string): Promise<string | undefined> {
   }
 }
 
+/** Runs one of the repository's scripts (with its arguments), its progress shown on stderr; returns its stdout. */
+export async function runRepoScript(command: string, log: (line: string) => void): Promise<string> {
+  const [script = '', ...args] = command.split(' ');
+  log(`kgrade: running ${command}`);
+  const r = await execa('bash', [path.join(REPO_ROOT, script), ...args], { reject: false, stderr: 'inherit', stdin: 'ignore' });
+  if (r.exitCode !== 0) throw new GraderError(`${command} failed (exit ${r.exitCode}); see its output above`);
+  return r.stdout;
+}
+
 /**
  * Makes sure Docker answers and the node image exists; when either is missing
  * and building is allowed, runs scripts/ensure-images.sh (installs and starts
@@ -32,9 +41,8 @@ export async function ensureNodeImage(opts: { build: boolean; log: (line: string
   const problem = await dockerReady(image);
   if (!problem) return image;
   if (!opts.build) throw new GraderError(`${problem}; run scripts/ensure-images.sh (or leave out --no-build)`);
-  opts.log(`kgrade: ${problem}; running scripts/ensure-images.sh (first run: installs Docker and builds the node image, a few minutes)`);
-  const r = await execa('bash', [path.join(REPO_ROOT, 'scripts/ensure-images.sh')], { reject: false, stdout: 'ignore', stderr: 'inherit', stdin: 'ignore' });
-  if (r.exitCode !== 0) throw new GraderError(`scripts/ensure-images.sh failed (exit ${r.exitCode}); see its output above`);
+  opts.log(`kgrade: ${problem} (first run: installs Docker and builds the node image, a few minutes)`);
+  await runRepoScript('scripts/ensure-images.sh', opts.log);
   const still = await dockerReady(image);
   if (still) throw new GraderError(`after scripts/ensure-images.sh: ${still}`);
   return image;

@@ -14,7 +14,6 @@ export interface LabFile {
 }
 
 export interface Timeouts {
-  step: number;
   script: number;
   command: number;
   wait: number;

@@ -41,7 +41,7 @@ function makeLab(): Lab {
     chapter: 2,
     environment: 'sandbox',
     submission: { files: [{ path: 'run.sh', description: 'x' }], maxBytes: 1000 },
-    timeouts: { step: 300, script: 60, command: 30, wait: 60 },
+    timeouts: { script: 60, command: 30, wait: 60 },
     expect: {
       'half-done': { score: 3, failed: ['graded two'] },
       'no-list': { score: 0 },

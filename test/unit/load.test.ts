@@ -79,7 +79,7 @@ test('a valid lab loads with its scenarios, points, hints and defaults', async (
   assert.equal(lab.id, 'good-lab');
   assert.equal(lab.dir, dir);
   assert.equal(lab.featuresDir, path.join(dir, 'features'));
-  assert.deepEqual(lab.timeouts, { step: 300, script: 60, command: 30, wait: 60 });
+  assert.deepEqual(lab.timeouts, { script: 60, command: 30, wait: 60 });
   assert.equal(lab.submission.maxBytes, 1048576);
   assert.equal(lab.maxScore, 2 + 1 + 1 + 0.5);
   const byName = new Map(lab.scenarios.map((s) => [s.name, s]));
@@ -345,7 +345,7 @@ test('schemas/lab.schema.json top-level properties equal the keys of LabFile', a
 
 test('the schema\'s nested objects match the TS types too', async () => {
   const schema = JSON.parse(await readFile(SCHEMA_FILE, 'utf8')) as JsonSchema;
-  const timeouts = { step: true, script: true, command: true, wait: true } satisfies Record<keyof Timeouts, true>;
+  const timeouts = { script: true, command: true, wait: true } satisfies Record<keyof Timeouts, true>;
   const submission = { files: true, maxBytes: true } satisfies Record<keyof LabFile['submission'], true>;
   const file = { path: true, description: true } satisfies Record<keyof LabFile['submission']['files'][number], true>;
   const expectation = { score: true, failed: true } satisfies Record<keyof WrongCaseExpectation, true>;

@@ -55,9 +55,3 @@ export async function unguardEgress(bridge: string): Promise<void> {
     }
   }
 }
-
-/** Whether the guard is in place for the bridge. */
-export async function egressGuarded(bridge: string): Promise<boolean> {
-  const r = await tool('iptables', ['-C', ...ruleArgs(bridge)]);
-  return r.exitCode === 0;
-}

@@ -11,6 +11,7 @@ import { keepDnsInside } from '../../kube/dns.js';
 import { REPO_ROOT } from '../../lab/load.js';
 import { ContainerNode } from '../container-node.js';
 import { docker } from '../docker.js';
+import { runRepoScript } from '../images.js';
 import { bridgeOf, guardEgress, unguardEgress } from './egress.js';
 import { readClusterHealth } from './health.js';
 import type { ClusterNode, ClusterProvider, ClusterStatus } from './provider.js';
@@ -60,17 +61,9 @@ export function pinnedVersion(name: string): string {
  */
 async function kindBinary(log: (line: string) => void): Promise<string> {
   const cached = path.join(cacheDir(), 'kind', pinnedVersion('KIND_VERSION'), 'bin', 'kind');
-  if (!existsSync(cached)) await runImageScript('images/kind/build-kind.sh', log);
+  if (!existsSync(cached)) await runRepoScript('images/kind/build-kind.sh', log);
   if (!existsSync(cached)) throw new GraderError(`images/kind/build-kind.sh ran but ${cached} is not there`);
   return cached;
-}
-
-async function runImageScript(command: string, log: (line: string) => void): Promise<string> {
-  const [script = '', ...args] = command.split(' ');
-  log(`kgrade: running ${command}`);
-  const r = await execa('bash', [path.join(REPO_ROOT, script), ...args], { reject: false, stderr: 'inherit', stdin: 'ignore' });
-  if (r.exitCode !== 0) throw new GraderError(`${command} failed (exit ${r.exitCode}); see its output above`);
-  return r.stdout;
 }
 
 const KIND_CONFIG = `kind: Cluster
@@ -128,7 +121,7 @@ export class KindProvider implements ClusterProvider {
   async up(log: (line: string) => void): Promise<ClusterStatus> {
     const bin = await kindBinary(log);
     const image = await docker(['image', 'inspect', '--format', '{{.Id}}', this.opts.image]);
-    if (image.code !== 0) await runImageScript('images/kind/build-all.sh', log);
+    if (image.code !== 0) await runRepoScript('images/kind/build-all.sh', log);
     if (await this.exists(bin)) {
       await this.writeKubeconfig(bin);
       const s = await this.status();
@@ -168,8 +161,9 @@ export class KindProvider implements ClusterProvider {
    * forwards no query upstream.
    */
   private async provision(log: (line: string) => void): Promise<void> {
-    await runImageScript('scripts/ensure-images.sh', log);
-    await runImageScript(`images/registry/run.sh ${REGISTRY_IMAGES.join(' ')}`, log);
+    // Docker works by now (the cluster runs); only the busybox image is needed, for the registry.
+    await runRepoScript('images/busybox/build.sh', log);
+    await runRepoScript(`images/registry/run.sh ${REGISTRY_IMAGES.join(' ')}`, log);
     const bridge = await guardEgress(KIND_NETWORK);
     if (await keepDnsInside(this.kubeConfig())) log('kgrade: CoreDNS no longer forwards names outside the cluster');
     log(`kgrade: the host drops whatever ${bridge} would forward off the cluster network`);
