@@ -59,8 +59,11 @@ export class SandboxNode extends ContainerNode {
         '--label', `kgrade.purpose=${opts.purpose.slice(0, 200)}`,
         '--privileged', '--cgroupns=private', '--network', 'none', '--hostname', 'node',
         '--tmpfs', '/tmp:rw,exec,size=256m', '--tmpfs', '/run:rw,exec,size=64m',
-        // Submission scripts' output goes here: a script printing without end fills it, nothing else.
+        // The grader's own files on the node (a script's exit status, its runner's PID, shells).
         '--tmpfs', '/run/kgrade:rw,exec,size=16m',
+        // Submission scripts' output, apart: a script printing without end fills this one, not the
+        // space the grader needs to record that the script was stopped.
+        '--tmpfs', '/run/kgrade/output:rw,exec,size=32m',
         ...LIMITS,
         opts.image, ...INIT,
       ],

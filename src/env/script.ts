@@ -2,8 +2,13 @@ import { GraderError, SubmissionAssertionError } from '../check/errors.js';
 import { sh, shellQuote as quote, type Node } from './node.js';
 
 export const SUBMISSION_DIR = '/submission';
-const OUT_DIR = '/run/kgrade/scripts';
+/** The runner's PID and the exit status: the grader's bookkeeping. */
+const STATE_DIR = '/run/kgrade/scripts';
+/** The script's stdout and stderr, on a file system of their own in the sandbox (see sandbox.ts). */
+const OUTPUT_DIR = '/run/kgrade/output';
 const OUTPUT_SHOWN = 16 * 1024;
+/** After a script ends, its output files are cut to this, so later steps have room for theirs. */
+const OUTPUT_KEPT = '1M';
 
 export interface ScriptRun {
   script: string;
@@ -21,12 +26,14 @@ let sequence = 0;
 const DONE = 'kgrade-read-done';
 
 /**
- * Runs on the node, detached: runner DIR LIMIT SCRIPT ARGS... The interpreter is
+ * Runs on the node, detached: runner DIR OUT LIMIT SCRIPT ARGS... The interpreter is
  * the script's #! line (so the file need not be executable), bash when there is
- * none; LIMIT > 0 kills the script's process group after LIMIT seconds.
+ * none; LIMIT > 0 kills the script's process group after LIMIT seconds. The exit
+ * status goes to DIR, the output to OUT: a script that fills OUT's file system
+ * cannot keep its exit status (124: stopped at the deadline) from being recorded.
  */
-const RUNNER = `dir=$1 limit=$2 script=$3
-shift 3
+const RUNNER = `dir=$1 out=$2 limit=$3 script=$4
+shift 4
 first=$(head -c 256 "$script" | head -n 1)
 case "$first" in
   '#!'*) read -r -a interp <<< "\${first#'#!'}" ;;
@@ -34,8 +41,12 @@ case "$first" in
 esac
 if [ "$limit" -gt 0 ]; then set -- timeout -k 5 "$limit" "\${interp[@]}" "$script" "$@"; else set -- "\${interp[@]}" "$script" "$@"; fi
 cd /root
-"$@" </dev/null >"$dir/out" 2>"$dir/err"
-echo $? >"$dir/rc.tmp"
+# The status file's space is taken before the script runs and rewritten in place after it:
+# even a script that fills /run/kgrade itself cannot keep its status from being written.
+printf '%-8s\\n' '' >"$dir/rc.tmp" || exit 1
+"$@" </dev/null >"$out/out" 2>"$out/err"
+printf '%-8s\\n' "$?" 1<>"$dir/rc.tmp"
+truncate -s '<${OUTPUT_KEPT}' "$out/out" "$out/err" 2>/dev/null
 mv "$dir/rc.tmp" "$dir/rc"`;
 
 /**
@@ -55,7 +66,8 @@ export async function runSubmissionScript(
   opts: { timeoutS: number; mode: 'finish' | 'start' },
 ): Promise<ScriptRun> {
   sequence += 1;
-  const dir = `${OUT_DIR}/${sequence}`;
+  const dir = `${STATE_DIR}/${sequence}`;
+  const out = `${OUTPUT_DIR}/${sequence}`;
   const path = `${SUBMISSION_DIR}/${script}`;
   const limit = opts.mode === 'finish' ? opts.timeoutS : 0;
   const waitS = opts.mode === 'finish' ? opts.timeoutS + 10 : opts.timeoutS;
@@ -64,11 +76,11 @@ export async function runSubmissionScript(
   const waitAndRead = `runner=$(cat ${dir}/runner)
 for i in $(seq ${waitS * 10}); do [ -e ${dir}/rc ] && break; kill -0 "$runner" 2>/dev/null || break; sleep 0.1; done
 if [ -e ${dir}/rc ] || ! kill -0 "$runner" 2>/dev/null; then printf ended; else printf running; fi
-printf '\x1e'; head -c ${OUTPUT_SHOWN} ${dir}/out; printf '\n\x1e'; head -c ${OUTPUT_SHOWN} ${dir}/err
+printf '\x1e'; head -c ${OUTPUT_SHOWN} ${out}/out; printf '\n\x1e'; head -c ${OUTPUT_SHOWN} ${out}/err
 printf '\n\x1e'; cat ${dir}/rc 2>/dev/null; printf '\x1e${DONE}'`;
   const launch = `[ -f ${quote(path)} ] || { echo "not-copied"; exit 0; }
-mkdir -p ${dir} || exit 1
-setsid bash -c ${quote(RUNNER)} runner ${dir} ${limit} ${quote(path)} ${args.map(quote).join(' ')} </dev/null >/dev/null 2>&1 &
+mkdir -p ${dir} ${out} || exit 1
+setsid bash -c ${quote(RUNNER)} runner ${dir} ${out} ${limit} ${quote(path)} ${args.map(quote).join(' ')} </dev/null >/dev/null 2>&1 &
 echo $! > ${dir}/runner
 ${waitAndRead}`;
   const started = Date.now();

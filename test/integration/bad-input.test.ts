@@ -195,6 +195,13 @@ test('a script that prints forever is stopped at its deadline, with its last out
   assert.ok(g.wallMs < 60_000, `took ${g.wallMs} ms`);
 });
 
+test('a script that fills the grader\'s own space on the node and then hangs still fails at its deadline', T, async () => {
+  const g = await grade(scriptLab, { 'run.sh': script('cat /dev/zero > /run/kgrade/filler 2>/dev/null\ndf -h /run/kgrade\nsleep 1000') });
+  const s = g.byName(SURVIVES);
+  assert.equal(s.outcome, 'failed', explain(g));
+  assert.match(s.message, new RegExp(`did not finish within ${SCRIPT_TIMEOUT_S} s`));
+});
+
 test('a node command that prints a gigabyte, or forever: a result in bounded time, not a grader error', T, async () => {
   const lab = await writeLab(root, 'noisy-node', {
     yaml: labYaml('noisy-node', { timeouts: TIMEOUTS }),
