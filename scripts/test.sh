@@ -6,7 +6,9 @@
 #      the real Docker sandbox)
 #   4. kgrade validate and kgrade verify for every lab under labs/ whose
 #      lab.yaml says environment: sandbox (one process per lab)
-#   5. the cluster: kgrade cluster up (builds the offline kind images on first
+#   5. dockerd stopped in the middle of a grade (dist/test/dockerd): stops and
+#      restarts the machine's dockerd, so it runs alone, before the cluster
+#   6. the cluster: kgrade cluster up (builds the offline kind images on first
 #      use, cached under ~/.cache/kgrade; later runs reuse them), the cluster
 #      tests (dist/test/cluster), validate and verify of every cluster lab, then
 #      kgrade cluster down and a test that nothing is left behind.
@@ -116,6 +118,11 @@ if ((images_ok)); then
   done
   echo
   echo "labs: ${labs_ok} verified, ${labs_bad} failed (${#labs[@]} sandbox labs)"
+fi
+
+# Stops and restarts the machine's dockerd: alone, before the cluster exists.
+if ((images_ok)); then
+  run_node_tests dockerd-stop dist/test/dockerd/
 fi
 
 if [[ ${KGRADE_SKIP_CLUSTER:-0} == 1 ]]; then

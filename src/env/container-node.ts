@@ -1,4 +1,4 @@
-import { GraderError } from '../check/errors.js';
+import { GraderError, SubmissionAssertionError } from '../check/errors.js';
 import { docker, dockerOk } from './docker.js';
 import type { ExecOptions, ExecResult, Node } from './node.js';
 
@@ -19,6 +19,9 @@ export class ContainerNode implements Node {
     if (r.code === 1 && /^Error response from daemon/m.test(r.stderr)) {
       throw new GraderError(`node ${this.name} is gone: ${r.stderr.trim()}`);
     }
+    // Killed by a signal: the command's own fate (an OOM kill in a cgroup, a deadline), or the node's,
+    // when dockerd stops or the container goes away under it. Only the first is the command's result.
+    if (r.code >= 128) await this.assertStillRunning(argv);
     return {
       argv,
       code: r.code,
@@ -28,6 +31,18 @@ export class ContainerNode implements Node {
       truncated: r.truncated,
       durationMs: r.durationMs,
     };
+  }
+
+  private async assertStillRunning(argv: string[]): Promise<void> {
+    // docker() itself throws a GraderError when the daemon does not answer.
+    const r = await docker(['inspect', '--format', '{{.State.Status}} {{.State.OOMKilled}}', this.name], { timeoutMs: 30_000 });
+    if (r.code !== 0) throw new GraderError(`node ${this.name} went away while it ran ${argv[0]}: ${r.stderr.trim()}`);
+    const [status = '', oom = ''] = r.stdout.trim().split(' ');
+    if (status === 'running') return;
+    if (oom === 'true') {
+      throw new SubmissionAssertionError(`node ${this.name} ran out of memory and stopped while it ran ${argv[0]}: something on it used all the memory the node has`);
+    }
+    throw new GraderError(`node ${this.name} stopped (${status}) while it ran ${argv[0]}`);
   }
 
   async copyIn(hostPath: string, nodePath: string): Promise<void> {
