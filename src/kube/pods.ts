@@ -20,17 +20,79 @@ export function podState(pod: k8s.V1Pod | undefined): string {
   return parts.join('; ');
 }
 
-/** The last few events about an object, newest last, for a report. */
-export async function recentEvents(kc: k8s.KubeConfig, namespace: string, name: string): Promise<string> {
+function eventTime(e: k8s.CoreV1Event): number {
+  const t = e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp;
+  return t ? new Date(t as unknown as string).getTime() : 0;
+}
+
+/** The events about an object, oldest first; none when they cannot be read. */
+export async function eventsOf(kc: k8s.KubeConfig, namespace: string, name: string): Promise<k8s.CoreV1Event[]> {
   try {
     const list = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` });
-    const items = list.items
-      .sort((a, b) => String(a.lastTimestamp ?? a.eventTime ?? '').localeCompare(String(b.lastTimestamp ?? b.eventTime ?? '')))
-      .slice(-5);
-    return items.map((e) => `${e.type ?? ''} ${e.reason ?? ''}: ${e.message ?? ''}`.trim()).join(' | ');
+    return list.items.sort((a, b) => eventTime(a) - eventTime(b));
   } catch {
-    return '';
+    return [];
   }
+}
+
+/** The last few events, newest last, in one line for a report. */
+export function describeEvents(events: k8s.CoreV1Event[]): string {
+  return events
+    .slice(-5)
+    .map((e) => `${e.type ?? ''} ${e.reason ?? ''}: ${e.message ?? ''}`.trim())
+    .join(' | ');
+}
+
+/** The last few events about an object, newest last, for a report. */
+export async function recentEvents(kc: k8s.KubeConfig, namespace: string, name: string): Promise<string> {
+  return describeEvents(await eventsOf(kc, namespace, name));
+}
+
+/**
+ * The image the kubelet began to pull and has not finished pulling (no Pulled,
+ * no Failed since the last Pulling event), or undefined.
+ */
+export function pullStillRunning(events: k8s.CoreV1Event[]): string | undefined {
+  const pulling = events.filter((e) => e.reason === 'Pulling').at(-1);
+  if (!pulling) return undefined;
+  const since = eventTime(pulling);
+  const ended = events.some((e) => (e.reason === 'Pulled' || e.reason === 'Failed' || e.reason === 'BackOff') && eventTime(e) >= since);
+  return ended ? undefined : /image "([^"]+)"/.exec(pulling.message ?? '')?.[1] ?? 'its image';
+}
+
+export interface PullProblem {
+  /** submission: the image name or tag does not exist; grader: the registry did not answer. */
+  blame: 'submission' | 'grader';
+  container: string;
+  image: string;
+  detail: string;
+}
+
+const PULL_REASONS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
+/** What a registry answers (through containerd) for a name or tag it does not have. */
+const NOT_FOUND = /not found|NotFound|manifest unknown|name unknown|repository does not exist/i;
+
+/**
+ * Why a pod's image cannot be pulled, when that is what keeps it from running.
+ * `previous` carries the ErrImagePull message seen earlier for the same
+ * container: ImagePullBackOff's own message ("Back-off pulling image") says
+ * nothing of the cause.
+ */
+export function imagePullProblem(pod: k8s.V1Pod | undefined, previous?: Map<string, string>): PullProblem | undefined {
+  const statuses = [...(pod?.status?.initContainerStatuses ?? []), ...(pod?.status?.containerStatuses ?? [])];
+  for (const c of statuses) {
+    const waiting = c.state?.waiting;
+    if (!waiting?.reason || !PULL_REASONS.has(waiting.reason)) continue;
+    const own = waiting.message ?? '';
+    if (waiting.reason === 'ErrImagePull' && own) previous?.set(c.name, own);
+    const detail = waiting.reason === 'ErrImagePull' ? own : previous?.get(c.name) ?? own;
+    const base = { container: c.name, image: c.image, detail: `${waiting.reason}: ${detail}`.trim() };
+    if (waiting.reason === 'InvalidImageName' || waiting.reason === 'ErrImageNeverPull') return { ...base, blame: 'submission' };
+    if (NOT_FOUND.test(detail)) return { ...base, blame: 'submission' };
+    // A cause that is known and is not "not found": the registry failed to answer (refused, timed out, 5xx).
+    if (detail && !/^Back-off pulling image/.test(detail)) return { ...base, blame: 'grader' };
+  }
+  return undefined;
 }
 
 export interface PodWait {
@@ -55,6 +117,8 @@ export async function waitForPod(kc: k8s.KubeConfig, namespace: string, name: st
     if (httpStatus(err) !== 404) throw new GraderError(`reading pod ${namespace}/${name}: ${describeApiError(err)}`);
   }
   if (last && wait.until(last)) return last;
+  const pullMessages = new Map<string, string>();
+  const missingImage = (p: k8s.V1Pod) => imagePullProblem(p, pullMessages)?.blame === 'submission';
   const watcher = new k8s.Watch(kc);
   const outcome = await new Promise<'ok' | 'hopeless' | 'timeout' | Error>((resolve) => {
     let controller: AbortController | undefined;
@@ -76,7 +140,7 @@ export async function waitForPod(kc: k8s.KubeConfig, namespace: string, name: st
             if (type === 'DELETED') last = undefined;
             else last = obj;
             if (last && wait.until(last)) finish('ok');
-            else if (last && wait.hopeless?.(last)) finish('hopeless');
+            else if (last && (wait.hopeless?.(last) || missingImage(last))) finish('hopeless');
           },
           (err: unknown) => {
             // A watch ends now and then (server timeout); start another until the deadline.
@@ -96,7 +160,19 @@ export async function waitForPod(kc: k8s.KubeConfig, namespace: string, name: st
   });
   if (outcome instanceof Error) throw outcome;
   if (outcome === 'ok' && last) return last;
-  const events = await recentEvents(kc, namespace, name);
+  const eventList = await eventsOf(kc, namespace, name);
+  const events = describeEvents(eventList);
+  const pulling = outcome === 'timeout' && last?.status?.phase === 'Pending' ? pullStillRunning(eventList) : undefined;
+  if (pulling) {
+    throw new GraderError(`pod ${name}: pulling ${pulling} had not finished after ${Math.round(wait.timeoutMs / 1000)} s: the image registry did not answer; this is the grading cluster's fault, not the submission's (events: ${events})`);
+  }
+  const pull = imagePullProblem(last, pullMessages);
+  if (pull?.blame === 'grader') {
+    throw new GraderError(`pod ${name} could not pull ${pull.image}: the image registry did not answer (${pull.detail}); this is the grading cluster's fault, not the submission's`);
+  }
+  if (pull) {
+    throw new SubmissionAssertionError(`expected pod ${name} ${wait.what}: its image ${pull.image} cannot be pulled, it does not exist (${pull.detail}); check the image's name and tag`);
+  }
   const seconds = Math.round(wait.timeoutMs / 1000);
   const verdict = outcome === 'hopeless' ? `it can no longer get there` : `not within ${seconds} s`;
   throw new SubmissionAssertionError(`expected pod ${name} ${wait.what}: ${verdict}; last seen: ${podState(last)}${events ? `; events: ${events}` : ''}`);

@@ -10,9 +10,11 @@ import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { KindProvider } from '../../src/env/cluster/kind.js';
 import { REPO_ROOT } from '../../src/lab/load.js';
+import { labYaml, tempRoot, writeLab, writeTree } from '../helpers/labs.js';
 
 const CLI = path.join(REPO_ROOT, 'bin/kgrade.js');
 const SMOKE = path.join(REPO_ROOT, 'labs/smoke-cluster');
+const REGISTRY = 'kgrade-registry';
 
 async function kgrade(...args: string[]) {
   return execa('node', [CLI, ...args], { reject: false, timeout: 300_000 });
@@ -47,4 +49,55 @@ test('an API server that does not answer: the grade is an error, not a zero', as
   assert.equal(r.exitCode, 3, r.stdout + r.stderr);
   assert.match(r.stderr, /127\.0\.0\.1:9/);
   assert.doesNotMatch(r.stdout, /✘/);
+});
+
+test('the image registry down while a pod pulls: an error naming the registry, never the student\'s failed', async (t) => {
+  const root = await tempRoot('registry-down', t);
+  const lab = await writeLab(root, 'pull-always', {
+    yaml: labYaml('pull-always', { files: ['pod.yaml'], extra: { environment: 'cluster' } }),
+    features: {
+      'pull.feature': `Feature: a pod that pulls its image
+  @points:1
+  Scenario: the pod runs
+    pod.yaml must describe a pod named puller.
+
+    When the submission's "pod.yaml" is applied
+    Then pod "puller" is Running within 20 seconds
+`,
+    },
+  });
+  const sub = path.join(root, 'submission');
+  await writeTree(sub, {
+    'pod.yaml': `apiVersion: v1
+kind: Pod
+metadata:
+  name: puller
+spec:
+  containers:
+    - name: box
+      image: busybox:latest
+      imagePullPolicy: Always
+      command: ["sleep", "3600"]
+`,
+  });
+  // Through the existing-cluster provider: the kind provider would start the registry again first.
+  const kind = new KindProvider().ref;
+  const on = ['--provider', 'existing', '--kubeconfig', kind.kubeconfig, '--context', kind.context];
+  const stopped = await execa('docker', ['stop', REGISTRY], { reject: false });
+  assert.equal(stopped.exitCode, 0, stopped.stderr);
+  let r;
+  try {
+    r = await kgrade('grade', lab, '--submission', sub, '--out', path.join(root, 'out'), ...on);
+  } finally {
+    await execa('docker', ['start', REGISTRY], { reject: false });
+  }
+  const log = `\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+  assert.equal(r.exitCode, 3, log);
+  assert.match(r.stdout + r.stderr, /the image registry did not answer/, log);
+  assert.doesNotMatch(r.stdout, /✘/, log);
+
+  // The same pod with the registry back: it pulls and runs (the grade above was the registry's doing).
+  const again = await kgrade('grade', lab, '--submission', sub, '--out', path.join(root, 'again'), ...on);
+  assert.equal(again.exitCode, 0, again.stdout + again.stderr);
+  assert.match(again.stdout, /1\/1/);
 });
