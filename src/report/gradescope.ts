@@ -15,6 +15,8 @@ export interface GradescopeTest {
 /** Gradescope's autograder results.json (gradescope-autograders.readthedocs.io/en/latest/specs/). */
 export interface GradescopeResults {
   score: number;
+  /** The most this lab can score: the tests' max_score summed (@course checks carry none). */
+  max_score: number;
   execution_time: number;
   output: string;
   output_format: 'text';
@@ -24,7 +26,6 @@ export interface GradescopeResults {
   extra_data: {
     lab: string;
     submission: string;
-    max_score: number;
     complete: boolean;
     counts: Record<Outcome, number>;
   };
@@ -96,6 +97,7 @@ export function toGradescope(result: GradeResult): GradescopeResults {
   const graded = result.scenarios.filter((s) => !s.course);
   return {
     score: result.score,
+    max_score: result.maxScore,
     execution_time: Math.round(result.durationMs / 1000),
     output: printable(summary(result, graded)),
     output_format: 'text',
@@ -105,7 +107,6 @@ export function toGradescope(result: GradeResult): GradescopeResults {
     extra_data: {
       lab: result.lab.id,
       submission: result.submission.name,
-      max_score: result.maxScore,
       complete: result.complete,
       counts: result.counts,
     },
