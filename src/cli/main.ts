@@ -2,22 +2,27 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { GraderError, LabError, UsageError } from '../check/errors.js';
-import { providerFor, type ClusterChoice } from '../env/cluster/select.js';
 import { ensureNodeImage } from '../env/images.js';
 import type { Lab } from '../lab/types.js';
+import type { ClusterChoice } from '../env/cluster/select.js';
 import type { WorldParameters } from '../cucumber/run.js';
 import { installSignalCleanup, reapOrphans } from '../env/reaper.js';
-import { gradeSubmission } from '../grade/grade.js';
-import { verifyLab } from '../grade/verify.js';
 import { loadLab, REPO_ROOT } from '../lab/load.js';
-import { validateLab } from '../lab/validate.js';
-import { stepVocabulary } from '../cucumber/vocabulary.js';
-import { generateAllureHtml } from '../report/allure-html.js';
 import { readResultsJson } from '../report/results-json.js';
 import { toSummary } from '../report/summary.js';
-import { writeReports } from '../report/write-all.js';
 
 export const EXIT = { graded: 0, mismatch: 1, usage: 2, infrastructure: 3 } as const;
+
+// Cucumber, Allure and the Kubernetes client take about a second to load: only the commands that use them do.
+const providerFor = async (choice: ClusterChoice) => (await import('../env/cluster/select.js')).providerFor(choice);
+const lazy = {
+  grade: () => import('../grade/grade.js'),
+  verify: () => import('../grade/verify.js'),
+  validate: () => import('../lab/validate.js'),
+  vocabulary: () => import('../cucumber/vocabulary.js'),
+  allureHtml: () => import('../report/allure-html.js'),
+  reports: () => import('../report/write-all.js'),
+};
 
 const USAGE = `kgrade: grades Kubernetes course labs written as Gherkin scenarios
 
@@ -81,7 +86,7 @@ async function prepareEnvironment(
   const image = labs.some((l) => l.environment === 'sandbox') ? await ensureNodeImage({ build: !values['no-build'], log }) : '';
   if (!labs.some((l) => l.environment === 'cluster')) return { image };
   const choice = clusterChoice(values);
-  const status = await providerFor(choice).up(log);
+  const status = await (await providerFor(choice)).up(log);
   return { image, cluster: { provider: choice.provider, kubeconfig: status.ref.kubeconfig, context: status.ref.context } };
 }
 
@@ -102,13 +107,13 @@ async function cmdGrade(args: string[]): Promise<number> {
   const subName = path.basename(path.resolve(values.submission));
   const out = await freshDir(path.resolve(values.out ?? path.join(REPO_ROOT, 'reports', lab.id, subName)));
   log(`kgrade: grading ${values.submission} against ${lab.id} (${lab.scenarios.length} scenarios, ${lab.maxScore} points) in ${env.cluster ? env.cluster.context : env.image}`);
-  const { result } = await gradeSubmission(lab, values.submission, {
+  const { result } = await (await lazy.grade()).gradeSubmission(lab, values.submission, {
     nodeImage: env.image,
     ...(env.cluster ? { cluster: env.cluster } : {}),
     log,
     ...(values.allure ? { allureResultsDir: path.join(out, 'allure-results') } : {}),
   });
-  const written = await writeReports(result, out);
+  const written = await (await lazy.reports()).writeReports(result, out);
   process.stdout.write(`${toSummary(result, { color })}\n`);
   log(`kgrade: reports in ${path.relative(process.cwd(), out) || '.'}: ${written.map((w) => path.relative(out, w)).join(', ')}`);
   if (!result.complete) {
@@ -136,13 +141,13 @@ async function cmdVerify(args: string[]): Promise<number> {
   const lines: string[] = [];
   for (const lab of labs) {
     const base = path.resolve(values.out ?? path.join(REPO_ROOT, 'reports', lab.id, 'verify'));
-    const verdicts = await verifyLab(lab, {
+    const verdicts = await (await lazy.verify()).verifyLab(lab, {
       nodeImage: env.image,
       ...(env.cluster ? { cluster: env.cluster } : {}),
       log,
       ...(values.case ? { cases: values.case } : {}),
       onGraded: async (v) => {
-        await writeReports(v.result, await freshDir(path.join(base, v.name)));
+        await (await lazy.reports()).writeReports(v.result, await freshDir(path.join(base, v.name)));
       },
     });
     for (const v of verdicts) {
@@ -164,7 +169,7 @@ async function cmdValidate(args: string[]): Promise<number> {
   const dirs = args.length ? args : await labDirs(path.join(REPO_ROOT, 'labs'));
   let bad = 0;
   for (const d of dirs) {
-    const v = await validateLab(d);
+    const v = await (await lazy.validate()).validateLab(d);
     if (v.problems.length) {
       bad += 1;
       process.stdout.write(`INVALID ${d}\n${v.problems.map((p) => `  ${p.replaceAll('\n', '\n  ')}`).join('\n')}\n`);
@@ -192,7 +197,7 @@ async function cmdList(args: string[]): Promise<number> {
 async function cmdCluster(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: CLUSTER_OPTIONS });
   const [action, arg] = positionals;
-  const provider = providerFor(clusterChoice(values));
+  const provider = await providerFor(clusterChoice(values));
   switch (action) {
     case 'up': {
       const s = await provider.up(log);
@@ -228,7 +233,7 @@ async function cmdCluster(args: string[]): Promise<number> {
 
 async function cmdSteps(): Promise<number> {
   let file = '';
-  for (const s of await stepVocabulary()) {
+  for (const s of await (await lazy.vocabulary()).stepVocabulary()) {
     if (s.file !== file) {
       file = s.file;
       process.stdout.write(`\n${path.basename(file, '.steps.ts')} (${file})\n`);
@@ -248,7 +253,7 @@ async function cmdReport(args: string[]): Promise<number> {
   const results = path.join(dir, 'allure-results');
   const out = path.resolve(values.out ?? path.join(dir, 'allure-report'));
   const summary = await readResultsJson(path.join(dir, 'results.json')).catch(() => undefined);
-  await generateAllureHtml(results, out, { reportName: summary ? `${summary.lab.id}: ${summary.submission.name}` : 'kgrade' });
+  await (await lazy.allureHtml()).generateAllureHtml(results, out, { reportName: summary ? `${summary.lab.id}: ${summary.submission.name}` : 'kgrade' });
   process.stdout.write(`${path.join(out, 'index.html')}\n`);
   return EXIT.graded;
 }
