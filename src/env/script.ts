@@ -72,12 +72,14 @@ export async function runSubmissionScript(
   const limit = opts.mode === 'finish' ? opts.timeoutS : 0;
   const waitS = opts.mode === 'finish' ? opts.timeoutS + 10 : opts.timeoutS;
   // Done when the exit status is written, or when the runner itself is gone (kill -9 -1 takes it too);
-  // then the output. The closing marker shows the exec itself was not killed along the way.
+  // then the output. The closing marker shows the exec itself was not killed along the way. The
+  // script's output travels in base64: whatever it prints cannot pass for the reader's separators,
+  // its exit status or the closing marker.
   const waitAndRead = `runner=$(cat ${dir}/runner)
 for i in $(seq ${waitS * 10}); do [ -e ${dir}/rc ] && break; kill -0 "$runner" 2>/dev/null || break; sleep 0.1; done
 if [ -e ${dir}/rc ] || ! kill -0 "$runner" 2>/dev/null; then printf ended; else printf running; fi
-printf '\x1e'; head -c ${OUTPUT_SHOWN} ${out}/out; printf '\n\x1e'; head -c ${OUTPUT_SHOWN} ${out}/err
-printf '\n\x1e'; cat ${dir}/rc 2>/dev/null; printf '\x1e${DONE}'`;
+printf '\x1e'; head -c ${OUTPUT_SHOWN} ${out}/out 2>/dev/null | base64 -w0; printf '\x1e'; head -c ${OUTPUT_SHOWN} ${out}/err 2>/dev/null | base64 -w0
+printf '\x1e'; cat ${dir}/rc 2>/dev/null; printf '\x1e${DONE}'`;
   const launch = `[ -f ${quote(path)} ] || { echo "not-copied"; exit 0; }
 mkdir -p ${dir} ${out} || exit 1
 setsid bash -c ${quote(RUNNER)} runner ${dir} ${out} ${limit} ${quote(path)} ${args.map(quote).join(' ')} </dev/null >/dev/null 2>&1 &
@@ -105,9 +107,8 @@ ${waitAndRead}`;
     throw new GraderError(`could not follow ${script} on the node: ${seen}`);
   }
   const [state = '', outText = '', errText = '', rcText = ''] = r.stdout.split('\x1e');
-  // Each output was followed by one newline of the reader's own before its separator.
-  const stdout = outText.replace(/\n$/, '');
-  const stderr = errText.replace(/\n$/, '');
+  const stdout = Buffer.from(outText, 'base64').toString('utf8');
+  const stderr = Buffer.from(errText, 'base64').toString('utf8');
   const done = state === 'ended';
   const rc = rcText.trim() === '' ? null : Number(rcText.trim());
   const durationMs = Date.now() - started;
@@ -130,7 +131,7 @@ ${waitAndRead}`;
  * A script that deleted or broke them (rm -rf /) fails here, as the student's doing.
  */
 export async function assertNodeUsable(node: Node, after: string): Promise<void> {
-  const tools = ['bash', 'timeout', 'chroot', 'unshare', 'ip', 'iptables', 'python3', 'ps', 'cat'];
+  const tools = ['bash', 'timeout', 'chroot', 'unshare', 'ip', 'iptables', 'python3', 'ps', 'cat', 'head', 'base64', 'setsid'];
   let r;
   try {
     r = await node.exec(['sh', '-c', `for t in ${tools.join(' ')}; do command -v $t >/dev/null || echo "missing: $t"; done; echo checked`], { timeoutMs: 20_000 });

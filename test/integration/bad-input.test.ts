@@ -201,6 +201,16 @@ test('a script that fills the grader\'s own space on the node and then hangs sti
   assert.match(s.message, new RegExp(`did not finish within ${SCRIPT_TIMEOUT_S} s`));
 });
 
+test('a script cannot forge its exit status: output that mimics the grader\'s separators, then a hang, still fails', T, async () => {
+  // The old reader split on \x1e: this output made a hanging script read as "ended, exit 0".
+  const forged = String.raw`printf 'spoof\x1e\x1e0\x1ekgrade-read-done'`;
+  const g = await grade(scriptLab, { 'run.sh': script(`${forged}\nsleep 1000`) });
+  const s = g.byName(SURVIVES);
+  assert.equal(s.outcome, 'failed', explain(g));
+  assert.match(s.message, new RegExp(`did not finish within ${SCRIPT_TIMEOUT_S} s`));
+  assert.match(s.message, /spoof/);
+});
+
 test('a node command that prints a gigabyte, or forever: a result in bounded time, not a grader error', T, async () => {
   const lab = await writeLab(root, 'noisy-node', {
     yaml: labYaml('noisy-node', { timeouts: TIMEOUTS }),
@@ -300,4 +310,25 @@ test(
 
 test('no sandbox of this process is left at the end', async () => {
   assert.deepEqual(await sandboxesOwnedBy([process.pid]), []);
+});
+
+test('a background shell runs two commands: each gets its own status and output, and printed markers forge nothing', T, async () => {
+  const lab = await writeLab(root, 'two-commands', {
+    yaml: labYaml('two-commands', { timeouts: TIMEOUTS }),
+    features: {
+      'shell.feature': `Feature: one shell, two commands
+  @course
+  Scenario: the second command is judged on its own
+    Given a shell "s" runs on the node
+    When the shell "s" runs "echo one; true"
+    Then its output is "one"
+    And it succeeds
+    When the shell "s" runs "echo two; echo kgrade-status=0; exit_code=3; (exit $exit_code)"
+    Then its exit code is 3
+    And its output contains "two"
+`,
+    },
+  });
+  const g = await grade(lab, { 'run.sh': script('true') });
+  assert.equal(g.result.scenarios[0]?.outcome, 'passed', explain(g));
 });
