@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { GraderError } from '../check/errors.js';
 import { sh, shellQuote, type Node } from './node.js';
 
@@ -37,30 +38,35 @@ export interface ShellCommandResult {
   noAnswer: boolean;
 }
 
-const END = 'kgrade-status=';
-
 /** Makes the shell run a command, then waits for it to report, or to die. */
 export async function runInShell(node: Node, shell: BackgroundShell, command: string, timeoutS: number): Promise<ShellCommandResult> {
+  // A fresh marker per command: what the command prints cannot pass for the shell's report.
+  const END = `kgrade-status-${randomBytes(6).toString('hex')}=`;
   const line = `${command}; echo "${END}$?"`;
+  const out = `${shell.dir}/out`;
+  // Only what the shell printed after this command was sent is this command's output.
+  const since = `tail -c +$((before + 1)) ${out} 2>/dev/null`;
   const r = await sh(
     node,
-    `printf '%s\\n' ${shellQuote(line)} > ${shell.dir}/in
+    `before=$(stat -c %s ${out} 2>/dev/null || echo 0)
+printf '%s\\n' ${shellQuote(line)} > ${shell.dir}/in
 for i in $(seq ${timeoutS * 10}); do
-  grep -q '${END}' ${shell.dir}/out 2>/dev/null && { echo state=answered; break; }
+  ${since} | grep -q '${END}' && { echo state=answered; break; }
   kill -0 ${shell.pid} 2>/dev/null || { echo state=died; break; }
   sleep 0.1
 done
 echo state=end
+${since} | grep -o '${END}[0-9]*' | tail -n 1
 echo ----
-cat ${shell.dir}/out 2>/dev/null | head -c 8192`,
+${since} | sed 's/${END}[0-9]*$//' | head -c 8192`,
     { timeoutMs: (timeoutS + 15) * 1000 },
   );
-  const [head = '', output = ''] = r.stdout.split('----\n');
-  const m = new RegExp(`${END}(\\d+)`).exec(output);
+  const [head = '', output = ''] = r.stdout.split('\n----\n');
+  const m = new RegExp(`${END}(\\d+)`).exec(head);
   const shellDied = head.includes('state=died');
   return {
     status: m ? Number(m[1]) : null,
-    output: output.replace(new RegExp(`${END}\\d+\\n?`), '').trim(),
+    output: output.trim(),
     shellDied,
     noAnswer: !m && !shellDied,
   };
