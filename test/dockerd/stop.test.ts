@@ -24,6 +24,8 @@ const LAB = path.join(REPO_ROOT, 'labs/ch01-isolation');
 const REFERENCE = path.join(LAB, 'reference');
 
 let restarted = false;
+/** Whether systemd ran dockerd before the test stopped it; then systemd starts it again. */
+let viaSystemd = false;
 
 /** How this machine's dockerd was started: by systemd, or by hand (scripts/setup-docker.sh). */
 async function systemdManaged(): Promise<boolean> {
@@ -42,7 +44,8 @@ function dockerdPid(): number | undefined {
 }
 
 async function stopDockerd(): Promise<void> {
-  if (await systemdManaged()) {
+  viaSystemd = await systemdManaged();
+  if (viaSystemd) {
     const r = await execa('systemctl', ['stop', 'docker.socket', 'docker'], { reject: false, timeout: 120_000 });
     assert.equal(r.exitCode, 0, `systemctl stop docker: ${r.stderr}`);
     return;
@@ -56,6 +59,11 @@ async function stopDockerd(): Promise<void> {
 }
 
 async function startDockerd(): Promise<void> {
+  if (viaSystemd) {
+    const s = await execa('systemctl', ['start', 'docker.socket', 'docker'], { reject: false, timeout: 120_000 });
+    assert.equal(s.exitCode, 0, `systemctl start docker: ${s.stderr}`);
+  }
+  // Starts dockerd by hand where systemd does not; either way, waits until Docker answers.
   const r = await execa('bash', [path.join(REPO_ROOT, 'scripts/setup-docker.sh')], { reject: false, timeout: 600_000 });
   assert.equal(r.exitCode, 0, `scripts/setup-docker.sh could not bring dockerd back:\n${r.stdout}\n${r.stderr}`);
   restarted = true;
