@@ -65,7 +65,7 @@ after(async () => {
   await docker('rmi', BROKEN_IMAGE);
 });
 
-test('a node image missing CoreDNS: grading a cluster lab is an error naming the pod and why, never a zero; down removes it, the main cluster stays', { timeout: 900_000 }, async () => {
+test('a node image missing CoreDNS: grading a cluster lab is an error naming the missing image at once, never a zero; down removes it, the main cluster stays', { timeout: 900_000 }, async (t) => {
   const out = await mkdtemp(path.join(os.tmpdir(), 'kgrade-broken-image-'));
   const r = await execa('node', [KGRADE_BIN, 'grade', SMOKE, '--submission', path.join(SMOKE, 'reference'), '--out', out], {
     env,
@@ -75,6 +75,10 @@ test('a node image missing CoreDNS: grading a cluster lab is an error naming the
   const log = `\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
   assert.equal(r.exitCode, 3, log);
   assert.match(r.stderr, /kube-system\/coredns-[\w-]+ is Pending.*\((ErrImagePull|ImagePullBackOff)\)/, log);
+  // Told at once, not after the readiness deadline: the registry answered "not found".
+  assert.match(r.stderr, new RegExp(`node image ${BROKEN_IMAGE} lacks registry\\.k8s\\.io/coredns/coredns`), log);
+  assert.doesNotMatch(r.stderr, /within 90 s/, log);
+  t.diagnostic(r.stderr.split('\n').filter((l) => /lacks/.test(l)).join('\n'));
   assert.doesNotMatch(r.stdout, /✘|FAIL/, log);
   assert.equal(existsSync(path.join(out, 'results.json')), false, 'no score was written for a grade that never ran');
   await rm(out, { recursive: true, force: true });

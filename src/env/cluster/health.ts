@@ -1,13 +1,15 @@
 import * as k8s from '@kubernetes/client-node';
 import { describeApiError } from '../../kube/client.js';
+import { imagePullProblem } from '../../kube/pods.js';
 import type { ClusterNodeInfo, ClusterStatus } from './provider.js';
 
 /** Reads nodes and kube-system pods; whatever is not Ready or Running becomes a problem in words. */
 export async function readClusterHealth(
   kc: k8s.KubeConfig,
-): Promise<Pick<ClusterStatus, 'server' | 'version' | 'nodes' | 'problems'>> {
+): Promise<Pick<ClusterStatus, 'server' | 'version' | 'nodes' | 'problems' | 'missingImages'>> {
   const server = kc.getCurrentCluster()?.server ?? '';
   const problems: string[] = [];
+  const missingImages: string[] = [];
   let version = '';
   let nodes: ClusterNodeInfo[] = [];
   try {
@@ -32,10 +34,14 @@ export async function readClusterHealth(
       if (p.status?.phase !== 'Running' || !ready) {
         const waiting = p.status?.containerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
         problems.push(`kube-system/${p.metadata?.name ?? '?'} is ${p.status?.phase ?? 'unknown'}${ready ? '' : ', not ready'}${waiting ? ` (${waiting.reason ?? ''})` : ''}`);
+        const pull = imagePullProblem(p);
+        if (pull?.blame === 'submission' && !missingImages.some((m) => m.startsWith(`${pull.image} `))) {
+          missingImages.push(`${pull.image} (kube-system/${p.metadata?.name ?? '?'}: ${pull.detail})`);
+        }
       }
     }
   } catch (err) {
     problems.push(`reading nodes and kube-system pods failed: ${describeApiError(err)}`);
   }
-  return { server, version, nodes, problems };
+  return { server, version, nodes, problems, ...(missingImages.length ? { missingImages } : {}) };
 }

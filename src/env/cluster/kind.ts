@@ -112,6 +112,13 @@ export class KindProvider implements ClusterProvider {
     return eventually(
       async () => {
         const s = await this.status();
+        if (s.missingImages?.length) {
+          // "not found" from the local registry: no amount of waiting brings the image.
+          throw new GraderError(
+            `cluster ${this.opts.name} cannot start: its node image ${this.opts.image} lacks ${s.missingImages.join('; ')}, and the local registry does not serve it; ` +
+              `rebuild the node image (images/kind/build-node.sh --force). Problems: ${s.problems.join('; ')}`,
+          );
+        }
         return { ok: s.problems.length === 0, value: s, seen: s.problems.join('; ') };
       },
       { what: `cluster ${this.opts.name} to have every node Ready and every kube-system pod Running`, timeoutMs: seconds * 1000, intervalMs: 3000, blame: 'grader' },

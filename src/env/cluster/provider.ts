@@ -18,6 +18,8 @@ export interface ClusterStatus {
   nodes: ClusterNodeInfo[];
   /** Everything that keeps the cluster from being usable; empty when healthy. */
   problems: string[];
+  /** Images kube-system pods need that no node holds and no registry serves: waiting will not help. */
+  missingImages?: string[];
 }
 
 /** A node of a cluster that the grader may have to clean up after use. */
