@@ -104,18 +104,22 @@ labs_of() {
 
 labs_ok=0
 labs_bad=0
+# verify_lab LABDIR [extra kgrade verify flags...]: validate, then verify; counts the result.
+verify_lab() {
+  local lab=$1
+  shift
+  say "lab $lab: validate and verify"
+  if node bin/kgrade.js validate "$lab" && node bin/kgrade.js verify "$lab" "$@" --out "$WORK/verify/$(basename "$lab")"; then
+    labs_ok=$((labs_ok + 1))
+  else
+    labs_bad=$((labs_bad + 1))
+    status=1
+    problems+=("$lab: kgrade validate or verify failed")
+  fi
+}
 if ((images_ok)); then
   mapfile -t labs < <(labs_of sandbox)
-  for lab in "${labs[@]}"; do
-    say "lab $lab: validate and verify"
-    if node bin/kgrade.js validate "$lab" && node bin/kgrade.js verify "$lab" --no-build --out "$WORK/verify/$(basename "$lab")"; then
-      labs_ok=$((labs_ok + 1))
-    else
-      labs_bad=$((labs_bad + 1))
-      status=1
-      problems+=("$lab: kgrade validate or verify failed")
-    fi
-  done
+  for lab in "${labs[@]}"; do verify_lab "$lab" --no-build; done
   echo
   echo "labs: ${labs_ok} verified, ${labs_bad} failed (${#labs[@]} sandbox labs)"
 fi
@@ -132,16 +136,7 @@ elif ((images_ok)); then
   if node bin/kgrade.js cluster up; then
     run_node_tests cluster dist/test/cluster/ --test-concurrency=1
     mapfile -t clabs < <(labs_of cluster)
-    for lab in "${clabs[@]}"; do
-      say "lab $lab: validate and verify"
-      if node bin/kgrade.js validate "$lab" && node bin/kgrade.js verify "$lab" --out "$WORK/verify/$(basename "$lab")"; then
-        labs_ok=$((labs_ok + 1))
-      else
-        labs_bad=$((labs_bad + 1))
-        status=1
-        problems+=("$lab: kgrade validate or verify failed")
-      fi
-    done
+    for lab in "${clabs[@]}"; do verify_lab "$lab"; done
   else
     status=1
     fail=$((fail + 1))

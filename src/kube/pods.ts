@@ -43,11 +43,6 @@ export function describeEvents(events: k8s.CoreV1Event[]): string {
     .join(' | ');
 }
 
-/** The last few events about an object, newest last, for a report. */
-export async function recentEvents(kc: k8s.KubeConfig, namespace: string, name: string): Promise<string> {
-  return describeEvents(await eventsOf(kc, namespace, name));
-}
-
 /**
  * The image the kubelet began to pull and has not finished pulling (no Pulled,
  * no Failed since the last Pulling event), or undefined.
