@@ -1,5 +1,5 @@
 import { Given, Then, When } from '@cucumber/cucumber';
-import { fail, GraderError } from '../src/check/errors.js';
+import { fail, GraderError } from '../src/errors.js';
 import { memoryCgroupOf, readMemoryCgroup } from '../src/check/cgroup.js';
 import { runInShell, startShell, type ShellCommandResult } from '../src/env/shell.js';
 import type { KgradeWorld } from './world.js';

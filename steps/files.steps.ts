@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Given, Then } from '@cucumber/cucumber';
-import { fail, GraderError } from '../src/check/errors.js';
+import { fail, GraderError } from '../src/errors.js';
 import { words } from '../src/check/listing.js';
 import { inspectPrograms, programProblem } from '../src/check/programs.js';
 import { buildBox } from '../src/env/box.js';

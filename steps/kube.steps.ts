@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { Given, Then, When } from '@cucumber/cucumber';
-import { fail, GraderError } from '../src/check/errors.js';
+import { fail, GraderError } from '../src/errors.js';
 import { eventually } from '../src/check/eventually.js';
 import { api, describeApiError } from '../src/kube/client.js';
 import { applyManifest } from '../src/kube/apply.js';
@@ -91,7 +91,7 @@ Given('the cluster IP of service {string} in namespace {string}', async function
   try {
     svc = await this.admin().makeApiClient(k8s.CoreV1Api).readNamespacedService({ name, namespace });
   } catch (err) {
-    throw new GraderError(`reading service ${namespace}/${name}: ${describeApiError(err)}`);
+    throw new GraderError(`reading service ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });
   }
   const ip = svc.spec?.clusterIP;
   if (!ip) throw new GraderError(`service ${namespace}/${name} has no cluster IP`);

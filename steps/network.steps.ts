@@ -1,5 +1,5 @@
 import { Given, Then } from '@cucumber/cucumber';
-import { fail, GraderError } from '../src/check/errors.js';
+import { fail, GraderError } from '../src/errors.js';
 import { findDropOf, parseIptablesSave } from '../src/check/iptables.js';
 import { parseNetDev } from '../src/check/listing.js';
 import { sh } from '../src/env/node.js';

@@ -1,5 +1,5 @@
 import { Given, Then, When } from '@cucumber/cucumber';
-import { fail, GraderError } from '../src/check/errors.js';
+import { fail, GraderError } from '../src/errors.js';
 import { eventually } from '../src/check/eventually.js';
 import { words } from '../src/check/listing.js';
 import { describeExec, sh, shellQuote } from '../src/env/node.js';

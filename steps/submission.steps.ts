@@ -1,5 +1,5 @@
 import { When } from '@cucumber/cucumber';
-import { fail } from '../src/check/errors.js';
+import { fail } from '../src/errors.js';
 import { words } from '../src/check/listing.js';
 import { assertNodeUsable, runSubmissionScript } from '../src/env/script.js';
 import type { KgradeWorld } from './world.js';

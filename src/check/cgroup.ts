@@ -1,6 +1,6 @@
 import type { Node } from '../env/node.js';
 import { sh } from '../env/node.js';
-import { GraderError } from './errors.js';
+import { GraderError } from '../errors.js';
 
 /** A memory cgroup as the node shows it, v1 and v2 read into one shape. */
 export interface MemoryCgroup {

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { REPO_ROOT } from '../lab/load.js';
+import { REPO_ROOT } from '../paths.js';
 import type { Node } from '../env/node.js';
-import { GraderError } from './errors.js';
+import { GraderError } from '../errors.js';
 
 export interface ProgramInRoot {
   program: string;

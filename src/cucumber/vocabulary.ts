@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { REPO_ROOT } from '../lab/load.js';
-import { loadSteps } from './run.js';
+import { REPO_ROOT } from '../paths.js';
+import { loadSteps } from './steps.js';
 
 export interface StepSentence {
   pattern: string;

@@ -1,4 +1,4 @@
-import { GraderError } from '../check/errors.js';
+import { GraderError } from '../errors.js';
 import { sh, shellQuote, type Node } from './node.js';
 
 /**

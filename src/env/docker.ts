@@ -1,5 +1,6 @@
 import { execa } from 'execa';
-import { GraderError } from '../check/errors.js';
+import { dockerCommand } from '../config.js';
+import { GraderError } from '../errors.js';
 
 export interface DockerResult {
   code: number;
@@ -12,8 +13,9 @@ export interface DockerResult {
 
 const OUTPUT_CAP = 1024 * 1024;
 
+/** The docker CLI that every call here runs: KGRADE_DOCKER, read by config.ts. */
 export function dockerBinary(): string {
-  return process.env['KGRADE_DOCKER'] ?? 'docker';
+  return dockerCommand();
 }
 
 /**

@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { GraderError } from '../check/errors.js';
-import { REPO_ROOT } from '../lab/load.js';
+import { nodeImageOverride } from '../config.js';
+import { GraderError } from '../errors.js';
+import { REPO_ROOT } from '../paths.js';
 import { docker } from './docker.js';
 
 /** The node image this checkout grades in: kgrade/node:<images/node/VERSION>, or $KGRADE_NODE_IMAGE. */
 export function nodeImageRef(): string {
-  const override = process.env['KGRADE_NODE_IMAGE'];
+  const override = nodeImageOverride();
   if (override) return override;
   const version = readFileSync(path.join(REPO_ROOT, 'images/node/VERSION'), 'utf8').trim();
   return `kgrade/node:${version}`;

@@ -1,4 +1,4 @@
-import { GraderError, SubmissionAssertionError } from '../check/errors.js';
+import { GraderError, SubmissionAssertionError } from '../errors.js';
 import { sh, shellQuote as quote, type Node } from './node.js';
 
 export const SUBMISSION_DIR = '/submission';
@@ -137,7 +137,7 @@ export async function assertNodeUsable(node: Node, after: string): Promise<void>
     r = await node.exec(['sh', '-c', `for t in ${tools.join(' ')}; do command -v $t >/dev/null || echo "missing: $t"; done; echo checked`], { timeoutMs: 20_000 });
   } catch (err) {
     if (err instanceof GraderError && /cannot run/.test(err.message)) {
-      throw new SubmissionAssertionError(`after ${after}, the node cannot run programs anymore (${err.message.split(':').slice(-1)[0]?.trim()}); did the script delete or overwrite system files outside its own folders?`);
+      throw new SubmissionAssertionError(`after ${after}, the node cannot run programs anymore (${err.message.split(':').slice(-1)[0]?.trim()}); did the script delete or overwrite system files outside its own folders?`, { cause: err });
     }
     throw err;
   }

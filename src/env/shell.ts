@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { GraderError } from '../check/errors.js';
+import { GraderError } from '../errors.js';
 import { sh, shellQuote, type Node } from './node.js';
 
 export interface BackgroundShell {

@@ -1,4 +1,4 @@
-import { GraderError } from '../check/errors.js';
+import { GraderError } from '../errors.js';
 import { addressInSubnet } from '../check/listing.js';
 import { sh, type Node } from './node.js';
 

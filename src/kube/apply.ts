@@ -1,6 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import yaml from 'js-yaml';
-import { SubmissionAssertionError } from '../check/errors.js';
+import { SubmissionAssertionError } from '../errors.js';
 import { apiFault, api } from './client.js';
 import type { SubmissionNamespace } from './namespace.js';
 
@@ -25,7 +25,7 @@ export function parseManifest(file: string, text: string): { objects: k8s.Kubern
   try {
     docs = yaml.loadAll(text, undefined, { filename: file });
   } catch (err) {
-    throw new SubmissionAssertionError(`${file} is not valid YAML: ${(err as Error).message}`);
+    throw new SubmissionAssertionError(`${file} is not valid YAML: ${(err as Error).message}`, { cause: err });
   }
   const objects: k8s.KubernetesObject[] = [];
   const notes: string[] = [];

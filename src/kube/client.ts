@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
-import { GraderError, SubmissionAssertionError } from '../check/errors.js';
+import { GraderError, SubmissionAssertionError } from '../errors.js';
 
 /** Which cluster: a kubeconfig file and one of its contexts. */
 export interface ClusterRef {
@@ -15,7 +15,7 @@ export function loadKubeConfig(ref: ClusterRef): k8s.KubeConfig {
   try {
     kc.loadFromFile(ref.kubeconfig);
   } catch (err) {
-    throw new GraderError(`kubeconfig ${ref.kubeconfig} does not parse: ${(err as Error).message}`);
+    throw new GraderError(`kubeconfig ${ref.kubeconfig} does not parse: ${(err as Error).message}`, { cause: err });
   }
   const names = kc.getContexts().map((c) => c.name);
   if (!names.includes(ref.context)) {
@@ -64,9 +64,9 @@ export function describeApiError(err: unknown): string {
 export function apiFault(err: unknown, doing: string): Error {
   const status = httpStatus(err);
   if (status !== undefined && status >= 400 && status < 500 && status !== 401 && status !== 408 && status !== 429) {
-    return new SubmissionAssertionError(`${doing}: the API server refused it: ${describeApiError(err)}`);
+    return new SubmissionAssertionError(`${doing}: the API server refused it: ${describeApiError(err)}`, { cause: err });
   }
-  return new GraderError(`${doing}: ${describeApiError(err)}`);
+  return new GraderError(`${doing}: ${describeApiError(err)}`, { cause: err });
 }
 
 /** Wraps an API call so that an unreachable API server is a GraderError that names the server. */
@@ -75,7 +75,7 @@ export async function api<T>(kc: k8s.KubeConfig, doing: string, call: () => Prom
     return await call();
   } catch (err) {
     if (httpStatus(err) === undefined) {
-      throw new GraderError(`${doing}: the API server ${kc.getCurrentCluster()?.server ?? '?'} did not answer: ${describeApiError(err)}`);
+      throw new GraderError(`${doing}: the API server ${kc.getCurrentCluster()?.server ?? '?'} did not answer: ${describeApiError(err)}`, { cause: err });
     }
     throw err;
   }

@@ -1,5 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
-import { GraderError } from '../check/errors.js';
+import { GraderError } from '../errors.js';
 import { describeApiError } from './client.js';
 
 const FORWARD_BLOCK = /\n[ \t]*forward \. [^\n{]*(\{[^}]*\})?[ \t]*/;
@@ -16,7 +16,7 @@ export async function keepDnsInside(kc: k8s.KubeConfig): Promise<boolean> {
   try {
     cm = await core.readNamespacedConfigMap({ name: 'coredns', namespace: 'kube-system' });
   } catch (err) {
-    throw new GraderError(`reading kube-system/coredns: ${describeApiError(err)}`);
+    throw new GraderError(`reading kube-system/coredns: ${describeApiError(err)}`, { cause: err });
   }
   const corefile = cm.data?.['Corefile'] ?? '';
   if (!FORWARD_BLOCK.test(corefile)) return false;
@@ -25,7 +25,7 @@ export async function keepDnsInside(kc: k8s.KubeConfig): Promise<boolean> {
     await core.replaceNamespacedConfigMap({ name: 'coredns', namespace: 'kube-system', body: { ...cm, data: { ...cm.data, Corefile: patched } } });
     await core.deleteCollectionNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' });
   } catch (err) {
-    throw new GraderError(`patching CoreDNS's Corefile: ${describeApiError(err)}`);
+    throw new GraderError(`patching CoreDNS's Corefile: ${describeApiError(err)}`, { cause: err });
   }
   return true;
 }

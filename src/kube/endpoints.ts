@@ -1,5 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
-import { GraderError } from '../check/errors.js';
+import { GraderError } from '../errors.js';
 import { describeApiError } from './client.js';
 
 export interface Endpoint {
@@ -16,7 +16,7 @@ export async function serviceEndpoints(kc: k8s.KubeConfig, namespace: string, se
   try {
     slices = await kc.makeApiClient(k8s.DiscoveryV1Api).listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` });
   } catch (err) {
-    throw new GraderError(`listing the endpoints of ${namespace}/${service}: ${describeApiError(err)}`);
+    throw new GraderError(`listing the endpoints of ${namespace}/${service}: ${describeApiError(err)}`, { cause: err });
   }
   const out: Endpoint[] = [];
   for (const slice of slices.items) {

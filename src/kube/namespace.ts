@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
-import { GraderError } from '../check/errors.js';
+import { GraderError } from '../errors.js';
 import { api, describeApiError, httpStatus } from './client.js';
 
 /** A namespace that holds one submission's objects, and a kubeconfig that can touch nothing else. */
@@ -89,7 +89,7 @@ export async function createSubmissionNamespace(admin: k8s.KubeConfig, labId: st
   } catch (err) {
     await deleteNamespace(admin, name, 60_000).catch(() => undefined);
     if (err instanceof GraderError) throw err;
-    throw new GraderError(`${doing}: ${describeApiError(err)}`);
+    throw new GraderError(`${doing}: ${describeApiError(err)}`, { cause: err });
   }
 }
 
@@ -121,7 +121,7 @@ export async function deleteNamespace(admin: k8s.KubeConfig, name: string, timeo
     await core.deleteNamespace({ name, gracePeriodSeconds: 0, propagationPolicy: 'Background' });
   } catch (err) {
     if (httpStatus(err) === 404) return;
-    throw new GraderError(`deleting namespace ${name}: ${describeApiError(err)}`);
+    throw new GraderError(`deleting namespace ${name}: ${describeApiError(err)}`, { cause: err });
   }
   const deadline = Date.now() + timeoutMs;
   let phase = 'Terminating';

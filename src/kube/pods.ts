@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
-import { GraderError, SubmissionAssertionError } from '../check/errors.js';
+import { GraderError, SubmissionAssertionError } from '../errors.js';
 import type { ExecResult } from '../env/node.js';
 import { api, describeApiError, httpStatus } from './client.js';
 
@@ -109,7 +109,7 @@ export async function waitForPod(kc: k8s.KubeConfig, namespace: string, name: st
   try {
     last = await core.readNamespacedPod({ name, namespace });
   } catch (err) {
-    if (httpStatus(err) !== 404) throw new GraderError(`reading pod ${namespace}/${name}: ${describeApiError(err)}`);
+    if (httpStatus(err) !== 404) throw new GraderError(`reading pod ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });
   }
   if (last && wait.until(last)) return last;
   const pullMessages = new Map<string, string>();
@@ -149,7 +149,7 @@ export async function waitForPod(kc: k8s.KubeConfig, namespace: string, name: st
           controller = c;
           if (settled) c.abort();
         })
-        .catch((err: unknown) => finish(new GraderError(`watching pod ${namespace}/${name}: ${describeApiError(err)}`)));
+        .catch((err: unknown) => finish(new GraderError(`watching pod ${namespace}/${name}: ${describeApiError(err)}`, { cause: err })));
     };
     start();
   });
@@ -217,8 +217,8 @@ export async function execInPod(
         clearTimeout(timer);
         const status = httpStatus(e);
         if (status !== undefined && status >= 400 && status < 500) {
-          reject(new SubmissionAssertionError(`cannot exec in pod ${pod}: ${describeApiError(e)}`));
-        } else reject(new GraderError(`exec in pod ${namespace}/${pod}: ${describeApiError(e)}`));
+          reject(new SubmissionAssertionError(`cannot exec in pod ${pod}: ${describeApiError(e)}`, { cause: e }));
+        } else reject(new GraderError(`exec in pod ${namespace}/${pod}: ${describeApiError(e)}`, { cause: e }));
       });
   });
 }
@@ -229,8 +229,8 @@ export async function podLogs(kc: k8s.KubeConfig, namespace: string, pod: string
   } catch (err) {
     const status = httpStatus(err);
     if (status !== undefined && status >= 400 && status < 500) {
-      throw new SubmissionAssertionError(`the log of pod ${pod}${container ? ` (container ${container})` : ''} cannot be read: ${describeApiError(err)}`);
+      throw new SubmissionAssertionError(`the log of pod ${pod}${container ? ` (container ${container})` : ''} cannot be read: ${describeApiError(err)}`, { cause: err });
     }
-    throw new GraderError(`reading the log of pod ${namespace}/${pod}: ${describeApiError(err)}`);
+    throw new GraderError(`reading the log of pod ${namespace}/${pod}: ${describeApiError(err)}`, { cause: err });
   }
 }

@@ -1,14 +1,13 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { Ajv, type ErrorObject } from 'ajv';
 import { generateMessages } from '@cucumber/gherkin';
 import { IdGenerator, SourceMediaType, type GherkinDocument, type Scenario } from '@cucumber/messages';
-import { LabError } from '../check/errors.js';
+import { LabError } from '../errors.js';
+import { REPO_ROOT } from '../paths.js';
 import type { Lab, LabFile, ScenarioDef } from './types.js';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const SCHEMA_FILE = path.join(REPO_ROOT, 'schemas/lab.schema.json');
 
 let validator: ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } | undefined;
@@ -48,7 +47,7 @@ export async function readLabFile(labDir: string): Promise<LabFile> {
   try {
     data = yaml.load(text, { filename: file });
   } catch (err) {
-    throw new LabError(`${file}: not valid YAML: ${(err as Error).message}`);
+    throw new LabError(`${file}: not valid YAML: ${(err as Error).message}`, { cause: err });
   }
   if (data === null || typeof data !== 'object') {
     throw new LabError(`${file}: must be a mapping with id, title, chapter, environment, submission and expect`);

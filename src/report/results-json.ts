@@ -17,7 +17,7 @@ function resultsValidator(): ValidateFunction {
     try {
       schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object;
     } catch (err) {
-      throw new Error(`cannot load the results schema ${SCHEMA_FILE}: ${(err as Error).message}`);
+      throw new Error(`cannot load the results schema ${SCHEMA_FILE}: ${(err as Error).message}`, { cause: err });
     }
     validator = new Ajv({ allErrors: true, strict: true }).compile(schema);
   }
@@ -151,13 +151,13 @@ export async function readResultsJson(file: string): Promise<GradeResult> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new Error(`${file}: cannot read results: ${(err as Error).message}`);
+    throw new Error(`${file}: cannot read results: ${(err as Error).message}`, { cause: err });
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${file}: not valid JSON: ${(err as Error).message}`);
+    throw new Error(`${file}: not valid JSON: ${(err as Error).message}`, { cause: err });
   }
   return validateGradeResult(data, file);
 }

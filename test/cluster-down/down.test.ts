@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { EGRESS_COMMENT } from '../../src/env/cluster/egress.js';
 import { KindProvider } from '../../src/env/cluster/kind.js';
-import { REPO_ROOT } from '../../src/lab/load.js';
+import { REPO_ROOT } from '../../src/paths.js';
 
 test('cluster down removes the nodes, the registry, the network, the volumes, the kubeconfig and the guard', async () => {
   const provider = new KindProvider();

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { defaultKindOptions, KindProvider } from '../../src/env/cluster/kind.js';
-import { REPO_ROOT } from '../../src/lab/load.js';
+import { REPO_ROOT } from '../../src/paths.js';
 import { KGRADE_BIN } from '../helpers/grading.js';
 
 const SMOKE = path.join(REPO_ROOT, 'labs/smoke-cluster');

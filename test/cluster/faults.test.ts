@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { KindProvider } from '../../src/env/cluster/kind.js';
-import { REPO_ROOT } from '../../src/lab/load.js';
+import { REPO_ROOT } from '../../src/paths.js';
 import { labYaml, tempRoot, writeLab, writeTree } from '../helpers/labs.js';
 
 const CLI = path.join(REPO_ROOT, 'bin/kgrade.js');

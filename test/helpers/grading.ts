@@ -14,7 +14,8 @@ import { execa } from 'execa';
 import { nodeImageRef } from '../../src/env/images.js';
 import { gradeSubmission } from '../../src/grade/grade.js';
 import type { GradeResult, ScenarioResult } from '../../src/grade/model.js';
-import { loadLab, REPO_ROOT } from '../../src/lab/load.js';
+import { loadLab } from '../../src/lab/load.js';
+import { REPO_ROOT } from '../../src/paths.js';
 
 export const KGRADE_BIN = path.join(REPO_ROOT, 'bin/kgrade.js');
 

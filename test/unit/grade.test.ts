@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestStepResultStatus, type TestStepResult } from '@cucumber/messages';
-import { GraderError, LabError, SubmissionAssertionError, STUDENT_FAULT_TYPE } from '../../src/check/errors.js';
-import { classifyStep, outcomeOf } from '../../src/cucumber/run.js';
+import { GraderError, LabError, SubmissionAssertionError, STUDENT_FAULT_TYPE } from '../../src/errors.js';
+import { classifyStep, outcomeOf } from '../../src/cucumber/outcome.js';
 import type { GradeResult, Outcome, StepResult } from '../../src/grade/model.js';
 import { buildResult, scenarioResult, type ScenarioAttempt } from '../../src/grade/score.js';
 import { judgeCase } from '../../src/grade/verify.js';

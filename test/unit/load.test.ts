@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LabError } from '../../src/check/errors.js';
+import { LabError } from '../../src/errors.js';
 import { loadLab, parseFeature, readLabFile } from '../../src/lab/load.js';
 import { LAB_FILE_KEYS, type LabFile, type Timeouts, type WrongCaseExpectation } from '../../src/lab/types.js';
 import { labYaml, tempRoot, writeLab } from '../helpers/labs.js';

@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { GraderError } from '../../check/errors.js';
+import { GraderError } from '../../errors.js';
 import { docker } from '../docker.js';
 
 export const EGRESS_COMMENT = 'kgrade: nothing from the cluster network leaves the machine';

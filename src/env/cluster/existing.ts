@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
-import { GraderError } from '../../check/errors.js';
+import { debugPodImage } from '../../config.js';
+import { GraderError } from '../../errors.js';
 import { api, describeApiError, loadKubeConfig, type ClusterRef } from '../../kube/client.js';
 import { execInPod, waitForPod } from '../../kube/pods.js';
 import { shellQuote, type ExecOptions, type ExecResult } from '../node.js';
@@ -44,7 +45,7 @@ class DebugPodNode implements ClusterNode {
     try {
       await new k8s.Cp(this.kc).cpToPod(DEBUG_NAMESPACE, this.pod, 'debug', hostPath, `/host${nodePath}`);
     } catch (err) {
-      throw new GraderError(`copying ${hostPath} onto node ${this.name}: ${describeApiError(err)}`);
+      throw new GraderError(`copying ${hostPath} onto node ${this.name}: ${describeApiError(err)}`, { cause: err });
     }
   }
 
@@ -64,7 +65,7 @@ export class ExistingProvider implements ClusterProvider {
 
   constructor(
     private readonly ref: ClusterRef,
-    private readonly debugImage = process.env['KGRADE_DEBUG_IMAGE'] ?? 'busybox:1.36',
+    private readonly debugImage = debugPodImage(),
   ) {}
 
   kubeConfig(): k8s.KubeConfig {
@@ -135,7 +136,7 @@ export class ExistingProvider implements ClusterProvider {
       await waitForPod(kc, DEBUG_NAMESPACE, pod, { what: 'Running', timeoutMs: 120_000, until: (p) => p.status?.phase === 'Running' });
     } catch (err) {
       await node.release();
-      throw new GraderError(`the debug pod for node ${nodeName} did not start: ${(err as Error).message}`);
+      throw new GraderError(`the debug pod for node ${nodeName} did not start: ${(err as Error).message}`, { cause: err });
     }
     return node;
   }

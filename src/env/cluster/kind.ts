@@ -4,11 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import { execa } from 'execa';
-import { GraderError } from '../../check/errors.js';
+import { cacheDir, clusterReadySeconds, kindClusterName, kindImageOverride, kindKubeconfig, pinnedVersionOverride } from '../../config.js';
+import { GraderError } from '../../errors.js';
 import { eventually } from '../../check/eventually.js';
 import { loadKubeConfig, type ClusterRef } from '../../kube/client.js';
 import { keepDnsInside } from '../../kube/dns.js';
-import { REPO_ROOT } from '../../lab/load.js';
+import { REPO_ROOT } from '../../paths.js';
 import { ContainerNode } from '../container-node.js';
 import { docker } from '../docker.js';
 import { runRepoScript } from '../images.js';
@@ -30,23 +31,19 @@ const REGISTRY_CONTAINER = 'kgrade-registry';
 /** What the labs' pods pull, with any pull policy: one offline busybox under every name the course uses. */
 const REGISTRY_IMAGES = ['busybox:1.36', 'busybox:latest'];
 
-function cacheDir(): string {
-  return process.env['KGRADE_CACHE'] ?? path.join(os.homedir(), '.cache/kgrade');
-}
-
 export function defaultKindOptions(): KindOptions {
-  const name = process.env['KGRADE_CLUSTER'] ?? 'kgrade';
+  const name = kindClusterName();
   return {
     name,
-    image: process.env['KGRADE_KIND_IMAGE'] ?? `kgrade/kind-node:${pinnedVersion('K8S_VERSION')}-${pinnedVersion('NODE_REV')}`,
-    kubeconfig: process.env['KGRADE_KUBECONFIG'] ?? path.join(os.homedir(), '.kube', 'kgrade', `kind-${name}.yaml`),
-    readySeconds: Number(process.env['KGRADE_CLUSTER_READY_SECONDS'] ?? '240'),
+    image: kindImageOverride() ?? `kgrade/kind-node:${pinnedVersion('K8S_VERSION')}-${pinnedVersion('NODE_REV')}`,
+    kubeconfig: kindKubeconfig(name),
+    readySeconds: clusterReadySeconds(),
   };
 }
 
 /** A version pinned in images/k8s/versions.env ("KIND_VERSION=${KIND_VERSION:-v0.30.0}"), the environment first. */
 export function pinnedVersion(name: string): string {
-  const fromEnv = process.env[name];
+  const fromEnv = pinnedVersionOverride(name);
   if (fromEnv) return fromEnv;
   const text = readFileSync(path.join(REPO_ROOT, 'images/k8s/versions.env'), 'utf8');
   const m = new RegExp(`^${name}=\\$\\{${name}:-([^}]+)\\}`, 'm').exec(text) ?? new RegExp(`^${name}=(\\S+)`, 'm').exec(text);

@@ -1,4 +1,4 @@
-import { GraderError } from '../../check/errors.js';
+import { GraderError } from '../../errors.js';
 import { ExistingProvider } from './existing.js';
 import { defaultKindOptions, KindProvider } from './kind.js';
 import type { ClusterProvider } from './provider.js';

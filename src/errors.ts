@@ -3,7 +3,7 @@
  * only a SubmissionAssertionError costs the student points.
  *
  * The class names matter: cucumber reports an exception by its constructor
- * name, and the grade classifies a scenario by that name (see outcome.ts).
+ * name, and the grade classifies a scenario by that name (see src/cucumber/outcome.ts).
  * Allure marks names matching /assert/ as "failed" and others as "broken".
  */
 

@@ -1,0 +1,115 @@
+import os from 'node:os';
+import path from 'node:path';
+import { UsageError } from './errors.js';
+
+/*
+ * The one place that reads kgrade's environment variables; README.md's
+ * "Configuration" table lists them. Each is read when asked for, so a change
+ * to process.env (a test, a child's environment) is seen. An empty value
+ * counts as unset, as the bash scripts' ${VAR:-default} read it.
+ */
+
+export type IsolationSetting = 'userns' | 'privileged';
+
+/** How many host ids a userns sandbox maps, from usernsBase() on: root inside is usernsBase(). */
+export const USERNS_SIZE = 65536;
+
+const MAX_ID = 2 ** 32 - 2;
+
+function setting(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function integerSetting(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = setting(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new UsageError(`${name}=${raw}: must be a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** The docker CLI kgrade runs: KGRADE_DOCKER, default "docker". */
+export function dockerCommand(): string {
+  return setting('KGRADE_DOCKER') ?? 'docker';
+}
+
+/** The node image that replaces kgrade/node:<images/node/VERSION>: KGRADE_NODE_IMAGE, unset by default. */
+export function nodeImageOverride(): string | undefined {
+  return setting('KGRADE_NODE_IMAGE');
+}
+
+/** Where built images, tools and downloads are kept between runs: KGRADE_CACHE, default ~/.cache/kgrade. */
+export function cacheDir(): string {
+  return setting('KGRADE_CACHE') ?? path.join(os.homedir(), '.cache/kgrade');
+}
+
+/** Where the runtime state of sandboxes lives while they exist: KGRADE_STATE, default /run/kgrade. */
+export function stateDir(): string {
+  return setting('KGRADE_STATE') ?? '/run/kgrade';
+}
+
+/** How a sandbox is kept apart from the grading host: KGRADE_ISOLATION, userns (default) or privileged. */
+export function isolation(): IsolationSetting {
+  const raw = setting('KGRADE_ISOLATION') ?? 'userns';
+  if (raw !== 'userns' && raw !== 'privileged') {
+    throw new UsageError(`KGRADE_ISOLATION=${raw}: must be userns or privileged`);
+  }
+  return raw;
+}
+
+/** How many scenarios may run at once: KGRADE_JOBS, default the number of CPU cores. */
+export function jobs(): number {
+  return integerSetting('KGRADE_JOBS', os.availableParallelism(), 1);
+}
+
+/** The first host uid and gid that a userns sandbox maps (its root): KGRADE_USERNS_BASE, default 100000. */
+export function usernsBase(): number {
+  return integerSetting('KGRADE_USERNS_BASE', 100_000, 1, MAX_ID - USERNS_SIZE + 1);
+}
+
+/** The size cap of a userns sandbox's writable layer, like "1g" or "512m": KGRADE_SANDBOX_DISK, default 1g. */
+export function sandboxDisk(): string {
+  const raw = setting('KGRADE_SANDBOX_DISK') ?? '1g';
+  if (!/^[1-9]\d*[kmgt]?$/i.test(raw)) {
+    throw new UsageError(`KGRADE_SANDBOX_DISK=${raw}: must be a size such as 1g, 512m or 2048k`);
+  }
+  return raw;
+}
+
+/** The kind cluster's name: KGRADE_CLUSTER, default "kgrade". */
+export function kindClusterName(): string {
+  return setting('KGRADE_CLUSTER') ?? 'kgrade';
+}
+
+/** The kind node image that replaces kgrade/kind-node:<K8S_VERSION>-<NODE_REV>: KGRADE_KIND_IMAGE, unset by default. */
+export function kindImageOverride(): string | undefined {
+  return setting('KGRADE_KIND_IMAGE');
+}
+
+/** The kubeconfig kgrade writes for the kind cluster: KGRADE_KUBECONFIG, default ~/.kube/kgrade/kind-<cluster>.yaml. */
+export function kindKubeconfig(clusterName: string): string {
+  return setting('KGRADE_KUBECONFIG') ?? path.join(os.homedir(), '.kube', 'kgrade', `kind-${clusterName}.yaml`);
+}
+
+/** Seconds to wait for every node Ready and every kube-system pod Running: KGRADE_CLUSTER_READY_SECONDS, default 240. */
+export function clusterReadySeconds(): number {
+  return integerSetting('KGRADE_CLUSTER_READY_SECONDS', 240, 1);
+}
+
+/** The image of the debug pods that reach the nodes of an existing cluster: KGRADE_DEBUG_IMAGE, default busybox:1.36. */
+export function debugPodImage(): string {
+  return setting('KGRADE_DEBUG_IMAGE') ?? 'busybox:1.36';
+}
+
+/** A pin of images/k8s/versions.env (K8S_VERSION, NODE_REV, KIND_VERSION, ...) set in the environment, which wins over the file. */
+export function pinnedVersionOverride(name: string): string | undefined {
+  return setting(name);
+}
+
+/** Whether output may be coloured: not when NO_COLOR is set (https://no-color.org). */
+export function colorAllowed(): boolean {
+  return setting('NO_COLOR') === undefined;
+}

@@ -1,0 +1,48 @@
+import type { Isolation } from '../env/sandbox/index.js';
+import type { Outcome, StepResult } from '../grade/model.js';
+import type { Lab, ScenarioDef } from '../lab/types.js';
+
+/** What the step definitions receive as this.parameters. JSON only. */
+export interface WorldParameters {
+  labDir: string;
+  labId: string;
+  runId: string;
+  /** The submission's read-only workspace copy, or '' for a dry run. */
+  submissionDir: string;
+  missingFiles: string[];
+  nodeImage: string;
+  /** Sandbox labs: how each scenario's sandbox is kept from the host. */
+  isolation: Isolation;
+  timeouts: { script: number; command: number; wait: number };
+  /** Set for cluster labs: which cluster the scenarios run against. */
+  cluster?: { provider: 'kind' | 'existing'; kubeconfig: string; context: string };
+  /** The submission's name, for naming its namespace. */
+  submissionName: string;
+}
+
+/** One scenario attempt as the grade sees it. */
+export interface ScenarioRun {
+  id: string;
+  outcome: Outcome;
+  message: string;
+  notes: string[];
+  steps: StepResult[];
+  durationMs: number;
+}
+
+export interface RunRequest {
+  lab: Lab;
+  world: WorldParameters;
+  /** Run only these scenarios (a retry); all when absent. */
+  only?: ScenarioDef[];
+  dryRun?: boolean;
+  allureResultsDir?: string;
+  onScenario?: (run: ScenarioRun, def: ScenarioDef | undefined) => void;
+}
+
+export interface RunResult {
+  runs: ScenarioRun[];
+}
+
+/** Media type of the notes steps attach: what the grader observed, shown in the report. */
+export const NOTE_MEDIA_TYPE = 'text/x.kgrade.note';
