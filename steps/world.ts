@@ -1,12 +1,12 @@
 import { After, Before, setDefaultTimeout, setWorldConstructor, World, type IWorldOptions } from '@cucumber/cucumber';
 import * as k8s from '@kubernetes/client-node';
-import { GraderError, LabError } from '../src/check/errors.js';
+import { GraderError, LabError } from '../src/errors.js';
 import type { ClusterNode } from '../src/env/cluster/provider.js';
 import { providerFor } from '../src/env/cluster/select.js';
 import { loadKubeConfig } from '../src/kube/client.js';
 import { createSubmissionNamespace, deleteNamespaceLater, type SubmissionNamespace } from '../src/kube/namespace.js';
-import { NOTE_MEDIA_TYPE, type WorldParameters } from '../src/cucumber/run.js';
-import { SandboxNode } from '../src/env/sandbox.js';
+import { NOTE_MEDIA_TYPE, type WorldParameters } from '../src/cucumber/parameters.js';
+import { startSandbox, type Sandbox } from '../src/env/sandbox/index.js';
 import { SUBMISSION_DIR } from '../src/env/script.js';
 import type { ExecResult, Node } from '../src/env/node.js';
 import type { TestHost } from '../src/env/testhost.js';
@@ -22,7 +22,7 @@ export interface LastRun extends Pick<ExecResult, 'code' | 'stdout' | 'stderr' |
 }
 
 export class KgradeWorld extends World<WorldParameters> {
-  private sandbox?: Promise<SandboxNode>;
+  private sandbox?: Promise<Sandbox>;
   private ns?: Promise<SubmissionNamespace>;
   private adminConfig?: k8s.KubeConfig;
   private readonly clusterNodes = new Map<string, Promise<ClusterNode>>();
@@ -84,14 +84,14 @@ export class KgradeWorld extends World<WorldParameters> {
 
   private sandboxNode(): Promise<Node> {
     this.sandbox ??= (async () => {
-      const n = await SandboxNode.start({
+      const n = await startSandbox(this.parameters.isolation, {
         image: this.parameters.nodeImage,
         runId: this.parameters.runId,
         purpose: this.parameters.labId,
       });
       if (this.parameters.submissionDir) {
         await n.exec(['mkdir', '-p', SUBMISSION_DIR]);
-        // the trailing /. makes docker cp copy the folder's content, not the folder
+        // the trailing /. copies the folder's content, not the folder
         await n.copyIn(`${this.parameters.submissionDir}/.`, SUBMISSION_DIR);
       }
       return n;

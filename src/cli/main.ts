@@ -1,13 +1,16 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { GraderError, LabError, UsageError } from '../check/errors.js';
+import { colorAllowed, isolation as configuredIsolation, jobs as configuredJobs } from '../config.js';
+import { ISOLATIONS, isIsolation, type Isolation } from '../env/sandbox/index.js';
+import { GraderError, LabError, UsageError } from '../errors.js';
 import { ensureNodeImage } from '../env/images.js';
 import type { Lab } from '../lab/types.js';
 import type { ClusterChoice } from '../env/cluster/select.js';
-import type { WorldParameters } from '../cucumber/run.js';
+import type { WorldParameters } from '../cucumber/parameters.js';
 import { installSignalCleanup, reapOrphans } from '../env/reaper.js';
-import { loadLab, REPO_ROOT } from '../lab/load.js';
+import { loadLab } from '../lab/load.js';
+import { REPO_ROOT } from '../paths.js';
 import { readResultsJson } from '../report/results-json.js';
 import { toSummary } from '../report/summary.js';
 
@@ -26,13 +29,21 @@ const lazy = {
 
 const USAGE = `kgrade: grades Kubernetes course labs written as Gherkin scenarios
 
-  kgrade grade LABDIR --submission DIR [--out DIR] [--allure] [--no-build] [cluster options]
+  kgrade grade LABDIR --submission DIR [--out DIR] [--allure] [--no-build] [sandbox options] [cluster options]
       Grade one submission; writes results.json, junit.xml, gradescope/results.json,
       summary.md (and allure-results/ with --allure) into --out
       (default reports/<lab>/<submission>/).
-  kgrade verify LABDIR... [--case NAME]... [--out DIR] [--no-build]
+  kgrade verify LABDIR... [--case NAME]... [--out DIR] [--no-build] [sandbox options] [cluster options]
       Grade reference/ (must get full marks) and every wrong/<case>/ (must get the
       score lab.yaml's expect: gives it). What a course repository's CI runs.
+
+  sandbox options:
+      --isolation userns|privileged   how a sandbox is kept from the host (default userns:
+                                      root inside is an unprivileged uid on the host;
+                                      privileged is for hosts without user namespaces and
+                                      is NOT a security boundary)
+      --jobs N                        scenarios run at once, each in its own sandbox
+                                      (default: the machine's cores; cluster labs: 1)
   kgrade validate [LABDIR...]
       Check lab.yaml, the features and their steps without Docker (default: every lab).
   kgrade list [LABS_ROOT]
@@ -49,7 +60,7 @@ Exit codes: 0 graded (whatever the score) / verified; 1 verify found a mismatch;
 2 usage or invalid lab; 3 could not grade (infrastructure or grader error).`;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const color = process.stdout.isTTY === true && !process.env['NO_COLOR'];
+const color = process.stdout.isTTY === true && colorAllowed();
 
 async function labDirs(root: string): Promise<string[]> {
   const entries = await readdir(root, { withFileTypes: true });
@@ -64,6 +75,24 @@ async function freshDir(dir: string): Promise<string> {
   await rm(path.join(dir, 'allure-results'), { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   return dir;
+}
+
+const SANDBOX_OPTIONS = {
+  isolation: { type: 'string' },
+  jobs: { type: 'string' },
+} as const;
+
+/** --isolation and --jobs, or their defaults from the configuration; the privileged warning. */
+function sandboxChoice(labs: Lab[], values: { isolation?: string | undefined; jobs?: string | undefined }): { isolation: Isolation; jobs: number } {
+  const chosen = values.isolation ?? configuredIsolation();
+  if (!isIsolation(chosen)) throw new UsageError(`--isolation must be ${ISOLATIONS.join(' or ')}, not "${chosen}"`);
+  if (values.jobs !== undefined && !/^[1-9]\d*$/.test(values.jobs)) throw new UsageError(`--jobs must be a whole number from 1, not "${values.jobs}"`);
+  const sandboxLabs = labs.every((l) => l.environment === 'sandbox');
+  const jobs = values.jobs !== undefined ? Number(values.jobs) : sandboxLabs ? configuredJobs() : 1;
+  if (chosen === 'privileged' && labs.some((l) => l.environment === 'sandbox')) {
+    log('kgrade: WARNING: --isolation privileged: sandboxes are privileged containers, root inside is root on this host. This is not a security boundary: grade only submissions you trust, or on a disposable machine.');
+  }
+  return { isolation: chosen, jobs };
 }
 
 const CLUSTER_OPTIONS = {
@@ -94,7 +123,7 @@ async function cmdGrade(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { submission: { type: 'string' }, out: { type: 'string' }, allure: { type: 'boolean' }, 'no-build': { type: 'boolean' }, ...CLUSTER_OPTIONS },
+    options: { submission: { type: 'string' }, out: { type: 'string' }, allure: { type: 'boolean' }, 'no-build': { type: 'boolean' }, ...SANDBOX_OPTIONS, ...CLUSTER_OPTIONS },
   });
   const [labArg] = positionals;
   if (!labArg || !values.submission || positionals.length > 1) {
@@ -102,6 +131,7 @@ async function cmdGrade(args: string[]): Promise<number> {
     return EXIT.usage;
   }
   const lab = await loadLab(labArg);
+  const sandbox = sandboxChoice([lab], values);
   const env = await prepareEnvironment([lab], values);
   await reapOrphans();
   const subName = path.basename(path.resolve(values.submission));
@@ -109,6 +139,7 @@ async function cmdGrade(args: string[]): Promise<number> {
   log(`kgrade: grading ${values.submission} against ${lab.id} (${lab.scenarios.length} scenarios, ${lab.maxScore} points) in ${env.cluster ? env.cluster.context : env.image}`);
   const { result } = await (await lazy.grade()).gradeSubmission(lab, values.submission, {
     nodeImage: env.image,
+    ...sandbox,
     ...(env.cluster ? { cluster: env.cluster } : {}),
     log,
     ...(values.allure ? { allureResultsDir: path.join(out, 'allure-results') } : {}),
@@ -127,7 +158,7 @@ async function cmdVerify(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { case: { type: 'string', multiple: true }, out: { type: 'string' }, 'no-build': { type: 'boolean' }, ...CLUSTER_OPTIONS },
+    options: { case: { type: 'string', multiple: true }, out: { type: 'string' }, 'no-build': { type: 'boolean' }, ...SANDBOX_OPTIONS, ...CLUSTER_OPTIONS },
   });
   if (positionals.length === 0) {
     log('usage: kgrade verify LABDIR... [--case NAME]... [--out DIR]');
@@ -135,6 +166,7 @@ async function cmdVerify(args: string[]): Promise<number> {
   }
   const labs = [];
   for (const p of positionals) labs.push(await loadLab(p));
+  const sandbox = sandboxChoice(labs, values);
   const env = await prepareEnvironment(labs, values);
   await reapOrphans();
   let worst: number = EXIT.graded;
@@ -143,6 +175,7 @@ async function cmdVerify(args: string[]): Promise<number> {
     const base = path.resolve(values.out ?? path.join(REPO_ROOT, 'reports', lab.id, 'verify'));
     const verdicts = await (await lazy.verify()).verifyLab(lab, {
       nodeImage: env.image,
+      ...sandbox,
       ...(env.cluster ? { cluster: env.cluster } : {}),
       log,
       ...(values.case ? { cases: values.case } : {}),

@@ -1,4 +1,4 @@
-import { GraderError, SubmissionAssertionError } from '../check/errors.js';
+import { GraderError, SubmissionAssertionError } from '../errors.js';
 import { docker, dockerOk } from './docker.js';
 import type { ExecOptions, ExecResult, Node } from './node.js';
 

@@ -1,9 +1,8 @@
 import { rmSync } from 'node:fs';
-import { execaSync } from 'execa';
-import { docker, dockerBinary } from './docker.js';
+import { ISOLATIONS, sandboxRuntime, type SandboxRuntime } from './sandbox/index.js';
 
-/** Containers this process started and has not removed yet. */
-const live = new Set<string>();
+/** Sandboxes this process started and has not removed yet, with the runtime that removes each. */
+const live = new Map<string, SandboxRuntime>();
 /** Private folders (submission workspaces) to remove if the process is stopped. */
 const paths = new Set<string>();
 
@@ -15,20 +14,20 @@ export function untrackPath(dir: string): void {
   paths.delete(dir);
 }
 
-export function track(container: string): void {
-  live.add(container);
+export function track(runtime: SandboxRuntime, name: string): void {
+  live.set(name, runtime);
 }
 
-export function untrack(container: string): void {
-  live.delete(container);
+export function untrack(name: string): void {
+  live.delete(name);
 }
 
-/** Removes, synchronously, every container this process still owns; for signal and exit handlers. */
+/** Removes, synchronously, every sandbox this process still owns; for signal and exit handlers. */
 export function removeAllNow(): number {
-  const names = [...live];
-  for (const name of names) {
+  const names = [...live.entries()];
+  for (const [name, runtime] of names) {
     try {
-      execaSync(dockerBinary(), ['rm', '-f', '-v', name], { reject: false, timeout: 60_000, stdio: 'ignore' });
+      runtime.removeSync(name);
     } catch {
       // best effort at exit
     }
@@ -47,7 +46,7 @@ export function installSignalCleanup(log: (line: string) => void): void {
   installed = true;
   const onSignal = (signal: NodeJS.Signals, code: number) => {
     const n = removeAllNow();
-    log(`kgrade: ${signal}: removed ${n} sandbox container(s); nothing is left running`);
+    log(`kgrade: ${signal}: removed ${n} sandbox(es); nothing is left running`);
     process.exit(code);
   };
   process.once('SIGINT', () => onSignal('SIGINT', 130));
@@ -57,7 +56,7 @@ export function installSignalCleanup(log: (line: string) => void): void {
   });
 }
 
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -66,18 +65,25 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Removes sandboxes left by kgrade processes that died without cleaning up (kill -9, a crash). */
-export async function reapOrphans(): Promise<string[]> {
-  const r = await docker(['ps', '-a', '--filter', 'label=kgrade=sandbox', '--format', '{{.Names}} {{.Label "kgrade.owner-pid"}}']);
-  if (r.code !== 0) return [];
+/**
+ * Removes sandboxes left by kgrade processes that died without cleaning up (kill -9, a crash),
+ * of every runtime that has any on this machine.
+ */
+export async function reapOrphans(isolations: readonly (typeof ISOLATIONS)[number][] = ISOLATIONS): Promise<string[]> {
   const removed: string[] = [];
-  for (const line of r.stdout.split('\n')) {
-    const [name, pidText] = line.trim().split(/\s+/);
-    const pid = Number(pidText);
-    if (!name || !Number.isInteger(pid) || pid <= 0) continue;
-    if (pid !== process.pid && !alive(pid)) {
-      await docker(['rm', '-f', '-v', name]);
-      removed.push(name);
+  for (const isolation of isolations) {
+    const runtime = await sandboxRuntime(isolation);
+    let listed;
+    try {
+      listed = await runtime.list();
+    } catch {
+      continue; // that runtime cannot be asked now (dockerd down): its orphans wait for the next run
+    }
+    for (const s of listed) {
+      if (s.ownerPid !== process.pid && !alive(s.ownerPid)) {
+        await runtime.remove(s.name);
+        removed.push(s.name);
+      }
     }
   }
   return removed;

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { runScenarios, type ScenarioRun, type WorldParameters } from '../cucumber/run.js';
+import { runScenarios } from '../cucumber/run.js';
+import type { RunRequest, ScenarioRun, WorldParameters } from '../cucumber/parameters.js';
+import { DEFAULT_ISOLATION, type Isolation } from '../env/sandbox/index.js';
 import { finishNamespaceDeletions } from '../kube/namespace.js';
 import { releaseSubmission, takeSubmission } from '../lab/submission.js';
 import type { Lab, ScenarioDef } from '../lab/types.js';
@@ -9,6 +11,10 @@ import { buildResult, type ScenarioAttempt } from './score.js';
 
 export interface GradeOptions {
   nodeImage: string;
+  /** Sandbox labs: how each scenario's sandbox is kept from the host (default userns). */
+  isolation?: Isolation;
+  /** How many scenarios run at once (default 1). Each has its own sandbox or namespace. */
+  jobs?: number;
   /** For cluster labs: the cluster the scenarios run against (already up). */
   cluster?: WorldParameters['cluster'];
   allureResultsDir?: string;
@@ -21,6 +27,21 @@ export interface Graded {
 
 const MARK: Record<string, string> = { passed: 'ok   ', failed: 'FAIL ', error: 'ERROR', skipped: 'skip ' };
 
+/**
+ * Runs the scenarios, up to `jobs` at a time: one cucumber run per scenario, each lane taking
+ * the next one when its last is done. With one job, a single cucumber run takes them all.
+ */
+async function runAll(req: Omit<RunRequest, 'only'>, scenarios: ScenarioDef[], jobs: number, all: boolean): Promise<ScenarioRun[]> {
+  if (jobs <= 1 || scenarios.length <= 1) return (await runScenarios({ ...req, ...(all ? {} : { only: scenarios }) })).runs;
+  const queue = [...scenarios];
+  const runs: ScenarioRun[] = [];
+  const lane = async () => {
+    for (let s = queue.shift(); s; s = queue.shift()) runs.push(...(await runScenarios({ ...req, only: [s] })).runs);
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, lane));
+  return runs;
+}
+
 function toAttempt(run: ScenarioRun, attempts: number): ScenarioAttempt {
   return { outcome: run.outcome, message: run.message, notes: run.notes, steps: run.steps, durationMs: run.durationMs, attempts };
 }
@@ -32,10 +53,17 @@ function toAttempt(run: ScenarioRun, attempts: number): ScenarioAttempt {
 export async function gradeSubmission(lab: Lab, submissionDir: string, opts: GradeOptions): Promise<Graded> {
   const log = opts.log ?? (() => undefined);
   const startedAt = new Date();
+  const isolation = opts.isolation ?? DEFAULT_ISOLATION;
+  const jobs = Math.max(1, opts.jobs ?? 1);
   const sub = await takeSubmission(lab, submissionDir);
   const meta = (finishedAt: Date) => ({
     submission: { name: sub.name, path: sub.source },
-    environment: { provider: opts.cluster ? `${opts.cluster.provider}:${opts.cluster.context}` : 'sandbox', image: opts.nodeImage, kernel: os.release() },
+    environment: {
+      provider: opts.cluster ? `${opts.cluster.provider}:${opts.cluster.context}` : 'sandbox',
+      image: opts.nodeImage,
+      kernel: os.release(),
+      ...(lab.environment === 'sandbox' ? { isolation } : {}),
+    },
     startedAt,
     finishedAt,
   });
@@ -58,6 +86,7 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
       submissionName: sub.name,
       missingFiles: sub.missing,
       nodeImage: opts.nodeImage,
+      isolation,
       ...(opts.cluster ? { cluster: opts.cluster } : {}),
       timeouts: { script: lab.timeouts.script, command: lab.timeouts.command, wait: lab.timeouts.wait },
     };
@@ -68,28 +97,19 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
       const pts = def && !def.course ? ` ${run.outcome === 'passed' ? def.points : 0}/${def.points}` : ' (course)';
       log(`  [${done}/${total}] ${MARK[run.outcome] ?? run.outcome} ${def?.name ?? run.id}${pts} ${(run.durationMs / 1000).toFixed(1)}s`);
     };
-    const first = await runScenarios({
-      lab,
-      world,
-      ...(opts.allureResultsDir ? { allureResultsDir: opts.allureResultsDir } : {}),
-      onScenario,
-    });
-    for (const run of first.runs) attempts.set(run.id, toAttempt(run, 1));
+    const allure = opts.allureResultsDir ? { allureResultsDir: opts.allureResultsDir } : {};
+    const first = await runAll({ lab, world, ...allure, onScenario }, selected, jobs, true);
+    for (const run of first) attempts.set(run.id, toAttempt(run, 1));
     const errored = selected.filter((s) => attempts.get(s.id)?.outcome === 'error' || !attempts.has(s.id));
     if (errored.length) {
       log(`  retrying ${errored.length} scenario(s) that ended in a grader error`);
       done = 0;
-      const second = await runScenarios({
-        lab,
-        world: { ...world, runId: randomBytes(3).toString('hex') },
-        only: errored,
-        ...(opts.allureResultsDir ? { allureResultsDir: opts.allureResultsDir } : {}),
-        onScenario: (run, def) => {
-          done += 1;
-          log(`  [retry ${done}/${errored.length}] ${MARK[run.outcome] ?? run.outcome} ${def?.name ?? run.id}`);
-        },
-      });
-      for (const run of second.runs) {
+      const onRetry = (run: ScenarioRun, def: ScenarioDef | undefined) => {
+        done += 1;
+        log(`  [retry ${done}/${errored.length}] ${MARK[run.outcome] ?? run.outcome} ${def?.name ?? run.id}`);
+      };
+      const second = await runAll({ lab, world: { ...world, runId: randomBytes(3).toString('hex') }, ...allure, onScenario: onRetry }, errored, jobs, false);
+      for (const run of second) {
         const before = attempts.get(run.id);
         const attempt = toAttempt(run, 2);
         if (before && run.outcome === 'error') attempt.notes = [...attempt.notes, `first attempt: ${before.message}`];

@@ -52,7 +52,11 @@ export interface GradeResult {
   /** True when no scenario ended in error: the score is final. */
   complete: boolean;
   counts: Record<Outcome, number>;
-  environment: { provider: string; image: string; kernel: string };
+  /**
+   * Where it was graded. isolation: for sandbox labs, what kept the submission from the grading
+   * host (userns: a user namespace; privileged: a privileged container, no security boundary).
+   */
+  environment: { provider: string; image: string; kernel: string; isolation?: 'userns' | 'privileged' };
   startedAt: string;
   finishedAt: string;
   durationMs: number;

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import type { WorldParameters } from '../cucumber/run.js';
+import type { WorldParameters } from '../cucumber/parameters.js';
+import type { Isolation } from '../env/sandbox/index.js';
 import type { Lab } from '../lab/types.js';
 import { gradeSubmission } from './grade.js';
 import type { GradeResult } from './model.js';
@@ -41,6 +42,8 @@ export async function verifyLab(
   opts: {
     nodeImage: string;
     cluster?: WorldParameters['cluster'];
+    isolation?: Isolation;
+    jobs?: number;
     log: (line: string) => void;
     cases?: string[];
     onGraded?: (c: CaseVerdict) => Promise<void>;
@@ -54,6 +57,8 @@ export async function verifyLab(
     const graded = await gradeSubmission(lab, dir, {
       nodeImage: opts.nodeImage,
       log: opts.log,
+      ...(opts.isolation ? { isolation: opts.isolation } : {}),
+      ...(opts.jobs ? { jobs: opts.jobs } : {}),
       ...(opts.cluster ? { cluster: opts.cluster } : {}),
     });
     const verdict = { ...judgeCase(lab, name, graded.result), result: graded.result };

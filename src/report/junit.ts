@@ -112,6 +112,7 @@ export function toJUnitXml(result: GradeResult): string {
       'environment.provider': result.environment.provider,
       'environment.image': result.environment.image,
       'environment.kernel': result.environment.kernel,
+      ...(result.environment.isolation ? { 'environment.isolation': result.environment.isolation } : {}),
       startedAt: result.startedAt,
       finishedAt: result.finishedAt,
     }),

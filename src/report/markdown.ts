@@ -53,6 +53,14 @@ export function toMarkdown(result: GradeResult): string {
       ` · ${c.passed} passed · ${c.failed} failed · ${plural(c.error, 'error')} · ${c.skipped} skipped`,
     '',
   ];
+  if (result.environment.isolation) {
+    lines.push(
+      result.environment.isolation === 'privileged'
+        ? '> **Isolation:** privileged sandbox: root inside was root on the grading host (not a security boundary).'
+        : `> **Isolation:** ${result.environment.isolation} sandbox: root inside was an unprivileged user on the grading host.`,
+      '',
+    );
+  }
   if (!result.complete) {
     lines.push(
       `> **Incomplete:** ${plural(c.error, 'scenario')} ended in a grader error; this score is not final.`,

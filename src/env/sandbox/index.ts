@@ -1,0 +1,63 @@
+import type { Node } from '../node.js';
+
+/**
+ * How a sandbox is kept apart from the grading host.
+ * - userns: root inside is an unprivileged uid range on the host (runc with a user namespace);
+ *   the default, and a real boundary.
+ * - privileged: a privileged Docker container; root inside is root on the host. For hosts whose
+ *   kernel has user namespaces disabled; not a security boundary.
+ */
+export const ISOLATIONS = ['userns', 'privileged'] as const;
+export type Isolation = (typeof ISOLATIONS)[number];
+export const DEFAULT_ISOLATION: Isolation = 'userns';
+
+export interface SandboxOptions {
+  image: string;
+  runId: string;
+  /** Shown where the runtime lists its sandboxes: the lab and the scenario it serves. */
+  purpose: string;
+}
+
+/** A disposable node for one scenario. */
+export interface Sandbox extends Node {
+  readonly isolation: Isolation;
+  /** Removes the sandbox and everything it made on the host (cgroups, mounts, state). */
+  destroy(): Promise<void>;
+}
+
+export interface SandboxListing {
+  name: string;
+  /** The kgrade process that started it; a sandbox whose owner is gone is an orphan. */
+  ownerPid: number;
+}
+
+/** One way of making sandboxes. Adding one is a file beside this one and a line in RUNTIMES. */
+export interface SandboxRuntime {
+  readonly isolation: Isolation;
+  /** One sentence for reports: what stands between a submission and the grading host. */
+  readonly boundary: string;
+  start(opts: SandboxOptions): Promise<Sandbox>;
+  /** Every sandbox of this runtime on the machine, whoever started it. */
+  list(): Promise<SandboxListing[]>;
+  /** Removes a sandbox by name (an orphan, or one this process still holds). */
+  remove(name: string): Promise<void>;
+  /** The same, synchronously: for exit and signal handlers. */
+  removeSync(name: string): void;
+}
+
+const RUNTIMES: Record<Isolation, () => Promise<SandboxRuntime>> = {
+  userns: async () => (await import('./userns.js')).usernsRuntime,
+  privileged: async () => (await import('./privileged.js')).privilegedRuntime,
+};
+
+export function isIsolation(value: string): value is Isolation {
+  return (ISOLATIONS as readonly string[]).includes(value);
+}
+
+export function sandboxRuntime(isolation: Isolation): Promise<SandboxRuntime> {
+  return RUNTIMES[isolation]();
+}
+
+export async function startSandbox(isolation: Isolation, opts: SandboxOptions): Promise<Sandbox> {
+  return (await sandboxRuntime(isolation)).start(opts);
+}
