@@ -3,9 +3,10 @@
 #   1. npm run build
 #   2. unit tests (node:test, dist/test/unit)
 #   3. scripts/ensure-images.sh, then the integration tests (dist/test/integration:
-#      the real Docker sandbox)
-#   4. kgrade validate and kgrade verify for every lab under labs/ whose
-#      lab.yaml says environment: sandbox (one process per lab)
+#      real sandboxes of both runtimes, userns and privileged, and the hostile
+#      submissions that try to reach the host from them)
+#   4. kgrade validate and kgrade verify --isolation userns for every lab under
+#      labs/ whose lab.yaml says environment: sandbox (one process per lab)
 #   5. dockerd stopped in the middle of a grade (dist/test/dockerd): stops and
 #      restarts the machine's dockerd, so it runs alone, before the cluster
 #   6. the cluster: kgrade cluster up (builds the offline kind images on first
@@ -119,7 +120,7 @@ verify_lab() {
 }
 if ((images_ok)); then
   mapfile -t labs < <(labs_of sandbox)
-  for lab in "${labs[@]}"; do verify_lab "$lab" --no-build; done
+  for lab in "${labs[@]}"; do verify_lab "$lab" --no-build --isolation userns; done
   echo
   echo "labs: ${labs_ok} verified, ${labs_bad} failed (${#labs[@]} sandbox labs)"
 fi

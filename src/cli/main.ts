@@ -53,6 +53,9 @@ const USAGE = `kgrade: grades Kubernetes course labs written as Gherkin scenario
       reused, built offline) or an existing cluster named by kubeconfig and context.
   kgrade steps
       Every step sentence a feature may use, by subject.
+  kgrade clean
+      Remove the sandboxes (containers, mounts, cgroups, state) of kgrade runs that
+      died without cleaning up. Every grade does this on start too.
   kgrade report --html DIR [--out DIR]
       Make an Allure HTML report from DIR/allure-results (from grade --allure).
 
@@ -310,6 +313,11 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdSteps();
       case 'cluster':
         return await cmdCluster(rest);
+      case 'clean': {
+        const removed = await reapOrphans();
+        process.stdout.write(removed.length ? `removed ${removed.length} orphaned sandbox(es): ${removed.join(', ')}\n` : 'no orphaned sandboxes\n');
+        return EXIT.graded;
+      }
       case undefined:
       case 'help':
       case '--help':

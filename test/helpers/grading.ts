@@ -7,11 +7,14 @@
  * share the Docker daemon, and their sandboxes are none of these tests' business.
  */
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { stateDir } from '../../src/config.js';
 import { nodeImageRef } from '../../src/env/images.js';
+import { ISOLATIONS, sandboxRuntime } from '../../src/env/sandbox/index.js';
 import { gradeSubmission } from '../../src/grade/grade.js';
 import type { GradeResult, ScenarioResult } from '../../src/grade/model.js';
 import { loadLab } from '../../src/lab/load.js';
@@ -19,16 +22,64 @@ import { REPO_ROOT } from '../../src/paths.js';
 
 export const KGRADE_BIN = path.join(REPO_ROOT, 'bin/kgrade.js');
 
-/** Sandbox containers (running or not) whose kgrade.owner-pid is one of pids. */
+/** Sandboxes of every runtime (running or not) whose owner is one of pids. */
 export async function sandboxesOwnedBy(pids: number[]): Promise<string[]> {
-  const r = await execa('docker', ['ps', '-a', '--filter', 'label=kgrade=sandbox', '--format', '{{.Names}}\t{{.Label "kgrade.owner-pid"}}'], { reject: false });
-  if (r.exitCode !== 0) throw new Error(`docker ps failed: ${r.stderr}`);
-  const wanted = new Set(pids.map(String));
-  return r.stdout
-    .split('\n')
-    .map((l) => l.split('\t'))
-    .filter(([name, pid]) => name && pid && wanted.has(pid.trim()))
-    .map(([name]) => name ?? '');
+  const wanted = new Set(pids);
+  const names: string[] = [];
+  for (const isolation of ISOLATIONS) {
+    for (const s of await (await sandboxRuntime(isolation)).list()) if (wanted.has(s.ownerPid)) names.push(s.name);
+  }
+  return names;
+}
+
+/** Removes sandboxes by name, whichever runtime holds them. */
+export async function removeSandboxes(names: string[]): Promise<void> {
+  for (const isolation of ISOLATIONS) {
+    const runtime = await sandboxRuntime(isolation);
+    for (const s of await runtime.list()) if (names.includes(s.name)) await runtime.remove(s.name);
+  }
+}
+
+/**
+ * What a sandbox of the userns runtime holds on the host while it exists: mounts below its
+ * folder, cgroups in any hierarchy, runc's state and the folder itself. Empty once it is gone.
+ */
+export function hostTracesOf(name: string): string[] {
+  const traces: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const mountPoint = line.split(' ')[4] ?? '';
+    if (mountPoint.endsWith(`/${name}`) || mountPoint.includes(`/${name}/`)) traces.push(`mount ${mountPoint}`);
+  }
+  for (const h of existsSync('/sys/fs/cgroup') ? readdirSync('/sys/fs/cgroup') : []) {
+    const dir = path.join('/sys/fs/cgroup', h, 'kgrade', name);
+    if (existsSync(dir)) traces.push(`cgroup ${dir}`);
+  }
+  for (const dir of [path.join(stateDir(), 'runc', name), path.join(stateDir(), 'sandboxes', name)]) {
+    if (existsSync(dir)) traces.push(`state ${dir}`);
+  }
+  return traces;
+}
+
+/**
+ * Traces of userns sandboxes that no runtime lists any more: a cgroup kgrade/<name> in any
+ * hierarchy, or a mount below the sandboxes' folder. A sandbox removed properly leaves none.
+ */
+export async function strayTraces(): Promise<string[]> {
+  const known = new Set<string>();
+  for (const isolation of ISOLATIONS) for (const s of await (await sandboxRuntime(isolation)).list()) known.add(s.name);
+  const stray: string[] = [];
+  for (const h of existsSync('/sys/fs/cgroup') ? readdirSync('/sys/fs/cgroup') : []) {
+    const dir = path.join('/sys/fs/cgroup', h, 'kgrade');
+    if (!existsSync(dir)) continue;
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory() && !known.has(e.name)) stray.push(`cgroup ${path.join(dir, e.name)}`);
+  }
+  const sandboxes = path.join(stateDir(), 'sandboxes');
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const mountPoint = line.split(' ')[4] ?? '';
+    const name = mountPoint.startsWith(`${sandboxes}/`) ? mountPoint.slice(sandboxes.length + 1).split('/')[0] : undefined;
+    if (name && !known.has(name)) stray.push(`mount ${mountPoint}`);
+  }
+  return stray;
 }
 
 /** Private submission copies (kgrade-sub-<name>-*) still in the temp folder. */
@@ -40,9 +91,11 @@ export async function workspacesOf(submissionName: string): Promise<string[]> {
 export async function assertNothingLeft(pids: number[], submissionName?: string): Promise<void> {
   const left = await sandboxesOwnedBy(pids);
   if (left.length) {
-    await execa('docker', ['rm', '-f', '-v', ...left], { reject: false });
-    throw new Error(`sandbox container(s) left behind: ${left.join(', ')}`);
+    await removeSandboxes(left);
+    throw new Error(`sandbox(es) left behind: ${left.join(', ')}`);
   }
+  const stray = await strayTraces();
+  if (stray.length) throw new Error(`removed sandboxes left traces on the host: ${stray.join(', ')}`);
   if (submissionName) {
     const ws = await workspacesOf(submissionName);
     for (const w of ws) {

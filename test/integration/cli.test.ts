@@ -7,9 +7,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { GradeResult } from '../../src/grade/model.js';
-import { assertNothingLeft, requireDocker, runCli, sandboxesOwnedBy, until, workspacesOf, type CliRun } from '../helpers/grading.js';
+import { assertNothingLeft, hostTracesOf, requireDocker, runCli, sandboxesOwnedBy, until, workspacesOf, type CliRun } from '../helpers/grading.js';
 import { labYaml, script, writeLab, writeTree } from '../helpers/labs.js';
 
 const TIMEOUTS = { script: 5, command: 15, wait: 3 };
@@ -86,7 +87,7 @@ before(async () => {
   Scenario: a slow check
     It takes a while.
 
-    When the node runs "sleep 240"
+    When the node runs "mkdir /sys/fs/cgroup/memory/chroot0 && ip netns add left && sleep 240"
     Then it succeeds
 `,
     },
@@ -272,7 +273,7 @@ test('Ctrl-C (SIGINT to the process group): exit 130, no sandbox left', T, async
   const { r, sandboxSeen } = await interrupted('SIGINT', true);
   assert.equal(sandboxSeen.length, 1);
   assert.equal(r.code, 130, show(r));
-  assert.match(r.stderr, /kgrade: SIGINT: removed 1 sandbox container\(s\); nothing is left running/);
+  assert.match(r.stderr, /kgrade: SIGINT: removed 1 sandbox\(es\); nothing is left running/);
   assert.deepEqual(await sandboxesOwnedBy([r.pid]), []);
   assert.ok(Date.now() - started < 90_000);
 });
@@ -280,7 +281,7 @@ test('Ctrl-C (SIGINT to the process group): exit 130, no sandbox left', T, async
 test('SIGTERM to kgrade alone: exit 143, no sandbox left', T, async () => {
   const { r } = await interrupted('SIGTERM', false);
   assert.equal(r.code, 143, show(r));
-  assert.match(r.stderr, /kgrade: SIGTERM: removed 1 sandbox container\(s\)/);
+  assert.match(r.stderr, /kgrade: SIGTERM: removed 1 sandbox\(es\)/);
   assert.deepEqual(await sandboxesOwnedBy([r.pid]), []);
 });
 
@@ -292,7 +293,10 @@ test('kill -9 of kgrade: its orphaned sandbox is removed by the next kgrade run'
     onStart: (p) => (pid = p),
   });
   await until('kgrade to start', async () => pid > 0, 10_000, 20);
-  await until('the sandbox container to appear', async () => (await sandboxesOwnedBy([pid])).length > 0, 60_000);
+  let box = '';
+  await until('the sandbox to appear', async () => (box = (await sandboxesOwnedBy([pid]))[0] ?? '') !== '', 60_000);
+  // the slow step has made a cgroup and a network namespace inside before it sleeps
+  await until('the slow step to run', async () => existsSync(`/sys/fs/cgroup/memory/kgrade/${box}/node/chroot0`), 120_000);
   process.kill(pid, 'SIGKILL');
   const killed = await running;
   assert.equal(killed.signal, 'SIGKILL');
@@ -300,6 +304,7 @@ test('kill -9 of kgrade: its orphaned sandbox is removed by the next kgrade run'
   const { r } = await grade(helloLab, path.join(subs, GOOD));
   assert.equal(r.code, 0, show(r));
   assert.deepEqual(await sandboxesOwnedBy([pid]), [], 'the next run reaped the orphan');
+  assert.deepEqual(hostTracesOf(box), [], `the orphan ${box} left nothing on the host: no mount, cgroup or state`);
   await assertNothingLeft([pid], INTERRUPTED).catch(() => undefined); // the killed run's submission copy
 });
 

@@ -78,10 +78,14 @@ function requireCgroupV1(): Map<string, string> {
   return mounts;
 }
 
-/** The sandbox's own cgroup, kgrade/NAME, in every v1 hierarchy: host-owned, holding the limits. */
+/** The sandbox's own cgroup, kgrade/NAME, in every hierarchy runc places it in (v1, and v2 beside them). */
 function sandboxCgroups(name: string): string[] {
   const seen = new Set<string>();
-  for (const mountPoint of cgroupV1Mounts().values()) seen.add(path.join(mountPoint, 'kgrade', name));
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [before, after] = line.split(' - ');
+    const fstype = after?.split(' ')[0];
+    if (before && (fstype === 'cgroup' || fstype === 'cgroup2')) seen.add(path.join(before.split(' ')[4] ?? '', 'kgrade', name));
+  }
   return [...seen];
 }
 
