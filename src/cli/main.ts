@@ -42,8 +42,9 @@ const USAGE = `kgrade: grades Kubernetes course labs written as Gherkin scenario
                                       root inside is an unprivileged uid on the host;
                                       privileged is for hosts without user namespaces and
                                       is NOT a security boundary)
-      --jobs N                        scenarios run at once, each in its own sandbox
-                                      (default: the machine's cores; cluster labs: 1)
+      --jobs N                        scenarios run at once, each in its own sandbox or
+                                      namespace (default: the machine's cores); @serial
+                                      scenarios of a cluster lab run alone, after the rest
   kgrade validate [LABDIR...]
       Check lab.yaml, the features and their steps without Docker (default: every lab).
   kgrade list [LABS_ROOT]
@@ -90,8 +91,7 @@ function sandboxChoice(labs: Lab[], values: { isolation?: string | undefined; jo
   const chosen = values.isolation ?? configuredIsolation();
   if (!isIsolation(chosen)) throw new UsageError(`--isolation must be ${ISOLATIONS.join(' or ')}, not "${chosen}"`);
   if (values.jobs !== undefined && !/^[1-9]\d*$/.test(values.jobs)) throw new UsageError(`--jobs must be a whole number from 1, not "${values.jobs}"`);
-  const sandboxLabs = labs.every((l) => l.environment === 'sandbox');
-  const jobs = values.jobs !== undefined ? Number(values.jobs) : sandboxLabs ? configuredJobs() : 1;
+  const jobs = values.jobs !== undefined ? Number(values.jobs) : configuredJobs();
   if (chosen === 'privileged' && labs.some((l) => l.environment === 'sandbox')) {
     log('kgrade: WARNING: --isolation privileged: sandboxes are privileged containers, root inside is root on this host. This is not a security boundary: grade only submissions you trust, or on a disposable machine.');
   }

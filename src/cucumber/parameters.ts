@@ -1,6 +1,6 @@
 import type { Isolation } from '../env/sandbox/index.js';
 import type { Outcome, StepResult } from '../grade/model.js';
-import type { Lab, ScenarioDef } from '../lab/types.js';
+import type { Fixture, Lab, ScenarioDef } from '../lab/types.js';
 
 /** What the step definitions receive as this.parameters. JSON only. */
 export interface WorldParameters {
@@ -14,6 +14,8 @@ export interface WorldParameters {
   /** Sandbox labs: how each scenario's sandbox is kept from the host. */
   isolation: Isolation;
   timeouts: { script: number; command: number; wait: number };
+  /** Cluster labs: what the lab can start in a scenario's namespace (lab.yaml fixtures:). */
+  fixtures: Fixture[];
   /** Set for cluster labs: which cluster the scenarios run against. */
   cluster?: { provider: 'kind' | 'existing'; kubeconfig: string; context: string };
   /** The submission's name, for naming its namespace. */

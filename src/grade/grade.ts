@@ -29,16 +29,18 @@ const MARK: Record<string, string> = { passed: 'ok   ', failed: 'FAIL ', error: 
 
 /**
  * Runs the scenarios, up to `jobs` at a time: one cucumber run per scenario, each lane taking
- * the next one when its last is done. With one job, a single cucumber run takes them all.
+ * the next one when its last is done; then each @serial scenario alone, as it disturbs what all
+ * the others share. With one job, a single cucumber run takes them all in the lab's order.
  */
 async function runAll(req: Omit<RunRequest, 'only'>, scenarios: ScenarioDef[], jobs: number, all: boolean): Promise<ScenarioRun[]> {
   if (jobs <= 1 || scenarios.length <= 1) return (await runScenarios({ ...req, ...(all ? {} : { only: scenarios }) })).runs;
-  const queue = [...scenarios];
+  const queue = scenarios.filter((s) => !s.serial);
   const runs: ScenarioRun[] = [];
   const lane = async () => {
     for (let s = queue.shift(); s; s = queue.shift()) runs.push(...(await runScenarios({ ...req, only: [s] })).runs);
   };
   await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, lane));
+  for (const s of scenarios.filter((x) => x.serial)) runs.push(...(await runScenarios({ ...req, only: [s] })).runs);
   return runs;
 }
 
@@ -87,6 +89,7 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
       missingFiles: sub.missing,
       nodeImage: opts.nodeImage,
       isolation,
+      fixtures: lab.fixtures,
       ...(opts.cluster ? { cluster: opts.cluster } : {}),
       timeouts: { script: lab.timeouts.script, command: lab.timeouts.command, wait: lab.timeouts.wait },
     };

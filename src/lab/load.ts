@@ -54,6 +54,8 @@ export async function readLabFile(labDir: string): Promise<LabFile> {
   }
   const obj = data as Record<string, unknown>;
   obj['timeouts'] ??= {};
+  obj['fixtures'] ??= [];
+  obj['disruptive'] ??= false;
   const validate = await labValidator();
   if (!validate(obj)) {
     const lines = (validate.errors ?? []).map((e) => `  - ${describeSchemaError(e)}`);
@@ -156,6 +158,7 @@ export function parseFeature(text: string, uri: string): ScenarioDef[] {
       points,
       course,
       hidden: tags.includes('@hidden'),
+      serial: tags.includes('@serial'),
       hint,
     });
   }
@@ -193,6 +196,17 @@ export async function loadLab(labDir: string): Promise<Lab> {
     for (const n of exp.failed ?? []) {
       if (!names.has(n)) problems.push(`lab.yaml: expect.${wrongCase}.failed: no scenario is named "${n}"`);
     }
+  }
+  const fixtureNames = new Set<string>();
+  for (const f of file.fixtures) {
+    if (file.environment !== 'cluster') problems.push(`lab.yaml: fixtures: only cluster labs start fixtures (environment is ${file.environment})`);
+    if (fixtureNames.has(f.name)) problems.push(`lab.yaml: fixtures: the name "${f.name}" is used twice`);
+    fixtureNames.add(f.name);
+    if (!(await stat(path.join(dir, f.manifest)).then((s) => s.isFile(), () => false))) problems.push(`lab.yaml: fixtures.${f.name}.manifest: ${f.manifest} is not a file in the lab's folder`);
+  }
+  const serial = scenarios.filter((s) => s.serial);
+  if (serial.length && !file.disruptive) {
+    problems.push(`${serial[0]?.id}: @serial marks a scenario that disturbs the whole cluster; say so in lab.yaml with disruptive: true`);
   }
   if (problems.length) throw new LabError(`${dir}:\n  - ${problems.join('\n  - ')}`);
   const maxScore = scenarios.reduce((sum, s) => sum + s.points, 0);

@@ -10,8 +10,18 @@ export interface LabFile {
     maxBytes: number;
   };
   timeouts: Timeouts;
+  /** Cluster labs: objects the lab starts itself in a scenario's namespace. */
+  fixtures: Fixture[];
+  /** Cluster labs: a scenario disturbs state every namespace shares; never two grades of it at once. */
+  disruptive: boolean;
   expect: Record<string, WrongCaseExpectation>;
 }
+
+export type Fixture = {
+  name: string;
+  /** Relative to the lab's folder. */
+  manifest: string;
+};
 
 export interface Timeouts {
   script: number;
@@ -33,6 +43,8 @@ export const LAB_FILE_KEYS = {
   environment: true,
   submission: true,
   timeouts: true,
+  fixtures: true,
+  disruptive: true,
   expect: true,
 } satisfies Record<keyof LabFile, true>;
 
@@ -48,6 +60,8 @@ export interface ScenarioDef {
   points: number;
   course: boolean;
   hidden: boolean;
+  /** @serial: disturbs state all namespaces share; runs alone, after the others. */
+  serial: boolean;
   hint: string;
 }
 

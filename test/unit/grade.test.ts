@@ -24,6 +24,7 @@ function def(id: string, name: string, points: number, extra: Partial<ScenarioDe
     points,
     course: false,
     hidden: false,
+    serial: false,
     hint: extra.course ? '' : `hint for ${name}`,
     ...extra,
   };
@@ -42,6 +43,8 @@ function makeLab(): Lab {
     environment: 'sandbox',
     submission: { files: [{ path: 'run.sh', description: 'x' }], maxBytes: 1000 },
     timeouts: { script: 60, command: 30, wait: 60 },
+    fixtures: [],
+    disruptive: false,
     expect: {
       'half-done': { score: 3, failed: ['graded two'] },
       'no-list': { score: 0 },

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { LabError } from '../../src/errors.js';
 import { loadLab, parseFeature, readLabFile } from '../../src/lab/load.js';
 import { LAB_FILE_KEYS, type LabFile, type Timeouts, type WrongCaseExpectation } from '../../src/lab/types.js';
-import { labYaml, tempRoot, writeLab } from '../helpers/labs.js';
+import { labYaml, tempRoot, writeLab, writeTree } from '../helpers/labs.js';
 
 type Ctx = { after: (fn: () => Promise<void>) => void };
 
@@ -98,8 +98,11 @@ test('a valid lab loads with its scenarios, points, hints and defaults', async (
     points: 2,
     course: false,
     hidden: false,
+    serial: false,
     hint: 'Print hello.',
   });
+  assert.deepEqual(lab.fixtures, []);
+  assert.equal(lab.disruptive, false);
   const course = byName.get('the node has bash');
   assert.equal(course?.course, true);
   assert.equal(course?.hidden, true);
@@ -355,4 +358,34 @@ test('the schema\'s nested objects match the TS types too', async () => {
   assert.deepEqual(sorted(Object.keys(props['submission']?.properties['files']?.items?.properties ?? {})), sorted(Object.keys(file)));
   const exp = props['expect']?.additionalProperties as JsonSchema;
   assert.deepEqual(sorted(Object.keys(exp.properties)), sorted(Object.keys(expectation)));
+});
+
+test('fixtures: only in cluster labs, each name once, each manifest a file of the lab', async (t) => {
+  const root = await tempRoot('load', t);
+  const fixtures = [
+    { name: 'web', manifest: 'fixtures/web.yaml' },
+    { name: 'web', manifest: 'fixtures/missing.yaml' },
+  ];
+  const dir = await writeLab(root, 'fixture-lab', {
+    yaml: labYaml('fixture-lab', { extra: { fixtures } }),
+    features: { 'good.feature': GOOD_FEATURE },
+  });
+  await writeTree(dir, { 'fixtures/web.yaml': 'kind: Pod\n' });
+  await loadFails(
+    dir,
+    re('fixtures: only cluster labs start fixtures'),
+    re('the name "web" is used twice'),
+    re('fixtures.web.manifest: fixtures/missing.yaml is not a file'),
+  );
+});
+
+test('@serial needs disruptive: true in lab.yaml', async (t) => {
+  const serial = GOOD_FEATURE.replace('@points:2', '@points:2 @serial');
+  const root = await tempRoot('load', t);
+  const dir = await writeLab(root, 'serial-lab', { features: { 'good.feature': serial } });
+  await loadFails(dir, re('@serial marks a scenario that disturbs the whole cluster; say so in lab.yaml with disruptive: true'));
+  const ok = await writeLab(root, 'serial-ok', { yaml: labYaml('serial-ok', { extra: { disruptive: true } }), features: { 'good.feature': serial } });
+  const lab = await loadLab(ok);
+  assert.equal(lab.disruptive, true);
+  assert.deepEqual(lab.scenarios.filter((s) => s.serial).map((s) => s.name), ['the script says hello']);
 });

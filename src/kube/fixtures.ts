@@ -1,0 +1,68 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import yaml from 'js-yaml';
+import { GraderError, LabError } from '../errors.js';
+import type { Fixture } from '../lab/types.js';
+import { describeApiError } from './client.js';
+import { podState } from './pods.js';
+
+/** The objects of a fixture's manifest; a manifest that does not parse is the lab's fault. */
+export async function fixtureObjects(labDir: string, fixture: Fixture): Promise<k8s.KubernetesObject[]> {
+  const file = path.join(labDir, fixture.manifest);
+  let docs: unknown[];
+  try {
+    docs = yaml.loadAll(await readFile(file, 'utf8'), undefined, { filename: file });
+  } catch (err) {
+    throw new LabError(`fixture ${fixture.name}: ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  const objects = docs.filter((d): d is k8s.KubernetesObject => d !== null && typeof d === 'object');
+  for (const o of objects) {
+    if (!o.kind || !o.metadata?.name) throw new LabError(`fixture ${fixture.name}: ${file}: every object needs a kind and metadata.name`);
+  }
+  return objects;
+}
+
+function ready(pod: k8s.V1Pod): boolean {
+  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+/**
+ * Starts a fixture in the namespace with the grader's rights and waits until its pods are
+ * Ready and its Deployments available. Anything that goes wrong is the grader's error: the
+ * fixture is the lab's, not the student's.
+ */
+export async function startFixture(admin: k8s.KubeConfig, namespace: string, labDir: string, fixture: Fixture, timeoutMs: number): Promise<void> {
+  const objects = await fixtureObjects(labDir, fixture);
+  const client = k8s.KubernetesObjectApi.makeApiClient(admin);
+  for (const o of objects) {
+    try {
+      await client.create({ ...o, metadata: { ...o.metadata, namespace } });
+    } catch (err) {
+      throw new GraderError(`fixture ${fixture.name}: creating ${o.kind} ${o.metadata?.name ?? ''} in ${namespace}: ${describeApiError(err)}`, { cause: err });
+    }
+  }
+  const core = admin.makeApiClient(k8s.CoreV1Api);
+  const apps = admin.makeApiClient(k8s.AppsV1Api);
+  const deadline = Date.now() + timeoutMs;
+  let seen = '';
+  for (;;) {
+    const pending: string[] = [];
+    for (const o of objects) {
+      const name = o.metadata?.name ?? '';
+      if (o.kind === 'Pod') {
+        const pod = await core.readNamespacedPod({ name, namespace }).catch(() => undefined);
+        if (!pod || !ready(pod)) pending.push(`pod ${name}: ${podState(pod)}`);
+      } else if (o.kind === 'Deployment') {
+        const d = await apps.readNamespacedDeployment({ name, namespace }).catch(() => undefined);
+        const want = d?.spec?.replicas ?? 1;
+        if ((d?.status?.availableReplicas ?? 0) < want) pending.push(`deployment ${name}: ${d?.status?.availableReplicas ?? 0}/${want} available`);
+      }
+    }
+    if (pending.length === 0) return;
+    seen = pending.join('; ');
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new GraderError(`fixture ${fixture.name} did not come up within ${Math.round(timeoutMs / 1000)} s in ${namespace}; last seen: ${seen}`);
+}
