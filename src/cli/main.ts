@@ -34,8 +34,9 @@ const USAGE = `kgrade: grades Kubernetes course labs written as Gherkin scenario
       summary.md (and allure-results/ with --allure) into --out
       (default reports/<lab>/<submission>/).
   kgrade verify LABDIR... [--case NAME]... [--out DIR] [--no-build] [sandbox options] [cluster options]
-      Grade reference/ (must get full marks) and every wrong/<case>/ (must get the
-      score lab.yaml's expect: gives it). What a course repository's CI runs.
+      Grade reference/ and every correct/<case>/ (other right answers: must get full
+      marks) and every wrong/<case>/ (must get the score lab.yaml's expect: gives it).
+      What a course repository's CI runs.
 
   sandbox options:
       --isolation userns|privileged   how a sandbox is kept from the host (default userns:
@@ -183,13 +184,13 @@ async function cmdVerify(args: string[]): Promise<number> {
       log,
       ...(values.case ? { cases: values.case } : {}),
       onGraded: async (v) => {
-        await (await lazy.reports()).writeReports(v.result, await freshDir(path.join(base, v.name)));
+        await (await lazy.reports()).writeReports(v.result, await freshDir(path.join(base, v.kind === 'correct' ? `correct-${v.name}` : v.name)));
       },
     });
     for (const v of verdicts) {
       const got = `${v.result.score}/${v.result.maxScore}`;
       const state = !v.result.complete ? 'ERROR' : v.mismatch ? 'MISMATCH' : 'ok';
-      lines.push(`${state.padEnd(8)} ${lab.id} ${v.kind === 'reference' ? 'reference' : `wrong/${v.name}`}: ${got} (expected ${v.expected})${v.mismatch ? `: ${v.mismatch}` : ''}`);
+      lines.push(`${state.padEnd(8)} ${lab.id} ${v.kind === 'reference' ? 'reference' : `${v.kind}/${v.name}`}: ${got} (expected ${v.expected})${v.mismatch ? `: ${v.mismatch}` : ''}`);
       if (!v.result.complete) {
         const errs = v.result.scenarios.filter((s) => s.outcome === 'error');
         for (const s of errs) lines.push(`         error in "${s.name}": ${s.message.split('\n')[0]}`);

@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { WorldParameters } from '../cucumber/parameters.js';
 import type { Isolation } from '../env/sandbox/index.js';
@@ -7,7 +8,8 @@ import type { GradeResult } from './model.js';
 
 export interface CaseVerdict {
   name: string;
-  kind: 'reference' | 'wrong';
+  /** reference/ and correct/<case>/ must get full marks; wrong/<case>/ what lab.yaml expects. */
+  kind: 'reference' | 'correct' | 'wrong';
   expected: string;
   result: GradeResult;
   /** undefined when the case behaves as the lab says. */
@@ -15,14 +17,14 @@ export interface CaseVerdict {
 }
 
 /** Compares one graded case with what the lab expects of it. */
-export function judgeCase(lab: Lab, name: string, result: GradeResult): Omit<CaseVerdict, 'result'> {
-  if (name === 'reference') {
+export function judgeCase(lab: Lab, name: string, result: GradeResult, kind: CaseVerdict['kind'] = name === 'reference' ? 'reference' : 'wrong'): Omit<CaseVerdict, 'result'> {
+  if (kind !== 'wrong') {
     const bad = result.scenarios.filter((s) => s.outcome !== 'passed');
     const mismatch =
       result.score !== result.maxScore || bad.length
-        ? `reference must pass everything; ${bad.map((s) => `"${s.name}" ${s.outcome}${s.message ? `: ${s.message.split('\n')[0]}` : ''}`).join('; ')}`
+        ? `${kind === 'reference' ? 'reference' : `correct/${name}`} must pass everything; ${bad.map((s) => `"${s.name}" ${s.outcome}${s.message ? `: ${s.message.split('\n')[0]}` : ''}`).join('; ')}`
         : undefined;
-    return { name, kind: 'reference', expected: `${lab.maxScore}/${lab.maxScore}`, ...(mismatch ? { mismatch } : {}) };
+    return { name, kind, expected: `${lab.maxScore}/${lab.maxScore}`, ...(mismatch ? { mismatch } : {}) };
   }
   const exp = lab.expect[name];
   if (!exp) return { name, kind: 'wrong', expected: '?', mismatch: `lab.yaml has no expect entry for wrong/${name}` };
@@ -36,7 +38,15 @@ export function judgeCase(lab: Lab, name: string, result: GradeResult): Omit<Cas
   return { name, kind: 'wrong', expected: `${exp.score}/${lab.maxScore}`, ...(mismatch ? { mismatch } : {}) };
 }
 
-/** Grades reference/ and every wrong/<case>/ of a lab. */
+async function folders(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+}
+
+/**
+ * Grades reference/, every correct/<case>/ (other right answers: full marks too) and every
+ * wrong/<case>/ of a lab. --case picks by name: "reference", "correct/NAME" or a wrong case.
+ */
 export async function verifyLab(
   lab: Lab,
   opts: {
@@ -49,11 +59,15 @@ export async function verifyLab(
     onGraded?: (c: CaseVerdict) => Promise<void>;
   },
 ): Promise<CaseVerdict[]> {
-  const names = opts.cases ?? ['reference', ...Object.keys(lab.expect)];
+  const all = [
+    { name: 'reference', kind: 'reference' as const, dir: path.join(lab.dir, 'reference'), label: 'reference' },
+    ...(await folders(path.join(lab.dir, 'correct'))).map((n) => ({ name: n, kind: 'correct' as const, dir: path.join(lab.dir, 'correct', n), label: `correct/${n}` })),
+    ...Object.keys(lab.expect).map((n) => ({ name: n, kind: 'wrong' as const, dir: path.join(lab.dir, 'wrong', n), label: `wrong/${n}` })),
+  ];
+  const chosen = opts.cases ? all.filter((c) => opts.cases?.includes(c.label) || opts.cases?.includes(c.name)) : all;
   const verdicts: CaseVerdict[] = [];
-  for (const name of names) {
-    const dir = name === 'reference' ? path.join(lab.dir, 'reference') : path.join(lab.dir, 'wrong', name);
-    opts.log(`${lab.id}: grading ${name === 'reference' ? 'reference' : `wrong/${name}`}`);
+  for (const { name, kind, dir, label } of chosen) {
+    opts.log(`${lab.id}: grading ${label}`);
     const graded = await gradeSubmission(lab, dir, {
       nodeImage: opts.nodeImage,
       log: opts.log,
@@ -61,7 +75,7 @@ export async function verifyLab(
       ...(opts.jobs ? { jobs: opts.jobs } : {}),
       ...(opts.cluster ? { cluster: opts.cluster } : {}),
     });
-    const verdict = { ...judgeCase(lab, name, graded.result), result: graded.result };
+    const verdict = { ...judgeCase(lab, name, graded.result, kind), result: graded.result };
     verdicts.push(verdict);
     await opts.onGraded?.(verdict);
   }
