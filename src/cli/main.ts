@@ -48,6 +48,11 @@ const USAGE = `kgrade: grades Kubernetes course labs written as Gherkin scenario
                                       scenarios of a cluster lab run alone, after the rest
   kgrade validate [LABDIR...]
       Check lab.yaml, the features and their steps without Docker (default: every lab).
+  kgrade check [LABDIR...] [--jobs N] [cluster options]
+      Regression-check a cluster's setup, with no submission: the shared features in
+      features/ (what the course assumes of any cluster) and the @course checks of the
+      given labs (default: every cluster lab). Prints which claims hold, with what was
+      seen. Exit 0 all hold, 1 some do not, 3 some could not be checked.
   kgrade list [LABS_ROOT]
       The labs, their environment and points.
   kgrade cluster up|down|status|logs DIR|load IMAGE [--provider kind|existing --kubeconfig F --context C]
@@ -202,6 +207,27 @@ async function cmdVerify(args: string[]): Promise<number> {
   return worst;
 }
 
+async function cmdCheck(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { jobs: { type: 'string' }, ...CLUSTER_OPTIONS } });
+  const { sharedFeatures, checkCluster, formatClaims } = await import('../grade/cluster-check.js');
+  const labs = [await sharedFeatures(REPO_ROOT)];
+  const dirs = positionals.length ? positionals : await labDirs(path.join(REPO_ROOT, 'labs'));
+  for (const d of dirs) {
+    const lab = await loadLab(d);
+    if (lab.environment === 'cluster') labs.push(lab);
+    else if (positionals.length) throw new UsageError(`${d}: kgrade check runs the course checks of cluster labs; ${lab.id} is a ${lab.environment} lab`);
+  }
+  const { jobs } = sandboxChoice(labs, values);
+  const env = await prepareEnvironment(labs, values);
+  if (!env.cluster) throw new GraderError('no cluster to check');
+  log(`kgrade: checking ${env.cluster.context}: ${labs.map((l) => l.id).join(', ')}`);
+  const claims = await checkCluster(labs, { cluster: env.cluster, jobs, log });
+  process.stdout.write(formatClaims(claims));
+  if (claims.some((c) => c.outcome === 'fails')) return EXIT.mismatch;
+  if (claims.some((c) => c.outcome === 'unchecked')) return EXIT.infrastructure;
+  return EXIT.graded;
+}
+
 async function cmdValidate(args: string[]): Promise<number> {
   const dirs = args.length ? args : await labDirs(path.join(REPO_ROOT, 'labs'));
   let bad = 0;
@@ -308,6 +334,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdValidate(rest);
       case 'list':
         return await cmdList(rest);
+      case 'check':
+        return await cmdCheck(rest);
       case 'report':
         return await cmdReport(rest);
       case 'steps':

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { runScenarios } from '../cucumber/run.js';
-import type { RunRequest, ScenarioRun, WorldParameters } from '../cucumber/parameters.js';
+import type { ScenarioRun, WorldParameters } from '../cucumber/parameters.js';
 import { DEFAULT_ISOLATION, type Isolation } from '../env/sandbox/index.js';
 import { finishNamespaceDeletions } from '../kube/namespace.js';
 import { releaseSubmission, takeSubmission } from '../lab/submission.js';
 import type { Lab, ScenarioDef } from '../lab/types.js';
 import type { GradeResult } from './model.js';
+import { runInLanes } from './lanes.js';
 import { buildResult, type ScenarioAttempt } from './score.js';
 
 export interface GradeOptions {
@@ -26,23 +26,6 @@ export interface Graded {
 }
 
 const MARK: Record<string, string> = { passed: 'ok   ', failed: 'FAIL ', error: 'ERROR', skipped: 'skip ' };
-
-/**
- * Runs the scenarios, up to `jobs` at a time: one cucumber run per scenario, each lane taking
- * the next one when its last is done; then each @serial scenario alone, as it disturbs what all
- * the others share. With one job, a single cucumber run takes them all in the lab's order.
- */
-async function runAll(req: Omit<RunRequest, 'only'>, scenarios: ScenarioDef[], jobs: number, all: boolean): Promise<ScenarioRun[]> {
-  if (jobs <= 1 || scenarios.length <= 1) return (await runScenarios({ ...req, ...(all ? {} : { only: scenarios }) })).runs;
-  const queue = scenarios.filter((s) => !s.serial);
-  const runs: ScenarioRun[] = [];
-  const lane = async () => {
-    for (let s = queue.shift(); s; s = queue.shift()) runs.push(...(await runScenarios({ ...req, only: [s] })).runs);
-  };
-  await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, lane));
-  for (const s of scenarios.filter((x) => x.serial)) runs.push(...(await runScenarios({ ...req, only: [s] })).runs);
-  return runs;
-}
 
 function toAttempt(run: ScenarioRun, attempts: number): ScenarioAttempt {
   return { outcome: run.outcome, message: run.message, notes: run.notes, steps: run.steps, durationMs: run.durationMs, attempts };
@@ -101,7 +84,7 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
       log(`  [${done}/${total}] ${MARK[run.outcome] ?? run.outcome} ${def?.name ?? run.id}${pts} ${(run.durationMs / 1000).toFixed(1)}s`);
     };
     const allure = opts.allureResultsDir ? { allureResultsDir: opts.allureResultsDir } : {};
-    const first = await runAll({ lab, world, ...allure, onScenario }, selected, jobs, true);
+    const first = await runInLanes({ lab, world, ...allure, onScenario }, selected, jobs, true);
     for (const run of first) attempts.set(run.id, toAttempt(run, 1));
     const errored = selected.filter((s) => attempts.get(s.id)?.outcome === 'error' || !attempts.has(s.id));
     if (errored.length) {
@@ -111,7 +94,7 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
         done += 1;
         log(`  [retry ${done}/${errored.length}] ${MARK[run.outcome] ?? run.outcome} ${def?.name ?? run.id}`);
       };
-      const second = await runAll({ lab, world: { ...world, runId: randomBytes(3).toString('hex') }, ...allure, onScenario: onRetry }, errored, jobs, false);
+      const second = await runInLanes({ lab, world: { ...world, runId: randomBytes(3).toString('hex') }, ...allure, onScenario: onRetry }, errored, jobs, false);
       for (const run of second) {
         const before = attempts.get(run.id);
         const attempt = toAttempt(run, 2);

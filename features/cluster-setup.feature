@@ -1,0 +1,48 @@
+Feature: what the course assumes of any cluster
+  The course looks at the same Linux primitives inside a real cluster. These
+  checks hold on the kind cluster kgrade makes; kgrade check runs them against
+  any cluster to say which of the course's claims hold there.
+
+  @course
+  Scenario: the control plane and every kube-system pod run
+    Then every pod in namespace "kube-system" is Running
+    And every node is Ready
+
+  @course
+  Scenario: the kubelet is an active systemd service on the node
+    When the node runs "systemctl is-active kubelet"
+    Then its output is "active"
+
+  @course
+  Scenario: cluster DNS answers a pod with the kubernetes service's address
+    Given the cluster IP of service "kubernetes" in namespace "default"
+    And the grader's client pod "dns-client" is running
+    When pod "dns-client" runs "nslookup kubernetes.default.svc.cluster.local"
+    Then its output contains "{{kubernetes.clusterIP}}"
+
+  @course
+  Scenario: kube-proxy programs the node's packet filter for the kubernetes service
+    When the node runs "(iptables-nft-save -t nat; iptables-legacy-save -t nat; nft list ruleset) 2>/dev/null"
+    Then its output contains "default/kubernetes:https"
+
+  @course
+  Scenario: kube-proxy sends the kube-dns service to the CoreDNS pods
+    Given the endpoints of service "kube-dns" in namespace "kube-system"
+    When the node runs "(iptables-nft-save -t nat; iptables-legacy-save -t nat; nft list ruleset) 2>/dev/null"
+    Then its output contains each of "{{kube-dns.endpoints}}"
+
+  @course
+  Scenario: the node has the tools the course uses
+    When the node runs "for t in iptables mount nsenter unshare socat ps ip; do command -v $t >/dev/null || echo missing: $t; done; echo checked"
+    Then its output contains "checked"
+    And its output does not contain "missing:"
+
+  @course
+  Scenario: swap is off on the node
+    When the node runs "tail -n +2 /proc/swaps"
+    Then its output is ""
+
+  @course
+  Scenario: the container runtime's socket is on the node
+    When the node runs "ls /run/containerd/containerd.sock /var/run/containerd/containerd.sock 2>/dev/null | head -n 1"
+    Then its output contains "containerd.sock"
