@@ -3,7 +3,7 @@
 # Sourced, not run. It does by hand what kgrade's sandbox does for a scenario:
 #
 #   node_start   one fresh container per scenario, with kgrade's exact docker run
-#                flags (src/env/sandbox.ts), kgrade's eth0/kgrade-lan setup, and a
+#                flags (src/env/sandbox/privileged.ts), kgrade's eth0/kgrade-lan setup, and a
 #                docker cp of the submission into /submission
 #   on_node      one `docker exec … timeout -k 3 30 bash -c CMD` (kgrade's per-command
 #                deadline), its stdout in OUT, stderr in ERR, exit code in RC
@@ -73,7 +73,7 @@ broken() {
   exit 3
 }
 
-# kgrade's NODE_NETWORK (src/env/sandbox.ts): lo up, a bridge br0 in netns
+# kgrade's NODE_NETWORK (src/env/sandbox/node-setup.ts): lo up, a bridge br0 in netns
 # kgrade-lan, and the node's eth0 as a veth whose peer sits on it.
 NODE_NETWORK='set -e
 ip link set lo up

@@ -1,27 +1,39 @@
 #!/usr/bin/env bash
 # scripts/bench.sh — how long kgrade takes to grade each sandbox lab's reference
-# submission, next to a plain bash script doing the same checks by hand
-# (bench/<lab>.sh: one fresh node container per scenario, the features' commands,
-# the same assertions). Prints figures; asserts nothing about speed. It exits
-# non-zero only when a run did not grade the reference as fully correct (then its
-# time means nothing) or the setup is missing.
+# submission, in three configurations, next to a plain bash script doing the same
+# checks by hand (bench/<lab>.sh: one fresh privileged node container per scenario,
+# the features' commands, the same assertions). The kgrade configurations:
+#   userns           --isolation userns --jobs 1       (the default runtime, one at a time)
+#   userns parallel  --isolation userns --jobs $(nproc) (the default runtime and --jobs)
+#   privileged       --isolation privileged --jobs 1   (how kgrade graded before userns)
+# Prints the medians, their ratios to the shell baseline and to privileged; asserts
+# nothing about speed. It exits non-zero only when a run did not grade the reference
+# as fully correct (then its time means nothing) or the setup is missing.
 #
 #   scripts/bench.sh [--runs N] [--lab LAB]... [--no-compile] [--no-count]
 #
-#   --runs N      timed runs per lab and tool (default 3); kgrade and the shell
-#                 baseline alternate which goes first
+#   --runs N      timed runs per lab and tool (default 3); each run grades with all
+#                 four (shell, userns, userns parallel, privileged), in that order on
+#                 odd runs and the reverse on even ones
 #   --lab LAB     only this lab (repeatable; default: every sandbox lab that has a
 #                 bench/<lab>.sh)
 #   --no-compile  use dist/ as it is (default: npx tsc -p tsconfig.json first)
-#   --no-count    skip the untimed counting pass: one run of each with every docker
-#                 CLI call recorded (bench/docker-trace.sh), which also warms the
-#                 caches before the timed runs
+#   --no-count    skip the untimed counting pass: one run of kgrade (with
+#                 --isolation privileged --jobs 1, so that its docker calls compare
+#                 with the shell baseline's: under userns kgrade makes few) and one of
+#                 the shell baseline with every docker CLI call recorded
+#                 (bench/docker-trace.sh), which also warms the caches before the
+#                 timed runs
 #
-# Context printed with the table: nproc, the load average before and after (the
+# Context printed with the tables: nproc, the load average before and after (the
 # figures are wall clock: other work on the machine shows in them), one bare
-# `docker run -d` + `docker rm -f`, and one `docker exec NODE true`.
-# Every container it starts is removed, also on Ctrl-C. Default run: about 4 to
-# 6 minutes on 2 idle cores.
+# `docker run -d` + `docker rm -f` (median of N), one `docker exec NODE true`
+# (median of 10), and the start + destroy of one kgrade sandbox of each runtime
+# through kgrade's own startSandbox (dist/src/env/sandbox/index.js; median of N,
+# after a first, uncounted start that may build the userns root file-system cache).
+# Every container and sandbox it starts is removed, also on Ctrl-C: its own
+# containers by label, and whatever a killed kgrade left by `kgrade clean`.
+# Default run: about 6 to 10 minutes on 2 idle cores (estimated).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -56,24 +68,36 @@ done
 IMAGE=${KGRADE_NODE_IMAGE:-kgrade/node:$(cat images/node/VERSION)}
 export BENCH_RUN="b$$"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kgrade-bench.XXXXXX")
+PAR=$(nproc)
 CHILD=
-KGRADE_PIDS=()
+KGRADE_PIDS=()   # kgrade processes started here (grades, the sandbox-start timer)
 
 cleanup() {
-  local rc=$? ids
+  local rc=$? ids='' id pid p cleaned
   trap - EXIT INT TERM
   if [[ -n $CHILD ]] && kill -0 "$CHILD" 2>/dev/null; then
-    kill -TERM "$CHILD" 2>/dev/null || true   # kgrade and the lab scripts remove their own containers on TERM
+    kill -TERM "$CHILD" 2>/dev/null || true   # kgrade and the lab scripts remove their own containers and sandboxes on TERM
     wait "$CHILD" 2>/dev/null || true
   fi
   ids=$(docker ps -aq --filter "label=kgrade.bench=$BENCH_RUN" 2>/dev/null || true)
-  for pid in "${KGRADE_PIDS[@]}"; do
-    ids+=" $(docker ps -aq --filter label=kgrade=sandbox --filter "label=kgrade.owner-pid=$pid" 2>/dev/null || true)"
-  done
+  if [[ ${#KGRADE_PIDS[@]} -gt 0 ]]; then
+    # privileged sandboxes of kgrade runs started here
+    while read -r id pid; do
+      for p in "${KGRADE_PIDS[@]}"; do [[ $pid == "$p" ]] && ids+=" $id"; done
+    done < <(docker ps -a --filter label=kgrade=sandbox --format '{{.ID}} {{.Label "kgrade.owner-pid"}}' 2>/dev/null || true)
+  fi
   ids=$(xargs <<<"$ids")
   if [[ -n $ids ]]; then
     echo "bench: removing containers left behind: $ids" >&2
+    # shellcheck disable=SC2086  # word splitting wanted: one argument per id
     docker rm -f -v $ids >/dev/null 2>&1 || true
+  fi
+  if [[ ${#KGRADE_PIDS[@]} -gt 0 ]]; then
+    # userns sandboxes are runc containers, not docker ones: those of a kgrade run that was
+    # killed before it could remove them are orphans now, which `kgrade clean` removes
+    # (of every kgrade process that is gone, this script's or not).
+    cleaned=$(node bin/kgrade.js clean 2>&1) || true
+    [[ $cleaned == removed* ]] && echo "bench: kgrade clean: $cleaned" >&2
   fi
   rm -rf "$WORK"
   exit "$rc"
@@ -84,7 +108,9 @@ trap 'exit 143' TERM
 
 say() { printf '%s\n' "$*"; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) printf "%.2f", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() { tr ' ' '\n' | { grep . || true; } | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) printf "%.2f", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# ratio A B: A / B to two places, "-" when either is missing
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "-" }'; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # --- preconditions -----------------------------------------------------------
@@ -93,15 +119,15 @@ docker image inspect "$IMAGE" >/dev/null 2>&1 || { echo "bench: no image $IMAGE 
 if [[ $COMPILE == 1 ]]; then
   npx tsc -p tsconfig.json || { echo "bench: the TypeScript build failed; fix it or pass --no-compile" >&2; exit 2; }
 fi
-[[ -f dist/src/cli/main.js ]] || { echo "bench: no dist/ (npx tsc -p tsconfig.json)" >&2; exit 2; }
+[[ -f dist/src/cli/main.js && -f dist/src/env/sandbox/index.js ]] || { echo "bench: no dist/ (npx tsc -p tsconfig.json)" >&2; exit 2; }
 
 LOAD_START=$(loadavg)
 say "kgrade bench: ${LABS[*]}; $RUNS timed run(s) each"
-say "machine: nproc $(nproc), load average $LOAD_START (1/5/15 min) at start; $(uname -r)"
+say "machine: nproc $PAR, load average $LOAD_START (1/5/15 min) at start; $(uname -r)"
 say "docker $(docker version --format '{{.Server.Version}}' 2>/dev/null), default runtime $(docker info --format '{{.DefaultRuntime}}' 2>/dev/null), image $IMAGE"
 say ""
 
-# --- context: a bare container, a bare exec ------------------------------------
+# --- context: a bare container, a bare exec, a kgrade sandbox ---------------------
 bare=()
 for i in $(seq "$RUNS"); do
   t0=$EPOCHREALTIME
@@ -121,16 +147,68 @@ docker rm -f "$c" >/dev/null
 EXEC=$(median <<<"${execs[*]}")
 say "context: bare docker run -d + docker rm -f: ${bare[*]} s, median $BARE s"
 say "context: docker exec NODE true: median $EXEC s of 10"
+
+# Starts and destroys one sandbox 1 + N times through kgrade's own API, in one node process;
+# prints the seconds of each, the first (warm-up: module loading, and for userns perhaps the
+# root file-system cache) first. A signal removes what it holds (installSignalCleanup).
+# shellcheck disable=SC2016  # JavaScript, not shell
+STARTS_JS='
+import { startSandbox } from "./dist/src/env/sandbox/index.js";
+import { nodeImageRef } from "./dist/src/env/images.js";
+import { installSignalCleanup } from "./dist/src/env/reaper.js";
+installSignalCleanup((line) => process.stderr.write(`${line}\n`));
+const [isolation, n] = process.argv.slice(1);
+const image = nodeImageRef();
+const took = [];
+for (let i = 0; i <= Number(n); i++) {
+  const t0 = performance.now();
+  const box = await startSandbox(isolation, { image, runId: `bench-${process.env.BENCH_RUN}`, purpose: `scripts/bench.sh sandbox start ${i}` });
+  await box.destroy();
+  took.push(((performance.now() - t0) / 1000).toFixed(2));
+}
+console.log(took.join(" "));
+'
+# sandbox_starts ISOLATION: sets WARM (the warm-up start, not counted), STARTS (the N counted)
+# and START (their median), "-" when a start failed.
+sandbox_starts() {
+  local iso=$1 rc=0
+  node --input-type=module -e "$STARTS_JS" "$iso" "$RUNS" >"$WORK/starts-$iso.out" 2>"$WORK/starts-$iso.log" &
+  CHILD=$!
+  KGRADE_PIDS+=("$CHILD")
+  wait "$CHILD" || rc=$?
+  CHILD=
+  WARM=- STARTS=- START=-
+  if [[ $rc == 0 ]]; then
+    read -r WARM STARTS <"$WORK/starts-$iso.out"
+    START=$(median <<<"$STARTS")
+  else
+    say "  !! could not start and destroy a $iso sandbox through startSandbox (exit $rc):"
+    sed 's/^/     /' "$WORK/starts-$iso.log" | tail -n 25
+  fi
+}
+declare -A SB_MED SB_WARM
+for iso in userns privileged; do
+  sandbox_starts "$iso"
+  SB_MED[$iso]=$START SB_WARM[$iso]=$WARM
+  say "context: $iso startSandbox + destroy: $STARTS s, median $START s (warm-up $WARM s not counted)"
+done
 say ""
 
 # --- one grade of each kind ----------------------------------------------------
-# run_kgrade LAB OUTDIR [env...]: sets TOOK, OK (1 when the reference got full
-# marks, completely) and CORE (seconds inside gradeSubmission, from results.json).
+# The kgrade configurations: --isolation and --jobs of each, and its name in the output.
+declare -A ISO=([userns]=userns [userns-par]=userns [privileged]=privileged)
+declare -A JOBS=([userns]=1 [userns-par]=$PAR [privileged]=1)
+declare -A NAME=([shell]=shell [userns]=userns [userns-par]="userns parallel" [privileged]=privileged)
+TOOLS=(shell userns userns-par privileged)
+
+# run_kgrade LAB OUTDIR ISOLATION JOBS [env...]: sets TOOK, OK (1 when the reference got
+# full marks, completely) and CORE (seconds inside gradeSubmission, from results.json).
 run_kgrade() {
-  local lab=$1 out=$2 t0 rc=0
-  shift 2
+  local lab=$1 out=$2 iso=$3 jobs=$4 t0 rc=0
+  shift 4
   t0=$EPOCHREALTIME
-  env "$@" node bin/kgrade.js grade "labs/$lab" --submission "labs/$lab/reference" --no-build --out "$out" >"$out.log" 2>&1 &
+  env "$@" node bin/kgrade.js grade "labs/$lab" --submission "labs/$lab/reference" --no-build \
+    --isolation "$iso" --jobs "$jobs" --out "$out" >"$out.log" 2>&1 &
   CHILD=$!
   KGRADE_PIDS+=("$CHILD")
   wait "$CHILD" || rc=$?
@@ -144,7 +222,7 @@ run_kgrade() {
     ' "$out/results.json")
   fi
   if [[ $OK != 1 ]]; then
-    say "  !! kgrade did not grade labs/$lab/reference as fully correct (exit $rc):"
+    say "  !! kgrade --isolation $iso --jobs $jobs did not grade labs/$lab/reference as fully correct (exit $rc):"
     sed 's/^/     /' "$out.log" | tail -n 25
   fi
 }
@@ -174,7 +252,7 @@ count_calls() {
 }
 
 INVALID=0
-declare -A SCEN KMED SMED KFIXED COUNTS LOADS
+declare -A SCEN LOADS COUNTS TIMES FIXEDS MED FIXED
 for lab in "${LABS[@]}"; do
   SCEN[$lab]=$(cat labs/"$lab"/features/*.feature | grep -cE '^[[:space:]]*Scenario( Outline)?:' || true)
   LOADS[$lab]=$(loadavg)
@@ -182,7 +260,7 @@ for lab in "${LABS[@]}"; do
 
   if [[ $COUNT == 1 ]]; then
     : >"$WORK/$lab.ktrace"; : >"$WORK/$lab.strace"
-    run_kgrade "$lab" "$WORK/$lab-count-kgrade" KGRADE_DOCKER="$ROOT/bench/docker-trace.sh" BENCH_TRACE="$WORK/$lab.ktrace"
+    run_kgrade "$lab" "$WORK/$lab-count-kgrade" privileged 1 KGRADE_DOCKER="$ROOT/bench/docker-trace.sh" BENCH_TRACE="$WORK/$lab.ktrace"
     kok=$OK ktook=$TOOK
     run_shell "$lab" "$WORK/$lab-count-shell.log" BENCH_DOCKER="$ROOT/bench/docker-trace.sh" BENCH_TRACE="$WORK/$lab.strace"
     sok=$OK stook=$TOOK
@@ -190,50 +268,86 @@ for lab in "${LABS[@]}"; do
     read -r kr ke ko kn kt < <(count_calls "$WORK/$lab.ktrace")
     read -r sr se so sn st < <(count_calls "$WORK/$lab.strace")
     COUNTS[$lab]="$kr $ke $ko $kn $kt $sr $se $so $sn $st"
-    say "  counting pass (untimed, traced): kgrade ${ktook} s: $kr containers, $kn docker calls ($ke exec); shell ${stook} s: $sr containers, $sn docker calls ($se exec)"
+    say "  counting pass (untimed, traced; kgrade --isolation privileged --jobs 1):"
+    say "    kgrade ${ktook} s: $kr containers, $kn docker calls ($ke exec)"
+    say "    shell  ${stook} s: $sr containers, $sn docker calls ($se exec)"
   fi
 
-  ks=() ss=() kc=()
   for i in $(seq "$RUNS"); do
-    order=(kgrade shell)
-    (( i % 2 == 0 )) && order=(shell kgrade)
+    order=("${TOOLS[@]}")
+    if (( i % 2 == 0 )); then
+      order=()
+      for (( j = ${#TOOLS[@]} - 1; j >= 0; j-- )); do order+=("${TOOLS[j]}"); done
+    fi
+    line=()
     for tool in "${order[@]}"; do
-      if [[ $tool == kgrade ]]; then
-        run_kgrade "$lab" "$WORK/$lab-kgrade-$i"
-        [[ $OK == 1 ]] || INVALID=1
-        ks+=("$TOOK"); kt=$TOOK kcore=$CORE
-        [[ $CORE == - ]] || kc+=("$(awk -v a="$TOOK" -v b="$CORE" 'BEGIN { printf "%.2f", a - b }')")
-      else
+      if [[ $tool == shell ]]; then
         run_shell "$lab" "$WORK/$lab-shell-$i.log"
-        [[ $OK == 1 ]] || INVALID=1
-        ss+=("$TOOK"); st=$TOOK
+      else
+        run_kgrade "$lab" "$WORK/$lab-$tool-$i" "${ISO[$tool]}" "${JOBS[$tool]}"
+        [[ $CORE == - ]] || FIXEDS[$lab/$tool]+=" $(awk -v a="$TOOK" -v b="$CORE" 'BEGIN { printf "%.2f", a - b }')"
       fi
+      [[ $OK == 1 ]] || INVALID=1
+      TIMES[$lab/$tool]+=" $TOOK"
+      line+=("${NAME[$tool]} $TOOK")
     done
-    say "  run $i/$RUNS: kgrade $kt s (grading $kcore s), shell $st s  [load ${LOADS[$lab]%% *} -> $(loadavg | cut -d' ' -f1)]"
+    say "  run $i/$RUNS, s: $(printf '%s | ' "${line[@]}" | sed 's/ | $//')  [load ${LOADS[$lab]%% *} -> $(loadavg | cut -d' ' -f1)]"
   done
-  KMED[$lab]=$(median <<<"${ks[*]}")
-  SMED[$lab]=$(median <<<"${ss[*]}")
-  KFIXED[$lab]=$(median <<<"${kc[*]}")
-  say "  median: kgrade ${KMED[$lab]} s, shell ${SMED[$lab]} s"
+  line=()
+  for tool in "${TOOLS[@]}"; do
+    MED[$lab/$tool]=$(median <<<"${TIMES[$lab/$tool]:-}")
+    FIXED[$lab/$tool]=$(median <<<"${FIXEDS[$lab/$tool]:-}")
+    line+=("${NAME[$tool]} ${MED[$lab/$tool]}")
+  done
+  say "  median, s: $(printf '%s | ' "${line[@]}" | sed 's/ | $//')"
   say ""
 done
 
-# --- the table -------------------------------------------------------------------
+# --- the tables -------------------------------------------------------------------
 LOAD_END=$(loadavg)
-say "Summary ($RUNS run(s) each, wall clock, median)"
-printf '%-24s %9s %16s %15s %6s %14s %13s\n' lab scenarios "kgrade median s" "shell median s" ratio "kgrade fixed s" "load at start"
+row() { printf '%-24s %-16s %4s %9s %8s %13s %8s\n' "$@"; }
+say "Summary: grading each lab's reference (wall clock, median of $RUNS run(s))"
+row lab config jobs "median s" "/ shell" "/ privileged" "fixed s"
 for lab in "${LABS[@]}"; do
-  ratio=$(awk -v k="${KMED[$lab]}" -v s="${SMED[$lab]}" 'BEGIN { if (s > 0) printf "%.2f", k / s; else print "-" }')
-  printf '%-24s %9s %16s %15s %6s %14s %13s\n' "$lab" "${SCEN[$lab]}" "${KMED[$lab]}" "${SMED[$lab]}" "$ratio" "${KFIXED[$lab]}" "${LOADS[$lab]%% *}"
+  first=("$lab" "  ${SCEN[$lab]} scenarios" "  load ${LOADS[$lab]%% *} at start" "")
+  n=0
+  for tool in "${TOOLS[@]}"; do
+    m=${MED[$lab/$tool]}
+    if [[ $tool == shell ]]; then
+      row "${first[n]}" "shell baseline" 1 "$m" - - -
+    else
+      vs_priv=$(ratio "$m" "${MED[$lab/privileged]}")
+      [[ $tool == privileged ]] && vs_priv=-
+      row "${first[n]}" "${NAME[$tool]}" "${JOBS[$tool]}" "$m" "$(ratio "$m" "${MED[$lab/shell]}")" "$vs_priv" "${FIXED[$lab/$tool]}"
+    fi
+    n=$((n + 1))
+  done
 done
 say ""
-say "ratio = kgrade / shell; kgrade fixed s = median over the runs of wall clock minus the time inside"
-say "gradeSubmission (results.json durationMs): node start and imports, lab loading, image check, reports."
-say "machine: nproc $(nproc); load average (1/5/15 min) $LOAD_START at start, $LOAD_END at end"
-say "context: bare docker run -d + docker rm -f median $BARE s; docker exec NODE true median $EXEC s"
+say "shell baseline = bench/<lab>.sh; userns, privileged = kgrade --isolation userns|privileged"
+say "--jobs 1; userns parallel = kgrade --isolation userns --jobs $PAR (nproc). / shell = median divided"
+say "by the shell baseline's; / privileged = median divided by privileged's (how the userns runtime"
+say "compares with the way kgrade graded before it). fixed s = median over the runs of wall clock"
+say "minus the time inside gradeSubmission (results.json durationMs): node start and imports, lab"
+say "loading, image check, reports."
+say ""
+say "Starting a node (wall clock, median; runs = how many the median is of)"
+srow() { printf '%-48s %9s %5s %10s\n' "$@"; }
+srow what "median s" runs "warm-up s"
+srow "bare docker run -d + docker rm -f" "$BARE" "$RUNS" -
+srow "userns sandbox: startSandbox + destroy" "${SB_MED[userns]}" "$RUNS" "${SB_WARM[userns]}"
+srow "privileged sandbox: startSandbox + destroy" "${SB_MED[privileged]}" "$RUNS" "${SB_WARM[privileged]}"
+srow "docker exec NODE true" "$EXEC" 10 -
+say "The sandboxes are started through kgrade's startSandbox, after one uncounted warm-up start"
+say "(module loading; for userns perhaps building the root file-system cache). A sandbox start"
+say "includes kgrade's eth0/kgrade-lan setup on the node (one exec); the bare container has none."
+say ""
+say "machine: nproc $PAR; load average (1/5/15 min) $LOAD_START at start, $LOAD_END at end"
 if [[ $COUNT == 1 ]]; then
   say ""
-  say "docker CLI calls per grade (counting pass; seconds = sum of the calls' own durations)"
+  say "docker CLI calls per grade (counting pass: kgrade with --isolation privileged --jobs 1, which"
+  say "starts containers as the shell baseline does; under userns kgrade makes far fewer docker calls."
+  say "docker s = sum of the calls' own durations)"
   printf '%-24s %-7s %10s %6s %6s %6s %10s\n' lab tool containers exec other total "docker s"
   for lab in "${LABS[@]}"; do
     read -r kr ke ko kn kt sr se so sn st <<<"${COUNTS[$lab]}"
