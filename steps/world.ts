@@ -76,9 +76,12 @@ export class KgradeWorld extends World<WorldParameters> {
     return this.adminConfig;
   }
 
-  /** The scenario's own namespace, made on first use and deleted after the scenario. */
+  /** The scenario's own namespace, made on first use and deleted after the scenario; {{namespace}} is its name. */
   namespace(): Promise<SubmissionNamespace> {
-    this.ns ??= createSubmissionNamespace(this.admin(), this.parameters.labId, this.parameters.submissionName);
+    this.ns ??= createSubmissionNamespace(this.admin(), this.parameters.labId, this.parameters.submissionName).then((ns) => {
+      this.vars.set('namespace', ns.name);
+      return ns;
+    });
     return this.ns;
   }
 
@@ -130,8 +133,8 @@ export class KgradeWorld extends World<WorldParameters> {
     if (this.ns) {
       const ns = await this.ns.catch(() => undefined);
       this.ns = undefined;
-      // Gone before the submission's grade is final: gradeSubmission waits for it.
-      if (ns) deleteNamespaceLater(this.admin(), ns.name, 120_000);
+      // Deletion accepted before the grade is final: gradeSubmission waits for that.
+      if (ns) deleteNamespaceLater(this.admin(), ns.name);
     }
     if (!this.sandbox) return;
     const pending = this.sandbox;

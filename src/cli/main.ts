@@ -55,9 +55,16 @@ const USAGE = `kgrade: grades Kubernetes course labs written as Gherkin scenario
       seen. Exit 0 all hold, 1 some do not, 3 some could not be checked.
   kgrade list [LABS_ROOT]
       The labs, their environment and points.
-  kgrade cluster up|down|status|logs DIR|load IMAGE [--provider kind|existing --kubeconfig F --context C]
+  kgrade cluster up|down|status|logs DIR|load IMAGE [cluster options]
       Drive the cluster that cluster labs run against: kind (default; created or
       reused, built offline) or an existing cluster named by kubeconfig and context.
+
+  cluster options:
+      --kubeconfig FILE --context NAME  any other cluster (provider existing)
+      --node-image IMAGE                kind: run this node image instead of building one
+                                        (e.g. kind's published kindest/node:v1.31.0 where a
+                                        registry is reachable: saves the half-hour build)
+      --kubernetes-version vX.Y.Z       kind: build the node image for this version
   kgrade steps
       Every step sentence a feature may use, by subject.
   kgrade clean
@@ -108,18 +115,37 @@ const CLUSTER_OPTIONS = {
   provider: { type: 'string' },
   kubeconfig: { type: 'string' },
   context: { type: 'string' },
+  'node-image': { type: 'string' },
+  'kubernetes-version': { type: 'string' },
 } as const;
 
-function clusterChoice(values: { provider?: string | undefined; kubeconfig?: string | undefined; context?: string | undefined }): ClusterChoice {
+type ClusterValues = {
+  provider?: string | undefined;
+  kubeconfig?: string | undefined;
+  context?: string | undefined;
+  'node-image'?: string | undefined;
+  'kubernetes-version'?: string | undefined;
+};
+
+function clusterChoice(values: ClusterValues): ClusterChoice {
   const provider = values.provider ?? (values.kubeconfig ? 'existing' : 'kind');
   if (provider !== 'kind' && provider !== 'existing') throw new UsageError(`--provider must be kind or existing, not "${provider}"`);
-  return { provider, ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}), ...(values.context ? { context: values.context } : {}) };
+  if (provider === 'existing' && (values['node-image'] || values['kubernetes-version'])) {
+    throw new UsageError('--node-image and --kubernetes-version choose how kind makes its cluster; an existing cluster has its own');
+  }
+  return {
+    provider,
+    ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
+    ...(values.context ? { context: values.context } : {}),
+    ...(values['node-image'] ? { nodeImage: values['node-image'] } : {}),
+    ...(values['kubernetes-version'] ? { kubernetesVersion: values['kubernetes-version'] } : {}),
+  };
 }
 
 /** What a lab's scenarios run on: the node image for sandbox labs; for cluster labs, the cluster, brought up. */
 async function prepareEnvironment(
   labs: Lab[],
-  values: { provider?: string | undefined; kubeconfig?: string | undefined; context?: string | undefined; 'no-build'?: boolean | undefined },
+  values: ClusterValues & { 'no-build'?: boolean | undefined },
 ): Promise<{ image: string; cluster?: WorldParameters['cluster'] }> {
   const image = labs.some((l) => l.environment === 'sandbox') ? await ensureNodeImage({ build: !values['no-build'], log }) : '';
   if (!labs.some((l) => l.environment === 'cluster')) return { image };

@@ -93,19 +93,37 @@ export async function createSubmissionNamespace(admin: k8s.KubeConfig, labId: st
   }
 }
 
-const pendingDeletions = new Set<Promise<void>>();
+const pendingDeletions = new Set<Promise<unknown>>();
 
 /**
- * Starts deleting a scenario's namespace without waiting for it, so the next
- * scenario can start; finishNamespaceDeletions() waits for all of them.
+ * Deletes a namespace's pods without grace (a busybox sleep ignores SIGTERM and would hold the
+ * namespace for 30 s), then the namespace. False when it was already gone.
  */
-export function deleteNamespaceLater(admin: k8s.KubeConfig, name: string, timeoutMs: number): void {
-  const p: Promise<void> = deleteNamespace(admin, name, timeoutMs).finally(() => pendingDeletions.delete(p));
+async function requestNamespaceDeletion(admin: k8s.KubeConfig, name: string): Promise<boolean> {
+  const core = admin.makeApiClient(k8s.CoreV1Api);
+  try {
+    await core.deleteCollectionNamespacedPod({ namespace: name, gracePeriodSeconds: 0 }).catch(() => undefined);
+    await core.deleteNamespace({ name, gracePeriodSeconds: 0, propagationPolicy: 'Background' });
+    return true;
+  } catch (err) {
+    if (httpStatus(err) === 404) return false;
+    throw new GraderError(`deleting namespace ${name}: ${describeApiError(err)}`, { cause: err });
+  }
+}
+
+/**
+ * Starts deleting a scenario's namespace without waiting for it, so the next scenario can
+ * start; finishNamespaceDeletions() waits until every deletion was accepted: the pods are gone
+ * at once (no grace period) and the namespace is Terminating. Kubernetes' namespace controller
+ * removes the rest by itself; a grade does not wait those seconds for it.
+ */
+export function deleteNamespaceLater(admin: k8s.KubeConfig, name: string): void {
+  const p: Promise<unknown> = requestNamespaceDeletion(admin, name).finally(() => pendingDeletions.delete(p));
   p.catch(() => undefined);
   pendingDeletions.add(p);
 }
 
-/** Waits until every namespace whose deletion was started is gone; the first failure is thrown. */
+/** Waits until every namespace deletion started was accepted; the first failure is thrown. */
 export async function finishNamespaceDeletions(): Promise<void> {
   const results = await Promise.allSettled([...pendingDeletions]);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -115,14 +133,7 @@ export async function finishNamespaceDeletions(): Promise<void> {
 /** Deletes a namespace and waits until it is gone, so nothing of a submission outlives its grading. */
 export async function deleteNamespace(admin: k8s.KubeConfig, name: string, timeoutMs: number): Promise<void> {
   const core = admin.makeApiClient(k8s.CoreV1Api);
-  try {
-    // Pods first, without grace: a busybox sleep ignores SIGTERM and would hold the namespace for 30 s.
-    await core.deleteCollectionNamespacedPod({ namespace: name, gracePeriodSeconds: 0 }).catch(() => undefined);
-    await core.deleteNamespace({ name, gracePeriodSeconds: 0, propagationPolicy: 'Background' });
-  } catch (err) {
-    if (httpStatus(err) === 404) return;
-    throw new GraderError(`deleting namespace ${name}: ${describeApiError(err)}`, { cause: err });
-  }
+  if (!(await requestNamespaceDeletion(admin, name))) return;
   const deadline = Date.now() + timeoutMs;
   let phase = 'Terminating';
   while (Date.now() < deadline) {

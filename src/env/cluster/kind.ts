@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import { execa } from 'execa';
-import { cacheDir, clusterReadySeconds, kindClusterName, kindImageOverride, kindKubeconfig, pinnedVersionOverride } from '../../config.js';
-import { GraderError } from '../../errors.js';
+import { cacheDir, clusterReadySeconds, kindClusterName, kindImageOverride, kindKubeconfig, pinnedVersionOverride, stateDir } from '../../config.js';
+import { GraderError, UsageError } from '../../errors.js';
 import { eventually } from '../../check/eventually.js';
 import { loadKubeConfig, type ClusterRef } from '../../kube/client.js';
 import { keepDnsInside } from '../../kube/dns.js';
@@ -19,8 +19,12 @@ import type { ClusterNode, ClusterProvider, ClusterStatus } from './provider.js'
 
 export interface KindOptions {
   name: string;
-  /** The node image; built by images/kind/build-node.sh when missing. */
+  /** The node image; built by images/kind/build-node.sh when missing, unless given (nodeImageGiven). */
   image: string;
+  /** The image was named by the user (--node-image): used as it is, never built; kind pulls it if missing. */
+  nodeImageGiven: boolean;
+  /** Set when --kubernetes-version asks for another version than the pinned one: the build gets it. */
+  kubernetesVersion?: string;
   kubeconfig: string;
   /** Seconds to wait for every node Ready and every kube-system pod Running. */
   readySeconds: number;
@@ -31,11 +35,17 @@ const REGISTRY_CONTAINER = 'kgrade-registry';
 /** What the labs' pods pull, with any pull policy: one offline busybox under every name the course uses. */
 const REGISTRY_IMAGES = ['busybox:1.36', 'busybox:latest'];
 
-export function defaultKindOptions(): KindOptions {
+export function defaultKindOptions(choice: { nodeImage?: string; kubernetesVersion?: string } = {}): KindOptions {
   const name = kindClusterName();
+  const given = choice.nodeImage ?? kindImageOverride();
+  const version = choice.kubernetesVersion ?? pinnedVersion('K8S_VERSION');
+  if (given && choice.kubernetesVersion) throw new UsageError('--node-image and --kubernetes-version exclude each other: a node image has its own Kubernetes');
+  if (!/^v\d+\.\d+\.\d+$/.test(version)) throw new UsageError(`--kubernetes-version must look like v1.31.0, not "${version}"`);
   return {
     name,
-    image: kindImageOverride() ?? `kgrade/kind-node:${pinnedVersion('K8S_VERSION')}-${pinnedVersion('NODE_REV')}`,
+    image: given ?? `kgrade/kind-node:${version}-${pinnedVersion('NODE_REV')}`,
+    nodeImageGiven: given !== undefined,
+    ...(choice.kubernetesVersion ? { kubernetesVersion: choice.kubernetesVersion } : {}),
     kubeconfig: kindKubeconfig(name),
     readySeconds: clusterReadySeconds(),
   };
@@ -84,6 +94,12 @@ export class KindProvider implements ClusterProvider {
     return this.kc;
   }
 
+  /** The image the cluster's control-plane node runs, as docker names it. */
+  async nodeImage(): Promise<string | undefined> {
+    const r = await docker(['inspect', '--format', '{{.Config.Image}}', `${this.opts.name}-control-plane`]);
+    return r.code === 0 ? r.stdout.trim() : undefined;
+  }
+
   private async exists(bin: string): Promise<boolean> {
     const r = await execa(bin, ['get', 'clusters'], { reject: false });
     return r.stdout.split('\n').includes(this.opts.name);
@@ -122,19 +138,61 @@ export class KindProvider implements ClusterProvider {
     );
   }
 
+  private stampFile(): string {
+    return path.join(stateDir(), `kind-${this.opts.name}.provisioned`);
+  }
+
+  /**
+   * What a finished provision depends on: the node and registry containers, running, the node
+   * on the wanted image, and the images the registry serves. Undefined when any is missing.
+   */
+  private async provisionKey(): Promise<string | undefined> {
+    const c = await docker(['inspect', '--type', 'container', '--format', '{{.Id}} {{.State.Running}} {{.Config.Image}}', `${this.opts.name}-control-plane`, REGISTRY_CONTAINER]);
+    if (c.code !== 0) return undefined;
+    const [node, registry] = c.stdout.trim().split('\n').map((l) => l.split(' '));
+    if (node?.[1] !== 'true' || registry?.[1] !== 'true' || node[2] !== this.opts.image) return undefined;
+    const images = await docker(['image', 'inspect', '--format', '{{.Id}}', ...REGISTRY_IMAGES]);
+    if (images.code !== 0) return undefined;
+    return [node[0], registry[0], ...images.stdout.trim().split('\n')].join(' ');
+  }
+
+  /**
+   * The warm path: the same cluster and registry as at the last provision, and healthy. Then
+   * nothing is built, pushed or patched again; only the egress guard is checked.
+   */
+  private async warm(log: (line: string) => void): Promise<ClusterStatus | undefined> {
+    if (!existsSync(this.opts.kubeconfig) || !existsSync(this.stampFile())) return undefined;
+    const key = await this.provisionKey();
+    if (!key || key !== readFileSync(this.stampFile(), 'utf8')) return undefined;
+    const s = await this.status();
+    if (s.problems.length) return undefined;
+    await guardEgress(KIND_NETWORK);
+    log(`kgrade: reusing healthy cluster ${this.opts.name} (${s.version}, ${s.nodes.length} node(s)), provisioned`);
+    return s;
+  }
+
   async up(log: (line: string) => void): Promise<ClusterStatus> {
+    const warm = await this.warm(log);
+    if (warm) return warm;
     const bin = await kindBinary(log);
     const image = await docker(['image', 'inspect', '--format', '{{.Id}}', this.opts.image]);
-    if (image.code !== 0) await runRepoScript('images/kind/build-all.sh', log);
+    if (image.code !== 0) {
+      if (this.opts.nodeImageGiven) log(`kgrade: ${this.opts.image} is not on this machine: kind will pull it (this needs a registry that serves it)`);
+      else await runRepoScript('images/kind/build-all.sh', log, this.opts.kubernetesVersion ? { K8S_VERSION: this.opts.kubernetesVersion } : {});
+    }
     if (await this.exists(bin)) {
       await this.writeKubeconfig(bin);
       const s = await this.status();
-      if (s.problems.length === 0) {
+      const running = await this.nodeImage();
+      if (running !== undefined && running !== this.opts.image) {
+        log(`kgrade: cluster ${this.opts.name} runs ${running}, not ${this.opts.image}; recreating it`);
+      } else if (s.problems.length === 0) {
         log(`kgrade: reusing healthy cluster ${this.opts.name} (${s.version}, ${s.nodes.length} node(s))`);
         await this.provision(log);
         return s;
+      } else {
+        log(`kgrade: cluster ${this.opts.name} exists but is not healthy (${s.problems.slice(0, 3).join('; ')}); recreating it`);
       }
-      log(`kgrade: cluster ${this.opts.name} exists but is not healthy (${s.problems.slice(0, 3).join('; ')}); recreating it`);
       await this.down(log);
     }
     const dir = await mkdtemp(path.join(os.tmpdir(), 'kgrade-kind-'));
@@ -171,6 +229,11 @@ export class KindProvider implements ClusterProvider {
     const bridge = await guardEgress(KIND_NETWORK);
     if (await keepDnsInside(this.kubeConfig())) log('kgrade: CoreDNS no longer forwards names outside the cluster');
     log(`kgrade: the host drops whatever ${bridge} would forward off the cluster network`);
+    const key = await this.provisionKey();
+    if (key) {
+      await mkdir(stateDir(), { recursive: true });
+      await writeFile(this.stampFile(), key);
+    }
   }
 
   async loadImage(image: string, log: (line: string) => void): Promise<void> {
@@ -192,6 +255,7 @@ export class KindProvider implements ClusterProvider {
     const r = await execa(bin, ['delete', 'cluster', '--name', this.opts.name, '--kubeconfig', this.opts.kubeconfig], { reject: false });
     if (r.exitCode !== 0) throw new GraderError(`kind delete cluster ${this.opts.name}: ${r.stderr.trim()}`);
     await rm(this.opts.kubeconfig, { force: true });
+    await rm(this.stampFile(), { force: true });
     const others = await execa(bin, ['get', 'clusters'], { reject: false });
     if (!others.stdout.trim() || /No kind clusters found/.test(others.stderr)) {
       await docker(['rm', '-f', '-v', REGISTRY_CONTAINER]);

@@ -8,10 +8,14 @@ export interface ClusterChoice {
   provider: 'kind' | 'existing';
   kubeconfig?: string;
   context?: string;
+  /** kind: the node image to run instead of the one built from source (e.g. kind's published kindest/node). */
+  nodeImage?: string;
+  /** kind: the Kubernetes version to build the node image for, instead of images/k8s/versions.env's. */
+  kubernetesVersion?: string;
 }
 
 export function providerFor(choice: ClusterChoice): ClusterProvider {
-  if (choice.provider === 'kind') return new KindProvider(defaultKindOptions());
+  if (choice.provider === 'kind') return new KindProvider(defaultKindOptions(choice));
   if (!choice.kubeconfig || !choice.context) {
     throw new GraderError('the existing-cluster provider needs --kubeconfig FILE and --context NAME');
   }
