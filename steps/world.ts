@@ -10,6 +10,7 @@ import { startSandbox, type Sandbox } from '../src/env/sandbox/index.js';
 import { SUBMISSION_DIR } from '../src/env/script.js';
 import type { ExecResult, Node } from '../src/env/node.js';
 import type { TestHost } from '../src/env/testhost.js';
+import type { AppliedObject } from '../src/kube/apply.js';
 
 // Every wait inside a step has its own, shorter deadline from lab.yaml; this is the
 // last-resort watchdog, and a step that hits it is the grader's error.
@@ -28,6 +29,8 @@ export class KgradeWorld extends World<WorldParameters> {
   private readonly clusterNodes = new Map<string, Promise<ClusterNode>>();
   last?: LastRun;
   readonly vars = new Map<string, string>();
+  /** What the submission's manifests created in this scenario, in order. */
+  readonly applied: AppliedObject[] = [];
   readonly testHosts = new Map<string, TestHost>();
   /** Background shells the grader drives through a FIFO: name -> PID and working folder on the node. */
   readonly shells = new Map<string, { pid: number; dir: string }>();

@@ -10,6 +10,9 @@ export interface AppliedObject {
   name: string;
 }
 
+/** More objects than any lab asks for in one file: such a file is refused before anything is created. */
+export const MAX_OBJECTS = 50;
+
 /** The namespaced kinds a submission may create; the namespace's Role allows exactly these. */
 export const SUBMISSION_KINDS = new Set([
   'Pod', 'Service', 'ConfigMap', 'Secret', 'PersistentVolumeClaim', 'ReplicationController',
@@ -44,6 +47,9 @@ export function parseManifest(file: string, text: string): { objects: k8s.Kubern
     objects.push(o);
   });
   if (objects.length === 0) throw new SubmissionAssertionError(`${file} holds no Kubernetes object`);
+  if (objects.length > MAX_OBJECTS) {
+    throw new SubmissionAssertionError(`${file} holds ${objects.length} objects; a submission file may hold at most ${MAX_OBJECTS} (nothing of it was created)`);
+  }
   return { objects, notes };
 }
 

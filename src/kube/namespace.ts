@@ -58,7 +58,21 @@ export async function createSubmissionNamespace(admin: k8s.KubeConfig, labId: st
     await api(admin, doing, () =>
       core.createNamespacedResourceQuota({
         namespace: name,
-        body: { metadata: { name: 'kgrade' }, spec: { hard: { pods: '30', services: '10', persistentvolumeclaims: '5', 'requests.storage': '5Gi' } } },
+        body: { metadata: { name: 'kgrade' }, spec: {
+            hard: {
+              pods: '30',
+              services: '10',
+              configmaps: '30',
+              secrets: '30',
+              replicationcontrollers: '10',
+              'count/deployments.apps': '10',
+              'count/replicasets.apps': '20',
+              'count/jobs.batch': '10',
+              persistentvolumeclaims: '5',
+              'requests.storage': '5Gi',
+            },
+          },
+        },
       }),
     );
     await api(admin, doing, () => core.createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: STUDENT } } }));
