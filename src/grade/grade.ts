@@ -6,6 +6,7 @@ import { finishNamespaceDeletions } from '../kube/namespace.js';
 import { releaseSubmission, takeSubmission } from '../lab/submission.js';
 import type { Lab, ScenarioDef } from '../lab/types.js';
 import type { GradeResult } from './model.js';
+import type { Budget } from './budget.js';
 import { runInLanes } from './lanes.js';
 import { buildResult, type ScenarioAttempt } from './score.js';
 
@@ -15,6 +16,8 @@ export interface GradeOptions {
   isolation?: Isolation;
   /** How many scenarios run at once (default 1). Each has its own sandbox or namespace. */
   jobs?: number;
+  /** Shared with other grades of this process (a batch): bounds their scenarios together. */
+  budget?: Budget;
   /** For cluster labs: the cluster the scenarios run against (already up). */
   cluster?: WorldParameters['cluster'];
   allureResultsDir?: string;
@@ -84,7 +87,7 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
       log(`  [${done}/${total}] ${MARK[run.outcome] ?? run.outcome} ${def?.name ?? run.id}${pts} ${(run.durationMs / 1000).toFixed(1)}s`);
     };
     const allure = opts.allureResultsDir ? { allureResultsDir: opts.allureResultsDir } : {};
-    const first = await runInLanes({ lab, world, ...allure, onScenario }, selected, jobs, true);
+    const first = await runInLanes({ lab, world, ...allure, onScenario }, selected, jobs, true, opts.budget);
     for (const run of first) attempts.set(run.id, toAttempt(run, 1));
     const errored = selected.filter((s) => attempts.get(s.id)?.outcome === 'error' || !attempts.has(s.id));
     if (errored.length) {
@@ -94,7 +97,7 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
         done += 1;
         log(`  [retry ${done}/${errored.length}] ${MARK[run.outcome] ?? run.outcome} ${def?.name ?? run.id}`);
       };
-      const second = await runInLanes({ lab, world: { ...world, runId: randomBytes(3).toString('hex') }, ...allure, onScenario: onRetry }, errored, jobs, false);
+      const second = await runInLanes({ lab, world: { ...world, runId: randomBytes(3).toString('hex') }, ...allure, onScenario: onRetry }, errored, jobs, false, opts.budget);
       for (const run of second) {
         const before = attempts.get(run.id);
         const attempt = toAttempt(run, 2);

@@ -1,21 +1,25 @@
 import { runScenarios } from '../cucumber/run.js';
 import type { RunRequest, ScenarioRun } from '../cucumber/parameters.js';
 import type { ScenarioDef } from '../lab/types.js';
+import { Budget } from './budget.js';
 
 /**
- * Runs the scenarios, up to `jobs` at a time: one cucumber run per scenario, each lane taking
- * the next one when its last is done; then each @serial scenario alone, as it disturbs what all
- * the others share. With one job, a single cucumber run takes them all in the lab's order.
+ * Runs the scenarios, up to `jobs` at a time (or as the shared budget allows): one cucumber run
+ * per scenario; then each @serial scenario alone, as it disturbs what all the others share.
+ * With one job and no shared budget, a single cucumber run takes them all in the lab's order.
  */
-export async function runInLanes(req: Omit<RunRequest, 'only'>, scenarios: ScenarioDef[], jobs: number, all: boolean): Promise<ScenarioRun[]> {
-  if (jobs <= 1 || scenarios.length <= 1) return (await runScenarios({ ...req, ...(all ? {} : { only: scenarios }) })).runs;
-  const queue = scenarios.filter((s) => !s.serial);
-  const runs: ScenarioRun[] = [];
-  const lane = async () => {
-    for (let s = queue.shift(); s; s = queue.shift()) runs.push(...(await runScenarios({ ...req, only: [s] })).runs);
-  };
-  await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, lane));
-  for (const s of scenarios.filter((x) => x.serial)) runs.push(...(await runScenarios({ ...req, only: [s] })).runs);
+export async function runInLanes(
+  req: Omit<RunRequest, 'only'>,
+  scenarios: ScenarioDef[],
+  jobs: number,
+  all: boolean,
+  budget?: Budget,
+): Promise<ScenarioRun[]> {
+  if (!budget && (jobs <= 1 || scenarios.length <= 1)) return (await runScenarios({ ...req, ...(all ? {} : { only: scenarios }) })).runs;
+  const slots = budget ?? new Budget(jobs);
+  const one = async (s: ScenarioDef) => (await slots.run(() => runScenarios({ ...req, only: [s] }))).runs;
+  const runs = (await Promise.all(scenarios.filter((s) => !s.serial).map(one))).flat();
+  for (const s of scenarios.filter((x) => x.serial)) runs.push(...(await one(s)));
   return runs;
 }
 
