@@ -20,9 +20,21 @@ const runcRoot = () => path.join(stateDir(), 'runc');
 const sandboxesDir = () => path.join(stateDir(), 'sandboxes');
 const bundleOf = (name: string) => path.join(sandboxesDir(), name);
 
+const RUNC_PATHS = ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc', '/usr/local/bin/runc'];
+
 function runcBinary(): string {
-  for (const p of ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc', '/usr/local/bin/runc']) if (existsSync(p)) return p;
-  return 'runc';
+  return RUNC_PATHS.find((p) => existsSync(p)) ?? 'runc';
+}
+
+/** What this host lacks for userns sandboxes, in words an operator can act on; undefined when nothing. */
+function missingForUserns(): string | undefined {
+  if (!RUNC_PATHS.some((p) => existsSync(p))) return 'runc is not installed (Debian: apt-get install runc; it comes with docker.io)';
+  try {
+    if (Number(readFileSync('/proc/sys/user/max_user_namespaces', 'utf8').trim()) === 0) return 'user namespaces are disabled (user.max_user_namespaces is 0)';
+  } catch {
+    return 'this kernel has no user namespaces';
+  }
+  return undefined;
 }
 
 function runcArgs(...args: string[]): string[] {
@@ -377,6 +389,8 @@ function spawnWithFd(file: string, args: string[], fd: number, timeoutMs: number
 }
 
 async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
+  const missing = missingForUserns();
+  if (missing) throw new GraderError(`cannot start a userns sandbox: ${missing}; fix that, or grade with --isolation privileged (no security boundary)`);
   const mounts = requireCgroupV1();
   const base = usernsBase();
   const rootfs = await rootfsOf(opts.image, base);
