@@ -15,6 +15,8 @@
 #      checks with kubectl and docker in bash), kgrade and the shell taking turns
 #      going first; then bench/smoke-cluster.sh on labs/smoke-cluster/wrong/tag-typo,
 #      which must fail (shows the baseline really checks).
+#   4. Every cluster lab's reference with --jobs 1 and with --jobs $(nproc), and the
+#      time a warm grade spends outside its scenarios.
 #
 #   scripts/bench-cluster.sh [--runs N] [--cold] [--cold-go-build] [--no-compile] [--no-wrong]
 #
@@ -433,6 +435,45 @@ if [[ $WRONG == 1 ]]; then
   say ""
 fi
 
+# --- 4. every cluster lab: scenarios one at a time and in parallel --------------------
+# per_lab LAB JOBS OUT: TOOK, OK, CORE for one grade of LAB's reference with --jobs JOBS.
+per_lab() {
+  local lab=$1 jobs=$2 out=$3 t0 rc=0
+  guard
+  t0=$EPOCHREALTIME
+  node bin/kgrade.js grade "labs/$lab" --submission "labs/$lab/reference" --jobs "$jobs" --out "$out" >"$out.log" 2>&1 &
+  CHILD=$!
+  wait "$CHILD" || rc=$?
+  CHILD=
+  TOOK=$(secs "$t0" "$EPOCHREALTIME")
+  OK=0 CORE=-
+  if [[ $rc == 0 && -f $out/results.json ]]; then
+    read -r OK CORE < <(node -e '
+      const r = require(process.argv[1]);
+      console.log(r.complete && r.score === r.maxScore ? 1 : 0, (r.durationMs / 1000).toFixed(2));
+    ' "$out/results.json")
+  fi
+  [[ $OK == 1 ]] || { say "  !! labs/$lab/reference with --jobs $jobs was not graded fully correct (exit $rc)"; sed 's/^/     /' "$out.log" | tail -n 15; }
+}
+CLUSTER_LABS=()
+for f in labs/*/lab.yaml; do grep -q '^environment: *cluster' "$f" && CLUSTER_LABS+=("$(basename "$(dirname "$f")")"); done
+PAR=$(nproc)
+say "4. Every cluster lab's reference: --jobs 1 against --jobs $PAR (scenarios in parallel; @serial ones alone)"
+declare -A L1 LP LO LS
+for lab in "${CLUSTER_LABS[@]}"; do
+  a=() b=() o=()
+  for i in $(seq "$RUNS"); do
+    per_lab "$lab" 1 "$WORK/$lab-j1-$i"; [[ $OK == 1 ]] || INVALID=1; a+=("$TOOK")
+    per_lab "$lab" "$PAR" "$WORK/$lab-jp-$i"; [[ $OK == 1 ]] || INVALID=1; b+=("$TOOK")
+    [[ $CORE == - ]] || o+=("$(awk -v a="$TOOK" -v c="$CORE" 'BEGIN { printf "%.2f", a - c }')")
+  done
+  L1[$lab]=$(median <<<"${a[*]}"); LP[$lab]=$(median <<<"${b[*]}"); LO[$lab]=$(median <<<"${o[*]}")
+  LS[$lab]=-
+  if [[ -f bench/$lab.sh && $lab == "$LAB" ]]; then LS[$lab]=$SMED; fi
+  say "  $lab: --jobs 1 ${L1[$lab]} s, --jobs $PAR ${LP[$lab]} s, outside the scenarios ${LO[$lab]} s"
+done
+say ""
+
 # --- the table ---------------------------------------------------------------------
 LOAD_END=$(loadavg)
 say "Summary ($RUNS run(s) each, wall clock, median)"
@@ -443,6 +484,16 @@ printf '  %-58s %10s\n' "  of it inside gradeSubmission (results.json)" "$KCORE"
 printf '  %-58s %10s\n' "  of it before and after: node, cluster up, reports" "$KFIX"
 printf '  %-58s %10s\n' "bench/$LAB.sh, reference (kubectl + docker in bash)" "$SMED"
 printf '  %-58s %10s\n' "ratio kgrade / shell" "$RATIO"
+say ""
+printf '  %-22s %9s %11s %8s %10s %9s %13s\n' lab "jobs 1 s" "jobs $PAR s" "speed-up" "shell s" "/ shell" "outside s"
+for lab in "${CLUSTER_LABS[@]}"; do
+  up=$(awk -v a="${L1[$lab]}" -v b="${LP[$lab]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+  vs=$(awk -v p="${LP[$lab]}" -v s="${LS[$lab]}" 'BEGIN { if (s + 0 > 0) printf "%.2f", p / s; else print "-" }')
+  printf '  %-22s %9s %11s %8s %10s %9s %13s\n' "$lab" "${L1[$lab]}" "${LP[$lab]}" "$up" "${LS[$lab]}" "$vs" "${LO[$lab]}"
+done
+say "  shell s: the same checks with kubectl in bash (bench/<lab>.sh; only the smoke lab has one so far);"
+say "  outside s: wall clock of the parallel grade minus the time inside gradeSubmission (node start,"
+say "  warm cluster up, reports)."
 say ""
 say "machine: nproc $(nproc); load average (1/5/15 min) $LOAD_START at start, $LOAD_SMOKE before the smoke runs, $LOAD_END at end"
 say "shell baseline on wrong/tag-typo: $WRONG_NOTE"
