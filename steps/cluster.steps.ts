@@ -4,6 +4,7 @@ import { debugPodImage } from '../src/config.js';
 import { fail } from '../src/errors.js';
 import { api } from '../src/kube/client.js';
 import { startClientPod } from '../src/kube/client-pod.js';
+import { steps } from './i18n.js';
 import type { KgradeWorld } from './world.js';
 
 Then('every node is Ready', async function (this: KgradeWorld) {
@@ -17,7 +18,7 @@ Then('every node is Ready', async function (this: KgradeWorld) {
   this.note(`nodes: ${nodes.items.map((n) => `${n.metadata?.name ?? '?'} ${n.status?.nodeInfo?.kubeletVersion ?? ''} ${n.status?.nodeInfo?.containerRuntimeVersion ?? ''}`).join(', ')}`);
 });
 
-Given("the grader's client pod {string} is running", async function (this: KgradeWorld, name: string) {
+steps(Given, ["the grader's client pod {string} is running", '채점기의 클라이언트 파드 {string}이\\(가) 실행 중이다'], async function (this: KgradeWorld, name: string) {
   const ns = await this.namespace();
   await startClientPod(this.admin(), ns.name, name, debugPodImage(), this.timeouts.wait * 1000);
 });

@@ -10,7 +10,18 @@ import { serviceEndpoints } from '../src/kube/endpoints.js';
 import { jsonPathText } from '../src/kube/jsonpath.js';
 import { execInPod, podLogs, podState, waitForPod } from '../src/kube/pods.js';
 import { sh } from '../src/env/node.js';
+import { steps } from './i18n.js';
 import type { KgradeWorld } from './world.js';
+
+/** Kinds that make pods of their own, under names the manifest does not spell. */
+const POD_MAKERS = new Set(['ReplicationController', 'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
+
+/** When the submission's manifests can never make pod `name`, says so at once instead of waiting. */
+function expectPodFromManifests(world: KgradeWorld, name: string): void {
+  if (world.applied.length === 0) return;
+  if (world.applied.some((a) => (a.kind === 'Pod' && a.name === name) || POD_MAKERS.has(a.kind))) return;
+  fail(`no pod ${name} can appear: the submission's manifests created ${world.applied.map((a) => `${a.kind} ${a.name}`).join(', ')}, and none of them is Pod ${name}`);
+}
 
 async function readPod(world: KgradeWorld, name: string): Promise<k8s.V1Pod> {
   const ns = await world.namespace();
@@ -20,16 +31,18 @@ async function readPod(world: KgradeWorld, name: string): Promise<k8s.V1Pod> {
   });
 }
 
-When("the submission's {string} is applied", async function (this: KgradeWorld, file: string) {
+steps(When, ["the submission's {string} is applied", '제출물의 {string}을\\(를) 적용한다'], async function (this: KgradeWorld, file: string) {
   if (this.parameters.missingFiles.includes(file)) fail(`the submission has no ${file}; the lab asks for it`);
   const ns = await this.namespace();
   const text = await readFile(path.join(this.parameters.submissionDir, file), 'utf8');
   const { applied, notes } = await applyManifest(ns, file, text);
+  this.applied.push(...applied);
   for (const n of notes) this.note(n);
   this.note(`${file}: created ${applied.map((a) => `${a.kind} ${a.name}`).join(', ')} in namespace ${ns.name}`);
 });
 
-Then('pod {string} is Running within {int} seconds', async function (this: KgradeWorld, name: string, seconds: number) {
+steps(Then, ['pod {string} is Running within {int} seconds', '파드 {string}이\\(가) {int}초 안에 Running 상태가 된다'], async function (this: KgradeWorld, name: string, seconds: number) {
+  expectPodFromManifests(this, name);
   const ns = await this.namespace();
   await waitForPod(this.admin(), ns.name, name, {
     what: 'to be Running',
@@ -39,7 +52,8 @@ Then('pod {string} is Running within {int} seconds', async function (this: Kgrad
   });
 });
 
-Then('pod {string} is Ready within {int} seconds', async function (this: KgradeWorld, name: string, seconds: number) {
+steps(Then, ['pod {string} is Ready within {int} seconds', '파드 {string}이\\(가) {int}초 안에 Ready 상태가 된다'], async function (this: KgradeWorld, name: string, seconds: number) {
+  expectPodFromManifests(this, name);
   const ns = await this.namespace();
   await waitForPod(this.admin(), ns.name, name, {
     what: 'to be Ready',
@@ -56,7 +70,7 @@ Then('pod {string} field {string} is {string}', async function (this: KgradeWorl
   if (seen !== want) fail(`pod ${name}: ${jsonPath} is "${seen}", expected "${want}"`);
 });
 
-When('pod {string} runs {string}', async function (this: KgradeWorld, name: string, command: string) {
+steps(When, ['pod {string} runs {string}', '파드 {string}에서 {string}을\\(를) 실행한다'], async function (this: KgradeWorld, name: string, command: string) {
   const ns = await this.namespace();
   const cmd = this.expand(command);
   const r = await execInPod(this.admin(), ns.name, name, undefined, ['sh', '-c', cmd], this.timeouts.command * 1000);
@@ -73,7 +87,7 @@ When('the node of pod {string} runs {string}', async function (this: KgradeWorld
   this.last = { what: `${cmd} (on node ${nodeName})`, code: r.code, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut };
 });
 
-Then('the log of pod {string} eventually contains {string}', async function (this: KgradeWorld, name: string, text: string) {
+steps(Then, ['the log of pod {string} eventually contains {string}', '파드 {string}의 로그에 곧 {string}이\\(가) 나온다'], async function (this: KgradeWorld, name: string, text: string) {
   const ns = await this.namespace();
   const want = this.expand(text);
   await eventually(
@@ -121,4 +135,14 @@ Then('pod {string} has condition {string} within {int} seconds', async function 
     timeoutMs: seconds * 1000,
     until: (p) => p.status?.conditions?.some((c) => c.type === condition && c.status === 'True') ?? false,
   });
+});
+
+steps(Given, ['the cluster IP of service {string}', '서비스 {string}의 클러스터 IP를 읽어 둔다'], async function (this: KgradeWorld, name: string) {
+  const ns = await this.namespace();
+  const svc = await this.admin().makeApiClient(k8s.CoreV1Api).readNamespacedService({ name, namespace: ns.name }).catch((err: unknown) => {
+    throw new GraderError(`reading service ${ns.name}/${name}: ${describeApiError(err)}`, { cause: err });
+  });
+  const ip = svc.spec?.clusterIP;
+  if (!ip || ip === 'None') throw new GraderError(`service ${ns.name}/${name} has no cluster IP`);
+  this.vars.set(`${name}.clusterIP`, ip);
 });

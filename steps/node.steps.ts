@@ -3,6 +3,7 @@ import { fail, GraderError } from '../src/errors.js';
 import { eventually } from '../src/check/eventually.js';
 import { words } from '../src/check/listing.js';
 import { describeExec, sh, shellQuote } from '../src/env/node.js';
+import { steps } from './i18n.js';
 import type { KgradeWorld } from './world.js';
 
 async function runOnNode(world: KgradeWorld, command: string): Promise<void> {
@@ -40,7 +41,7 @@ When('the node runs:', async function (this: KgradeWorld, script: string) {
   await runOnNode(this, script);
 });
 
-Then('it succeeds', function (this: KgradeWorld) {
+steps(Then, ['it succeeds', '성공한다'], function (this: KgradeWorld) {
   const l = this.requireLast();
   if (l.timedOut || l.code !== 0) fail(`expected success; ${shown(this)}`);
 });
@@ -55,7 +56,7 @@ Then('its exit code is {int}', function (this: KgradeWorld, code: number) {
   if (this.requireLast().code !== code) fail(`expected exit code ${code}; ${shown(this)}`);
 });
 
-Then('its output contains {string}', function (this: KgradeWorld, text: string) {
+steps(Then, ['its output contains {string}', '출력에 {string}이\\(가) 들어 있다'], function (this: KgradeWorld, text: string) {
   const l = this.requireLast();
   const want = this.expand(text);
   if (!`${l.stdout}\n${l.stderr}`.includes(want)) fail(`expected the output to contain "${want}"; ${shown(this)}`);
@@ -79,7 +80,7 @@ Then('its output contains each of {string}', function (this: KgradeWorld, list: 
   if (missing.length) fail(`expected the output to contain ${missing.join(', ')}; ${shown(this)}`);
 });
 
-Then('its output has the words {string}', function (this: KgradeWorld, list: string) {
+steps(Then, ['its output has the words {string}', '출력에 단어 {string}이\\(가) 모두 있다'], function (this: KgradeWorld, list: string) {
   const seen = new Set(words(this.requireLast().stdout));
   const missing = words(this.expand(list)).filter((w) => !seen.has(w));
   if (missing.length) fail(`expected the output to list ${missing.join(', ')}; ${shown(this)}`);
