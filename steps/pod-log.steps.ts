@@ -56,13 +56,18 @@ steps(
         ...others.map((r) => `to ${r.target} (not ${service}): ${r.transmitted} transmitted, ${r.received} received`),
         ...pingErrors(log),
       ];
-      return { good, settled: mine.length > 0, seen: seen.length ? seen.join('; ') : `no ping statistics; the log ends: ${lastLines(log)}` };
+      // ping's own lines; a last line that is none of them means the script has moved on past its pings
+      const pingLine = /^PING |bytes from|packets transmitted|round-trip|^ping:|bad address|^---/;
+      const last = log.trimEnd().split('\n').at(-1) ?? '';
+      const movedOn = (others.length > 0 || pingErrors(log).length > 0) && last.trim() !== '' && !pingLine.test(last.trim());
+      return { good, settled: mine.length > 0 || movedOn, seen: seen.length ? seen.join('; ') : `no ping statistics; the log ends: ${lastLines(log)}` };
     };
-    // A statistics block is ping's last word: once one names the target, waiting longer changes nothing.
+    // A statistics block is ping's last word: once one names the target, or the script has gone past
+    // its pings to other targets or failed ones, waiting longer changes nothing.
     const run = await eventually(
       async () => {
         const p = await probe();
-        if (!p.good && p.settled) fail(`expected pod ${name} to ping ${service} ${sent} times with ${received} answers; its log shows ping statistics ${p.seen}`);
+        if (!p.good && p.settled) fail(`expected pod ${name} to ping ${service} ${sent} times with ${received} answers; its log shows ${p.seen}`);
         return { ok: p.good !== undefined, value: p.good, seen: p.seen };
       },
       { what: `the log of pod ${name} to show ${sent} packets transmitted to ${service} and ${received} received`, timeoutMs: this.timeouts.wait * 1000, intervalMs: 1000 },
