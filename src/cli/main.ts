@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { colorAllowed, isolation as configuredIsolation, jobs as configuredJobs } from '../config.js';
@@ -46,6 +46,15 @@ const USAGE = `kgrade: grades Kubernetes course labs written as Gherkin scenario
       --jobs N                        scenarios run at once, each in its own sandbox or
                                       namespace (default: the machine's cores); @serial
                                       scenarios of a cluster lab run alone, after the rest
+  kgrade batch LABDIR SUBMISSIONS [--out DIR] [--regrade] [--shard I/N] [--no-build] [sandbox options] [cluster options]
+      Grade a class: SUBMISSIONS is a folder of one folder, .zip or .tar.gz per student
+      (named by student id) or a CSV roster of id,path lines. Writes results/<id>.json
+      the moment each student is done, students/<id>/ reports and batch.json into --out
+      (default reports/<lab>/batch/); run again, it grades only what is missing or changed
+      (--regrade: everyone). --jobs bounds submissions and scenarios together. Exit 0 every
+      student graded, 3 some without a final grade (listed).
+  kgrade merge OUTDIR SHARDDIR...
+      Join the --out folders of kgrade batch --shard 1/N ... N/N into OUTDIR, as one batch.
   kgrade validate [LABDIR...]
       Check lab.yaml, the features and their steps without Docker (default: every lab).
   kgrade check [LABDIR...] [--jobs N] [cluster options]
@@ -70,8 +79,17 @@ const USAGE = `kgrade: grades Kubernetes course labs written as Gherkin scenario
   kgrade clean
       Remove the sandboxes (containers, mounts, cgroups, state) of kgrade runs that
       died without cleaning up. Every grade does this on start too.
+  kgrade report DIR [--out DIR]
+      The class report of a batch output folder (batch.json and results/, from kgrade
+      batch or kgrade merge): index.html (offline; score histogram, pass rate per
+      scenario, errors, a page per student), gradebook.csv, junit.xml and
+      gradescope/<id>/results.json, into --out (default DIR/report/).
   kgrade report --html DIR [--out DIR]
       Make an Allure HTML report from DIR/allure-results (from grade --allure).
+  kgrade report --classroom DIR [--out FILE]
+      GitHub Classroom's autograding result of DIR/results.json (from grade): writes
+      it to --out (default DIR/classroom.json) and prints it base64-encoded, the value
+      of the runner's "result" output that the autograding reporter reads.
 
 Exit codes: 0 graded (whatever the score) / verified; 1 verify found a mismatch;
 2 usage or invalid lab; 3 could not grade (infrastructure or grader error).`;
@@ -233,6 +251,39 @@ async function cmdVerify(args: string[]): Promise<number> {
   return worst;
 }
 
+async function cmdBatch(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { out: { type: 'string' }, regrade: { type: 'boolean' }, shard: { type: 'string' }, 'no-build': { type: 'boolean' }, ...SANDBOX_OPTIONS, ...CLUSTER_OPTIONS },
+  });
+  const [labArg, submissions] = positionals;
+  if (!labArg || !submissions || positionals.length > 2) {
+    log('usage: kgrade batch LABDIR SUBMISSIONS [--out DIR] [--regrade] [--shard I/N] [--jobs N] [--no-build]');
+    return EXIT.usage;
+  }
+  const batch = await import('../batch/command.js');
+  const lab = await loadLab(labArg);
+  const shard = values.shard !== undefined ? batch.parseShard(values.shard) : undefined;
+  const out = path.resolve(values.out ?? path.join(REPO_ROOT, 'reports', lab.id, 'batch'));
+  const plan = await batch.planBatch({ lab, submissions, out, ...(shard ? { shard } : {}) });
+  const sandbox = sandboxChoice([lab], values);
+  const env = await prepareEnvironment([lab], values);
+  await reapOrphans();
+  const outcome = await batch.gradeClass(plan, { nodeImage: env.image, ...sandbox, ...(env.cluster ? { cluster: env.cluster } : {}), regrade: values.regrade === true, log });
+  return outcome.graded.length === outcome.students.length ? EXIT.graded : EXIT.infrastructure;
+}
+
+async function cmdMerge(args: string[]): Promise<number> {
+  const [out, ...shards] = args;
+  if (!out || shards.length === 0 || args.some((a) => a.startsWith('-'))) {
+    log('usage: kgrade merge OUTDIR SHARDDIR...');
+    return EXIT.usage;
+  }
+  const outcome = await (await import('../batch/command.js')).mergeClass(path.resolve(out), shards.map((d) => path.resolve(d)), log);
+  return outcome.graded.length === outcome.students.length ? EXIT.graded : EXIT.infrastructure;
+}
+
 async function cmdCheck(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { jobs: { type: 'string' }, ...CLUSTER_OPTIONS } });
   const { sharedFeatures, checkCluster, formatClaims } = await import('../grade/cluster-check.js');
@@ -332,10 +383,42 @@ async function cmdSteps(): Promise<number> {
   return EXIT.graded;
 }
 
+async function cmdReportClass(dirArg: string, outArg: string | undefined): Promise<number> {
+  const { readClassResults } = await import('../report/class/read.js');
+  const { writeClassReport } = await import('../report/class/write.js');
+  const dir = path.resolve(dirArg);
+  const out = path.resolve(outArg ?? path.join(dir, 'report'));
+  if (out === dir) throw new UsageError(`--out ${outArg}: the report goes into a folder of its own, not into the batch's folder`);
+  const cls = await readClassResults(dir);
+  await writeClassReport(cls, out);
+  const count = (status: string) => cls.students.filter((s) => s.status === status).length;
+  log(`kgrade: class report of ${cls.lab.id} in ${path.relative(process.cwd(), out) || '.'}: ${cls.students.length} students, ${count('graded')} graded, ${count('error')} error, ${count('missing')} missing`);
+  process.stdout.write(`${path.join(out, 'index.html')}\n`);
+  return EXIT.graded;
+}
+
+async function cmdReportClassroom(dirArg: string, outArg: string | undefined): Promise<number> {
+  const { toClassroom, classroomOutput, classroomFeedback } = await import('../report/classroom.js');
+  const dir = path.resolve(dirArg);
+  const result = toClassroom(await readResultsJson(path.join(dir, 'results.json')));
+  const out = path.resolve(outArg ?? path.join(dir, 'classroom.json'));
+  await mkdir(path.dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(result, null, 2)}\n`, 'utf8');
+  process.stderr.write(classroomFeedback(result));
+  log(`kgrade: GitHub Classroom result in ${path.relative(process.cwd(), out) || out}`);
+  process.stdout.write(`${classroomOutput(result)}\n`);
+  return EXIT.graded;
+}
+
 async function cmdReport(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { html: { type: 'string' }, out: { type: 'string' } } });
-  if (!values.html) {
-    log('usage: kgrade report --html DIR [--out DIR]   (DIR holds allure-results/ and results.json from kgrade grade --allure)');
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { html: { type: 'string' }, classroom: { type: 'string' }, out: { type: 'string' } } });
+  const [dirArg, ...extra] = positionals;
+  if (values.classroom !== undefined && values.html === undefined && dirArg === undefined) return cmdReportClassroom(values.classroom, values.out);
+  if (values.classroom === undefined && values.html === undefined && dirArg !== undefined && extra.length === 0) return cmdReportClass(dirArg, values.out);
+  if (!values.html || values.classroom !== undefined || dirArg !== undefined) {
+    log('usage: kgrade report DIR [--out DIR]            (DIR: the output folder of kgrade batch or kgrade merge)');
+    log('       kgrade report --html DIR [--out DIR]     (DIR holds allure-results/ and results.json from kgrade grade --allure)');
+    log('       kgrade report --classroom DIR [--out FILE] (DIR holds results.json from kgrade grade)');
     return EXIT.usage;
   }
   const dir = path.resolve(values.html);
@@ -356,6 +439,10 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdGrade(rest);
       case 'verify':
         return await cmdVerify(rest);
+      case 'batch':
+        return await cmdBatch(rest);
+      case 'merge':
+        return await cmdMerge(rest);
       case 'validate':
         return await cmdValidate(rest);
       case 'list':

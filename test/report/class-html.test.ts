@@ -1,0 +1,154 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { access, copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { PNG } from 'pngjs';
+import { readClassResults } from '../../src/report/class/read.js';
+import { writeClassReport } from '../../src/report/class/write.js';
+import { EXPECTED, writeFixtureClass } from './fixture-class.js';
+
+/*
+ * The class report's index.html of the fixture class, opened in headless Chromium (Debian's):
+ * the rendered DOM holds both charts with the class's numbers, and the screenshot is a real
+ * picture of the page with the charts' colours in it. A copy of the screenshot is kept at
+ * reports/class-report-screenshot.png. Chromium is installed with apt-get when it is missing.
+ */
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const CHROMIUM = '/usr/bin/chromium';
+const WIDTH = 1200;
+const HEIGHT = 1600;
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function ensureChromium(): Promise<void> {
+  if (await exists(CHROMIUM)) return;
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => run('apt-get', ['install', '-y', '-q', 'chromium'], { env, timeout: 15 * 60_000, maxBuffer: 64 * 1024 * 1024 });
+  try {
+    await install();
+  } catch {
+    // A machine whose package lists were never read: read them (Debian's mirrors only), then install.
+    await run('apt-get', ['update', '-q'], { env, timeout: 5 * 60_000, maxBuffer: 64 * 1024 * 1024 });
+    await install();
+  }
+  assert.ok(await exists(CHROMIUM), `apt-get install chromium did not make ${CHROMIUM}`);
+}
+
+/** Headless Chromium that talks to nothing but the file it opens: no first-run, sync, component or background traffic. */
+async function chromium(profile: string, args: string[]): Promise<string> {
+  await mkdir(profile, { recursive: true });
+  const { stdout } = await run(
+    CHROMIUM,
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--user-data-dir=${profile}`,
+      `--window-size=${WIDTH},${HEIGHT}`,
+      ...args,
+    ],
+    { timeout: 180_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, HOME: profile } },
+  );
+  return stdout;
+}
+
+function section(dom: string, pattern: RegExp, what: string): string {
+  return pattern.exec(dom)?.[0] ?? assert.fail(`the rendered page has no ${what}`);
+}
+
+/** Pixels whose colour is exactly the given one. */
+function countColour(png: PNG, hex: string): number {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  let n = 0;
+  for (let i = 0; i < png.data.length; i += 4) {
+    if (png.data[i] === r && png.data[i + 1] === g && png.data[i + 2] === b) n += 1;
+  }
+  return n;
+}
+
+describe('the class report in headless Chromium', { timeout: 30 * 60_000 }, () => {
+  let work = '';
+  let dom = '';
+  let screenshot = '';
+
+  before(async () => {
+    await ensureChromium();
+    work = await mkdtemp(path.join(os.tmpdir(), 'kgrade-class-html-test-'));
+    const batch = path.join(work, 'batch');
+    await writeFixtureClass(batch);
+    const report = path.join(batch, 'report');
+    await writeClassReport(await readClassResults(batch), report);
+    const url = pathToFileURL(path.join(report, 'index.html')).href;
+    screenshot = path.join(work, 'class-report.png');
+    await chromium(path.join(work, 'profile-screenshot'), [`--screenshot=${screenshot}`, url]);
+    dom = await chromium(path.join(work, 'profile-dom'), ['--dump-dom', url]);
+    await mkdir(path.join(ROOT, 'reports'), { recursive: true });
+    await copyFile(screenshot, path.join(ROOT, 'reports', 'class-report-screenshot.png'));
+  });
+
+  after(async () => {
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  test('the rendered histogram has a bar per score, each counting the students with it', () => {
+    const histogram = section(dom, /<svg class="chart histogram"[\s\S]*?<\/svg>/, 'score histogram');
+    const bars = [...histogram.matchAll(/<rect class="bar"[^>]*>/g)].map((m) => m[0]);
+    assert.equal(bars.length, EXPECTED.histogram.length);
+    assert.deepEqual(
+      bars.map((b) => Number(/data-count="(\d+)"/.exec(b)?.[1])),
+      EXPECTED.histogram,
+    );
+    const heights = bars.map((b) => Number(/height="([\d.]+)"/.exec(b)?.[1]));
+    EXPECTED.histogram.forEach((count, i) => assert.equal((heights[i] ?? 0) > 0, count > 0, `bar ${i}: height ${heights[i]} for ${count} students`));
+  });
+
+  test('the rendered pass-rate chart has a bar per graded scenario, hardest first', () => {
+    const chart = section(dom, /<svg class="chart pass-rate"[\s\S]*?<\/svg>/, 'pass-rate chart');
+    assert.equal([...chart.matchAll(/<rect class="bar"/g)].length, EXPECTED.passRates.length);
+    assert.deepEqual(
+      [...chart.matchAll(/<g class="row" data-scenario="([^"]+)">[\s\S]*?data-passed="(\d+)" data-graded="(\d+)"/g)].map((m) => [m[1], Number(m[2]), Number(m[3])]),
+      EXPECTED.passRates,
+    );
+    assert.match(chart, /파드가 Running 상태가 된다/);
+  });
+
+  test('the error students are listed with their reasons; the injection attempt stayed text', () => {
+    const errors = section(dom, /<section id="errors">[\s\S]*?<\/section>/, 'list of students without a final grade');
+    assert.deepEqual([...errors.matchAll(/<li data-student="([^"]+)"/g)].map((m) => m[1]), EXPECTED.errorStudents);
+    assert.doesNotMatch(dom, /<script|<img|<iframe/i, 'nothing a student wrote became an element');
+    assert.equal([...dom.matchAll(/<tr data-student=/g)].length, 8);
+  });
+
+  test('the screenshot is a real picture of the page: its size, many colours, the charts\' colours', async () => {
+    const bytes = await readFile(screenshot);
+    assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
+    assert.equal(bytes.subarray(12, 16).toString('latin1'), 'IHDR');
+    assert.deepEqual([bytes.readUInt32BE(16), bytes.readUInt32BE(20)], [WIDTH, HEIGHT]);
+    const png = PNG.sync.read(bytes);
+    assert.deepEqual([png.width, png.height], [WIDTH, HEIGHT]);
+    const colours = new Set<number>();
+    for (let i = 0; i < png.data.length; i += 4) colours.add(((png.data[i] ?? 0) << 16) | ((png.data[i + 1] ?? 0) << 8) | (png.data[i + 2] ?? 0));
+    assert.ok(colours.size > 20, `only ${colours.size} colours: the page looks blank`);
+    // The histogram's bars (#2e86c1): 5 students, bars 110 or 220 px high and about 75 px wide.
+    assert.ok(countColour(png, '#2e86c1') > 30_000, 'the histogram bars are not painted');
+    // The pass-rate bars: three below 80% (#d68910), one at 100% (#1e8449), 20 px high.
+    assert.ok(countColour(png, '#d68910') > 10_000, 'the amber pass-rate bars are not painted');
+    assert.ok(countColour(png, '#1e8449') > 5_000, 'the green pass-rate bar is not painted');
+  });
+});
