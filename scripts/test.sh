@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # scripts/test.sh — the project's single test command (npm test):
 #   1. npm run build
-#   2. unit tests (node:test, dist/test/unit)
+#   2. unit tests (node:test, dist/test/unit), then the class report rendered in
+#      headless Chromium (dist/test/report)
 #   3. scripts/ensure-images.sh, then the integration tests (dist/test/integration:
 #      real sandboxes of both runtimes, userns and privileged, and the hostile
-#      submissions that try to reach the host from them)
+#      submissions that try to reach the host from them), then kgrade batch
+#      (dist/test/batch: unpacking attacks, resume after SIGKILL, retries, shards)
 #   4. kgrade validate and kgrade verify --isolation userns for every lab under
 #      labs/ whose lab.yaml says environment: sandbox (one process per lab)
 #   5. dockerd stopped in the middle of a grade (dist/test/dockerd): stops and
@@ -76,6 +78,7 @@ if ! npm run --silent build; then
 fi
 
 run_node_tests unit dist/test/unit/
+run_node_tests report dist/test/report/
 
 say "images (scripts/ensure-images.sh)"
 images_ok=0
@@ -83,6 +86,7 @@ if bash scripts/ensure-images.sh >/dev/null; then
   images_ok=1
   # one file at a time: the integration tests start sandboxes and time them
   run_node_tests integration dist/test/integration/ --test-concurrency=1
+  run_node_tests batch dist/test/batch/ --test-concurrency=1
 else
   status=1
   fail=$((fail + 1))
