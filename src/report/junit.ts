@@ -1,39 +1,6 @@
 import type { GradeResult, ScenarioResult } from '../grade/model.js';
 import { formatPoints } from './summary.js';
-
-/** Characters XML 1.0 forbids even as character references; shown as \uXXXX instead. */
-const ILLEGAL_IN_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/gu;
-
-function legal(text: string): string {
-  return text.replace(ILLEGAL_IN_XML, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-function xmlText(text: string): string {
-  return legal(text).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('\r', '&#13;');
-}
-
-/** Also encodes whitespace that attribute-value normalisation would turn into spaces. */
-function xmlAttr(text: string): string {
-  return xmlText(text).replaceAll('"', '&quot;').replaceAll('\n', '&#10;').replaceAll('\t', '&#9;');
-}
-
-function attrs(pairs: Record<string, string>): string {
-  return Object.entries(pairs)
-    .map(([name, value]) => ` ${name}="${xmlAttr(value)}"`)
-    .join('');
-}
-
-function seconds(ms: number): string {
-  return (ms / 1000).toFixed(3);
-}
-
-function properties(indent: string, pairs: Record<string, string>): string[] {
-  return [
-    `${indent}<properties>`,
-    ...Object.entries(pairs).map(([name, value]) => `${indent}  <property${attrs({ name, value })}/>`),
-    `${indent}</properties>`,
-  ];
-}
+import { attrs, properties, seconds, xmlText } from './xml.js';
 
 function failureBody(s: ScenarioResult): string {
   const parts = [s.message];

@@ -1,25 +1,7 @@
 import type { ScenarioResult } from '../../grade/model.js';
 import { formatPoints } from '../summary.js';
-import { xmlAttr, xmlText } from './escape.js';
+import { attrs, properties, seconds, xmlText } from '../xml.js';
 import type { ClassResults, ClassStudent } from './model.js';
-
-function attrs(pairs: Record<string, string>): string {
-  return Object.entries(pairs)
-    .map(([name, value]) => ` ${name}="${xmlAttr(value)}"`)
-    .join('');
-}
-
-function seconds(ms: number): string {
-  return (ms / 1000).toFixed(3);
-}
-
-function properties(indent: string, pairs: Record<string, string>): string[] {
-  return [
-    `${indent}<properties>`,
-    ...Object.entries(pairs).map(([name, value]) => `${indent}  <property${attrs({ name, value })}/>`),
-    `${indent}</properties>`,
-  ];
-}
 
 function body(s: ScenarioResult): string {
   const parts = [s.outcome === 'error' ? `Grader error (the grader, the lab or the infrastructure failed; not the student's doing):\n${s.message}` : s.message];
