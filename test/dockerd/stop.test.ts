@@ -105,7 +105,10 @@ test('dockerd stopped mid-grade: exit 3, every unfinished scenario an error nami
   await writeTree(submission, { 'run.sh': script('true') });
   // Privileged sandboxes run their commands through docker exec: the route that dockerd's stop cuts.
   // (userns sandboxes are runc containers of kgrade's own, which dockerd's stop does not touch.)
-  const child = spawn('node', [KGRADE_BIN, 'grade', lab, '--submission', submission, '--isolation', 'privileged', '--out', path.join(out, 'reports')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // One scenario at a time: the later scenario must still be waiting when dockerd stops.
+  const child = spawn('node', [KGRADE_BIN, 'grade', lab, '--submission', submission, '--isolation', 'privileged', '--jobs', '1', '--out', path.join(out, 'reports')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
