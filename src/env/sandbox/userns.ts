@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { lchown, mkdir, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -144,7 +144,18 @@ function removeBundle(name: string): void {
 }
 
 function removeCgroups(name: string): void {
-  for (const dir of sandboxCgroups(name)) removeCgroupTree(dir);
+  const dirs = sandboxCgroups(name);
+  for (const dir of dirs) removeCgroupTree(dir);
+  // The shared kgrade/ parents go with the last sandbox: a start makes its folder before its cgroups.
+  const others = existsSync(sandboxesDir()) ? readdirSync(sandboxesDir()).filter((n) => n !== name) : [];
+  if (others.length > 0) return;
+  for (const parent of new Set(dirs.map((d) => path.dirname(d)))) {
+    try {
+      rmdirSync(parent);
+    } catch {
+      // another sandbox's cgroup is there after all, or it is gone already
+    }
+  }
 }
 
 /** Runs a command whose standard output and error are the given file descriptor; resolves to its exit code. */
