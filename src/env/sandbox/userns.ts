@@ -197,16 +197,18 @@ async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
     );
     writeLimits(mounts, name);
     await writeFile(path.join(bundle, 'config.json'), JSON.stringify(ociConfig(name, rootfs.env, base), null, 1));
-    // The init keeps the standard output and error it is given: a file, never a pipe the grader would wait on.
-    const logFile = path.join(bundle, 'init.log');
-    const log = openSync(logFile, 'w');
+    // The init keeps the standard output and error it is given, and a root inside could make it
+    // write there without end: /dev/null, never a pipe the grader would wait on nor a host file.
+    // runc's own messages go to a log of its own, read only by the grader.
+    const logFile = path.join(bundle, 'runc.log');
+    const devNull = openSync('/dev/null', 'w');
     let create;
     try {
-      create = await spawnWithFd(runcBinary(), runcArgs('create', '--bundle', bundle, name), log, 60_000);
+      create = await spawnWithFd(runcBinary(), ['--log', logFile, ...runcArgs('create', '--bundle', bundle, name)], devNull, 60_000);
     } finally {
-      closeSync(log);
+      closeSync(devNull);
     }
-    if (create !== 0) throw new GraderError(`runc could not create sandbox ${name}: ${readFileSync(logFile, 'utf8').trim().slice(-2000)}`);
+    if (create !== 0) throw new GraderError(`runc could not create sandbox ${name}: ${(existsSync(logFile) ? readFileSync(logFile, 'utf8') : '').trim().slice(-2000)}`);
     // Between create and start the init waits: the cgroups exist and nothing of the submission runs yet.
     await delegate(mounts, name, base);
     const start = await execa(runcBinary(), runcArgs('start', name), { reject: false, timeout: 60_000 });
