@@ -4,7 +4,7 @@ import { eventually } from '../src/check/eventually.js';
 import { GraderError } from '../src/errors.js';
 import { api, describeApiError } from '../src/kube/client.js';
 import { listNodes } from '../src/kube/control-plane.js';
-import { compareTargets, describeSpread, kubeProxyMode, readServiceRouting, readyEndpoints, spreadProblems, type ReadyEndpoint } from '../src/kube/kube-proxy.js';
+import { compareTargets, describeSpread, kubeProxyMode, nftInKubeProxyPod, readServiceRouting, readyEndpoints, spreadProblems, type ReadyEndpoint } from '../src/kube/kube-proxy.js';
 import { nslookupAnswers } from '../src/kube/pod-node.js';
 import { execInPod } from '../src/kube/pods.js';
 import { deleteOneReplica, waitForFullStrength, type DeletedReplica } from '../src/kube/replicas.js';
@@ -23,20 +23,21 @@ async function routingOnEveryNode(world: KgradeWorld, servicePort: string, endpo
   const out: NodeRouting[] = [];
   for (const n of nodes) {
     const node = await world.clusterNode(n.metadata?.name ?? '');
-    const { routing, variant, seen } = await readServiceRouting(node, servicePort, world.timeouts.command * 1000);
+    const timeoutMs = world.timeouts.command * 1000;
+    const { routing, variant, seen } = await readServiceRouting(node, servicePort, timeoutMs, nftInKubeProxyPod(world.admin(), node.name, timeoutMs));
     if (!routing) {
       const mode = await kubeProxyMode(world.admin());
-      out.push({ node: node.name, ok: false, line: `${node.name}: no KUBE-SVC chain for ${servicePort} in iptables (${seen.join('; ') || 'no iptables-save on the node'}); kube-proxy's configured mode: ${mode ?? 'unknown'}` });
+      out.push({ node: node.name, ok: false, line: `${node.name}: no rules for ${servicePort} in iptables or nftables (${seen.join('; ') || 'no iptables-save and no nft on the node'}); kube-proxy's configured mode: ${mode ?? 'unknown'}` });
       continue;
     }
     const cmp = compareTargets(routing.targets, endpoints);
     const spread = spreadProblems(routing);
-    const targets = routing.targets.map((t) => `${t.chain} DNAT --to-destination ${t.ip}:${t.port}`).join(', ') || 'none';
+    const targets = routing.targets.map((t) => `${t.chain} DNAT to ${t.ip}:${t.port}`).join(', ') || 'none';
     const diff = [cmp.missing.length ? `missing ${cmp.missing.join(', ')}` : '', cmp.extra.length ? `extra ${cmp.extra.join(', ')}` : ''].filter(Boolean).join('; ');
     out.push({
       node: node.name,
       ok: cmp.same && spread.length === 0,
-      line: `${node.name} (iptables-${variant}): ${routing.foundBy}; ${describeSpread(routing)}; ${targets}${diff ? `; against the endpoints: ${diff}` : ''}${spread.length ? `; ${spread.join('; ')}` : ''}`,
+      line: `${node.name} (${variant}): ${routing.foundBy}; ${describeSpread(routing)}; ${targets}${diff ? `; against the endpoints: ${diff}` : ''}${spread.length ? `; ${spread.join('; ')}` : ''}`,
     });
   }
   return out;
@@ -60,8 +61,8 @@ Then(
       },
       { what: `kube-proxy's rules for ${servicePort} to DNAT to exactly its ready endpoints, each with an equal share`, timeoutMs: this.timeouts.wait * 1000, intervalMs: 2000 },
     );
-    this.note(`${servicePort} endpoints (EndpointSlices): ${describeEndpoints(endpoints)}`);
     for (const n of seen) this.note(n.line);
+    this.note(`${servicePort} endpoints (EndpointSlices): ${describeEndpoints(endpoints)}`);
     if (endpoints.length === 1) this.note('one endpoint only: kube-proxy writes no statistic match for a single endpoint');
   },
 );

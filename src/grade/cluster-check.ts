@@ -100,12 +100,23 @@ export async function checkCluster(
 
 const MARK = { holds: 'holds  ', fails: 'FAILS  ', unchecked: 'UNCHECKED' } as const;
 
-/** The terminal report: one line a claim, what was seen under each that did not hold. */
+/** A held claim's evidence, on one line of at most this many characters. */
+const HELD_SEEN = 240;
+
+/**
+ * The terminal report: one line a claim; under each that did not hold, what was seen; under
+ * each that held, the start of the grader's notes (the form it saw, e.g. kube-proxy's mode).
+ */
 export function formatClaims(claims: Claim[]): string {
   const lines: string[] = [];
   for (const c of claims) {
     lines.push(`${MARK[c.outcome]} ${c.source}: ${c.name}`);
-    if (c.seen && c.outcome !== 'holds') lines.push(...c.seen.split('\n').slice(0, 8).map((l) => `          ${l}`));
+    if (!c.seen) continue;
+    if (c.outcome !== 'holds') lines.push(...c.seen.split('\n').slice(0, 8).map((l) => `          ${l}`));
+    else {
+      const one = c.seen.replace(/\s+/g, ' ');
+      lines.push(`          seen: ${one.length > HELD_SEEN ? `${one.slice(0, HELD_SEEN - 1)}…` : one}`);
+    }
   }
   const n = (o: Claim['outcome']) => claims.filter((c) => c.outcome === o).length;
   lines.push('', `${n('holds')} hold, ${n('fails')} do not hold, ${n('unchecked')} could not be checked`);

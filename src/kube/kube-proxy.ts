@@ -3,13 +3,15 @@ import { parseIptablesSave, type Ruleset } from '../check/iptables.js';
 import { sh, type Node } from '../env/node.js';
 import { GraderError } from '../errors.js';
 import { serviceEndpoints } from './endpoints.js';
+import { nftServiceRouting, parseNftDump } from './kube-proxy-nft.js';
+import { execInPod } from './pods.js';
 
 /**
- * How kube-proxy (iptables mode) sends a service port to its endpoints, read off a node's
+ * How kube-proxy sends a service port to its endpoints. In iptables mode, read off a node's
  * nat table: the KUBE-SVC chain of the port, its jumps to KUBE-SEP chains (with the
  * statistic match that spreads the load), and the DNAT target of each KUBE-SEP chain.
  * Chains are found by kube-proxy's comments ("kube-system/kube-dns:dns-tcp"), never by
- * their hashed names.
+ * their hashed names. nftables mode is read by kube-proxy-nft.ts into the same shape.
  */
 export interface ServiceRouting {
   /** "namespace/service:port-name", as kube-proxy writes it in its comments. */
@@ -21,6 +23,8 @@ export interface ServiceRouting {
   /** The share of new connections each jump gets, in order: 1/n each when the load is spread evenly. */
   shares: number[];
   targets: DnatTarget[];
+  /** How the rules spread the load, in words, when the mode says it its own way (nftables' numgen map). */
+  spread?: string;
 }
 
 export interface EndpointJump {
@@ -137,6 +141,7 @@ export function spreadProblems(routing: ServiceRouting): string[] {
 
 /** The statistic matches in words: "probability 0.5 then the rest" for two endpoints, "no statistic match" for one. */
 export function describeSpread(routing: ServiceRouting): string {
+  if (routing.spread) return routing.spread;
   const n = routing.jumps.length;
   if (n === 1) return `one endpoint: ${routing.serviceChain} jumps to ${routing.jumps[0]?.chain ?? '?'} with no statistic match`;
   const parts = routing.jumps.map((j) => (j.probability === null ? `${j.chain} (the rest)` : `${j.chain} with statistic mode random probability ${j.probability}`));
@@ -144,7 +149,7 @@ export function describeSpread(routing: ServiceRouting): string {
 }
 
 export interface NatDump {
-  /** Which iptables held the service's rules: "nft", "legacy" or "iptables" (the node's default). */
+  /** Which iptables held the service's rules: "iptables-nft", "iptables-legacy" or "iptables" (the node's default). */
   variant: string;
   rules: Ruleset;
   /** The variants that were read and whether they hold any KUBE-SERVICES chain, for the report. */
@@ -173,7 +178,7 @@ export function pickDump(dumps: Array<{ variant: string; text: string }>, servic
   const seen = parsed.map((p) => `${p.variant}: ${kubeChains(p.rules)} KUBE- chains in nat`);
   const holding = parsed.filter((p) => serviceRouting(p.rules, servicePort)).sort((a, b) => kubeChains(b.rules) - kubeChains(a.rules));
   const best = holding[0];
-  return best ? { variant: best.variant, rules: best.rules, seen } : undefined;
+  return best ? { variant: best.variant === 'iptables' ? 'iptables' : `iptables-${best.variant}`, rules: best.rules, seen } : undefined;
 }
 
 const SAVE_SCRIPT = [
@@ -181,24 +186,47 @@ const SAVE_SCRIPT = [
   '  if command -v iptables-$v-save >/dev/null 2>&1; then echo "### $v"; iptables-$v-save -t nat 2>/dev/null; fi',
   'done',
   'if ! command -v iptables-nft-save >/dev/null 2>&1 && ! command -v iptables-legacy-save >/dev/null 2>&1; then echo "### iptables"; iptables-save -t nat; fi',
+  // kube-proxy's nftables mode keeps its own table; the node may lack the nft tool (then see readServiceRouting)
+  'if command -v nft >/dev/null 2>&1; then echo "### nftables"; nft -j list table ip kube-proxy 2>/dev/null; echo; fi',
   'echo "### end"',
 ].join('\n');
 
+/** Reads `nft -j list table ip kube-proxy` elsewhere than on the node (in kube-proxy's own pod): its text and where it was read, or undefined. */
+export type NftReader = () => Promise<{ text: string; where: string } | undefined>;
+
 /**
- * Reads the node's nat table with iptables-nft-save and iptables-legacy-save (whichever
- * holds kube-proxy's rules) and how it routes the service port. A node the grader cannot
- * read is the grader's error; undefined when no variant holds the port's chain.
+ * Reads how the node routes the service port: kube-proxy's iptables rules (iptables-nft-save
+ * and iptables-legacy-save, whichever holds them), else its nftables table. A node without
+ * the nft tool has its table read by `fromPod` (kube-proxy's pod on that node, which needs
+ * nft for nftables mode itself). A node the grader cannot read is the grader's error;
+ * no routing when no form holds the port's rules.
  */
-export async function readServiceRouting(node: Node, servicePort: string, timeoutMs: number): Promise<{ routing?: ServiceRouting; variant?: string; seen: string[] }> {
+export async function readServiceRouting(
+  node: Node,
+  servicePort: string,
+  timeoutMs: number,
+  fromPod?: NftReader,
+): Promise<{ routing?: ServiceRouting; variant?: string; seen: string[] }> {
   const r = await sh(node, SAVE_SCRIPT, { timeoutMs });
   if (r.timedOut || r.code !== 0 || r.truncated) {
     throw new GraderError(`reading the nat table on node ${node.name} failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}${r.truncated ? ', output cut' : ''}): ${r.stderr.trim().slice(0, 300)}`);
   }
-  const dumps = splitDumps(r.stdout).filter((d) => d.variant !== 'end');
+  const all = splitDumps(r.stdout).filter((d) => d.variant !== 'end');
+  const dumps = all.filter((d) => d.variant !== 'nftables');
   const picked = pickDump(dumps, servicePort);
-  const seen = picked?.seen ?? dumps.map((d) => `${d.variant}: ${[...(parseIptablesSave(d.text).get('nat')?.keys() ?? [])].filter((c) => c.startsWith('KUBE-')).length} KUBE- chains in nat`);
-  if (!picked) return { seen };
-  return { routing: serviceRouting(picked.rules, servicePort), variant: picked.variant, seen };
+  const seen = picked?.seen ?? dumps.map((d) => `iptables-${d.variant}: ${[...(parseIptablesSave(d.text).get('nat')?.keys() ?? [])].filter((c) => c.startsWith('KUBE-')).length} KUBE- chains in nat`);
+  if (picked) return { routing: serviceRouting(picked.rules, servicePort), variant: picked.variant, seen };
+  const onNode = all.find((d) => d.variant === 'nftables');
+  let nft: { text: string; where: string } | undefined = onNode ? { text: onNode.text, where: 'on the node' } : undefined;
+  if (!onNode) {
+    seen.push('no nft tool on the node');
+    nft = fromPod ? await fromPod() : undefined;
+  }
+  if (!nft) return { seen };
+  const dump = parseNftDump(nft.text);
+  const routing = dump ? nftServiceRouting(dump, servicePort) : undefined;
+  seen.push(`nftables ${nft.where}: ${dump ? `table ip kube-proxy, ${dump.chains.size} chains, ${routing ? `a service chain for ${servicePort}` : `no service chain for ${servicePort}`}` : 'no table ip kube-proxy'}`);
+  return routing ? { routing, variant: `nftables, read ${nft.where}`, seen } : { seen };
 }
 
 export interface ReadyEndpoint {
@@ -241,4 +269,23 @@ export async function kubeProxyMode(kc: k8s.KubeConfig): Promise<string | undefi
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Reads kube-proxy's nftables table in its own pod on a node (host network, so the node's
+ * table): for nodes that lack the nft tool. Undefined when no such pod runs or it cannot
+ * read the table (kube-proxy in iptables mode need not ship nft).
+ */
+export function nftInKubeProxyPod(kc: k8s.KubeConfig, nodeName: string, timeoutMs: number): NftReader {
+  return async () => {
+    const pods = await kc
+      .makeApiClient(k8s.CoreV1Api)
+      .listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=kube-proxy', fieldSelector: `spec.nodeName=${nodeName}` })
+      .catch(() => undefined);
+    const pod = pods?.items.find((p) => p.status?.phase === 'Running')?.metadata?.name;
+    if (!pod) return undefined;
+    const r = await execInPod(kc, 'kube-system', pod, undefined, ['nft', '-j', 'list', 'table', 'ip', 'kube-proxy'], timeoutMs);
+    if (r.code !== 0 || r.timedOut) return undefined;
+    return { text: r.stdout, where: `in pod kube-system/${pod}` };
+  };
 }
