@@ -113,3 +113,8 @@ export function pinnedVersionOverride(name: string): string | undefined {
 export function colorAllowed(): boolean {
   return setting('NO_COLOR') === undefined;
 }
+
+/** Whether kgrade prints when each phase of a run ends, in seconds since the process started: KGRADE_TRACE=1. */
+export function traceEnabled(): boolean {
+  return setting('KGRADE_TRACE') !== undefined && setting('KGRADE_TRACE') !== '0';
+}

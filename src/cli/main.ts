@@ -7,12 +7,14 @@ import { GraderError, LabError, UsageError } from '../errors.js';
 import { ensureNodeImage } from '../env/images.js';
 import type { Lab } from '../lab/types.js';
 import type { ClusterChoice } from '../env/cluster/select.js';
+import { isKubeProxyMode, KUBE_PROXY_MODES } from '../env/cluster/proxy-mode.js';
 import type { WorldParameters } from '../cucumber/parameters.js';
 import { installSignalCleanup, reapOrphans } from '../env/reaper.js';
 import { loadLab } from '../lab/load.js';
 import { REPO_ROOT } from '../paths.js';
 import { readResultsJson } from '../report/results-json.js';
 import { toSummary } from '../report/summary.js';
+import { trace } from '../trace.js';
 
 export const EXIT = { graded: 0, mismatch: 1, usage: 2, infrastructure: 3 } as const;
 
@@ -26,6 +28,15 @@ const lazy = {
   allureHtml: () => import('../report/allure-html.js'),
   reports: () => import('../report/write-all.js'),
 };
+
+/**
+ * Starts loading what grading needs (cucumber, the step definitions and through them the
+ * Kubernetes client) while the environment is prepared, which mostly waits on docker and
+ * the API server. A failure here is left for gradeSubmission to meet and report.
+ */
+function preloadGrading(): Promise<unknown> {
+  return Promise.all([lazy.grade(), import('../cucumber/steps.js').then((m) => m.loadSteps())]).catch(() => undefined);
+}
 
 const USAGE = `kgrade: grades Kubernetes course labs written as Gherkin scenarios
 
@@ -74,6 +85,9 @@ const USAGE = `kgrade: grades Kubernetes course labs written as Gherkin scenario
                                         (e.g. kind's published kindest/node:v1.31.0 where a
                                         registry is reachable: saves the half-hour build)
       --kubernetes-version vX.Y.Z       kind: build the node image for this version
+      --kube-proxy-mode iptables|nftables
+                                        kind: kube-proxy's mode (default iptables); a running
+                                        cluster in the other mode is recreated
   kgrade steps
       Every step sentence a feature may use, by subject.
   kgrade clean
@@ -135,6 +149,7 @@ const CLUSTER_OPTIONS = {
   context: { type: 'string' },
   'node-image': { type: 'string' },
   'kubernetes-version': { type: 'string' },
+  'kube-proxy-mode': { type: 'string' },
 } as const;
 
 type ClusterValues = {
@@ -143,20 +158,24 @@ type ClusterValues = {
   context?: string | undefined;
   'node-image'?: string | undefined;
   'kubernetes-version'?: string | undefined;
+  'kube-proxy-mode'?: string | undefined;
 };
 
 function clusterChoice(values: ClusterValues): ClusterChoice {
   const provider = values.provider ?? (values.kubeconfig ? 'existing' : 'kind');
   if (provider !== 'kind' && provider !== 'existing') throw new UsageError(`--provider must be kind or existing, not "${provider}"`);
-  if (provider === 'existing' && (values['node-image'] || values['kubernetes-version'])) {
-    throw new UsageError('--node-image and --kubernetes-version choose how kind makes its cluster; an existing cluster has its own');
+  if (provider === 'existing' && (values['node-image'] || values['kubernetes-version'] || values['kube-proxy-mode'])) {
+    throw new UsageError('--node-image, --kubernetes-version and --kube-proxy-mode choose how kind makes its cluster; an existing cluster has its own');
   }
+  const mode = values['kube-proxy-mode'];
+  if (mode !== undefined && !isKubeProxyMode(mode)) throw new UsageError(`--kube-proxy-mode must be ${KUBE_PROXY_MODES.join(' or ')}, not "${mode}"`);
   return {
     provider,
     ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
     ...(values.context ? { context: values.context } : {}),
     ...(values['node-image'] ? { nodeImage: values['node-image'] } : {}),
     ...(values['kubernetes-version'] ? { kubernetesVersion: values['kubernetes-version'] } : {}),
+    ...(mode ? { kubeProxyMode: mode } : {}),
   };
 }
 
@@ -183,10 +202,16 @@ async function cmdGrade(args: string[]): Promise<number> {
     log('usage: kgrade grade LABDIR --submission DIR [--out DIR] [--allure] [--no-build]');
     return EXIT.usage;
   }
+  trace('modules loaded, arguments read');
   const lab = await loadLab(labArg);
+  trace('lab loaded');
   const sandbox = sandboxChoice([lab], values);
+  const loading = preloadGrading();
   const env = await prepareEnvironment([lab], values);
+  await loading;
+  trace('environment ready');
   await reapOrphans();
+  trace('orphans reaped');
   const subName = path.basename(path.resolve(values.submission));
   const out = await freshDir(path.resolve(values.out ?? path.join(REPO_ROOT, 'reports', lab.id, subName)));
   log(`kgrade: grading ${values.submission} against ${lab.id} (${lab.scenarios.length} scenarios, ${lab.maxScore} points) in ${env.cluster ? env.cluster.context : env.image}`);
@@ -197,7 +222,9 @@ async function cmdGrade(args: string[]): Promise<number> {
     log,
     ...(values.allure ? { allureResultsDir: path.join(out, 'allure-results') } : {}),
   });
+  trace('graded');
   const written = await (await lazy.reports()).writeReports(result, out);
+  trace('reports written');
   process.stdout.write(`${toSummary(result, { color })}\n`);
   log(`kgrade: reports in ${path.relative(process.cwd(), out) || '.'}: ${written.map((w) => path.relative(out, w)).join(', ')}`);
   if (!result.complete) {

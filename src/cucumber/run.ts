@@ -5,6 +5,7 @@ import { allureFormats } from './allure.js';
 import { ScenarioCollector } from './collector.js';
 import type { RunRequest, RunResult } from './parameters.js';
 import { loadSteps } from './steps.js';
+import { trace } from '../trace.js';
 
 const nullStream = () => new Writable({ write: (_c, _e, cb) => cb() });
 
@@ -20,6 +21,7 @@ export async function runScenarios(req: RunRequest): Promise<RunResult> {
   const environment = { cwd: lab.dir, stdout: nullStream(), stderr: process.stderr };
   const sources = { defaultDialect: 'en', paths, names: [], tagExpression: '', order: 'defined' as const };
   const support = await loadSteps();
+  trace('step definitions loaded');
   const runOptions: IRunOptions = {
     sources,
     support,

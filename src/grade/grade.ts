@@ -9,6 +9,7 @@ import type { GradeResult } from './model.js';
 import type { Budget } from './budget.js';
 import { runInLanes } from './lanes.js';
 import { buildResult, type ScenarioAttempt } from './score.js';
+import { trace } from '../trace.js';
 
 export interface GradeOptions {
   nodeImage: string;
@@ -44,6 +45,7 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
   const isolation = opts.isolation ?? DEFAULT_ISOLATION;
   const jobs = Math.max(1, opts.jobs ?? 1);
   const sub = await takeSubmission(lab, submissionDir);
+  trace('submission copied');
   const meta = (finishedAt: Date) => ({
     submission: { name: sub.name, path: sub.source },
     environment: {
@@ -88,6 +90,7 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
     };
     const allure = opts.allureResultsDir ? { allureResultsDir: opts.allureResultsDir } : {};
     const first = await runInLanes({ lab, world, ...allure, onScenario }, selected, jobs, true, opts.budget);
+    trace('scenarios run');
     for (const run of first) attempts.set(run.id, toAttempt(run, 1));
     const errored = selected.filter((s) => attempts.get(s.id)?.outcome === 'error' || !attempts.has(s.id));
     if (errored.length) {

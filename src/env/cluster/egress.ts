@@ -16,8 +16,9 @@ function ruleArgs(bridge: string): string[] {
   return ['DOCKER-USER', '-i', bridge, '!', '-o', bridge, '-m', 'comment', '--comment', EGRESS_COMMENT, '-j', 'DROP'];
 }
 
+/** iptables or ip6tables; -w waits for the xtables lock that a concurrent call (legacy backend) may hold. */
 async function tool(cmd: string, args: string[]) {
-  return execa(cmd, args, { reject: false, timeout: 30_000 });
+  return execa(cmd, ['-w', '5', ...args], { reject: false, timeout: 30_000 });
 }
 
 /**
@@ -28,21 +29,23 @@ async function tool(cmd: string, args: string[]) {
  */
 export async function guardEgress(network: string): Promise<string> {
   const bridge = await bridgeOf(network);
-  for (const cmd of ['iptables', 'ip6tables']) {
+  // IPv4 and IPv6 are separate tables: both at once. IPv6 is best effort (a host may lack it).
+  const guard = async (cmd: string): Promise<void> => {
     const chain = await tool(cmd, ['-S', 'DOCKER-USER']);
     if (chain.exitCode !== 0) {
       const made = await tool(cmd, ['-N', 'DOCKER-USER']);
       const jump = await tool(cmd, ['-I', 'FORWARD', '1', '-j', 'DOCKER-USER']);
       if (made.exitCode !== 0 || jump.exitCode !== 0) {
-        if (cmd === 'ip6tables') continue;
+        if (cmd === 'ip6tables') return;
         throw new GraderError(`could not make ${cmd}'s DOCKER-USER chain: ${made.stderr || jump.stderr}`);
       }
     }
     const present = await tool(cmd, ['-C', ...ruleArgs(bridge)]);
-    if (present.exitCode === 0) continue;
+    if (present.exitCode === 0) return;
     const add = await tool(cmd, ['-I', ...ruleArgs(bridge)]);
     if (add.exitCode !== 0 && cmd === 'iptables') throw new GraderError(`could not add the egress guard for ${bridge}: ${add.stderr}`);
-  }
+  };
+  await Promise.all([guard('iptables'), guard('ip6tables')]);
   return bridge;
 }
 

@@ -9,6 +9,8 @@ import { GraderError, UsageError } from '../../errors.js';
 import { eventually } from '../../check/eventually.js';
 import { loadKubeConfig, type ClusterRef } from '../../kube/client.js';
 import { keepDnsInside } from '../../kube/dns.js';
+import { kubeProxyMode } from '../../kube/kube-proxy.js';
+import { waitForFullStrength } from '../../kube/replicas.js';
 import { REPO_ROOT } from '../../paths.js';
 import { ContainerNode } from '../container-node.js';
 import { docker } from '../docker.js';
@@ -16,6 +18,7 @@ import { runRepoScript } from '../images.js';
 import { bridgeOf, guardEgress, unguardEgress } from './egress.js';
 import { readClusterHealth } from './health.js';
 import type { ClusterNode, ClusterProvider, ClusterStatus } from './provider.js';
+import type { KubeProxyMode } from './proxy-mode.js';
 
 export interface KindOptions {
   name: string;
@@ -28,6 +31,8 @@ export interface KindOptions {
   kubeconfig: string;
   /** Seconds to wait for every node Ready and every kube-system pod Running. */
   readySeconds: number;
+  /** kube-proxy's mode, when asked for (--kube-proxy-mode); kind's default, iptables, otherwise. */
+  kubeProxyMode?: KubeProxyMode;
 }
 
 const KIND_NETWORK = 'kind';
@@ -35,7 +40,7 @@ const REGISTRY_CONTAINER = 'kgrade-registry';
 /** What the labs' pods pull, with any pull policy: one offline busybox under every name the course uses. */
 const REGISTRY_IMAGES = ['busybox:1.36', 'busybox:latest'];
 
-export function defaultKindOptions(choice: { nodeImage?: string; kubernetesVersion?: string } = {}): KindOptions {
+export function defaultKindOptions(choice: { nodeImage?: string; kubernetesVersion?: string; kubeProxyMode?: KubeProxyMode } = {}): KindOptions {
   const name = kindClusterName();
   const given = choice.nodeImage ?? kindImageOverride();
   const version = choice.kubernetesVersion ?? pinnedVersion('K8S_VERSION');
@@ -48,6 +53,7 @@ export function defaultKindOptions(choice: { nodeImage?: string; kubernetesVersi
     ...(choice.kubernetesVersion ? { kubernetesVersion: choice.kubernetesVersion } : {}),
     kubeconfig: kindKubeconfig(name),
     readySeconds: clusterReadySeconds(),
+    ...(choice.kubeProxyMode ? { kubeProxyMode: choice.kubeProxyMode } : {}),
   };
 }
 
@@ -73,11 +79,10 @@ async function kindBinary(log: (line: string) => void): Promise<string> {
   return cached;
 }
 
-const KIND_CONFIG = `kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-nodes:
-  - role: control-plane
-`;
+/** kind's cluster config: one control-plane node; kube-proxy's mode when one is asked for. */
+export function kindConfig(kubeProxyMode?: KubeProxyMode): string {
+  return ['kind: Cluster', 'apiVersion: kind.x-k8s.io/v1alpha4', ...(kubeProxyMode ? ['networking:', `  kubeProxyMode: ${kubeProxyMode}`] : []), 'nodes:', '  - role: control-plane', ''].join('\n');
+}
 
 export class KindProvider implements ClusterProvider {
   readonly kind = 'kind' as const;
@@ -138,6 +143,13 @@ export class KindProvider implements ClusterProvider {
     );
   }
 
+  /** kube-proxy's running mode when --kube-proxy-mode asked for another one; undefined when it matches or none was asked for. */
+  private async otherProxyMode(): Promise<string | undefined> {
+    if (!this.opts.kubeProxyMode) return undefined;
+    const running = (await kubeProxyMode(this.kubeConfig()))?.replace(/ \(the default\)$/, '') ?? 'an unknown';
+    return running === this.opts.kubeProxyMode ? undefined : running;
+  }
+
   private stampFile(): string {
     return path.join(stateDir(), `kind-${this.opts.name}.provisioned`);
   }
@@ -147,12 +159,13 @@ export class KindProvider implements ClusterProvider {
    * on the wanted image, and the images the registry serves. Undefined when any is missing.
    */
   private async provisionKey(): Promise<string | undefined> {
-    const c = await docker(['inspect', '--type', 'container', '--format', '{{.Id}} {{.State.Running}} {{.Config.Image}}', `${this.opts.name}-control-plane`, REGISTRY_CONTAINER]);
-    if (c.code !== 0) return undefined;
+    const [c, images] = await Promise.all([
+      docker(['inspect', '--type', 'container', '--format', '{{.Id}} {{.State.Running}} {{.Config.Image}}', `${this.opts.name}-control-plane`, REGISTRY_CONTAINER]),
+      docker(['image', 'inspect', '--format', '{{.Id}}', ...REGISTRY_IMAGES]),
+    ]);
+    if (c.code !== 0 || images.code !== 0) return undefined;
     const [node, registry] = c.stdout.trim().split('\n').map((l) => l.split(' '));
     if (node?.[1] !== 'true' || registry?.[1] !== 'true' || node[2] !== this.opts.image) return undefined;
-    const images = await docker(['image', 'inspect', '--format', '{{.Id}}', ...REGISTRY_IMAGES]);
-    if (images.code !== 0) return undefined;
     return [node[0], registry[0], ...images.stdout.trim().split('\n')].join(' ');
   }
 
@@ -162,11 +175,16 @@ export class KindProvider implements ClusterProvider {
    */
   private async warm(log: (line: string) => void): Promise<ClusterStatus | undefined> {
     if (!existsSync(this.opts.kubeconfig) || !existsSync(this.stampFile())) return undefined;
-    const key = await this.provisionKey();
-    if (!key || key !== readFileSync(this.stampFile(), 'utf8')) return undefined;
-    const s = await this.status();
-    if (s.problems.length) return undefined;
-    await guardEgress(KIND_NETWORK);
+    // All at once: each is a few docker, iptables or API calls. The egress guard is (re)applied
+    // either way: a cluster that is not warm gets it again when provisioned.
+    const guard = guardEgress(KIND_NETWORK).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    const [key, s, mode] = await Promise.all([this.provisionKey(), this.status(), this.otherProxyMode()]);
+    const guardFailed = await guard;
+    if (!key || key !== readFileSync(this.stampFile(), 'utf8') || s.problems.length || mode) return undefined;
+    if (guardFailed) throw guardFailed;
     log(`kgrade: reusing healthy cluster ${this.opts.name} (${s.version}, ${s.nodes.length} node(s)), provisioned`);
     return s;
   }
@@ -184,8 +202,11 @@ export class KindProvider implements ClusterProvider {
       await this.writeKubeconfig(bin);
       const s = await this.status();
       const running = await this.nodeImage();
+      const mode = s.problems.length === 0 ? await this.otherProxyMode() : undefined;
       if (running !== undefined && running !== this.opts.image) {
         log(`kgrade: cluster ${this.opts.name} runs ${running}, not ${this.opts.image}; recreating it`);
+      } else if (mode) {
+        log(`kgrade: cluster ${this.opts.name}'s kube-proxy runs in ${mode} mode, not ${this.opts.kubeProxyMode ?? ''}; recreating it`);
       } else if (s.problems.length === 0) {
         log(`kgrade: reusing healthy cluster ${this.opts.name} (${s.version}, ${s.nodes.length} node(s))`);
         await this.provision(log);
@@ -197,7 +218,7 @@ export class KindProvider implements ClusterProvider {
     }
     const dir = await mkdtemp(path.join(os.tmpdir(), 'kgrade-kind-'));
     const config = path.join(dir, 'kind.yaml');
-    await writeFile(config, KIND_CONFIG);
+    await writeFile(config, kindConfig(this.opts.kubeProxyMode));
     log(`kgrade: creating kind cluster ${this.opts.name} from ${this.opts.image}`);
     const started = Date.now();
     const r = await execa(bin, ['create', 'cluster', '--name', this.opts.name, '--image', this.opts.image, '--config', config, '--kubeconfig', this.opts.kubeconfig, '--wait', `${this.opts.readySeconds}s`], {
@@ -227,7 +248,11 @@ export class KindProvider implements ClusterProvider {
     await runRepoScript('images/busybox/build.sh', log);
     await runRepoScript(`images/registry/run.sh ${REGISTRY_IMAGES.join(' ')}`, log);
     const bridge = await guardEgress(KIND_NETWORK);
-    if (await keepDnsInside(this.kubeConfig())) log('kgrade: CoreDNS no longer forwards names outside the cluster');
+    if (await keepDnsInside(this.kubeConfig())) {
+      // its pods were deleted to load the new Corefile: every replica back before any check reads DNS
+      await waitForFullStrength(this.kubeConfig(), 'kube-system', 'coredns', this.opts.readySeconds * 1000);
+      log('kgrade: CoreDNS no longer forwards names outside the cluster');
+    }
     log(`kgrade: the host drops whatever ${bridge} would forward off the cluster network`);
     const key = await this.provisionKey();
     if (key) {

@@ -2,6 +2,7 @@ import { GraderError } from '../../errors.js';
 import { ExistingProvider } from './existing.js';
 import { defaultKindOptions, KindProvider } from './kind.js';
 import type { ClusterProvider } from './provider.js';
+import type { KubeProxyMode } from './proxy-mode.js';
 
 /** How a run names its cluster; JSON, so it can travel in cucumber's world parameters. */
 export interface ClusterChoice {
@@ -12,6 +13,8 @@ export interface ClusterChoice {
   nodeImage?: string;
   /** kind: the Kubernetes version to build the node image for, instead of images/k8s/versions.env's. */
   kubernetesVersion?: string;
+  /** kind: kube-proxy's mode (kind's default, iptables, when not set). */
+  kubeProxyMode?: KubeProxyMode;
 }
 
 export function providerFor(choice: ClusterChoice): ClusterProvider {
