@@ -207,11 +207,9 @@ async function cmdGrade(args: string[]): Promise<number> {
   trace('lab loaded');
   const sandbox = sandboxChoice([lab], values);
   const loading = preloadGrading();
-  const env = await prepareEnvironment([lab], values);
-  await loading;
-  trace('environment ready');
-  await reapOrphans();
-  trace('orphans reaped');
+  // The sandboxes of dead runs are removed meanwhile: neither waits on the other.
+  const [env] = await Promise.all([prepareEnvironment([lab], values), reapOrphans(), loading]);
+  trace('environment ready, orphans reaped');
   const subName = path.basename(path.resolve(values.submission));
   const out = await freshDir(path.resolve(values.out ?? path.join(REPO_ROOT, 'reports', lab.id, subName)));
   log(`kgrade: grading ${values.submission} against ${lab.id} (${lab.scenarios.length} scenarios, ${lab.maxScore} points) in ${env.cluster ? env.cluster.context : env.image}`);

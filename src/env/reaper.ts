@@ -70,21 +70,25 @@ export function alive(pid: number): boolean {
  * of every runtime that has any on this machine.
  */
 export async function reapOrphans(isolations: readonly (typeof ISOLATIONS)[number][] = ISOLATIONS): Promise<string[]> {
-  const removed: string[] = [];
-  for (const isolation of isolations) {
-    const runtime = await sandboxRuntime(isolation);
-    let listed;
-    try {
-      listed = await runtime.list();
-    } catch {
-      continue; // that runtime cannot be asked now (dockerd down): its orphans wait for the next run
-    }
-    for (const s of listed) {
-      if (s.ownerPid !== process.pid && !alive(s.ownerPid)) {
-        await runtime.remove(s.name);
-        removed.push(s.name);
+  // Each runtime lists its own sandboxes (docker, runc): both are asked at once.
+  const each = await Promise.all(
+    isolations.map(async (isolation) => {
+      const removed: string[] = [];
+      const runtime = await sandboxRuntime(isolation);
+      let listed;
+      try {
+        listed = await runtime.list();
+      } catch {
+        return removed; // that runtime cannot be asked now (dockerd down): its orphans wait for the next run
       }
-    }
-  }
-  return removed;
+      for (const s of listed) {
+        if (s.ownerPid !== process.pid && !alive(s.ownerPid)) {
+          await runtime.remove(s.name);
+          removed.push(s.name);
+        }
+      }
+      return removed;
+    }),
+  );
+  return each.flat();
 }
