@@ -48,6 +48,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/kgrade-bench-$LAB.XXXXXX")
 NAMESPACES=()     # made and not yet deleted (the parent's list; a scenario's subshell writes $WORK/ns)
 SCENARIOS_RUN=0
 SCENARIOS_FAILED=0
+. "$(dirname "${BASH_SOURCE[0]}")/tally.sh"
 OUT='' ERR='' RC=''
 
 k() { "$KUBECTL" --kubeconfig "$KCFG" --context "$CTX" "$@"; }
@@ -211,13 +212,7 @@ scenario() {
     ns_delete "$ns" || { [[ $rc == 0 ]] && rc=3; }
     NAMESPACES=("${NAMESPACES[@]:0:${#NAMESPACES[@]}-1}")
   fi
-  local took
-  took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}')
-  case $rc in
-    0) printf '  ok    %s %ss\n' "$name" "$took" ;;
-    *) printf '  %-5s %s %ss\n' "$([[ $rc == 1 ]] && echo FAIL || echo ERROR)" "$name" "$took"
-       SCENARIOS_FAILED=$((SCENARIOS_FAILED + 1)) ;;
-  esac
+  tally "$name" "$t0" "$rc"
 }
 
 k get --raw /readyz >/dev/null 2>"$WORK/err" || { echo "${0##*/}: the API server of $CTX does not answer: $(<"$WORK/err")" >&2; exit 3; }

@@ -32,6 +32,7 @@ NODE=
 OUT='' ERR='' RC=''
 SCENARIOS_RUN=0
 SCENARIOS_FAILED=0
+. "$(dirname "${BASH_SOURCE[0]}")/tally.sh"
 COUNTER=0
 LIVE=()
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kgrade-bench-sh.XXXXXX")
@@ -119,13 +120,7 @@ scenario() {
     ( "$fn" ) && rc=0 || rc=$?
   fi
   node_rm
-  local took
-  took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}')
-  case $rc in
-    0) printf '  ok    %s %ss\n' "$name" "$took" ;;
-    *) printf '  %-5s %s %ss\n' "$([[ $rc == 1 ]] && echo FAIL || echo ERROR)" "$name" "$took"
-       SCENARIOS_FAILED=$((SCENARIOS_FAILED + 1)) ;;
-  esac
+  tally "$name" "$t0" "$rc"
 }
 
 finish() {
