@@ -3,27 +3,18 @@ import { Then } from '@cucumber/cucumber';
 import { fail, GraderError } from '../src/errors.js';
 import { describeExec } from '../src/env/node.js';
 import { sameProgram, sameProgramScript } from '../src/check/same-program.js';
-import { api, httpStatus } from '../src/kube/client.js';
+import { api } from '../src/kube/client.js';
 import { pinning } from '../src/kube/image-ref.js';
 import { imageSizeOnNode } from '../src/kube/image-size.js';
 import { execInPod, podState } from '../src/kube/pods.js';
 import { steps } from './i18n.js';
 import type { KgradeWorld } from './world.js';
 
-async function pod(world: KgradeWorld, name: string): Promise<k8s.V1Pod> {
-  const ns = await world.namespace();
-  const core = world.admin().makeApiClient(k8s.CoreV1Api);
-  return api(world.admin(), `reading pod ${name}`, () => core.readNamespacedPod({ name, namespace: ns.name })).catch((err: unknown) => {
-    if (httpStatus(err) === 404) fail(`there is no pod ${name} in the submission's namespace`);
-    throw err;
-  });
-}
-
 const MB = 1000 * 1000;
 const megabytes = (bytes: number) => `${(bytes / MB).toFixed(2)} MB (${bytes} bytes)`;
 
 steps(Then, ['every image of pod {string} is pinned', '파드 {string}의 모든 이미지가 고정된 버전을 가리킨다'], async function (this: KgradeWorld, name: string) {
-  const p = await pod(this, name);
+  const p = await this.submissionPod(name);
   const containers = [...(p.spec?.initContainers ?? []), ...(p.spec?.containers ?? [])];
   const seen = containers.map((c) => ({ c, pin: pinning(c.image ?? '') }));
   const loose = seen.filter((x) => !x.pin.pinned);
@@ -50,7 +41,7 @@ steps(
   Then,
   ['the image of pod {string} is smaller than {int} MB on its node', '파드 {string}의 이미지는 노드에서 {int} MB보다 작다'],
   async function (this: KgradeWorld, name: string, limit: number) {
-    const p = await pod(this, name);
+    const p = await this.submissionPod(name);
     const status = p.status?.containerStatuses?.[0];
     const nodeName = p.spec?.nodeName;
     if (!status?.imageID || !nodeName) fail(`pod ${name} has not started its container yet (${podState(p)})`);

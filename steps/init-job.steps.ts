@@ -1,7 +1,5 @@
-import * as k8s from '@kubernetes/client-node';
 import { Then } from '@cucumber/cucumber';
 import { fail } from '../src/errors.js';
-import { api, httpStatus } from '../src/kube/client.js';
 import { waitForInitContainers } from '../src/kube/init-containers.js';
 import { waitForJobComplete } from '../src/kube/jobs.js';
 import { emptyDirFileAccess } from '../src/kube/volume-files.js';
@@ -31,10 +29,7 @@ steps(
   ['pod {string} cannot write the file {string} in its emptyDir volumes', '파드 {string}은\\(는) emptyDir 볼륨의 파일 {string}에 쓸 수 없다'],
   async function (this: KgradeWorld, name: string, file: string) {
     const ns = await this.namespace();
-    const pod = await api(this.admin(), `reading pod ${name}`, () => this.admin().makeApiClient(k8s.CoreV1Api).readNamespacedPod({ name, namespace: ns.name })).catch((err: unknown) => {
-      if (httpStatus(err) === 404) fail(`there is no pod ${name} in the submission's namespace`);
-      throw err;
-    });
+    const pod = await this.submissionPod(name);
     const seen = await emptyDirFileAccess(this.admin(), ns.name, pod, file, this.timeouts.command * 1000);
     const writable = seen.filter((f) => f.writable);
     if (writable.length) {

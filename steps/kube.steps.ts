@@ -23,14 +23,6 @@ function expectPodFromManifests(world: KgradeWorld, name: string): void {
   fail(`no pod ${name} can appear: the submission's manifests created ${world.applied.map((a) => `${a.kind} ${a.name}`).join(', ')}, and none of them is Pod ${name}`);
 }
 
-async function readPod(world: KgradeWorld, name: string): Promise<k8s.V1Pod> {
-  const ns = await world.namespace();
-  return api(world.admin(), `reading pod ${name}`, () => world.admin().makeApiClient(k8s.CoreV1Api).readNamespacedPod({ name, namespace: ns.name })).catch((err: unknown) => {
-    if ((err as { code?: number }).code === 404) fail(`there is no pod ${name} in the submission's namespace`);
-    throw err;
-  });
-}
-
 steps(When, ["the submission's {string} is applied", '제출물의 {string}을\\(를) 적용한다'], async function (this: KgradeWorld, file: string) {
   if (this.parameters.missingFiles.includes(file)) fail(`the submission has no ${file}; the lab asks for it`);
   const ns = await this.namespace();
@@ -64,7 +56,7 @@ steps(Then, ['pod {string} is Ready within {int} seconds', '파드 {string}이\\
 });
 
 Then('pod {string} field {string} is {string}', async function (this: KgradeWorld, name: string, jsonPath: string, value: string) {
-  const pod = await readPod(this, name);
+  const pod = await this.submissionPod(name);
   const seen = jsonPathText(pod, jsonPath);
   const want = this.expand(value);
   if (seen !== want) fail(`pod ${name}: ${jsonPath} is "${seen}", expected "${want}"`);
@@ -78,7 +70,7 @@ steps(When, ['pod {string} runs {string}', '파드 {string}에서 {string}을\\(
 });
 
 When('the node of pod {string} runs {string}', async function (this: KgradeWorld, name: string, command: string) {
-  const pod = await readPod(this, name);
+  const pod = await this.submissionPod(name);
   const nodeName = pod.spec?.nodeName;
   if (!nodeName) fail(`pod ${name} is not on any node yet (${podState(pod)})`);
   const node = await this.clusterNode(nodeName);

@@ -3,11 +3,9 @@
  * `docker run`, `docker build` and `kubectl cluster-info` show, done the way
  * the cluster's own nodes do it (containerd's ctr) or through the API.
  */
-import * as k8s from '@kubernetes/client-node';
 import { Then, When } from '@cucumber/cucumber';
 import { fail, LabError } from '../src/errors.js';
 import { sh } from '../src/env/node.js';
-import { api } from '../src/kube/client.js';
 import { expectedHostname } from '../src/kube/http-answers.js';
 import { execInPod, podState } from '../src/kube/pods.js';
 import { fullImageName, layerSharing, readClusterInfo, runOnNodeRuntime, siblingImagesOnNode, type SiblingImages } from '../src/kube/runtime.js';
@@ -25,7 +23,7 @@ When("the node's container runtime runs {string} in a new {string} container", a
 
 Then('pod {string} has a hostname and a UTS namespace of its own, not its node\'s', async function (this: KgradeWorld, name: string) {
   const ns = await this.namespace();
-  const pod = await api(this.admin(), `reading pod ${name}`, () => this.admin().makeApiClient(k8s.CoreV1Api).readNamespacedPod({ name, namespace: ns.name }));
+  const pod = await this.submissionPod(name);
   const nodeName = pod.spec?.nodeName;
   if (!nodeName) fail(`pod ${name} is on no node (${podState(pod)})`);
   const inPod = await execInPod(this.admin(), ns.name, name, undefined, ['sh', '-c', 'hostname; readlink /proc/self/ns/uts'], this.timeouts.command * 1000);

@@ -8,10 +8,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { Given, Then, When } from '@cucumber/cucumber';
-import { fail, GraderError, LabError } from '../src/errors.js';
+import { fail, LabError } from '../src/errors.js';
 import { shellQuote } from '../src/env/node.js';
 import { parseManifest } from '../src/kube/apply.js';
-import { api, describeApiError, httpStatus } from '../src/kube/client.js';
 import { expectedHostname } from '../src/kube/http-answers.js';
 import { envVerdict, freshValue, waitForLogToShow, type EnvSource } from '../src/kube/pod-env.js';
 import { claimMountProblem, claimOnDefaultClass } from '../src/kube/pod-storage.js';
@@ -31,21 +30,11 @@ import {
 } from '../src/kube/workload.js';
 import type { KgradeWorld } from './world.js';
 
-async function readPod(world: KgradeWorld, name: string): Promise<k8s.V1Pod> {
-  const ns = await world.namespace();
-  try {
-    return await api(world.admin(), `reading pod ${name}`, () => world.admin().makeApiClient(k8s.CoreV1Api).readNamespacedPod({ name, namespace: ns.name }));
-  } catch (err) {
-    if (httpStatus(err) === 404) fail(`there is no pod ${name} in the submission's namespace`);
-    throw new GraderError(`reading pod ${name}: ${describeApiError(err)}`, { cause: err });
-  }
-}
-
 // ---------------------------------------------------------------- the grader's own pods
 
 When("the grader's pod {string} is deleted and created again", async function (this: KgradeWorld, name: string) {
   const ns = await this.namespace();
-  const before = await readPod(this, name);
+  const before = await this.submissionPod(name);
   if (!isGraderPod(before)) throw new LabError(`pod ${name} is not one the grader started; a submission's pod is created again from its manifest`);
   const uid = await recreatePod(this.admin(), this.admin(), ns.name, respawnBody(before), this.timeouts.wait * 1000, 'its own spec');
   this.note(`pod ${name} (uid ${before.metadata?.uid ?? '?'}) was deleted and created again from the same spec (uid ${uid})`);
@@ -147,7 +136,7 @@ Given('Secret {string} key {string} is set to a fresh value', async function (th
 });
 
 async function takesEnv(world: KgradeWorld, pod: string, env: string, src: EnvSource): Promise<void> {
-  const p = await readPod(world, pod);
+  const p = await world.submissionPod(pod);
   const v = envVerdict(p, env, src);
   if (!v.ok) fail(`pod ${pod}: ${v.why}`);
   world.note(`pod ${pod}: ${v.how}`);
@@ -188,7 +177,7 @@ Then('the log of pod {string} eventually shows {string} set to {string}', async 
 // ---------------------------------------------------------------- a pod's volume
 
 Then('pod {string} mounts PersistentVolumeClaim {string} at {string}', async function (this: KgradeWorld, name: string, claim: string, at: string) {
-  const p = await readPod(this, name);
+  const p = await this.submissionPod(name);
   const problem = claimMountProblem(p, claim, at);
   if (problem) fail(problem);
   this.note(`pod ${name} mounts PersistentVolumeClaim ${claim} at ${at}`);
@@ -206,7 +195,7 @@ When('pod {string} writes a fresh marker into {string}', async function (this: K
   const r = await execInPod(this.admin(), ns.name, name, undefined, ['sh', '-c', `echo ${marker} > ${shellQuote(target)} && cat ${shellQuote(target)}`], this.timeouts.command * 1000);
   if (r.code !== 0 || r.stdout.trim() !== marker) fail(`writing ${target} in pod ${name} failed: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}`);
   this.vars.set('marker', marker);
-  this.note(`pod ${name} (uid ${(await readPod(this, name)).metadata?.uid ?? '?'}) wrote ${marker} into ${target}`);
+  this.note(`pod ${name} (uid ${(await this.submissionPod(name)).metadata?.uid ?? '?'}) wrote ${marker} into ${target}`);
 });
 
 When("pod {string} is deleted and created again from the submission's {string}", async function (this: KgradeWorld, name: string, file: string) {

@@ -5,6 +5,7 @@ import type { ClusterNode } from '../src/env/cluster/provider.js';
 import { providerFor } from '../src/env/cluster/select.js';
 import { loadKubeConfig } from '../src/kube/client.js';
 import { createSubmissionNamespace, deleteNamespaceLater, type SubmissionNamespace } from '../src/kube/namespace.js';
+import { readSubmissionPod } from '../src/kube/pod-node.js';
 import { NOTE_MEDIA_TYPE, type WorldParameters } from '../src/cucumber/parameters.js';
 import { startSandbox, type Sandbox } from '../src/env/sandbox/index.js';
 import { SUBMISSION_DIR } from '../src/env/script.js';
@@ -86,6 +87,12 @@ export class KgradeWorld extends World<WorldParameters> {
       return ns;
     });
     return this.ns;
+  }
+
+  /** A pod of the scenario's namespace; none by that name is the submission's failure, an API that does not answer the grader's. */
+  async submissionPod(name: string): Promise<k8s.V1Pod> {
+    const ns = await this.namespace();
+    return readSubmissionPod(this.admin(), ns.name, name);
   }
 
   private sandboxNode(): Promise<Node> {
