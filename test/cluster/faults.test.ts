@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as k8s from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { KindProvider } from '../../src/env/cluster/kind.js';
 import { REPO_ROOT } from '../../src/paths.js';
@@ -100,4 +101,38 @@ spec:
   const again = await kgrade('grade', lab, '--submission', sub, '--out', path.join(root, 'again'), ...on);
   assert.equal(again.exitCode, 0, again.stdout + again.stderr);
   assert.match(again.stdout, /1\/1/);
+});
+
+test('a kube-system pod not ready for a while: cluster up waits for it and reuses the cluster, never recreates it', { timeout: 300_000 }, async (t) => {
+  const kind = new KindProvider();
+  const kc = kind.kubeConfig();
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const node = async () => (await execa('docker', ['inspect', '--format', '{{.Id}}', 'kgrade-control-plane'], { reject: false })).stdout.trim();
+  const before = await node();
+  assert.ok(before, 'the kind cluster is up');
+  // Unready for its first 15 s, as a CoreDNS pod being replaced is: the cluster is unhealthy, not broken.
+  const name = `kgrade-test-slow-${process.pid}`;
+  await core.createNamespacedPod({
+    namespace: 'kube-system',
+    body: {
+      metadata: { name },
+      spec: {
+        terminationGracePeriodSeconds: 0,
+        containers: [{
+          name: 'slow',
+          image: 'busybox:1.36',
+          command: ['sh', '-c', 'sleep 15; touch /tmp/ready; sleep 3600'],
+          readinessProbe: { exec: { command: ['test', '-e', '/tmp/ready'] }, periodSeconds: 1 },
+        }],
+      },
+    },
+  });
+  t.after(() => core.deleteNamespacedPod({ name, namespace: 'kube-system', gracePeriodSeconds: 0 }).catch(() => undefined));
+  const r = await kgrade('cluster', 'up');
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`kube-system/${name} is \\w+, not ready`), 'the problem is named');
+  assert.match(r.stderr, /waiting up to \d+ s before recreating it/);
+  assert.match(r.stderr, /reusing healthy cluster kgrade/);
+  assert.doesNotMatch(r.stderr, /; recreating it$|cluster kgrade deleted|creating kind cluster/m);
+  assert.equal(await node(), before, 'the same node container: the cluster was not recreated');
 });

@@ -36,6 +36,8 @@ export interface KindOptions {
 }
 
 const KIND_NETWORK = 'kind';
+/** How long an existing but unhealthy cluster gets to recover before it is deleted and made anew. */
+const RECOVER_SECONDS = 90;
 const REGISTRY_CONTAINER = 'kgrade-registry';
 /** What the labs' pods pull, with any pull policy: one offline busybox under every name the course uses. */
 const REGISTRY_IMAGES = ['busybox:1.36', 'busybox:latest'];
@@ -202,17 +204,24 @@ export class KindProvider implements ClusterProvider {
       await this.writeKubeconfig(bin);
       const s = await this.status();
       const running = await this.nodeImage();
-      const mode = s.problems.length === 0 ? await this.otherProxyMode() : undefined;
       if (running !== undefined && running !== this.opts.image) {
         log(`kgrade: cluster ${this.opts.name} runs ${running}, not ${this.opts.image}; recreating it`);
-      } else if (mode) {
-        log(`kgrade: cluster ${this.opts.name}'s kube-proxy runs in ${mode} mode, not ${this.opts.kubeProxyMode ?? ''}; recreating it`);
-      } else if (s.problems.length === 0) {
-        log(`kgrade: reusing healthy cluster ${this.opts.name} (${s.version}, ${s.nodes.length} node(s))`);
-        await this.provision(log);
-        return s;
       } else {
-        log(`kgrade: cluster ${this.opts.name} exists but is not healthy (${s.problems.slice(0, 3).join('; ')}); recreating it`);
+        // A pod of kube-system being replaced (a CoreDNS pod deleted by a check, a restart) is
+        // no broken cluster: others may be grading on it. Only one that stays unhealthy is recreated.
+        let healthy: ClusterStatus | undefined = s.problems.length === 0 ? s : undefined;
+        if (!healthy) {
+          log(`kgrade: cluster ${this.opts.name} is not healthy (${s.problems.slice(0, 3).join('; ')}); waiting up to ${RECOVER_SECONDS} s before recreating it`);
+          healthy = await this.waitHealthy(RECOVER_SECONDS).catch(() => undefined);
+        }
+        const mode = healthy ? await this.otherProxyMode() : undefined;
+        if (healthy && !mode) {
+          log(`kgrade: reusing healthy cluster ${this.opts.name} (${healthy.version}, ${healthy.nodes.length} node(s))`);
+          await this.provision(log);
+          return healthy;
+        }
+        if (mode) log(`kgrade: cluster ${this.opts.name}'s kube-proxy runs in ${mode} mode, not ${this.opts.kubeProxyMode ?? ''}; recreating it`);
+        else log(`kgrade: cluster ${this.opts.name} is still not healthy after ${RECOVER_SECONDS} s (${(await this.status()).problems.slice(0, 3).join('; ')}); recreating it`);
       }
       await this.down(log);
     }
