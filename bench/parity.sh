@@ -5,7 +5,7 @@
 # A baseline that stops asserting (a stub) shows up as a mismatch on the wrong
 # cases. Exit 0 when every verdict agrees, 1 otherwise. Not timed; takes a few
 # minutes per lab (the wrong cases wait out their deadlines). Needs a built
-# dist/ (npx tsc -p tsconfig.json) and the node image; cluster labs need the
+# dist/ (npm run build) and the node image; cluster labs need the
 # kind cluster up (kgrade cluster up). Default: every lab with a bench/<lab>.sh.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

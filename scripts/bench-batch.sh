@@ -12,7 +12,7 @@
 #
 #   --count N     submissions per class (default 30, or $KGRADE_BENCH_COUNT)
 #   --no-cluster  skip the cluster lab even when a cluster is up
-#   --no-compile  use dist/ as it is (default: npx tsc -p tsconfig.json first)
+#   --no-compile  use dist/ as it is (default: npm run build first)
 #
 # The figures are wall clock on this machine: the load average before and after is printed
 # with them. Everything it writes is in a temporary folder, removed at the end.
@@ -41,8 +41,8 @@ log() { printf 'bench-batch: %s\n' "$*" >&2; }
 KGRADE=(node "$ROOT/bin/kgrade.js")
 
 if ((COMPILE)); then
-  log "compiling (npx tsc -p tsconfig.json)"
-  npx tsc -p tsconfig.json
+  log "compiling (npm run build)"
+  npm run --silent build
 fi
 
 # class LAB DIR: COUNT submission folders in DIR, reference and each wrong case in turn.

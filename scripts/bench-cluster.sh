@@ -25,7 +25,7 @@
 #   --runs N         timed runs of parts 2 and 3 (default 3), each printed, and the median
 #   --cold           rebuild every stage into a temporary KGRADE_CACHE (see part 1)
 #   --cold-go-build  with --cold, also a temporary GOCACHE: Go compiles every package again
-#   --no-compile     use dist/ as it is (default: npx tsc -p tsconfig.json first)
+#   --no-compile     use dist/ as it is (default: npm run build first)
 #   --no-wrong       skip the check on wrong/tag-typo (about 2 min 15 s: two 60 s waits)
 #
 # The cluster (KGRADE_CLUSTER, default kgrade) must be up: this measures its reuse.
@@ -162,9 +162,9 @@ guard() {
 }
 guard
 if [[ $COMPILE == 1 ]]; then
-  npx tsc -p tsconfig.json || { echo "bench-cluster: the TypeScript build failed; fix it or pass --no-compile" >&2; exit 2; }
+  npm run --silent build || { echo "bench-cluster: the TypeScript build failed; fix it or pass --no-compile" >&2; exit 2; }
 fi
-[[ -f dist/src/cli/main.js ]] || { echo "bench-cluster: no dist/ (npx tsc -p tsconfig.json)" >&2; exit 2; }
+[[ -f dist/src/cli/main.js ]] || { echo "bench-cluster: no dist/ (npm run build)" >&2; exit 2; }
 
 LOAD_START=$(loadavg)
 say "kgrade cluster bench: $RUNS timed run(s); cluster $CLUSTER ($CTX), kubectl $KUBECTL"

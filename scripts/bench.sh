@@ -17,7 +17,7 @@
 #                 odd runs and the reverse on even ones
 #   --lab LAB     only this lab (repeatable; default: every sandbox lab that has a
 #                 bench/<lab>.sh)
-#   --no-compile  use dist/ as it is (default: npx tsc -p tsconfig.json first)
+#   --no-compile  use dist/ as it is (default: npm run build first)
 #   --no-count    skip the untimed counting pass: one run of kgrade (with
 #                 --isolation privileged --jobs 1, so that its docker calls compare
 #                 with the shell baseline's: under userns kgrade makes few) and one of
@@ -117,9 +117,9 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 docker info >/dev/null 2>&1 || { echo "bench: Docker does not answer (scripts/setup-docker.sh)" >&2; exit 2; }
 docker image inspect "$IMAGE" >/dev/null 2>&1 || { echo "bench: no image $IMAGE (scripts/ensure-images.sh)" >&2; exit 2; }
 if [[ $COMPILE == 1 ]]; then
-  npx tsc -p tsconfig.json || { echo "bench: the TypeScript build failed; fix it or pass --no-compile" >&2; exit 2; }
+  npm run --silent build || { echo "bench: the TypeScript build failed; fix it or pass --no-compile" >&2; exit 2; }
 fi
-[[ -f dist/src/cli/main.js && -f dist/src/env/sandbox/index.js ]] || { echo "bench: no dist/ (npx tsc -p tsconfig.json)" >&2; exit 2; }
+[[ -f dist/src/cli/main.js && -f dist/src/env/sandbox/index.js ]] || { echo "bench: no dist/ (npm run build)" >&2; exit 2; }
 
 LOAD_START=$(loadavg)
 say "kgrade bench: ${LABS[*]}; $RUNS timed run(s) each"

@@ -1,4 +1,4 @@
-import * as k8s from '@kubernetes/client-node';
+import * as k8s from '../src/vendor/kubernetes-client.js';
 import { Then } from '@cucumber/cucumber';
 import { fail, GraderError } from '../src/errors.js';
 import { describeExec } from '../src/env/node.js';

@@ -1,4 +1,4 @@
-import * as k8s from '@kubernetes/client-node';
+import * as k8s from '../src/vendor/kubernetes-client.js';
 import { After, Then, When } from '@cucumber/cucumber';
 import { eventually } from '../src/check/eventually.js';
 import { GraderError } from '../src/errors.js';

@@ -1,4 +1,4 @@
-import * as k8s from '@kubernetes/client-node';
+import * as k8s from '../src/vendor/kubernetes-client.js';
 import { Given, Then } from '@cucumber/cucumber';
 import { cidrContains } from '../src/check/iptables.js';
 import { words } from '../src/check/listing.js';

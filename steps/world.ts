@@ -1,5 +1,5 @@
 import { After, Before, setDefaultTimeout, setWorldConstructor, World, type IWorldOptions } from '@cucumber/cucumber';
-import * as k8s from '@kubernetes/client-node';
+import * as k8s from '../src/vendor/kubernetes-client.js';
 import { GraderError, LabError } from '../src/errors.js';
 import type { ClusterNode } from '../src/env/cluster/provider.js';
 import { providerFor } from '../src/env/cluster/select.js';

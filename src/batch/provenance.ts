@@ -95,7 +95,7 @@ export async function kgradeVersion(): Promise<string> {
 export async function environmentOf(opts: { nodeImage: string; isolation: Isolation; cluster?: WorldParameters['cluster'] }): Promise<string> {
   if (opts.cluster) {
     const { loadKubeConfig } = await import('../kube/client.js');
-    const k8s = await import('@kubernetes/client-node');
+    const k8s = await import('../vendor/kubernetes-client.js');
     let server = 'version unknown';
     try {
       const v = await loadKubeConfig(opts.cluster).makeApiClient(k8s.VersionApi).getCode();

@@ -31,11 +31,11 @@ const lazy = {
 
 /**
  * Starts loading what grading needs (cucumber, the step definitions and through them the
- * Kubernetes client) while the environment is prepared, which mostly waits on docker and
+ * Kubernetes client, the report writers) while the environment is prepared, which mostly waits on docker and
  * the API server. A failure here is left for gradeSubmission to meet and report.
  */
 function preloadGrading(): Promise<unknown> {
-  return Promise.all([lazy.grade(), import('../cucumber/steps.js').then((m) => m.loadSteps())]).catch(() => undefined);
+  return Promise.all([lazy.grade(), lazy.reports(), import('../cucumber/steps.js').then((m) => m.loadSteps())]).catch(() => undefined);
 }
 
 const USAGE = `kgrade: grades Kubernetes course labs written as Gherkin scenarios
@@ -208,8 +208,12 @@ async function cmdGrade(args: string[]): Promise<number> {
   const sandbox = sandboxChoice([lab], values);
   const loading = preloadGrading();
   // The sandboxes of dead runs are removed meanwhile: neither waits on the other.
-  const [env] = await Promise.all([prepareEnvironment([lab], values), reapOrphans(), loading]);
-  trace('environment ready, orphans reaped');
+  const [env] = await Promise.all([
+    prepareEnvironment([lab], values).finally(() => trace('environment ready')),
+    reapOrphans().finally(() => trace('orphans reaped')),
+    loading.finally(() => trace('cucumber and the steps loaded')),
+  ]);
+  
   const subName = path.basename(path.resolve(values.submission));
   const out = await freshDir(path.resolve(values.out ?? path.join(REPO_ROOT, 'reports', lab.id, subName)));
   log(`kgrade: grading ${values.submission} against ${lab.id} (${lab.scenarios.length} scenarios, ${lab.maxScore} points) in ${env.cluster ? env.cluster.context : env.image}`);

@@ -1,4 +1,4 @@
-import * as k8s from '@kubernetes/client-node';
+import * as k8s from '../vendor/kubernetes-client.js';
 import yaml from 'js-yaml';
 import { SubmissionAssertionError } from '../errors.js';
 import { apiFault, api } from './client.js';

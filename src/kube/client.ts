@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import * as k8s from '@kubernetes/client-node';
+import * as k8s from '../vendor/kubernetes-client.js';
 import { GraderError, SubmissionAssertionError } from '../errors.js';
 
 /** Which cluster: a kubeconfig file and one of its contexts. */

@@ -1,4 +1,4 @@
-import * as k8s from '@kubernetes/client-node';
+import * as k8s from '../vendor/kubernetes-client.js';
 import { api } from './client.js';
 import { podState } from './pods.js';
 

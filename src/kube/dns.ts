@@ -1,4 +1,4 @@
-import * as k8s from '@kubernetes/client-node';
+import * as k8s from '../vendor/kubernetes-client.js';
 import { GraderError } from '../errors.js';
 import { describeApiError } from './client.js';
 

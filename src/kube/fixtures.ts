@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import * as k8s from '@kubernetes/client-node';
+import * as k8s from '../vendor/kubernetes-client.js';
 import yaml from 'js-yaml';
 import { GraderError, LabError } from '../errors.js';
 import type { Fixture } from '../lab/types.js';

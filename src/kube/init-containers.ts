@@ -1,4 +1,4 @@
-import type * as k8s from '@kubernetes/client-node';
+import type * as k8s from '../vendor/kubernetes-client.js';
 import { fail } from '../errors.js';
 import { podLogs, waitForPod } from './pods.js';
 

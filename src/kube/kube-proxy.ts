@@ -1,4 +1,4 @@
-import * as k8s from '@kubernetes/client-node';
+import * as k8s from '../vendor/kubernetes-client.js';
 import { parseIptablesSave, type Ruleset } from '../check/iptables.js';
 import { sh, type Node } from '../env/node.js';
 import { GraderError } from '../errors.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import * as k8s from '@kubernetes/client-node';
+import * as k8s from '../vendor/kubernetes-client.js';
 import { GraderError } from '../errors.js';
 import { api, describeApiError, httpStatus } from './client.js';
 

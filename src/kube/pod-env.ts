@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import * as k8s from '@kubernetes/client-node';
+import * as k8s from '../vendor/kubernetes-client.js';
 import { GraderError, SubmissionAssertionError } from '../errors.js';
 import { eventually } from '../check/eventually.js';
 import { api, describeApiError } from './client.js';

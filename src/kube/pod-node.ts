@@ -1,4 +1,4 @@
-import * as k8s from '@kubernetes/client-node';
+import * as k8s from '../vendor/kubernetes-client.js';
 import { readMemoryCgroup, type MemoryCgroup } from '../check/cgroup.js';
 import { sh, shellQuote, type Node } from '../env/node.js';
 import { GraderError, SubmissionAssertionError } from '../errors.js';

@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import * as k8s from '@kubernetes/client-node';
+import * as k8s from '../vendor/kubernetes-client.js';
 import { GraderError, SubmissionAssertionError } from '../errors.js';
 import type { ExecResult } from '../env/node.js';
 import { api, describeApiError, httpStatus } from './client.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, writeFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import * as k8s from '@kubernetes/client-node';
+import * as k8s from '../vendor/kubernetes-client.js';
 import { GraderError } from '../errors.js';
 import { docker, dockerOk } from '../env/docker.js';
 import { sh, shellQuote, type ExecResult, type Node } from '../env/node.js';

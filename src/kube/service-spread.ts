@@ -1,4 +1,4 @@
-import * as k8s from '@kubernetes/client-node';
+import * as k8s from '../vendor/kubernetes-client.js';
 import { fail, GraderError } from '../errors.js';
 import { eventually } from '../check/eventually.js';
 import { api, describeApiError, httpStatus } from './client.js';

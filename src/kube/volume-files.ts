@@ -1,4 +1,4 @@
-import type * as k8s from '@kubernetes/client-node';
+import type * as k8s from '../vendor/kubernetes-client.js';
 import { fail, GraderError } from '../errors.js';
 import { describeExec, shellQuote } from '../env/node.js';
 import { execInPod } from './pods.js';

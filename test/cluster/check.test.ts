@@ -43,7 +43,7 @@ test('kgrade check through a kubeconfig alone: node checks go through debug pods
   assert.equal(r.exitCode, 0, r.stdout + r.stderr);
   assert.match(r.stderr, new RegExp(`using cluster ${context}`));
   assert.ok(claims(r.stdout).every((l) => l.startsWith('holds')), r.stdout);
-  const pods = await kind.kubeConfig().makeApiClient((await import('@kubernetes/client-node')).CoreV1Api).listNamespacedPod({ namespace: 'kgrade-system' }).catch(() => ({ items: [] }));
+  const pods = await kind.kubeConfig().makeApiClient((await import('../../src/vendor/kubernetes-client.js')).CoreV1Api).listNamespacedPod({ namespace: 'kgrade-system' }).catch(() => ({ items: [] }));
   const live = pods.items.filter((p) => !p.metadata?.deletionTimestamp);
   assert.deepEqual(live.map((p) => p.metadata?.name), [], 'debug pods left running');
 });

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type * as k8s from '@kubernetes/client-node';
+import type * as k8s from '../../src/vendor/kubernetes-client.js';
 import { imagePullProblem, pullStillRunning } from '../../src/kube/pods.js';
 
 function pod(reason: string, message: string, image = 'busybox:1.36x'): k8s.V1Pod {

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type * as k8s from '@kubernetes/client-node';
+import type * as k8s from '../../src/vendor/kubernetes-client.js';
 import { answered, expectedHostname, namesIn, parseAnswers, requestScript } from '../../src/kube/http-answers.js';
 import { envVerdict, logShows, type EnvSource } from '../../src/kube/pod-env.js';
 import { claimMountProblem } from '../../src/kube/pod-storage.js';

@@ -1,4 +1,4 @@
-import * as k8s from '@kubernetes/client-node';
+import * as k8s from '../../vendor/kubernetes-client.js';
 import { describeApiError } from '../../kube/client.js';
 import { imagePullProblem } from '../../kube/pods.js';
 import type { ClusterNodeInfo, ClusterStatus } from './provider.js';
@@ -12,6 +12,12 @@ export async function readClusterHealth(
   const missingImages: string[] = [];
   let version = '';
   let nodes: ClusterNodeInfo[] = [];
+  // The three reads at once; the lists wait for the version's verdict on whether the API server answers.
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const nodeList = core.listNode();
+  const podList = core.listNamespacedPod({ namespace: 'kube-system' });
+  nodeList.catch(() => undefined);
+  podList.catch(() => undefined);
   try {
     const v = await kc.makeApiClient(k8s.VersionApi).getCode();
     version = v.gitVersion;
@@ -19,7 +25,7 @@ export async function readClusterHealth(
     return { server, version, nodes, problems: [`the API server ${server} does not answer: ${describeApiError(err)}`] };
   }
   try {
-    const list = await kc.makeApiClient(k8s.CoreV1Api).listNode();
+    const list = await nodeList;
     nodes = list.items.map((n) => ({
       name: n.metadata?.name ?? '',
       ready: n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
@@ -28,7 +34,7 @@ export async function readClusterHealth(
     }));
     if (nodes.length === 0) problems.push('the cluster has no nodes');
     for (const n of nodes) if (!n.ready) problems.push(`node ${n.name} is not Ready`);
-    const pods = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: 'kube-system' });
+    const pods = await podList;
     for (const p of pods.items) {
       const ready = p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
       if (p.status?.phase !== 'Running' || !ready) {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type * as k8s from '@kubernetes/client-node';
+import type * as k8s from '../../vendor/kubernetes-client.js';
 import { execa } from 'execa';
 import { cacheDir, clusterReadySeconds, kindClusterName, kindImageOverride, kindKubeconfig, pinnedVersionOverride, stateDir } from '../../config.js';
 import { GraderError, UsageError } from '../../errors.js';

@@ -1,4 +1,4 @@
-import type * as k8s from '@kubernetes/client-node';
+import type * as k8s from '../../vendor/kubernetes-client.js';
 import type { ClusterRef } from '../../kube/client.js';
 import type { Node } from '../node.js';
 
