@@ -48,6 +48,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/kgrade-bench-$LAB.XXXXXX")
 NAMESPACES=()     # made and not yet deleted (the parent's list; a scenario's subshell writes $WORK/ns)
 SCENARIOS_RUN=0
 SCENARIOS_FAILED=0
+SCENARIOS_BROKEN=0   # ended in the grader's error (exit 3): finish then exits 3, as kgrade's incomplete grade does
 . "$(dirname "${BASH_SOURCE[0]}")/tally.sh"
 OUT='' ERR='' RC=''
 
@@ -149,19 +150,23 @@ EOF
 }
 
 # When the submission's FILE is applied (src/kube/apply.ts): every object created
-# in the namespace as its ServiceAccount; a metadata.namespace is replaced.
+# in the namespace as its ServiceAccount; a metadata.namespace is replaced. Each
+# object's "Kind name" is kept in $WORK/applied-$NS (kgrade's world.applied).
+# --validate=warn: kgrade's client leaves fieldValidation unset, which the API
+# server takes as Warn (an unknown field such as a pod-level spec.resources is
+# dropped with a warning); kubectl's default, Strict, would refuse the object.
 submission_applied() {
   local file=$1 f=$SUBMISSION/$1
   [[ -f $f ]] || fail "the submission has no $file; the lab asks for it"
   [[ -n ${NS:-} ]] || ns_create
   if grep -q '^[[:space:]]*namespace:' "$f"; then
     # kubectl refuses an object of another namespace; kgrade replaces it, so strip it here
-    k create --dry-run=client -o json -f "$f" 2>"$WORK/err" \
+    k create --dry-run=client --validate=false -o json -f "$f" 2>"$WORK/err" \
       | jq 'if .kind == "List" then .items[] else . end | del(.metadata.namespace)' > "$WORK/manifest.json" \
       || fail "$file: $(<"$WORK/err")"
     f=$WORK/manifest.json
   fi
-  "$KUBECTL" --kubeconfig "$STUDENT_KCFG" create -n "$NS" -f "$f" >/dev/null 2>"$WORK/err" \
+  "$KUBECTL" --kubeconfig "$STUDENT_KCFG" create --validate=warn -n "$NS" -f "$f" -o jsonpath='{.kind} {.metadata.name}{"\n"}' >>"$WORK/applied-$NS" 2>"$WORK/err" \
     || fail "creating the objects of $file: $(grep -v '^Warning:' "$WORK/err")"
 }
 
@@ -212,6 +217,7 @@ scenario() {
     ns_delete "$ns" || { [[ $rc == 0 ]] && rc=3; }
     NAMESPACES=("${NAMESPACES[@]:0:${#NAMESPACES[@]}-1}")
   fi
+  [[ $rc == 0 || $rc == 1 ]] || SCENARIOS_BROKEN=$((SCENARIOS_BROKEN + 1))
   tally "$name" "$t0" "$rc"
 }
 
@@ -235,8 +241,10 @@ fixtures_running() {
   done
 }
 
-# finish: the tally line; exit 0 when every scenario passed.
+# finish: the tally line; returns 0 when every scenario passed, 3 when one ended in the
+# grader's error, else 1.
 finish() {
   printf '%s: %d scenarios, %d passed, %d failed\n' "$LAB" "$SCENARIOS_RUN" $((SCENARIOS_RUN - SCENARIOS_FAILED)) "$SCENARIOS_FAILED"
+  (( SCENARIOS_BROKEN == 0 )) || return 3
   [[ $SCENARIOS_FAILED -eq 0 ]]
 }
