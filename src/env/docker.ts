@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { execa } from '../vendor/execa.js';
 import { dockerCommand } from '../config.js';
 import { GraderError } from '../errors.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
+import { execa } from '../vendor/execa.js';
 import { nodeImageOverride } from '../config.js';
 import { GraderError } from '../errors.js';
 import { REPO_ROOT } from '../paths.js';

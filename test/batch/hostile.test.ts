@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
+import { execa } from '../../src/vendor/execa.js';
 import type { StoredResult } from '../../src/batch/stored.js';
 import { assertNothingLeft, requireDocker, strayTraces, workspacesOf } from '../helpers/grading.js';
 import { hostFreeBytes, hostPidsWithArgv, MiB, randomTag } from '../helpers/hostile.js';

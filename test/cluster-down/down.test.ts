@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execa } from 'execa';
+import { execa } from '../../src/vendor/execa.js';
 import { EGRESS_COMMENT } from '../../src/env/cluster/egress.js';
 import { KindProvider } from '../../src/env/cluster/kind.js';
 import { REPO_ROOT } from '../../src/paths.js';

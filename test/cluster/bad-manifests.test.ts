@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as k8s from '../../src/vendor/kubernetes-client.js';
-import { execa } from 'execa';
+import { execa } from '../../src/vendor/execa.js';
 import { KindProvider } from '../../src/env/cluster/kind.js';
 import { REPO_ROOT } from '../../src/paths.js';
 import { labYaml, writeLab, writeTree } from '../helpers/labs.js';

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
+import { execa } from '../../src/vendor/execa.js';
 import { defaultKindOptions, KindProvider } from '../../src/env/cluster/kind.js';
 import { REPO_ROOT } from '../../src/paths.js';
 import { KGRADE_BIN } from '../helpers/grading.js';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execa } from 'execa';
+import { execa } from '../../src/vendor/execa.js';
 import { KindProvider } from '../../src/env/cluster/kind.js';
 import { REPO_ROOT } from '../../src/paths.js';
 import { labYaml, tempRoot, writeLab } from '../helpers/labs.js';

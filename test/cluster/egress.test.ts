@@ -8,7 +8,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execa } from 'execa';
+import { execa } from '../../src/vendor/execa.js';
 import { bridgeOf, guardEgress, unguardEgress } from '../../src/env/cluster/egress.js';
 import { KindProvider } from '../../src/env/cluster/kind.js';
 import { createSubmissionNamespace, deleteNamespace, type SubmissionNamespace } from '../../src/kube/namespace.js';

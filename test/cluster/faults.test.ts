@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as k8s from '../../src/vendor/kubernetes-client.js';
-import { execa } from 'execa';
+import { execa } from '../../src/vendor/execa.js';
 import { KindProvider } from '../../src/env/cluster/kind.js';
 import { REPO_ROOT } from '../../src/paths.js';
 import { labYaml, tempRoot, writeLab, writeTree } from '../helpers/labs.js';

@@ -7,7 +7,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execa } from 'execa';
+import { execa } from '../../src/vendor/execa.js';
 import { defaultKindOptions } from '../../src/env/cluster/kind.js';
 import { KGRADE_BIN } from '../helpers/grading.js';
 

@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
+import { execa } from '../../src/vendor/execa.js';
 import { REPO_ROOT } from '../../src/paths.js';
 import { KGRADE_BIN, sandboxesOwnedBy } from '../helpers/grading.js';
 import { labYaml, script, writeLab, writeTree } from '../helpers/labs.js';

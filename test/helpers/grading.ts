@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
+import { execa } from '../../src/vendor/execa.js';
 import { stateDir } from '../../src/config.js';
 import { nodeImageRef } from '../../src/env/images.js';
 import { ISOLATIONS, sandboxRuntime } from '../../src/env/sandbox/index.js';

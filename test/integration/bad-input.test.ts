@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
+import { execa } from '../../src/vendor/execa.js';
 import { assertNothingLeft, gradeHere, requireDocker, sandboxesOwnedBy, type InProcessGrade } from '../helpers/grading.js';
 import { labYaml, script, writeLab, writeTree, type Tree } from '../helpers/labs.js';
 

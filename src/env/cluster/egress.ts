@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { execa } from '../../vendor/execa.js';
 import { GraderError } from '../../errors.js';
 import { docker } from '../docker.js';
 

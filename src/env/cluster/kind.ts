@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type * as k8s from '../../vendor/kubernetes-client.js';
-import { execa } from 'execa';
+import { execa } from '../../vendor/execa.js';
 import { cacheDir, clusterReadySeconds, kindClusterName, kindImageOverride, kindKubeconfig, pinnedVersionOverride, stateDir } from '../../config.js';
 import { GraderError, UsageError } from '../../errors.js';
 import { eventually } from '../../check/eventually.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { chmod, lchown, lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import { execa } from '../../vendor/execa.js';
 import { cacheDir } from '../../config.js';
 import { GraderError } from '../../errors.js';
 import { docker, dockerBinary, dockerOk } from '../docker.js';

@@ -2,7 +2,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmdirSync, 
 import { lchown, mkdir, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { execa, execaSync } from 'execa';
+import { execa, execaSync } from '../../vendor/execa.js';
 import { GraderError, SubmissionAssertionError } from '../../errors.js';
 import { sandboxDisk, stateDir, usernsBase } from '../../config.js';
 import type { ExecOptions, ExecResult } from '../node.js';
