@@ -167,7 +167,12 @@ submission_applied() {
     f=$WORK/manifest.json
   fi
   "$KUBECTL" --kubeconfig "$STUDENT_KCFG" create --validate=warn -n "$NS" -f "$f" -o jsonpath='{.kind} {.metadata.name}{"\n"}' >>"$WORK/applied-$NS" 2>"$WORK/err" \
-    || fail "creating the objects of $file: $(grep -v '^Warning:' "$WORK/err")"
+    && return 0
+  # refused by the API server: the submission's; an API server that does not answer: the grader's
+  k get --raw /readyz >/dev/null 2>&1 || broken "creating the objects of $file: the API server does not answer: $(<"$WORK/err")"
+  grep -qE '^Error from server \((InternalError|ServiceUnavailable|Timeout|TooManyRequests|Unauthorized)\)' "$WORK/err" \
+    && broken "creating the objects of $file: $(<"$WORK/err")"
+  fail "creating the objects of $file: $(grep -v '^Warning:' "$WORK/err")"
 }
 
 # Then pod NAME is Running within N seconds (a watch, as kgrade's waitForPod).
