@@ -673,12 +673,18 @@ greedy_is_burstable() {
   [[ -z $requests ]] || fail "$requests"
 }
 
-# The memory cgroup of container CID of pod UID on NODE, in one exec (src/kube/pod-node.ts
-# containerMemoryCgroup + src/check/cgroup.ts readMemoryCgroup): LIMIT ("" for no limit), LINE.
-CGROUP_SCRIPT=$(cat <<'EOF'
+# The start of the node scripts below: container CID's main PID from containerd's task
+# list ($pid), or a CTRFAIL / NOTASK line and an end.
+TASK_PID_SCRIPT=$(cat <<'EOF'
 tasks=$(ctr -n k8s.io task ls 2>&1) || { s=$?; echo "CTRFAIL $s $tasks"; exit 0; }
 pid=$(printf '%s\n' "$tasks" | awk -v id="$cid" '$1 == id && $2 ~ /^[0-9]+$/ {print $2}')
 if [ -z "$pid" ] || [ "$pid" = 0 ]; then echo "NOTASK $(printf '%s\n' "$tasks" | grep -cE '^[0-9a-f]{12,}[[:space:]]+[0-9]+')"; exit 0; fi
+EOF
+)
+
+# The memory cgroup of container CID of pod UID on NODE, in one exec (src/kube/pod-node.ts
+# containerMemoryCgroup + src/check/cgroup.ts readMemoryCgroup): LIMIT ("" for no limit), LINE.
+CGROUP_SCRIPT=$TASK_PID_SCRIPT$'\n'$(cat <<'EOF'
 echo "PID $pid"
 head=$(awk '$3 == "cgroup" && $4 ~ /(^|,)memory(,|$)/ {print "1 " $2; exit} $3 == "cgroup2" {v2 = $2} END {if (v2 != "") print "2 " v2}' /proc/self/mounts | head -n 1)
 echo "ROOT $head"
@@ -979,10 +985,7 @@ pod_has_labels() {
 
 # The processes of container CID on the node: its main process (ctr) and every
 # descendant (ps), each "PID BASE64(cmdline)", in one exec.
-PROCS_SCRIPT=$(cat <<'EOF'
-tasks=$(ctr -n k8s.io task ls 2>&1) || { s=$?; echo "CTRFAIL $s $tasks"; exit 0; }
-pid=$(printf '%s\n' "$tasks" | awk -v id="$cid" '$1 == id && $2 ~ /^[0-9]+$/ {print $2}')
-if [ -z "$pid" ] || [ "$pid" = 0 ]; then echo "NOTASK $(printf '%s\n' "$tasks" | grep -cE '^[0-9a-f]{12,}[[:space:]]+[0-9]+')"; exit 0; fi
+PROCS_SCRIPT=$TASK_PID_SCRIPT$'\n'$(cat <<'EOF'
 echo "MAIN $pid"
 ps -e -o pid=,ppid= | awk -v root="$pid" '{ kids[$2] = kids[$2] " " $1 }
   END { q[1] = root; h = 1; t = 1; while (h <= t) { p = q[h++]; if (p in done) continue; done[p] = 1; print p; n = split(kids[p], k, " "); for (i = 1; i <= n; i++) q[++t] = k[i] } }' \
