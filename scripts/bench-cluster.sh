@@ -115,7 +115,7 @@ cleanup() {
   if [[ -x $KUBECTL && -f $KCFG ]]; then
     # kgrade deletes a scenario's namespace after it, but not when it is stopped
     # halfway: sweep the reference's namespaces made since the interrupted run began.
-    ns=$(k get ns -l kgrade.bench="$BENCH_RUN" -o name 2>/dev/null || true)
+    ns=$(k get ns -l kgrade.bench="$BENCH_RUN" -o jsonpath='{range .items[?(@.status.phase=="Active")]}namespace/{.metadata.name} {end}' 2>/dev/null || true)
     if [[ -n $KGRADE_SINCE ]]; then
       ns+=" $(k get ns -l kgrade/lab=$LAB -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.creationTimestamp}{"\n"}{end}' 2>/dev/null \
         | awk -v t="$KGRADE_SINCE" '$1 ~ /^kg-smoke-cluster-reference-/ && $2 >= t { print "namespace/" $1 }' || true)"
@@ -521,8 +521,9 @@ say "  warm cluster up, reports)."
 say ""
 say "machine: nproc $(nproc); load average (1/5/15 min) $LOAD_START at start, $LOAD_SMOKE before the smoke runs, $LOAD_END at end"
 say "shell baseline on wrong/tag-typo: $WRONG_NOTE"
-left=$(k get ns -l kgrade.bench="$BENCH_RUN" -o name 2>/dev/null | xargs || true)
-say "namespaces of the shell runs left: ${left:-none}"
+# a namespace whose deletion was accepted (Terminating) is on its way out, as kgrade leaves its own
+left=$(k get ns -l kgrade.bench="$BENCH_RUN" -o jsonpath='{range .items[?(@.status.phase=="Active")]}{.metadata.name} {end}' 2>/dev/null | xargs || true)
+say "namespaces of the shell runs left (not being deleted): ${left:-none}"
 if [[ $INVALID == 1 ]]; then
   say ""
   say "bench-cluster: at least one run was not what it should be (see !! above): the figures are not comparable"
