@@ -1,7 +1,8 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import yaml from 'js-yaml';
-import { Ajv, type ErrorObject } from 'ajv';
+import { createHash } from 'node:crypto';
+import type { ErrorObject } from 'ajv';
 import { generateMessages } from '@cucumber/gherkin';
 import { IdGenerator, SourceMediaType, type GherkinDocument, type Scenario } from '@cucumber/messages';
 import { LabError } from '../errors.js';
@@ -10,13 +11,28 @@ import type { Lab, LabFile, ScenarioDef } from './types.js';
 
 const SCHEMA_FILE = path.join(REPO_ROOT, 'schemas/lab.schema.json');
 
-let validator: ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } | undefined;
+type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
-async function labValidator() {
-  if (!validator) {
-    const schema = JSON.parse(await readFile(SCHEMA_FILE, 'utf8')) as object;
-    validator = new Ajv({ allErrors: true, useDefaults: true, strict: true }).compile(schema);
-  }
+let validator: Promise<Validator> | undefined;
+
+/** ajv's options for lab.yaml; scripts/compile-schemas.mjs compiles with the same. */
+const LAB_SCHEMA_OPTIONS = { allErrors: true, useDefaults: true, strict: true } as const;
+
+/**
+ * The lab.yaml validator: the one `npm run build` compiled (dist/src/vendor/lab-validator.js)
+ * when it was compiled from this very schema, else ajv compiles it now.
+ */
+function labValidator(): Promise<Validator> {
+  validator ??= (async () => {
+    const text = await readFile(SCHEMA_FILE, 'utf8');
+    const sha256 = createHash('sha256').update(text).digest('hex');
+    const built = (await import(new URL('../vendor/lab-validator.js', import.meta.url).href).catch(() => undefined)) as
+      | { default?: Validator; schemaSha256?: string }
+      | undefined;
+    if (built?.default && built.schemaSha256 === sha256) return built.default;
+    const { Ajv } = await import('ajv');
+    return new Ajv(LAB_SCHEMA_OPTIONS).compile(JSON.parse(text) as object) as Validator;
+  })();
   return validator;
 }
 
