@@ -171,14 +171,19 @@ export function splitDumps(text: string): Array<{ variant: string; text: string 
   return out;
 }
 
+/** A dump's heading ("nft", "legacy", "iptables") as the tool that wrote it: "iptables-nft", ... */
+function iptablesName(variant: string): string {
+  return variant === 'iptables' ? 'iptables' : `iptables-${variant}`;
+}
+
 /** Of the dumps, the one whose nat table has a KUBE-SVC chain for the port (the most kube-proxy chains first). */
 export function pickDump(dumps: Array<{ variant: string; text: string }>, servicePort: string): NatDump | undefined {
   const parsed = dumps.map((d) => ({ variant: d.variant, rules: parseIptablesSave(d.text) }));
   const kubeChains = (r: Ruleset) => [...(r.get('nat')?.keys() ?? [])].filter((c) => c.startsWith('KUBE-')).length;
-  const seen = parsed.map((p) => `${p.variant}: ${kubeChains(p.rules)} KUBE- chains in nat`);
+  const seen = parsed.map((p) => `${iptablesName(p.variant)}: ${kubeChains(p.rules)} KUBE- chains in nat`);
   const holding = parsed.filter((p) => serviceRouting(p.rules, servicePort)).sort((a, b) => kubeChains(b.rules) - kubeChains(a.rules));
   const best = holding[0];
-  return best ? { variant: best.variant === 'iptables' ? 'iptables' : `iptables-${best.variant}`, rules: best.rules, seen } : undefined;
+  return best ? { variant: iptablesName(best.variant), rules: best.rules, seen } : undefined;
 }
 
 const SAVE_SCRIPT = [
@@ -214,7 +219,7 @@ export async function readServiceRouting(
   const all = splitDumps(r.stdout).filter((d) => d.variant !== 'end');
   const dumps = all.filter((d) => d.variant !== 'nftables');
   const picked = pickDump(dumps, servicePort);
-  const seen = picked?.seen ?? dumps.map((d) => `iptables-${d.variant}: ${[...(parseIptablesSave(d.text).get('nat')?.keys() ?? [])].filter((c) => c.startsWith('KUBE-')).length} KUBE- chains in nat`);
+  const seen = picked?.seen ?? dumps.map((d) => `${iptablesName(d.variant)}: ${[...(parseIptablesSave(d.text).get('nat')?.keys() ?? [])].filter((c) => c.startsWith('KUBE-')).length} KUBE- chains in nat`);
   if (picked) return { routing: serviceRouting(picked.rules, servicePort), variant: picked.variant, seen };
   const onNode = all.find((d) => d.variant === 'nftables');
   let nft: { text: string; where: string } | undefined = onNode ? { text: onNode.text, where: 'on the node' } : undefined;
