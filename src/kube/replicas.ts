@@ -16,14 +16,15 @@ function ready(p: k8s.V1Pod): boolean {
   return !p.metadata?.deletionTimestamp && p.status?.phase === 'Running' && (p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false);
 }
 
-interface Strength {
+export interface Strength {
   full: boolean;
   replicas: number;
   pods: k8s.V1Pod[];
   seen: string;
 }
 
-async function strength(kc: k8s.KubeConfig, namespace: string, deployment: string): Promise<Strength> {
+/** Whether a deployment has all its replicas Ready and none terminating, with what was seen. */
+export async function strength(kc: k8s.KubeConfig, namespace: string, deployment: string): Promise<Strength> {
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   let d: k8s.V1Deployment;

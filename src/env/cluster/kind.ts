@@ -10,7 +10,7 @@ import { eventually } from '../../check/eventually.js';
 import { loadKubeConfig, type ClusterRef } from '../../kube/client.js';
 import { keepDnsInside } from '../../kube/dns.js';
 import { kubeProxyMode } from '../../kube/kube-proxy.js';
-import { waitForFullStrength } from '../../kube/replicas.js';
+import { strength } from '../../kube/replicas.js';
 import { REPO_ROOT } from '../../paths.js';
 import { ContainerNode } from '../container-node.js';
 import { docker } from '../docker.js';
@@ -128,10 +128,17 @@ export class KindProvider implements ClusterProvider {
     return { ...base, ...(await readClusterHealth(this.kubeConfig())) };
   }
 
-  private async waitHealthy(seconds: number): Promise<ClusterStatus> {
+  /**
+   * Waits for every node Ready and every kube-system pod Running, and for what `also` asks
+   * (a problem in words, or undefined when none); a node image that lacks an image ends the
+   * wait at once.
+   */
+  private async waitHealthy(seconds: number, also?: () => Promise<string | undefined>): Promise<ClusterStatus> {
     return eventually(
       async () => {
         const s = await this.status();
+        const more = await also?.();
+        if (more) s.problems.push(more);
         if (s.missingImages?.length) {
           // "not found" from the local registry: no amount of waiting brings the image.
           throw new GraderError(
@@ -258,8 +265,13 @@ export class KindProvider implements ClusterProvider {
     await runRepoScript(`images/registry/run.sh ${REGISTRY_IMAGES.join(' ')}`, log);
     const bridge = await guardEgress(KIND_NETWORK);
     if (await keepDnsInside(this.kubeConfig())) {
-      // its pods were deleted to load the new Corefile: every replica back before any check reads DNS
-      await waitForFullStrength(this.kubeConfig(), 'kube-system', 'coredns', this.opts.readySeconds * 1000);
+      // Its pods were deleted to load the new Corefile: every replica back (the old ones gone)
+      // before any check reads DNS; a node image without CoreDNS's image is named at once.
+      const coreDns = async () => {
+        const s = await strength(this.kubeConfig(), 'kube-system', 'coredns');
+        return s.full ? undefined : `CoreDNS is not back to all its replicas: ${s.seen}`;
+      };
+      await this.waitHealthy(this.opts.readySeconds, coreDns);
       log('kgrade: CoreDNS no longer forwards names outside the cluster');
     }
     log(`kgrade: the host drops whatever ${bridge} would forward off the cluster network`);
