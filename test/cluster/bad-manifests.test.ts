@@ -12,7 +12,7 @@ import * as k8s from '../../src/vendor/kubernetes-client.js';
 import { execa } from '../../src/vendor/execa.js';
 import { KindProvider } from '../../src/env/cluster/kind.js';
 import { REPO_ROOT } from '../../src/paths.js';
-import { labYaml, writeLab, writeTree } from '../helpers/labs.js';
+import { labYaml, smokePod, writeLab, writeTree } from '../helpers/labs.js';
 
 const CLI = path.join(REPO_ROOT, 'bin/kgrade.js');
 const SMOKE = path.join(REPO_ROOT, 'labs/smoke-cluster');
@@ -50,16 +50,6 @@ function scenario(g: Graded, name: string) {
   return s;
 }
 
-const POD = (extra = '', container = '') => `apiVersion: v1
-kind: Pod
-metadata:
-  name: smoke${extra}
-spec:
-  containers:
-    - name: box
-      image: busybox:1.36
-      command: ["sleep", "3600"]${container}
-`;
 
 test('a manifest that does not parse: failed, with the line and column', async () => {
   const g = await grade(SMOKE, { 'pod.yaml': 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: smoke\n spec: [\n' });
@@ -81,12 +71,12 @@ test('the wrong kind: failed at once, naming what the manifest made instead', as
 
 test('several documents: all are created in the submission\'s namespace, and the pod counts', async () => {
   const svc = 'apiVersion: v1\nkind: Service\nmetadata:\n  name: extra\nspec:\n  ports: [{port: 80}]\n  selector: {app: x}\n';
-  const g = await grade(SMOKE, { 'pod.yaml': `${svc}---\n${POD()}` });
+  const g = await grade(SMOKE, { 'pod.yaml': `${svc}---\n${smokePod()}` });
   assert.equal(scenario(g, RUNS).outcome, 'passed', JSON.stringify(g.scenarios));
 });
 
 test('an object that names kube-system lands in the submission\'s own namespace; kube-system is untouched', async () => {
-  const g = await grade(SMOKE, { 'pod.yaml': POD().replace('  name: smoke\n', '  name: smoke\n  namespace: kube-system\n') });
+  const g = await grade(SMOKE, { 'pod.yaml': smokePod().replace('  name: smoke\n', '  name: smoke\n  namespace: kube-system\n') });
   assert.equal(scenario(g, RUNS).outcome, 'passed');
   const kc = new KindProvider().kubeConfig();
   const pods = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: 'kube-system' });
@@ -94,12 +84,12 @@ test('an object that names kube-system lands in the submission\'s own namespace;
 });
 
 test('a privileged pod and a hostPath mount of /: Pod Security refuses them, the student\'s failed with the admission message', async () => {
-  const privileged = await grade(SMOKE, { 'pod.yaml': POD('', '\n      securityContext:\n        privileged: true') });
+  const privileged = await grade(SMOKE, { 'pod.yaml': smokePod('', '\n      securityContext:\n        privileged: true') });
   const p = scenario(privileged, RUNS);
   assert.equal(p.outcome, 'failed');
   assert.match(p.message, /violates PodSecurity "baseline[^"]*": privileged/);
   const hostPath = await grade(SMOKE, {
-    'pod.yaml': POD('', '\n      volumeMounts: [{name: root, mountPath: /host}]') + '  volumes:\n    - name: root\n      hostPath: {path: /}\n',
+    'pod.yaml': smokePod('', '\n      volumeMounts: [{name: root, mountPath: /host}]') + '  volumes:\n    - name: root\n      hostPath: {path: /}\n',
   });
   const h = scenario(hostPath, RUNS);
   assert.equal(h.outcome, 'failed');
@@ -107,7 +97,7 @@ test('a privileged pod and a hostPath mount of /: Pod Security refuses them, the
 });
 
 test('a resource request no node can meet: failed with the scheduler\'s reason, within the lab\'s deadline', async () => {
-  const g = await grade(SMOKE, { 'pod.yaml': POD('', '\n      resources:\n        requests: {memory: 4000Gi}') });
+  const g = await grade(SMOKE, { 'pod.yaml': smokePod('', '\n      resources:\n        requests: {memory: 4000Gi}') });
   const s = scenario(g, RUNS);
   assert.equal(s.outcome, 'failed');
   assert.match(s.message, /Insufficient memory|Unschedulable/);

@@ -16,25 +16,15 @@ import { KindProvider } from '../../src/env/cluster/kind.js';
 import { REPO_ROOT } from '../../src/paths.js';
 import { batch, show, stored, type BatchRun } from '../helpers/batch.js';
 import { KGRADE_BIN } from '../helpers/grading.js';
-import { writeTree } from '../helpers/labs.js';
+import { smokePod, writeTree } from '../helpers/labs.js';
 
 const SMOKE = path.join(REPO_ROOT, 'labs/smoke-cluster');
-const POD = (extra = '', container = '') => `apiVersion: v1
-kind: Pod
-metadata:
-  name: smoke${extra}
-spec:
-  containers:
-    - name: box
-      image: busybox:1.36
-      command: ["sleep", "3600"]${container}
-`;
 const HOSTILE: Record<string, string> = {
-  'h-privileged': POD('', '\n      securityContext:\n        privileged: true'),
-  'h-hostpath': `${POD('', '\n      volumeMounts: [{name: root, mountPath: /host}]')}  volumes:\n    - name: root\n      hostPath: {path: /}\n`,
-  'h-huge': POD('', '\n      resources:\n        requests: {memory: 4000Gi, cpu: "4000"}'),
+  'h-privileged': smokePod('', '\n      securityContext:\n        privileged: true'),
+  'h-hostpath': `${smokePod('', '\n      volumeMounts: [{name: root, mountPath: /host}]')}  volumes:\n    - name: root\n      hostPath: {path: /}\n`,
+  'h-huge': smokePod('', '\n      resources:\n        requests: {memory: 4000Gi, cpu: "4000"}'),
   'h-configmaps': Array.from({ length: 10_000 }, (_, i) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\n`).join('---\n'),
-  'h-kube-system': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kgrade-hostile-marker\n  namespace: kube-system\n---\n${POD()}`,
+  'h-kube-system': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kgrade-hostile-marker\n  namespace: kube-system\n---\n${smokePod()}`,
 };
 const GOOD = ['good-1', 'good-2'];
 
@@ -47,7 +37,7 @@ let configMapsBefore = 0;
 before(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'kgrade-batch-hostile-cluster-'));
   const subs = path.join(root, 'subs');
-  for (const id of GOOD) await writeTree(path.join(subs, id), { 'pod.yaml': POD() });
+  for (const id of GOOD) await writeTree(path.join(subs, id), { 'pod.yaml': smokePod() });
   for (const [id, text] of Object.entries(HOSTILE)) await writeTree(path.join(subs, id), { 'pod.yaml': text });
   configMapsBefore = (await kc().makeApiClient(k8s.CoreV1Api).listConfigMapForAllNamespaces()).items.length;
   out = path.join(root, 'out');

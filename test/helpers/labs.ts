@@ -79,3 +79,18 @@ export async function writeLab(root: string, id: string, spec: LabSpec): Promise
   for (const [name, tree] of Object.entries(spec.wrong ?? {})) await writeTree(path.join(dir, 'wrong', name), tree);
   return dir;
 }
+
+/**
+ * The smoke lab's pod.yaml: Pod smoke${extra}, one busybox container sleeping; `container`
+ * is YAML appended to that container (a securityContext, mounts, resources).
+ */
+export const smokePod = (extra = '', container = ''): string => `apiVersion: v1
+kind: Pod
+metadata:
+  name: smoke${extra}
+spec:
+  containers:
+    - name: box
+      image: busybox:1.36
+      command: ["sleep", "3600"]${container}
+`;
