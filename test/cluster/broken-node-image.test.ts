@@ -67,6 +67,7 @@ after(async () => {
 
 test('a node image missing CoreDNS: grading a cluster lab is an error naming the missing image at once, never a zero; down removes it, the main cluster stays', { timeout: 900_000 }, async (t) => {
   const out = await mkdtemp(path.join(os.tmpdir(), 'kgrade-broken-image-'));
+  t.after(() => rm(out, { recursive: true, force: true }));
   const r = await execa('node', [KGRADE_BIN, 'grade', SMOKE, '--submission', path.join(SMOKE, 'reference'), '--out', out], {
     env,
     reject: false,
@@ -81,7 +82,6 @@ test('a node image missing CoreDNS: grading a cluster lab is an error naming the
   t.diagnostic(r.stderr.split('\n').filter((l) => /lacks/.test(l)).join('\n'));
   assert.doesNotMatch(r.stdout, /✘|FAIL/, log);
   assert.equal(existsSync(path.join(out, 'results.json')), false, 'no score was written for a grade that never ran');
-  await rm(out, { recursive: true, force: true });
 
   const down = await execa('node', [KGRADE_BIN, 'cluster', 'down'], { env, reject: false, timeout: 300_000 });
   assert.equal(down.exitCode, 0, down.stderr);

@@ -4,8 +4,7 @@
  * pods); a claim that does not hold is exit 1 with what was seen; an API server that does not
  * answer is exit 3.
  */
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -74,8 +73,8 @@ test('a claim that does not hold: exit 1, the claim named with what was seen', {
   assert.match(r.stdout, /holds\s+false-claim: the node has \/etc/);
 });
 
-test('an API server that does not answer: exit 3, could not check', { timeout: 600_000 }, async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kgrade-check-'));
+test('an API server that does not answer: exit 3, could not check', { timeout: 600_000 }, async (t) => {
+  const dir = await tempRoot('check', t);
   const real = await readFile(new KindProvider().ref.kubeconfig, 'utf8');
   const file = path.join(dir, 'dead.yaml');
   await writeFile(file, real.replace(/server: https:\/\/127\.0\.0\.1:\d+/, 'server: https://127.0.0.1:9'));

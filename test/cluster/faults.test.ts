@@ -2,8 +2,7 @@
  * Cluster faults end in a clear message and an error (exit 3), never in a
  * student's failed. Uses the real CLI; the last case needs the kind cluster up.
  */
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,8 +20,8 @@ async function kgrade(...args: string[]) {
   return execa('node', [CLI, ...args], { reject: false, timeout: 300_000 });
 }
 
-test('a kubeconfig that does not parse: exit 3, naming the file', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kgrade-kc-'));
+test('a kubeconfig that does not parse: exit 3, naming the file', async (t) => {
+  const dir = await tempRoot('kc', t);
   const file = path.join(dir, 'broken.yaml');
   await writeFile(file, 'clusters: [ {name: x, cluster: {server: "https://127.0.0.1:1"\n');
   const r = await kgrade('cluster', 'status', '--kubeconfig', file, '--context', 'x');
@@ -37,8 +36,8 @@ test('a context the kubeconfig does not have: exit 3, listing the contexts it ha
   assert.match(r.stderr, /no context "no-such-context" \(it has: kind-/);
 });
 
-test('an API server that does not answer: the grade is an error, not a zero', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kgrade-kc-'));
+test('an API server that does not answer: the grade is an error, not a zero', async (t) => {
+  const dir = await tempRoot('kc', t);
   const real = await readFile(new KindProvider().ref.kubeconfig, 'utf8');
   // The same cluster and credentials, at a port where nothing listens.
   const dead = real.replace(/server: https:\/\/127\.0\.0\.1:\d+/, 'server: https://127.0.0.1:9');
