@@ -213,7 +213,6 @@ async function cmdGrade(args: string[]): Promise<number> {
     reapOrphans().finally(() => trace('orphans reaped')),
     loading.finally(() => trace('cucumber and the steps loaded')),
   ]);
-  
   const subName = path.basename(path.resolve(values.submission));
   const out = await freshDir(path.resolve(values.out ?? path.join(REPO_ROOT, 'reports', lab.id, subName)));
   log(`kgrade: grading ${values.submission} against ${lab.id} (${lab.scenarios.length} scenarios, ${lab.maxScore} points) in ${env.cluster ? env.cluster.context : env.image}`);
