@@ -18,7 +18,7 @@ given labs (default: every cluster lab). Prints which claims hold, with what was
 seen. Exit 0 all hold, 1 some do not, 3 some could not be checked.`,
   options: { jobs: SANDBOX_OPTIONS.jobs, ...CLUSTER_OPTIONS },
   async run({ values, positionals }) {
-    const { sharedFeatures, checkCluster, formatClaims } = await import('../../grade/cluster-check.js');
+    const { sharedFeatures, checkCluster, formatClaims } = await import('../../check/cluster-claims.js');
     const labs = [await sharedFeatures(REPO_ROOT)];
     const dirs = positionals.length ? positionals : await labDirs(path.join(REPO_ROOT, 'labs'));
     for (const d of dirs) {

@@ -6,7 +6,7 @@ import { LabError } from '../errors.js';
 import { finishNamespaceDeletions } from '../kube/namespace.js';
 import { parseFeature } from '../lab/load.js';
 import type { Lab, ScenarioDef } from '../lab/types.js';
-import { runInLanes } from './lanes.js';
+import { runInLanes } from '../grade/lanes.js';
 
 /** One claim the course makes of any cluster, and whether it held here. */
 export interface Claim {
