@@ -3,8 +3,8 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { batchRecord, outcomeOf, type BatchOutcome } from './run.js';
 import { byId, parseShard } from './shard.js';
-import { readBatchRecord, resultFile, writeAtomic, writeBatchRecord } from './store.js';
-import type { BatchRecord } from './stored.js';
+import { readBatchRecord, resultFile, writeAtomic, writeBatchRecord } from './output-folder.js';
+import type { BatchRecord } from './records.js';
 
 /**
  * kgrade merge OUT SHARD...: joins the output folders of `kgrade batch --shard I/N` into the

@@ -20,8 +20,8 @@ import {
   reuseDecision,
   writeBatchRecord,
   writeStoredResult,
-} from './store.js';
-import type { BatchRecord, StoredResult } from './stored.js';
+} from './output-folder.js';
+import type { BatchRecord, StoredResult } from './records.js';
 import { unpackArchive } from './unpack.js';
 
 /**

@@ -15,7 +15,7 @@ import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/p
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from '../../src/vendor/execa.js';
-import type { StoredResult } from '../../src/batch/stored.js';
+import type { StoredResult } from '../../src/batch/records.js';
 import { assertNothingLeft, requireDocker, strayTraces, workspacesOf } from '../helpers/grading.js';
 import { hostFreeBytes, hostPidsWithArgv, MiB, randomTag } from '../helpers/hostile.js';
 import { asFolder, batch, copyLab, show, stored, type BatchRun } from '../helpers/batch.js';

@@ -5,7 +5,7 @@
 import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import yaml from 'js-yaml';
-import type { BatchRecord, StoredResult } from '../../src/batch/stored.js';
+import type { BatchRecord, StoredResult } from '../../src/batch/records.js';
 import { REPO_ROOT } from '../../src/paths.js';
 import { gzipSync } from 'node:zlib';
 import { runCli, type CliOptions, type CliRun } from './grading.js';
