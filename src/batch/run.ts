@@ -124,7 +124,7 @@ export function batchRecord(r: {
 }
 
 /** Each student's final state in an output folder, read back from results/. */
-export async function outcomeOf(out: string, students: string[], labHashNow: string): Promise<BatchOutcome> {
+export async function readBatchOutcome(out: string, students: string[], labHashNow: string): Promise<BatchOutcome> {
   const o: BatchOutcome = { students, graded: [], errors: [], missing: [] };
   for (const id of students) {
     const read = await readStoredResult(out, id);
@@ -364,7 +364,7 @@ export async function runBatch(plan: BatchPlan, opts: BatchOptions): Promise<Bat
     await Promise.all(plan.students.map((s) => run.student(s)));
     opts.progress.close();
     await writeBatchRecord(out, record(new Date().toISOString()));
-    return await outcomeOf(out, ids, plan.labHash);
+    return await readBatchOutcome(out, ids, plan.labHash);
   } finally {
     release();
   }
