@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/parity.sh [LAB...] — keeps the hand-written baselines honest: grades the
-# reference, every correct/<case> and every wrong/<case> of each lab with kgrade
+# reference and every wrong/<case> of each lab with kgrade
 # AND with bench/<lab>.sh, and compares the verdict of every scenario (passed / not).
 # A baseline that stops asserting (a stub) shows up as a mismatch on the wrong
 # cases. Exit 0 when every verdict agrees, 1 otherwise. Not timed; takes a few
@@ -25,7 +25,7 @@ mismatches=0
 for lab in "${labs[@]}"; do
   dir=labs/$lab
   [[ -x bench/$lab.sh || -f bench/$lab.sh ]] || { echo "no bench/$lab.sh" >&2; exit 2; }
-  for sub in "$dir/reference" "$dir"/correct/* "$dir"/wrong/*; do
+  for sub in "$dir/reference" "$dir"/wrong/*; do
     [[ -d $sub ]] || continue
     name=${sub#"$dir/"}
     out=$WORK/$lab-${name//\//-}
