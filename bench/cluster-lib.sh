@@ -19,7 +19,6 @@
 #      scripts/bench-cluster.sh can sweep them).
 [[ -n ${LAB:-} && -n ${T_COMMAND:-} ]] || { echo "cluster-lib.sh: set LAB and T_COMMAND before sourcing it" >&2; exit 2; }
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-LAB_DIR=$ROOT/labs/$LAB
 DOCKER=${BENCH_DOCKER:-docker}
 BENCH_RUN=${BENCH_RUN:-$$}
 CLUSTER=${KGRADE_CLUSTER:-kgrade}
@@ -87,7 +86,7 @@ CA=$(k config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate
 # STUDENT_KCFG, a kubeconfig with the namespace ServiceAccount's token.
 ns_create() {
   local slug hex
-  slug=$(basename "$SUBMISSION" | tr 'A-Z' 'a-z' | sed -E 's/[^a-z0-9]+/-/g; s/^-+|-+$//g' | cut -c1-24 | sed -E 's/-+$//')
+  slug=$(basename "$SUBMISSION" | tr '[:upper:]' '[:lower:]' | sed -E 's/[^a-z0-9]+/-/g; s/^-+|-+$//g' | cut -c1-24 | sed -E 's/-+$//')
   hex=$(od -An -N2 -t x1 /dev/urandom | tr -d ' \n')
   NS=kg-$LAB-${slug:-x}-$hex
   echo "$NS" > "$WORK/ns"   # for the parent, which deletes it after the scenario

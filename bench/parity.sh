@@ -62,13 +62,14 @@ for lab in "${labs[@]}"; do
   done
 done
 left=$(docker ps -aq --filter "label=kgrade.bench=$BENCH_RUN")
-[[ -z $left ]] || { echo "removing containers left behind: $left"; docker rm -f -v $left >/dev/null; mismatches=$((mismatches + 1)); }
+[[ -z $left ]] || { echo "removing containers left behind: $left"; xargs docker rm -f -v <<<"$left" >/dev/null; mismatches=$((mismatches + 1)); }
 # the cluster baselines label their namespaces kgrade.bench=$BENCH_RUN and delete them
 KCFG=${KGRADE_KUBECONFIG:-$HOME/.kube/kgrade/kind-${KGRADE_CLUSTER:-kgrade}.yaml}
-kubectl=$(ls "${KGRADE_CACHE:-$HOME/.cache/kgrade}"/k8s/*/bin/kubectl 2>/dev/null | head -n 1)
+kubectl=
+for k in "${KGRADE_CACHE:-$HOME/.cache/kgrade}"/k8s/*/bin/kubectl; do [[ -x $k ]] && { kubectl=$k; break; }; done
 if [[ -f $KCFG && -x $kubectl ]]; then
   ns=$("$kubectl" --kubeconfig "$KCFG" get ns -l "kgrade.bench=$BENCH_RUN" -o jsonpath='{range .items[?(@.status.phase=="Active")]}{.metadata.name} {end}' 2>/dev/null || true)
-  [[ -z ${ns// /} ]] || { echo "namespaces left behind by a baseline: $ns"; "$kubectl" --kubeconfig "$KCFG" delete ns $ns --wait=false >/dev/null 2>&1; mismatches=$((mismatches + 1)); }
+  [[ -z ${ns// /} ]] || { echo "namespaces left behind by a baseline: $ns"; read -ra left_ns <<<"$ns"; "$kubectl" --kubeconfig "$KCFG" delete ns "${left_ns[@]}" --wait=false >/dev/null 2>&1; mismatches=$((mismatches + 1)); }
 fi
 [[ $mismatches -eq 0 ]] && echo "parity: every verdict agrees" || echo "parity: $mismatches mismatch(es)"
 [[ $mismatches -eq 0 ]]

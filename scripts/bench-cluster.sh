@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/bench-cluster.sh — how long kgrade's cluster path takes. Prints figures;
-# asserts nothing about speed. Three parts:
+# asserts nothing about speed. Four parts:
 #
 #   1. Cold build time of each stage of images/kind/build-all.sh. By default read
 #      from the stage markers under ${KGRADE_CACHE:-~/.cache/kgrade} (images/k8s/
@@ -100,13 +100,13 @@ restore_image_tags() {
   done < <(image_tags)
   # the images the cold build made, if no tag is left on them (one a container uses stays)
   for id in "${made[@]}"; do
-    [[ $(docker image inspect -f '{{len .RepoTags}}' "$id" 2>/dev/null) == 0 ]] && docker rmi "$id" >/dev/null 2>&1 || true
+    if [[ $(docker image inspect -f '{{len .RepoTags}}' "$id" 2>/dev/null) == 0 ]]; then docker rmi "$id" >/dev/null 2>&1 || true; fi
   done
   DOCKER_BEFORE=
 }
 
 cleanup() {
-  local rc=$? ns
+  local rc=$? ns nsl
   trap - EXIT INT TERM
   if [[ -n $CHILD ]] && kill -0 "$CHILD" 2>/dev/null; then
     kill -TERM "$CHILD" 2>/dev/null || true   # the shell baseline deletes its namespaces on TERM
@@ -123,8 +123,9 @@ cleanup() {
     ns=$(xargs <<<"$ns")
     if [[ -n $ns ]]; then
       echo "bench-cluster: deleting namespaces left behind: $ns" >&2
-      for n in $ns; do k delete pods --all -n "${n#namespace/}" --force --grace-period=0 --wait=false >/dev/null 2>&1 || true; done
-      k delete $ns --ignore-not-found --timeout=120s >/dev/null 2>&1 || true
+      read -ra nsl <<<"$ns"
+      for n in "${nsl[@]}"; do k delete pods --all -n "${n#namespace/}" --force --grace-period=0 --wait=false >/dev/null 2>&1 || true; done
+      k delete "${nsl[@]}" --ignore-not-found --timeout=120s >/dev/null 2>&1 || true
     fi
   fi
   [[ -n $DOCKER_BEFORE ]] && restore_image_tags
@@ -200,6 +201,7 @@ stages_of() {
       local is_stage='^stage "' logs_done='log "stage ([^:"$]+): done in'
       while IFS= read -r line; do
         if [[ $line =~ $is_stage ]]; then
+          # shellcheck disable=SC2001 # a regular expression, which ${line//} has not
           eval "$(sed 's/\$([^)]*)/*/g' <<<"$line")"
         elif [[ $line =~ $logs_done ]]; then
           printf '%s\t%s\t-\t0\n' "${f#images/}" "${BASH_REMATCH[1]}"
@@ -265,6 +267,7 @@ else
   # runc's .deb comes from `apt-get download` (Debian's mirror): the one already fetched is reused.
   mkdir -p "$COLD_CACHE/debs"
   cp -p "$CACHE"/debs/*.deb "$COLD_CACHE/debs/" 2>/dev/null || true
+  # shellcheck disable=SC2031 # the NODE_REV of the caller's environment, not the one stages_of sources
   COLD_REV="${NODE_REV:-$(sed -n 's/^NODE_REV=\${NODE_REV:-\([^}]*\)}.*/\1/p' images/k8s/versions.env)}-cold$$"
   gocache=
   if [[ $COLD_GO == 1 ]]; then gocache=$COLD_CACHE/go-build; mkdir -p "$gocache"; fi
@@ -295,10 +298,7 @@ else
     say "  !! build-all.sh failed (exit $rc) after $took s; its last lines:"
     tail -n 25 "$WORK/cold.log" | sed 's/^/     /'
   fi
-  (
-    export NODE_REV=$COLD_REV
-    stage_table "$COLD_CACHE" "$WORK/cold.log"
-  )
+  NODE_REV=$COLD_REV stage_table "$COLD_CACHE" "$WORK/cold.log"
   say "  build-all.sh wall clock: $took s (load average now $(loadavg))"
   restore_image_tags
   rm -rf "$COLD_CACHE"; COLD_CACHE=

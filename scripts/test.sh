@@ -22,7 +22,7 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 2
 T0=$SECONDS
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kgrade-test-run-XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
