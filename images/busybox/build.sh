@@ -61,7 +61,7 @@ flock -w 300 9 || die "another build holds $CACHE/.lock"
 if ((!FORCE)) && all_tagged; then finish; fi
 
 stage deb
-deb=$(find "$DEB_DIR" -maxdepth 1 -name 'busybox-static_*.deb' 2>/dev/null | sort | tail -n 1)
+deb=$(find "$DEB_DIR" -maxdepth 1 -name 'busybox-static_*.deb' 2>/dev/null | sort | tail -n 1 || true)
 if [[ -z $deb ]]; then
   if ! apt-cache show busybox-static >/dev/null 2>&1; then
     log "apt-get update"

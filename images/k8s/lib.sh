@@ -90,7 +90,7 @@ fetch_debs() {
   local d=$KGRADE_CACHE/debs p f
   mkdir -p "$d"
   for p in "$@"; do
-    f=$(find "$d" -maxdepth 1 -name "${p}_*.deb" 2>/dev/null | sort | head -n 1)
+    f=$(find "$d" -maxdepth 1 -name "${p}_*.deb" 2>/dev/null | sort | head -n 1 || true)
     if [[ -z $f ]]; then
       (cd "$d" && apt-get download "$p" >&2 2>/dev/null) || die "apt-get download $p failed (run apt-get update?)"
       f=$(find "$d" -maxdepth 1 -name "${p}_*.deb" | sort | head -n 1)
