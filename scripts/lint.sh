@@ -32,7 +32,7 @@ else
   fi
 fi
 
-if npx --no-install biome ci --reporter=summary; then
+if npx --no-install biome ci --colors=off --reporter=summary; then
   echo "lint: biome: clean"
 else
   echo "lint: biome found problems; formatting alone is fixed by npm run format" >&2
