@@ -48,6 +48,10 @@ export const LAB_FILE_KEYS = {
   expect: true,
 } satisfies Record<keyof LabFile, true>;
 
+/** How much a @course check's failure matters to an operator, most first (kube-bench's and kubescape's levels). */
+export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
 /** A scenario as the lab defines it, read from its feature files. */
 export interface ScenarioDef {
   /** "<feature path relative to the lab>:<line>" */
@@ -62,7 +66,10 @@ export interface ScenarioDef {
   hidden: boolean;
   /** @serial: disturbs state all namespaces share; runs alone, after the others. */
   serial: boolean;
+  /** A graded scenario's hint to the student; a @course check's remediation for the operator. */
   hint: string;
+  /** @course checks: @severity:<level>. */
+  severity?: Severity;
 }
 
 export interface Lab extends LabFile {
