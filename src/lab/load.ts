@@ -7,7 +7,8 @@ import { generateMessages } from '@cucumber/gherkin';
 import { IdGenerator, SourceMediaType, type GherkinDocument, type Scenario } from '@cucumber/messages';
 import { LabError } from '../errors.js';
 import { REPO_ROOT } from '../paths.js';
-import { SEVERITIES, type Lab, type LabFile, type ScenarioDef, type Severity } from './types.js';
+import type { Feedback } from '../grade/model.js';
+import { FEEDBACK_LEVELS, SEVERITIES, type Lab, type LabFile, type ScenarioDef, type Severity } from './types.js';
 
 const SCHEMA_FILE = path.join(REPO_ROOT, 'schemas/lab.schema.json');
 
@@ -118,6 +119,22 @@ function scenariosOf(doc: GherkinDocument): Map<string, { scenario: Scenario; ex
   return byId;
 }
 
+/** A scenario's own feedback level: one @feedback:<level> tag, or @hidden (the same as @feedback:hidden). */
+function feedbackOf(tags: string[], where: string, problems: string[]): Feedback | undefined {
+  const given = tags.filter((t) => t.startsWith('@feedback:'));
+  const levels = FEEDBACK_LEVELS.join(', ');
+  if (given.length > 1) problems.push(`${where}: has ${given.length} @feedback tags; give one (${levels})`);
+  const tag = given[0];
+  if (tag === undefined) return tags.includes('@hidden') ? 'hidden' : undefined;
+  const level = tag.slice('@feedback:'.length);
+  if (!(FEEDBACK_LEVELS as readonly string[]).includes(level)) {
+    problems.push(`${where}: ${tag}: the level must be one of ${levels}`);
+    return undefined;
+  }
+  if (tags.includes('@hidden') && level !== 'hidden') problems.push(`${where}: @hidden and ${tag} contradict each other; keep one`);
+  return level as Feedback;
+}
+
 /** A @course check's one @severity:<level> tag; a graded scenario has none (its weight is its points). */
 function severityOf(tags: string[], course: boolean, where: string, problems: string[]): Severity | undefined {
   const given = tags.filter((t) => t.startsWith('@severity:'));
@@ -155,7 +172,7 @@ export function scannerProblems(scenarios: ScenarioDef[]): string[] {
 }
 
 /** Parses one feature file into scenario definitions; errors name the file and line. */
-export function parseFeature(text: string, uri: string): ScenarioDef[] {
+export function parseFeature(text: string, uri: string, defaultFeedback: Feedback = 'full'): ScenarioDef[] {
   const envelopes = generateMessages(text, uri, SourceMediaType.TEXT_X_CUCUMBER_GHERKIN_PLAIN, {
     includeSource: false,
     includeGherkinDocument: true,
@@ -201,6 +218,7 @@ export function parseFeature(text: string, uri: string): ScenarioDef[] {
       problems.push(`${where}: a graded scenario needs a hint: a line of text under the Scenario line`);
     }
     const severity = severityOf(tags, course, where, problems);
+    const feedback = feedbackOf(tags, where, problems) ?? defaultFeedback;
     defs.push({
       id: `${uri}:${line}`,
       uri,
@@ -210,7 +228,8 @@ export function parseFeature(text: string, uri: string): ScenarioDef[] {
       tags,
       points,
       course,
-      hidden: tags.includes('@hidden'),
+      hidden: feedback === 'hidden',
+      feedback,
       serial: tags.includes('@serial'),
       hint,
       ...(severity ? { severity } : {}),
@@ -233,7 +252,7 @@ export async function loadLab(labDir: string): Promise<Lab> {
   const problems: string[] = [];
   for (const f of files) {
     try {
-      scenarios.push(...parseFeature(await readFile(f, 'utf8'), path.relative(dir, f)));
+      scenarios.push(...parseFeature(await readFile(f, 'utf8'), path.relative(dir, f), file.feedback));
     } catch (err) {
       if (!(err instanceof LabError)) throw err;
       problems.push(err.message);
