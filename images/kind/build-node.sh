@@ -49,12 +49,7 @@ if (( ! FORCE )); then
 fi
 
 prereqs() {
-  "$ROOT/images/k8s/build.sh"
-  "$ROOT/images/k8s/build-etcd.sh"
-  "$ROOT/images/k8s/build-coredns.sh"
-  "$ROOT/images/k8s/build-pause.sh"
-  "$HERE/build-containerd.sh"
-  "$HERE/build-local-path.sh"
+  "$HERE/build-binaries.sh"
   docker image inspect "$NODE_BASE" >/dev/null 2>&1 || "$ROOT/images/node/build.sh" >/dev/null
   "$HERE/build-images.sh" >/dev/null
 }
