@@ -16,7 +16,7 @@ import { readResultsJson } from '../report/results-json.js';
 import { toSummary } from '../report/summary.js';
 import { trace } from '../trace.js';
 
-export const EXIT = { graded: 0, mismatch: 1, usage: 2, infrastructure: 3 } as const;
+export const EXIT = { graded: 0, mismatch: 1, usage: 2, infrastructure: 3, leftovers: 4 } as const;
 
 // Cucumber, Allure and the Kubernetes client take about a second to load: only the commands that use them do.
 const providerFor = async (choice: ClusterChoice) => (await import('../env/cluster/select.js')).providerFor(choice);
@@ -210,7 +210,7 @@ async function cmdGrade(args: string[]): Promise<number> {
   // The sandboxes of dead runs are removed meanwhile: neither waits on the other.
   const [env] = await Promise.all([
     prepareEnvironment([lab], values).finally(() => trace('environment ready')),
-    reapOrphans().finally(() => trace('orphans reaped')),
+    reapOrphans({ warn: log }).finally(() => trace('orphans reaped')),
     loading.finally(() => trace('cucumber and the steps loaded')),
   ]);
   const subName = path.basename(path.resolve(values.submission));
@@ -249,7 +249,7 @@ async function cmdVerify(args: string[]): Promise<number> {
   for (const p of positionals) labs.push(await loadLab(p));
   const sandbox = sandboxChoice(labs, values);
   const env = await prepareEnvironment(labs, values);
-  await reapOrphans();
+  await reapOrphans({ warn: log });
   let worst: number = EXIT.graded;
   const lines: string[] = [];
   for (const lab of labs) {
@@ -297,7 +297,7 @@ async function cmdBatch(args: string[]): Promise<number> {
   const plan = await batch.planBatch({ lab, submissions, out, ...(shard ? { shard } : {}) });
   const sandbox = sandboxChoice([lab], values);
   const env = await prepareEnvironment([lab], values);
-  await reapOrphans();
+  await reapOrphans({ warn: log });
   const outcome = await batch.gradeClass(plan, { nodeImage: env.image, ...sandbox, ...(env.cluster ? { cluster: env.cluster } : {}), regrade: values.regrade === true, log });
   return outcome.graded.length === outcome.students.length ? EXIT.graded : EXIT.infrastructure;
 }
@@ -484,9 +484,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'cluster':
         return await cmdCluster(rest);
       case 'clean': {
-        const removed = await reapOrphans();
+        const { removed, setAside } = await reapOrphans({ warn: log, retrySetAside: true });
         process.stdout.write(removed.length ? `removed ${removed.length} orphaned sandbox(es): ${removed.join(', ')}\n` : 'no orphaned sandboxes\n');
-        return EXIT.graded;
+        for (const s of setAside) process.stdout.write(`set aside since ${s.since}, could not be removed: ${s.name}: ${s.reason}\n`);
+        return setAside.length ? EXIT.leftovers : EXIT.graded;
       }
       case undefined:
       case 'help':

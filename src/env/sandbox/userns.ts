@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { lchown, mkdir, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -7,7 +7,7 @@ import { GraderError, SubmissionAssertionError } from '../../errors.js';
 import { sandboxDisk, stateDir, usernsBase } from '../../config.js';
 import type { ExecOptions, ExecResult } from '../node.js';
 import { track, untrack } from '../reaper.js';
-import type { Sandbox, SandboxListing, SandboxOptions, SandboxRuntime } from './index.js';
+import type { Sandbox, SandboxListing, SandboxOptions, SandboxRuntime, SetAsideSandbox } from './index.js';
 import { prepareNode } from './node-setup.js';
 
 import { delegate, oomKills, removeCgroupTree, requireCgroupV1, sandboxCgroups, writeLimits } from './userns-cgroups.js';
@@ -20,6 +20,9 @@ const OUTPUT_CAP = 1024 * 1024;
 const runcRoot = () => path.join(stateDir(), 'runc');
 const sandboxesDir = () => path.join(stateDir(), 'sandboxes');
 const bundleOf = (name: string) => path.join(sandboxesDir(), name);
+/** Records of sandboxes whose removal failed ($KGRADE_STATE/set-aside/<name>): their bundle and uid slot stay reserved. */
+const setAsideDir = () => path.join(stateDir(), 'set-aside');
+const setAsideRecord = (name: string) => path.join(setAsideDir(), name);
 
 const RUNC_PATHS = ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc', '/usr/local/bin/runc'];
 
@@ -158,6 +161,26 @@ function removeCgroups(name: string): void {
   }
 }
 
+/**
+ * Removes the sandbox's cgroups and folder once runc and the mounts are gone. What will not go
+ * is set aside: recorded under $KGRADE_STATE/set-aside, left out of list() so that no later
+ * reaper trips on it again, its uid slot kept reserved; the GraderError says where.
+ */
+function forgetOnHost(name: string): void {
+  try {
+    removeCgroups(name);
+    removeBundle(name);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    mkdirSync(setAsideDir(), { recursive: true });
+    writeFileSync(setAsideRecord(name), `${JSON.stringify({ reason, since: new Date().toISOString() })}\n`);
+    untrack(name);
+    throw new GraderError(`sandbox ${name} could not be removed (${reason}); it is set aside (${setAsideRecord(name)}) and \`kgrade clean\` tries again`, { cause: err });
+  }
+  rmSync(setAsideRecord(name), { force: true });
+  untrack(name);
+}
+
 /** Runs a command whose standard output and error are the given file descriptor; resolves to its exit code. */
 function spawnWithFd(file: string, args: string[], fd: number, timeoutMs: number): Promise<number | null> {
   return new Promise((resolve, reject) => {
@@ -232,6 +255,7 @@ export const usernsRuntime: SandboxRuntime = {
     if (!existsSync(sandboxesDir())) return [];
     const out: SandboxListing[] = [];
     for (const name of readdirSync(sandboxesDir())) {
+      if (existsSync(setAsideRecord(name))) continue;
       let ownerPid = 0;
       try {
         ownerPid = Number(readFileSync(path.join(bundleOf(name), 'owner'), 'utf8').trim());
@@ -254,9 +278,19 @@ export const usernsRuntime: SandboxRuntime = {
     for (const [file = '', ...args] of unmountCommands(name)) {
       if (existsSync(args[1] ?? '')) await execa(file, args, { reject: false, timeout: 30_000 });
     }
-    removeCgroups(name);
-    removeBundle(name);
-    untrack(name);
+    forgetOnHost(name);
+  },
+
+  async setAside(): Promise<SetAsideSandbox[]> {
+    if (!existsSync(setAsideDir())) return [];
+    return readdirSync(setAsideDir()).map((name) => {
+      try {
+        const record = JSON.parse(readFileSync(setAsideRecord(name), 'utf8')) as { reason?: string; since?: string };
+        return { name, reason: String(record.reason), since: String(record.since) };
+      } catch {
+        return { name, reason: 'unknown (its record is unreadable)', since: '' };
+      }
+    });
   },
 
   removeSync(name: string): void {
@@ -264,8 +298,6 @@ export const usernsRuntime: SandboxRuntime = {
     for (const [file = '', ...args] of unmountCommands(name)) {
       if (existsSync(args[1] ?? '')) execaSync(file, args, { reject: false, timeout: 30_000, stdio: 'ignore' });
     }
-    removeCgroups(name);
-    removeBundle(name);
-    untrack(name);
+    forgetOnHost(name);
   },
 };
