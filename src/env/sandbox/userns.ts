@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { execa, execaSync } from '../../vendor/execa.js';
 import { GraderError, SubmissionAssertionError } from '../../errors.js';
-import { sandboxDisk, stateDir, usernsBase } from '../../config.js';
+import { sandboxDisk, stateDir } from '../../config.js';
 import type { ExecOptions, ExecResult } from '../node.js';
 import { track, untrack } from '../reaper.js';
 import type { Sandbox, SandboxListing, SandboxOptions, SandboxRuntime, SetAsideSandbox } from './index.js';
@@ -13,6 +13,7 @@ import { prepareNode } from './node-setup.js';
 import { delegate, oomKills, removeCgroupTree, requireCgroupV1, sandboxCgroups, writeLimits } from './userns-cgroups.js';
 import { ociConfig } from './userns-config.js';
 import { rootfsOf } from './userns-rootfs.js';
+import { holdUserNamespace, leaseSlot } from './userns-ids.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const OUTPUT_CAP = 1024 * 1024;
@@ -194,8 +195,6 @@ async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
   const missing = missingForUserns();
   if (missing) throw new GraderError(`cannot start a userns sandbox: ${missing}; fix that, or grade with --isolation privileged (no security boundary)`);
   const mounts = requireCgroupV1();
-  const base = usernsBase();
-  const rootfs = await rootfsOf(opts.image, base);
   counter += 1;
   const name = `kgrade-${opts.runId}-${counter}`;
   const bundle = bundleOf(name);
@@ -204,6 +203,8 @@ async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
     await mkdir(path.join(bundle, 'layer'), { recursive: true, mode: 0o711 });
     await writeFile(path.join(bundle, 'owner'), `${process.pid}\n`);
     await writeFile(path.join(bundle, 'purpose'), `${opts.purpose.slice(0, 200)}\n`);
+    const base = await leaseSlot(sandboxesDir(), bundle);
+    const rootfs = await rootfsOf(opts.image, base);
     await mkdir(path.join(bundle, 'rootfs'));
     const mountOk = async (args: string[], what: string) => {
       const r = await execa('mount', args, { reject: false });
@@ -219,7 +220,8 @@ async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
       'mounting the sandbox root',
     );
     writeLimits(mounts, name);
-    await writeFile(path.join(bundle, 'config.json'), JSON.stringify(ociConfig(name, rootfs.env, base), null, 1));
+    const userns = await holdUserNamespace(base);
+    await writeFile(path.join(bundle, 'config.json'), JSON.stringify(ociConfig(name, rootfs.env, base, userns.path), null, 1));
     // The init keeps the standard output and error it is given, and a root inside could make it
     // write there without end: /dev/null, never a pipe the grader would wait on nor a host file.
     // runc's own messages go to a log of its own, read only by the grader.
@@ -230,6 +232,7 @@ async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
       create = await spawnWithFd(runcBinary(), ['--log', logFile, ...runcArgs('create', '--bundle', bundle, name)], devNull, 60_000);
     } finally {
       closeSync(devNull);
+      userns.release();
     }
     if (create !== 0) throw new GraderError(`runc could not create sandbox ${name}: ${(existsSync(logFile) ? readFileSync(logFile, 'utf8') : '').trim().slice(-2000)}`);
     // Between create and start the init waits: the cgroups exist and nothing of the submission runs yet.
