@@ -48,6 +48,10 @@ export function writeLimits(mounts: Map<string, string>, name: string): void {
   const dir = (c: string) => path.join(mounts.get(c) ?? '', 'kgrade', name);
   for (const c of DELEGATED) mkdirSync(dir(c), { recursive: true });
   writeFileSync(path.join(dir('memory'), 'memory.limit_in_bytes'), String(LIMITS.memoryBytes));
+  // Kernel memory (socket buffers of unix sockets included) is charged to the limit above by
+  // itself; TCP buffers are charged in cgroup v1 only once a TCP limit is set.
+  const tcp = path.join(dir('memory'), 'memory.kmem.tcp.limit_in_bytes');
+  if (existsSync(tcp)) writeFileSync(tcp, String(LIMITS.memoryBytes));
   writeFileSync(path.join(dir('pids'), 'pids.max'), String(LIMITS.pids));
   writeFileSync(path.join(dir('cpu'), 'cpu.cfs_period_us'), '100000');
   writeFileSync(path.join(dir('cpu'), 'cpu.cfs_quota_us'), String(Math.round(LIMITS.cpus * 100000)));

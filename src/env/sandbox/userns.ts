@@ -149,7 +149,16 @@ function removeBundle(name: string): void {
 
 function removeCgroups(name: string): void {
   const dirs = sandboxCgroups(name);
-  for (const dir of dirs) removeCgroupTree(dir);
+  // Every hierarchy is tried, whichever fails first.
+  const failures: unknown[] = [];
+  for (const dir of dirs) {
+    try {
+      removeCgroupTree(dir);
+    } catch (err) {
+      failures.push(err);
+    }
+  }
+  if (failures.length) throw failures[0];
   // The shared kgrade/ parents go with the last sandbox: a start makes its folder before its cgroups.
   const others = existsSync(sandboxesDir()) ? readdirSync(sandboxesDir()).filter((n) => n !== name) : [];
   if (others.length > 0) return;
