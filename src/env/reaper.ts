@@ -114,5 +114,9 @@ export async function reapOrphans(opts: ReapOptions = {}): Promise<ReapReport> {
       return report;
     }),
   );
-  return { removed: each.flatMap((r) => r.removed), setAside: each.flatMap((r) => r.setAside) };
+  const report = { removed: each.flatMap((r) => r.removed), setAside: each.flatMap((r) => r.setAside) };
+  if (!opts.retrySetAside && report.setAside.length) {
+    warn(`kgrade: warning: ${report.setAside.length} sandbox(es) of earlier runs could not be removed and are set aside (${report.setAside.map((s) => s.name).join(', ')}): \`kgrade clean\` tries again`);
+  }
+  return report;
 }
