@@ -11,7 +11,7 @@ import { UsageError } from './errors.js';
 
 export type IsolationSetting = 'userns' | 'privileged';
 
-/** How many host ids a userns sandbox maps, from usernsBase() on: root inside is usernsBase(). */
+/** How many host ids a userns sandbox maps: its slot's range (see usernsBase, usernsSlots). */
 export const USERNS_SIZE = 65536;
 
 const MAX_ID = 2 ** 32 - 2;
@@ -65,9 +65,20 @@ export function jobs(): number {
   return integerSetting('KGRADE_JOBS', os.availableParallelism(), 1);
 }
 
-/** The first host uid and gid that a userns sandbox maps (its root): KGRADE_USERNS_BASE, default 100000. */
+/**
+ * How many userns sandboxes may exist at once on the machine, each with host ids of its own:
+ * KGRADE_USERNS_SLOTS, default 64.
+ */
+export function usernsSlots(): number {
+  return integerSetting('KGRADE_USERNS_SLOTS', 64, 1, 4096);
+}
+
+/**
+ * The first host uid and gid of the userns sandboxes' ranges: KGRADE_USERNS_BASE, default 100000.
+ * Slot k maps USERNS_SIZE ids from base + k × USERNS_SIZE (root of the first sandbox is the base).
+ */
 export function usernsBase(): number {
-  return integerSetting('KGRADE_USERNS_BASE', 100_000, 1, MAX_ID - USERNS_SIZE + 1);
+  return integerSetting('KGRADE_USERNS_BASE', 100_000, 1, MAX_ID - USERNS_SIZE * usernsSlots() + 1);
 }
 
 /** The size cap of a userns sandbox's writable layer, like "1g" or "512m": KGRADE_SANDBOX_DISK, default 1g. */

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { ISOLATIONS, sandboxRuntime, type SandboxRuntime } from './sandbox/index.js';
+import { ISOLATIONS, sandboxRuntime, type Isolation, type SandboxRuntime, type SetAsideSandbox } from './sandbox/index.js';
 
 /** Sandboxes this process started and has not removed yet, with the runtime that removes each. */
 const live = new Map<string, SandboxRuntime>();
@@ -65,30 +65,58 @@ export function alive(pid: number): boolean {
   }
 }
 
+export interface ReapReport {
+  removed: string[];
+  /** Sandboxes that could not be removed and are kept aside (this time or an earlier one), with why. */
+  setAside: SetAsideSandbox[];
+}
+
+export interface ReapOptions {
+  /** Told, one line each, about what could not be removed: a warning, never a failure. */
+  warn?: (line: string) => void;
+  /** Also try again the sandboxes set aside earlier (`kgrade clean`). */
+  retrySetAside?: boolean;
+  isolations?: readonly Isolation[];
+}
+
 /**
  * Removes sandboxes left by kgrade processes that died without cleaning up (kill -9, a crash),
- * of every runtime that has any on this machine.
+ * of every runtime that has any on this machine. Never throws for another run's leftovers: what
+ * will not go is set aside, reported, and left for `kgrade clean`.
  */
-export async function reapOrphans(isolations: readonly (typeof ISOLATIONS)[number][] = ISOLATIONS): Promise<string[]> {
+export async function reapOrphans(opts: ReapOptions = {}): Promise<ReapReport> {
+  const warn = opts.warn ?? (() => undefined);
   // Each runtime lists its own sandboxes (docker, runc): both are asked at once.
   const each = await Promise.all(
-    isolations.map(async (isolation) => {
-      const removed: string[] = [];
+    (opts.isolations ?? ISOLATIONS).map(async (isolation): Promise<ReapReport> => {
+      const report: ReapReport = { removed: [], setAside: [] };
       const runtime = await sandboxRuntime(isolation);
-      let listed;
+      let listed: string[];
       try {
-        listed = await runtime.list();
+        listed = (await runtime.list()).filter((s) => s.ownerPid !== process.pid && !alive(s.ownerPid)).map((s) => s.name);
+        if (opts.retrySetAside) listed.push(...(await runtime.setAside()).map((s) => s.name));
       } catch {
-        return removed; // that runtime cannot be asked now (dockerd down): its orphans wait for the next run
+        return report; // that runtime cannot be asked now (dockerd down): its orphans wait for the next run
       }
-      for (const s of listed) {
-        if (s.ownerPid !== process.pid && !alive(s.ownerPid)) {
-          await runtime.remove(s.name);
-          removed.push(s.name);
+      for (const name of listed) {
+        try {
+          await runtime.remove(name);
+          report.removed.push(name);
+        } catch (err) {
+          warn(`kgrade: warning: a sandbox left by an earlier run could not be removed: ${(err as Error).message}`);
         }
       }
-      return removed;
+      try {
+        report.setAside = await runtime.setAside();
+      } catch {
+        // unreadable now: the next run reports it
+      }
+      return report;
     }),
   );
-  return each.flat();
+  const report = { removed: each.flatMap((r) => r.removed), setAside: each.flatMap((r) => r.setAside) };
+  if (!opts.retrySetAside && report.setAside.length) {
+    warn(`kgrade: warning: ${report.setAside.length} sandbox(es) of earlier runs could not be removed and are set aside (${report.setAside.map((s) => s.name).join(', ')}): \`kgrade clean\` tries again`);
+  }
+  return report;
 }

@@ -3,9 +3,10 @@
  * copied with a shorter script deadline and only its three graded chroot scenarios, the ones that
  * run make-root.sh, in real userns sandboxes, two at a time): a make-root.sh
  * that forks without end, fills the disk, prints without end, runs `kill -9 -1`, runs
- * `rm -rf --no-preserve-root /`, sleeps forever, or looks for other students' files and the
+ * `rm -rf --no-preserve-root /`, sleeps forever, looks for other students' files and the
  * reference (find /, /proc/<pid>/root, the host's temp folder and the lab's folder) and prints
- * what it finds. The correct submissions keep full marks, each hostile one gets a grade, the snoop
+ * what it finds, builds a cgroup chain longer than PATH_MAX with a process in it, or looks for
+ * other sandboxes' kernel keys. The correct submissions keep full marks, each hostile one gets a grade, the snoop
  * finds only its own file, and afterwards the host is fine and nothing is left behind.
  */
 import { after, before, test } from 'node:test';
@@ -45,6 +46,15 @@ echo "REFSEEN $ref" >&2
 exit 3`,
 };
 const GOOD = ['good-1', 'good-2'];
+// Added beside the others (issue 12): a cgroup chain longer than PATH_MAX, and a look for other sandboxes' keys.
+HOSTILE['h-deepcgroup'] = `n=$(printf 'd%.0s' $(seq 250))
+for c in memory pids cpu; do (cd /sys/fs/cgroup/$c || exit 1; for i in $(seq 20); do mkdir "$n" && cd "$n" || exit 1; done; sleep 100000 >/dev/null 2>&1 </dev/null & echo $! > cgroup.procs); done
+exit 0`;
+HOSTILE['h-keys'] = `m=KGRADE-MARK-key-$RANDOM$RANDOM
+python3 -c "import ctypes; ctypes.CDLL(None).syscall(248, b'user', b'$m', b'x', 1, -3)"
+sleep 2
+echo "KEYS $(grep -o 'KGRADE-MARK-key-[0-9]*' /proc/keys | sort -u | paste -sd ' ' -) SELF $m" >&2
+exit 3`;
 
 let root = '';
 let run: BatchRun;
@@ -112,6 +122,16 @@ test('the snoop finds only its own script: no other student\'s file, no referenc
     assert.match(n, new RegExp(`MARKERS KGRADE-MARK-snoop-${TAG} \\| `), `only its own marker\n${n}`);
     assert.doesNotMatch(n, /KGRADE-MARK-good2/, n);
     assert.match(n, /REFSEEN no$/, n);
+  }
+});
+
+test('the key hunter sees its own key only, none of the sandboxes graded beside it', T, async () => {
+  const s = results.get('h-keys');
+  const notes = s?.result?.scenarios.flatMap((x) => x.notes).filter((n) => n.includes('KEYS ')) ?? [];
+  assert.ok(notes.length >= 3, `it ran in each scenario that runs make-root.sh${explain(s)}`);
+  for (const n of notes) {
+    const [, seen = '', self = ''] = /KEYS (.*) SELF (\S+)/.exec(n) ?? [];
+    assert.equal(seen.trim(), self, n);
   }
 });
 

@@ -66,20 +66,25 @@ export function hostTracesOf(name: string): string[] {
  */
 export async function strayTraces(): Promise<string[]> {
   const known = new Set<string>();
-  for (const isolation of ISOLATIONS) for (const s of await (await sandboxRuntime(isolation)).list()) known.add(s.name);
-  const stray: string[] = [];
+  const listAll = async () => {
+    for (const isolation of ISOLATIONS) for (const s of await (await sandboxRuntime(isolation)).list()) known.add(s.name);
+  };
+  // Listed before and after the traces are read: a sandbox another process starts meanwhile is no stray.
+  await listAll();
+  const traces: { name: string; trace: string }[] = [];
   for (const h of existsSync('/sys/fs/cgroup') ? readdirSync('/sys/fs/cgroup') : []) {
     const dir = path.join('/sys/fs/cgroup', h, 'kgrade');
     if (!existsSync(dir)) continue;
-    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory() && !known.has(e.name)) stray.push(`cgroup ${path.join(dir, e.name)}`);
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) traces.push({ name: e.name, trace: `cgroup ${path.join(dir, e.name)}` });
   }
   const sandboxes = path.join(stateDir(), 'sandboxes');
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const mountPoint = line.split(' ')[4] ?? '';
     const name = mountPoint.startsWith(`${sandboxes}/`) ? mountPoint.slice(sandboxes.length + 1).split('/')[0] : undefined;
-    if (name && !known.has(name)) stray.push(`mount ${mountPoint}`);
+    if (name) traces.push({ name, trace: `mount ${mountPoint}` });
   }
-  return stray;
+  await listAll();
+  return traces.filter((t) => !known.has(t.name)).map((t) => t.trace);
 }
 
 /** Private submission copies (kgrade-sub-<name>-*) still in the temp folder. */

@@ -17,11 +17,12 @@ interface Config {
 }
 
 test('the userns sandbox: root maps to the base id, every namespace private, the cgroup below the sandbox\'s own', () => {
-  const c = ociConfig('kgrade-ab12-3', ['PATH=/usr/bin', 'HOME=/nowhere'], 200000) as Config;
+  const c = ociConfig('kgrade-ab12-3', ['PATH=/usr/bin', 'HOME=/nowhere'], 200000, '/proc/4242/ns/user') as Config;
   assert.deepEqual(c.linux.uidMappings, [{ containerID: 0, hostID: 200000, size: 65536 }]);
   assert.deepEqual(c.linux.gidMappings, c.linux.uidMappings);
   assert.deepEqual(c.linux.namespaces.map((n) => n.type).sort(), ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts']);
-  assert.ok(c.linux.namespaces.every((n) => n.path === undefined), 'no host namespace is joined');
+  assert.ok(c.linux.namespaces.every((n) => n.path === undefined || n.type === 'user'), 'no host namespace is joined');
+  assert.equal(c.linux.namespaces.find((n) => n.type === 'user')?.path, '/proc/4242/ns/user', 'the user namespace made for the sandbox, owned by its root');
   assert.equal(c.linux.cgroupsPath, '/kgrade/kgrade-ab12-3/node');
   assert.deepEqual(c.linux.maskedPaths, []);
   assert.deepEqual(c.linux.readonlyPaths, []);
@@ -31,7 +32,7 @@ test('the userns sandbox: root maps to the base id, every namespace private, the
 });
 
 test('a second sysfs stays in full view under /run, so ip netns exec can mount its own', () => {
-  const c = ociConfig('x', [], 100000) as Config;
+  const c = ociConfig('x', [], 100000, '/proc/4242/ns/user') as Config;
   const at = (d: string) => c.mounts.findIndex((m) => m.destination === d);
   const hidden = c.mounts[at('/run/.kgrade-sysfs')];
   assert.equal(hidden?.type, 'sysfs');

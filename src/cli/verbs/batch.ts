@@ -35,7 +35,7 @@ student graded, 3 some without a final grade (listed).`,
     const plan = await batch.planBatch({ lab, submissions, out, ...(shard ? { shard } : {}) });
     const sandbox = sandboxChoice([lab], values);
     const env = await prepareEnvironment([lab], values);
-    await reapOrphans();
+    await reapOrphans({ warn: log });
     const outcome = await batch.gradeClass(plan, { nodeImage: env.image, ...sandbox, ...(env.cluster ? { cluster: env.cluster } : {}), regrade: values.regrade === true, log });
     return outcome.graded.length === outcome.students.length ? EXIT.graded : EXIT.infrastructure;
   },

@@ -52,7 +52,7 @@ summary.md (and allure-results/ with --allure) into --out
     // The sandboxes of dead runs are removed meanwhile: neither waits on the other.
     const [env] = await Promise.all([
       prepareEnvironment([lab], values).finally(() => trace('environment ready')),
-      reapOrphans().finally(() => trace('orphans reaped')),
+      reapOrphans({ warn: log }).finally(() => trace('orphans reaped')),
       loading.finally(() => trace('cucumber and the steps loaded')),
     ]);
     const subName = path.basename(path.resolve(values.submission));

@@ -34,7 +34,7 @@ scored otherwise (a mismatch); 3 some case could not be graded.`,
     for (const p of positionals) labs.push(await loadLab(p));
     const sandbox = sandboxChoice(labs, values);
     const env = await prepareEnvironment(labs, values);
-    await reapOrphans();
+    await reapOrphans({ warn: log });
     let worst: number = EXIT.graded;
     const lines: string[] = [];
     for (const lab of labs) {

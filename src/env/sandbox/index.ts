@@ -25,6 +25,14 @@ export interface Sandbox extends Node {
   destroy(): Promise<void>;
 }
 
+/** A sandbox that could not be removed: kept out of the way, and out of the reaper's list. */
+export interface SetAsideSandbox {
+  name: string;
+  /** Why its removal failed, and when it was set aside. */
+  reason: string;
+  since: string;
+}
+
 export interface SandboxListing {
   name: string;
   /** The kgrade process that started it; a sandbox whose owner is gone is an orphan. */
@@ -45,8 +53,13 @@ export interface SandboxRuntime {
   start(opts: SandboxOptions): Promise<Sandbox>;
   /** Every sandbox of this runtime on the machine, whoever started it. */
   list(): Promise<SandboxListing[]>;
-  /** Removes a sandbox by name (an orphan, or one this process still holds). */
+  /**
+   * Removes a sandbox by name (an orphan, one this process still holds, or one set aside earlier).
+   * What cannot be removed is set aside (see setAside) and the GraderError says so.
+   */
   remove(name: string): Promise<void>;
+  /** Sandboxes whose removal failed: list() leaves them out; `kgrade clean` tries them again. */
+  setAside(): Promise<SetAsideSandbox[]>;
   /** The same, synchronously: for exit and signal handlers. */
   removeSync(name: string): void;
 }

@@ -84,6 +84,11 @@ export const privilegedRuntime: SandboxRuntime = {
     untrack(name);
   },
 
+  /** docker rm -f either removes a container or leaves it listed: nothing is set aside. */
+  async setAside() {
+    return [];
+  },
+
   removeSync(name: string): void {
     execaSync(dockerBinary(), ['rm', '-f', '-v', name], { reject: false, timeout: 60_000, stdio: 'ignore' });
     untrack(name);

@@ -30,7 +30,8 @@ interface Mount {
 
 const mount = (destination: string, type: string, options: string[], source = type): Mount => ({ destination, type, source, options });
 
-export function ociConfig(name: string, env: string[], base: number): object {
+/** userns: the path of the user namespace the sandbox joins (made for it, owned by its root's host uid). */
+export function ociConfig(name: string, env: string[], base: number, userns: string): object {
   const caps = capabilities();
   const idMap = [{ containerID: 0, hostID: base, size: USERNS_SIZE }];
   return {
@@ -71,7 +72,7 @@ export function ociConfig(name: string, env: string[], base: number): object {
       gidMappings: idMap,
       cgroupsPath: `/kgrade/${name}/node`,
       resources: { devices: [{ allow: false, access: 'rwm' }] },
-      namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'user', 'cgroup'].map((type) => ({ type })),
+      namespaces: [...['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'].map((type) => ({ type })), { type: 'user', path: userns }],
       // Nothing masked: the user namespace, not a mask, keeps /proc and /sys from the host, and a
       // masked /proc would refuse the fresh procfs that `unshare --mount-proc` mounts.
       maskedPaths: [],

@@ -1,18 +1,19 @@
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { lchown, mkdir, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { execa, execaSync } from '../../vendor/execa.js';
 import { GraderError, SubmissionAssertionError } from '../../errors.js';
-import { sandboxDisk, stateDir, usernsBase } from '../../config.js';
+import { sandboxDisk, stateDir } from '../../config.js';
 import type { ExecOptions, ExecResult } from '../node.js';
 import { track, untrack } from '../reaper.js';
-import type { Sandbox, SandboxListing, SandboxOptions, SandboxRuntime } from './index.js';
+import type { Sandbox, SandboxListing, SandboxOptions, SandboxRuntime, SetAsideSandbox } from './index.js';
 import { prepareNode } from './node-setup.js';
 
 import { delegate, oomKills, removeCgroupTree, requireCgroupV1, sandboxCgroups, writeLimits } from './userns-cgroups.js';
 import { ociConfig } from './userns-config.js';
 import { rootfsOf } from './userns-rootfs.js';
+import { holdUserNamespace, leaseSlot } from './userns-ids.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const OUTPUT_CAP = 1024 * 1024;
@@ -20,6 +21,9 @@ const OUTPUT_CAP = 1024 * 1024;
 const runcRoot = () => path.join(stateDir(), 'runc');
 const sandboxesDir = () => path.join(stateDir(), 'sandboxes');
 const bundleOf = (name: string) => path.join(sandboxesDir(), name);
+/** Records of sandboxes whose removal failed ($KGRADE_STATE/set-aside/<name>): their bundle and uid slot stay reserved. */
+const setAsideDir = () => path.join(stateDir(), 'set-aside');
+const setAsideRecord = (name: string) => path.join(setAsideDir(), name);
 
 const RUNC_PATHS = ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc', '/usr/local/bin/runc'];
 
@@ -145,7 +149,16 @@ function removeBundle(name: string): void {
 
 function removeCgroups(name: string): void {
   const dirs = sandboxCgroups(name);
-  for (const dir of dirs) removeCgroupTree(dir);
+  // Every hierarchy is tried, whichever fails first.
+  const failures: unknown[] = [];
+  for (const dir of dirs) {
+    try {
+      removeCgroupTree(dir);
+    } catch (err) {
+      failures.push(err);
+    }
+  }
+  if (failures.length) throw failures[0];
   // The shared kgrade/ parents go with the last sandbox: a start makes its folder before its cgroups.
   const others = existsSync(sandboxesDir()) ? readdirSync(sandboxesDir()).filter((n) => n !== name) : [];
   if (others.length > 0) return;
@@ -156,6 +169,26 @@ function removeCgroups(name: string): void {
       // another sandbox's cgroup is there after all, or it is gone already
     }
   }
+}
+
+/**
+ * Removes the sandbox's cgroups and folder once runc and the mounts are gone. What will not go
+ * is set aside: recorded under $KGRADE_STATE/set-aside, left out of list() so that no later
+ * reaper trips on it again, its uid slot kept reserved; the GraderError says where.
+ */
+function forgetOnHost(name: string): void {
+  try {
+    removeCgroups(name);
+    removeBundle(name);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    mkdirSync(setAsideDir(), { recursive: true });
+    writeFileSync(setAsideRecord(name), `${JSON.stringify({ reason, since: new Date().toISOString() })}\n`);
+    untrack(name);
+    throw new GraderError(`sandbox ${name} could not be removed (${reason}); it is set aside (${setAsideRecord(name)}) and \`kgrade clean\` tries again`, { cause: err });
+  }
+  rmSync(setAsideRecord(name), { force: true });
+  untrack(name);
 }
 
 /** Runs a command whose standard output and error are the given file descriptor; resolves to its exit code. */
@@ -171,8 +204,6 @@ async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
   const missing = missingForUserns();
   if (missing) throw new GraderError(`cannot start a userns sandbox: ${missing}; fix that, or grade with --isolation privileged (no security boundary)`);
   const mounts = requireCgroupV1();
-  const base = usernsBase();
-  const rootfs = await rootfsOf(opts.image, base);
   counter += 1;
   const name = `kgrade-${opts.runId}-${counter}`;
   const bundle = bundleOf(name);
@@ -181,6 +212,8 @@ async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
     await mkdir(path.join(bundle, 'layer'), { recursive: true, mode: 0o711 });
     await writeFile(path.join(bundle, 'owner'), `${process.pid}\n`);
     await writeFile(path.join(bundle, 'purpose'), `${opts.purpose.slice(0, 200)}\n`);
+    const base = await leaseSlot(sandboxesDir(), bundle);
+    const rootfs = await rootfsOf(opts.image, base);
     await mkdir(path.join(bundle, 'rootfs'));
     const mountOk = async (args: string[], what: string) => {
       const r = await execa('mount', args, { reject: false });
@@ -196,7 +229,8 @@ async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
       'mounting the sandbox root',
     );
     writeLimits(mounts, name);
-    await writeFile(path.join(bundle, 'config.json'), JSON.stringify(ociConfig(name, rootfs.env, base), null, 1));
+    const userns = await holdUserNamespace(base);
+    await writeFile(path.join(bundle, 'config.json'), JSON.stringify(ociConfig(name, rootfs.env, base, userns.path), null, 1));
     // The init keeps the standard output and error it is given, and a root inside could make it
     // write there without end: /dev/null, never a pipe the grader would wait on nor a host file.
     // runc's own messages go to a log of its own, read only by the grader.
@@ -207,6 +241,7 @@ async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
       create = await spawnWithFd(runcBinary(), ['--log', logFile, ...runcArgs('create', '--bundle', bundle, name)], devNull, 60_000);
     } finally {
       closeSync(devNull);
+      userns.release();
     }
     if (create !== 0) throw new GraderError(`runc could not create sandbox ${name}: ${(existsSync(logFile) ? readFileSync(logFile, 'utf8') : '').trim().slice(-2000)}`);
     // Between create and start the init waits: the cgroups exist and nothing of the submission runs yet.
@@ -232,6 +267,7 @@ export const usernsRuntime: SandboxRuntime = {
     if (!existsSync(sandboxesDir())) return [];
     const out: SandboxListing[] = [];
     for (const name of readdirSync(sandboxesDir())) {
+      if (existsSync(setAsideRecord(name))) continue;
       let ownerPid = 0;
       try {
         ownerPid = Number(readFileSync(path.join(bundleOf(name), 'owner'), 'utf8').trim());
@@ -254,9 +290,19 @@ export const usernsRuntime: SandboxRuntime = {
     for (const [file = '', ...args] of unmountCommands(name)) {
       if (existsSync(args[1] ?? '')) await execa(file, args, { reject: false, timeout: 30_000 });
     }
-    removeCgroups(name);
-    removeBundle(name);
-    untrack(name);
+    forgetOnHost(name);
+  },
+
+  async setAside(): Promise<SetAsideSandbox[]> {
+    if (!existsSync(setAsideDir())) return [];
+    return readdirSync(setAsideDir()).map((name) => {
+      try {
+        const record = JSON.parse(readFileSync(setAsideRecord(name), 'utf8')) as { reason?: string; since?: string };
+        return { name, reason: String(record.reason), since: String(record.since) };
+      } catch {
+        return { name, reason: 'unknown (its record is unreadable)', since: '' };
+      }
+    });
   },
 
   removeSync(name: string): void {
@@ -264,8 +310,6 @@ export const usernsRuntime: SandboxRuntime = {
     for (const [file = '', ...args] of unmountCommands(name)) {
       if (existsSync(args[1] ?? '')) execaSync(file, args, { reject: false, timeout: 30_000, stdio: 'ignore' });
     }
-    removeCgroups(name);
-    removeBundle(name);
-    untrack(name);
+    forgetOnHost(name);
   },
 };
