@@ -57,12 +57,14 @@ const USAGE = `kgrade: grades Kubernetes course labs written as Gherkin scenario
       --jobs N                        scenarios run at once, each in its own sandbox or
                                       namespace (default: the machine's cores); @serial
                                       scenarios of a cluster lab run alone, after the rest
-  kgrade batch LABDIR SUBMISSIONS [--out DIR] [--regrade] [--shard I/N] [--no-build] [sandbox options] [cluster options]
+  kgrade batch LABDIR SUBMISSIONS [--out DIR] [--regrade] [--shard I/N] [--policy FILE] [--no-build] [sandbox options] [cluster options]
       Grade a class: SUBMISSIONS is a folder of one folder, .zip or .tar.gz per student
       (named by student id) or a CSV roster of id,path lines. Writes results/<id>.json
       the moment each student is done, students/<id>/ reports and batch.json into --out
       (default reports/<lab>/batch/); run again, it grades only what is missing or changed
-      (--regrade: everyone). --jobs bounds submissions and scenarios together. Exit 0 every
+      (--regrade: everyone; earlier grades of another lab version go to results/history/).
+      --policy: a late policy (schemas/late-policy.schema.json), kept for kgrade report.
+      --jobs bounds submissions and scenarios together. Exit 0 every
       student graded, 3 some without a final grade (listed).
   kgrade merge OUTDIR SHARDDIR...
       Join the --out folders of kgrade batch --shard 1/N ... N/N into OUTDIR, as one batch.
@@ -93,11 +95,13 @@ const USAGE = `kgrade: grades Kubernetes course labs written as Gherkin scenario
   kgrade clean
       Remove the sandboxes (containers, mounts, cgroups, state) of kgrade runs that
       died without cleaning up. Every grade does this on start too.
-  kgrade report DIR [--out DIR]
+  kgrade report DIR [--out DIR] [--policy FILE] [--similarity-threshold 0.5] [--lms-omit-ungraded]
       The class report of a batch output folder (batch.json and results/, from kgrade
       batch or kgrade merge): index.html (offline; score histogram, pass rate per
-      scenario, errors, a page per student), gradebook.csv, junit.xml and
-      gradescope/<id>/results.json, into --out (default DIR/report/).
+      scenario, item analysis, similar submissions, regrade changes, errors, a page per
+      student), gradebook.csv, canvas.csv, moodle.csv, junit.xml, items.json,
+      similarity.json, regrade.json and gradescope/<id>/results.json, into --out
+      (default DIR/report/).
   kgrade report --html DIR [--out DIR]
       Make an Allure HTML report from DIR/allure-results (from grade --allure).
   kgrade report --classroom DIR [--out FILE]
@@ -283,18 +287,18 @@ async function cmdBatch(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { out: { type: 'string' }, regrade: { type: 'boolean' }, shard: { type: 'string' }, 'no-build': { type: 'boolean' }, ...SANDBOX_OPTIONS, ...CLUSTER_OPTIONS },
+    options: { out: { type: 'string' }, regrade: { type: 'boolean' }, shard: { type: 'string' }, policy: { type: 'string' }, 'no-build': { type: 'boolean' }, ...SANDBOX_OPTIONS, ...CLUSTER_OPTIONS },
   });
   const [labArg, submissions] = positionals;
   if (!labArg || !submissions || positionals.length > 2) {
-    log('usage: kgrade batch LABDIR SUBMISSIONS [--out DIR] [--regrade] [--shard I/N] [--jobs N] [--no-build]');
+    log('usage: kgrade batch LABDIR SUBMISSIONS [--out DIR] [--regrade] [--shard I/N] [--policy FILE] [--jobs N] [--no-build]');
     return EXIT.usage;
   }
   const batch = await import('../batch/command.js');
   const lab = await loadLab(labArg);
   const shard = values.shard !== undefined ? batch.parseShard(values.shard) : undefined;
   const out = path.resolve(values.out ?? path.join(REPO_ROOT, 'reports', lab.id, 'batch'));
-  const plan = await batch.planBatch({ lab, submissions, out, ...(shard ? { shard } : {}) });
+  const plan = await batch.planBatch({ lab, submissions, out, ...(shard ? { shard } : {}), ...(values.policy !== undefined ? { policy: values.policy } : {}) });
   const sandbox = sandboxChoice([lab], values);
   const env = await prepareEnvironment([lab], values);
   await reapOrphans();
@@ -411,17 +415,8 @@ async function cmdSteps(): Promise<number> {
   return EXIT.graded;
 }
 
-async function cmdReportClass(dirArg: string, outArg: string | undefined): Promise<number> {
-  const { readClassResults } = await import('../report/class/read.js');
-  const { writeClassReport } = await import('../report/class/write.js');
-  const dir = path.resolve(dirArg);
-  const out = path.resolve(outArg ?? path.join(dir, 'report'));
-  if (out === dir) throw new UsageError(`--out ${outArg}: the report goes into a folder of its own, not into the batch's folder`);
-  const cls = await readClassResults(dir);
-  await writeClassReport(cls, out);
-  const count = (status: string) => cls.students.filter((s) => s.status === status).length;
-  log(`kgrade: class report of ${cls.lab.id} in ${path.relative(process.cwd(), out) || '.'}: ${cls.students.length} students, ${count('graded')} graded, ${count('error')} error, ${count('missing')} missing`);
-  process.stdout.write(`${path.join(out, 'index.html')}\n`);
+async function cmdReportClass(dirArg: string, opts: import('../report/class/command.js').ClassReportOptions): Promise<number> {
+  process.stdout.write(`${await (await import('../report/class/command.js')).reportClass(dirArg, opts, log)}\n`);
   return EXIT.graded;
 }
 
@@ -439,12 +434,14 @@ async function cmdReportClassroom(dirArg: string, outArg: string | undefined): P
 }
 
 async function cmdReport(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { html: { type: 'string' }, classroom: { type: 'string' }, out: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { html: { type: 'string' }, classroom: { type: 'string' }, out: { type: 'string' }, policy: { type: 'string' }, 'similarity-threshold': { type: 'string' }, 'lms-omit-ungraded': { type: 'boolean' } } });
   const [dirArg, ...extra] = positionals;
   if (values.classroom !== undefined && values.html === undefined && dirArg === undefined) return cmdReportClassroom(values.classroom, values.out);
-  if (values.classroom === undefined && values.html === undefined && dirArg !== undefined && extra.length === 0) return cmdReportClass(dirArg, values.out);
+  if (values.classroom === undefined && values.html === undefined && dirArg !== undefined && extra.length === 0) {
+    return cmdReportClass(dirArg, { out: values.out, policy: values.policy, similarityThreshold: values['similarity-threshold'], lmsOmitUngraded: values['lms-omit-ungraded'] });
+  }
   if (!values.html || values.classroom !== undefined || dirArg !== undefined) {
-    log('usage: kgrade report DIR [--out DIR]            (DIR: the output folder of kgrade batch or kgrade merge)');
+    log('usage: kgrade report DIR [--out DIR] [--policy FILE] [--similarity-threshold 0.5] [--lms-omit-ungraded]   (DIR: the output folder of kgrade batch or kgrade merge)');
     log('       kgrade report --html DIR [--out DIR]     (DIR holds allure-results/ and results.json from kgrade grade --allure)');
     log('       kgrade report --classroom DIR [--out FILE] (DIR holds results.json from kgrade grade)');
     return EXIT.usage;
