@@ -128,7 +128,7 @@ export function parseRoster(text: string, baseDir: string, name = 'roster'): { e
       return;
     }
     if (!fields || fields.length !== columns.length) {
-      problems.push(`${at}: expected ${columns.length} fields, ${columns.join(',')}: ${JSON.stringify(line)}`);
+      problems.push(`${at}: expected ${columns.length === 2 ? 'two' : columns.length} fields, ${columns.join(',')}: ${JSON.stringify(line)}`);
       return;
     }
     const [id = '', file = ''] = fields;
