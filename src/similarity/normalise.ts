@@ -100,10 +100,17 @@ export function normaliseScript(text: string, fixed: ReadonlySet<string>): strin
   const out: string[][] = [];
   for (const tokens of shellTokens(text)) {
     const line: string[] = [];
+    /** After for, read, local...: the names it binds (past its options) are variables; for binds one. */
+    let binder: string | undefined;
     tokens.forEach((token, k) => {
-      const before = tokens[k - 1];
       if (fixed.has(unquote(token))) return;
-      if (before !== undefined && BINDS_NAME.has(before) && IDENT.test(token)) line.push('V');
+      if (binder !== undefined && binder !== 'for' && token.startsWith('-')) {
+        line.push(token);
+        return;
+      }
+      const bound = binder !== undefined && IDENT.test(token);
+      binder = BINDS_NAME.has(token) ? token : bound && binder !== 'for' ? binder : undefined;
+      if (bound) line.push('V');
       else if (IDENT.test(token) && tokens[k + 1] === '(' && tokens[k + 2] === ')') line.push('F');
       else if (token[0] === '"') line.push(`"${shellWord(token.slice(1, -1))}"`);
       else if (token[0] === "'") line.push(token);

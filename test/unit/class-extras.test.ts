@@ -62,12 +62,8 @@ test('the planted copies (renamed, reordered, comments changed) are flagged; hon
   const { subs, lab } = await plantedClass();
   const pairs = similarPairs(subs, lab);
   assert.deepEqual(
-    pairs.map((p) => [p.a, p.b]),
-    [
-      ['bob', 'grace'],
-      ['alice', 'frank'],
-      ['carol', 'heidi'],
-    ],
+    pairs.map((p) => `${p.a}-${p.b}`).sort(),
+    ['alice-frank', 'bob-grace', 'carol-heidi'],
   );
   for (const p of pairs) {
     assert.ok(p.similarity >= 0.5 && p.similarity <= 1);
@@ -266,4 +262,52 @@ test('a regrade keeps the grade it replaces in results/history/, once, and never
   const kept = await readdir(path.join(dir, 'results', 'history', 'alice'));
   assert.deepEqual(kept, [`${alice.provenance.labHash.replace('sha256:', '')}.json`]);
   assert.equal(await readFile(path.join(dir, 'results', 'history', 'alice', kept[0] ?? ''), 'utf8'), await readFile(path.join(dir, 'results', 'alice.json'), 'utf8'));
+});
+
+test('read -r NAME and local NAME bind variables too: a renamed loop variable normalises alike', () => {
+  const a = normaliseScript('ldd x | while read -r so; do cp "$so" d; done\nlocal -a libs one\n', new Set());
+  const b = normaliseScript('ldd x | while read -r library; do cp "$library" d; done\nlocal -a deps two\n', new Set());
+  assert.deepEqual(a, b);
+  assert.deepEqual(a[1], ['local', '-a', 'V', 'V']);
+});
+
+test('a Classroom repository\'s commit time is read without running what its Git config names', async (t) => {
+  const { gitCommitTime } = await import('../../src/batch/submitted.js');
+  const dir = await tempDir(t);
+  const repo = path.join(dir, 'repo');
+  await mkdir(repo);
+  const git = (args: string[], env: Record<string, string> = {}) => run('git', ['-C', repo, ...args], { env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', ...env } });
+  await git(['init', '-q']);
+  await git(['-c', 'user.email=s@example.edu', '-c', 'user.name=s', 'commit', '-q', '--allow-empty', '-m', 'hw1'], { GIT_COMMITTER_DATE: '2026-10-01T10:00:00+02:00' });
+  const marker = path.join(dir, 'ran');
+  await git(['config', 'core.pager', `touch ${marker}-pager; cat`]);
+  await git(['config', 'core.fsmonitor', `touch ${marker}-fsmonitor`]);
+  assert.equal(await gitCommitTime(repo), '2026-10-01T08:00:00.000Z');
+  assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('ran')), [], 'no program of the student\'s config ran');
+  // The route is real: git log on a terminal runs the repository's pager.
+  const script = await stat('/usr/bin/script').then(() => true, () => false);
+  if (script) {
+    await run('script', ['-qc', `git -C ${repo} log -1 --format=%cI HEAD`, '/dev/null'], { env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null' } });
+    assert.ok((await readdir(dir)).includes('ran-pager'), 'a plain git log on a terminal ran the pager the repository names');
+  }
+  assert.equal(await gitCommitTime(dir), undefined, 'no repository: no time');
+});
+
+test('kgrade batch with a bad policy leaves an existing output folder exactly as it was', async (t) => {
+  const dir = await tempDir(t);
+  const out = path.join(dir, 'out');
+  await writeFixtureClass(out);
+  const before = await readFile(path.join(out, 'results', 'alice.json'), 'utf8');
+  const names = async () => (await readdir(out, { recursive: true })).sort();
+  const list = await names();
+  await writeFile(path.join(dir, 'policy.yaml'), 'due: 2026-10-02T00:00:00Z\npenaltyPerDay: -5\nsubmittedAt: archive\n');
+  await mkdir(path.join(dir, 'subs', 'alice'), { recursive: true });
+  const err = await run(process.execPath, [kgrade, 'batch', LAB, path.join(dir, 'subs'), '--out', out, '--policy', path.join(dir, 'policy.yaml'), '--no-build']).then(
+    () => assert.fail('batch accepted it'),
+    (e: { code?: number; stderr?: string }) => e,
+  );
+  assert.equal(err.code, 2);
+  assert.match(err.stderr ?? '', /policy\.yaml:2: penaltyPerDay: must be >= 0/);
+  assert.deepEqual(await names(), list);
+  assert.equal(await readFile(path.join(out, 'results', 'alice.json'), 'utf8'), before);
 });
