@@ -18,8 +18,12 @@ export const MAX_KEPT_BYTES = 512 * 1024;
 /** A file larger than this is not text a student wrote for the lab; it is left out. */
 const MAX_FILE_BYTES = 256 * 1024;
 
+/** Raised when normalise.ts changes what it makes: a kept copy of another version is made again by the next batch. */
+export const NORMALISER_VERSION = 2;
+
 export interface KeptSubmission {
   schemaVersion: 1;
+  normaliser: number;
   /** The student's id, or "_lab" for the lab's own files. */
   id: string;
   submissionHash: string;
@@ -84,9 +88,9 @@ async function writeKept(out: string, kept: KeptSubmission): Promise<void> {
 /** Keeps a student's normalised files, unless what is kept is of this very submission already. */
 export async function keepSubmission(out: string, id: string, dir: string, submissionHash: string, fixed: ReadonlySet<string>): Promise<void> {
   const before = await readKept(out, id);
-  if (before && before.submissionHash === submissionHash) return;
+  if (before && before.submissionHash === submissionHash && before.normaliser === NORMALISER_VERSION) return;
   const { files, skipped } = await normaliseFolder(dir, fixed);
-  await writeKept(out, { schemaVersion: 1, id, submissionHash, files, skipped });
+  await writeKept(out, { schemaVersion: 1, normaliser: NORMALISER_VERSION, id, submissionHash, files, skipped });
 }
 
 /** Keeps the lab's own files (reference/, correct/, wrong/, the fixtures), normalised as submissions are. */
@@ -102,7 +106,7 @@ export async function keepLabFiles(out: string, lab: Lab, labHash: string, fixed
     const text = await readFile(path.join(lab.dir, f.manifest), 'utf8').catch(() => undefined);
     if (text !== undefined) files.push({ ...normaliseFile(f.manifest, text, fixed), path: f.manifest });
   }
-  await writeKept(out, { schemaVersion: 1, id: LAB_KEPT_ID, submissionHash: labHash, files, skipped });
+  await writeKept(out, { schemaVersion: 1, normaliser: NORMALISER_VERSION, id: LAB_KEPT_ID, submissionHash: labHash, files, skipped });
 }
 
 export async function readKept(out: string, id: string): Promise<KeptSubmission | undefined> {
