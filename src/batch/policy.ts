@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { ErrorObject } from 'ajv';
-import { LineCounter, parseDocument, isNode } from 'yaml';
+import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import { UsageError } from '../errors.js';
 import { REPO_ROOT } from '../paths.js';
-import path from 'node:path';
 
 /*
  * The late policy (schemas/late-policy.schema.json): a due date, minutes of grace, a penalty in
@@ -22,6 +22,8 @@ export interface LatePolicy {
   cap: number;
   submittedAt: TimeSource;
   extensions: Record<string, string | { days: number }>;
+  /** The line of each extension's student id in the file. */
+  extensionLines: Record<string, number>;
 }
 
 /** What the policy made of one student's score. */
@@ -74,31 +76,37 @@ export async function parsePolicy(text: string, file: string): Promise<LatePolic
     for (const e of validate.errors ?? []) {
       if (e.keyword === 'oneOf') continue;
       const keys = e.instancePath.split('/').slice(1).map((k) => k.replaceAll('~1', '/').replaceAll('~0', '~'));
-      let node: unknown = keys.length === 0 ? doc.contents : doc.getIn(keys, true);
-      // an unknown field: point at the field itself
-      if (e.keyword === 'additionalProperties') {
-        const pair = (doc.getIn(keys, true) as { items?: Array<{ key: { value?: unknown; range?: [number, number, number] } }> } | undefined)?.items?.find(
-          (p) => p.key.value === e.params['additionalProperty'],
-        );
-        if (pair) node = pair.key;
-      }
-      const offset = isNode(node) || (node as { range?: unknown })?.range ? (node as { range?: [number, number, number] }).range?.[0] : undefined;
-      problems.push(`${file}:${lineOf(offset)}: ${describe(e)}`);
+      const at = keys.length === 0 ? doc.contents : doc.getIn(keys, true);
+      // an unknown field: the line of the field itself, not of its mapping
+      const unknown = e.keyword === 'additionalProperties' && isMap(at) ? at.items.find((p) => isScalar(p.key) && p.key.value === e.params['additionalProperty'])?.key : undefined;
+      const node = unknown ?? at;
+      problems.push(`${file}:${lineOf(isNode(node) ? node.range?.[0] : undefined)}: ${describe(e)}`);
     }
   }
-  const policy = data as Omit<LatePolicy, 'file'>;
+  const policy = data as Omit<LatePolicy, 'file' | 'extensionLines'>;
   if (problems.length === 0) {
     const dates: Array<[string[], string]> = [[['due'], policy.due]];
     for (const [id, ext] of Object.entries(policy.extensions)) if (typeof ext === 'string') dates.push([['extensions', id], ext]);
     for (const [keys, value] of dates) {
       if (Number.isNaN(Date.parse(value))) {
-        const node = doc.getIn(keys, true) as { range?: [number, number, number] } | undefined;
-        problems.push(`${file}:${lineOf(node?.range?.[0])}: ${keys.join('.')}: ${JSON.stringify(value)} is no date`);
+        const node = doc.getIn(keys, true);
+        problems.push(`${file}:${lineOf(isNode(node) ? node.range?.[0] : undefined)}: ${keys.join('.')}: ${JSON.stringify(value)} is no date`);
       }
     }
   }
   if (problems.length > 0) throw new UsageError(`${file} is not a late policy (schemas/late-policy.schema.json):\n${[...new Set(problems)].map((p) => `  - ${p}`).join('\n')}`);
-  return { file, ...policy };
+  const extensionLines: Record<string, number> = {};
+  const exts = doc.get('extensions', true);
+  if (isMap(exts)) for (const p of exts.items) if (isScalar(p.key)) extensionLines[String(p.key.value)] = lineOf(p.key.range?.[0]);
+  return { file, ...policy, extensionLines };
+}
+
+/** An extension for an id that is not a student of the class: a typo that would cost the student their extension. */
+export function unknownExtensions(policy: LatePolicy, students: Iterable<string>): string[] {
+  const known = new Set(students);
+  return Object.keys(policy.extensions)
+    .filter((id) => !known.has(id))
+    .map((id) => `${policy.file}:${policy.extensionLines[id] ?? 1}: extensions: ${JSON.stringify(id)} is no student of this class`);
 }
 
 export async function readPolicy(file: string): Promise<LatePolicy> {

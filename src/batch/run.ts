@@ -11,7 +11,7 @@ import type { Lab } from '../lab/types.js';
 import { kgradeVersion, labHash, sha256, submissionHash } from './provenance.js';
 import type { Finished, Progress } from './progress.js';
 import { readRoster, type Roster, type RosterEntry } from './roster.js';
-import { readPolicy, type LatePolicy } from './policy.js';
+import { readPolicy, unknownExtensions, type LatePolicy } from './policy.js';
 import { submittedTimes } from './submitted.js';
 import { writeAtomic } from './store.js';
 import { copyFile } from 'node:fs/promises';
@@ -67,6 +67,8 @@ export interface BatchPlan {
 export async function planBatch(opts: { lab: Lab; submissions: string; out: string; shard?: Shard; policy?: string }): Promise<BatchPlan> {
   const roster = await readRoster(opts.submissions);
   const policy = opts.policy !== undefined ? await readPolicy(opts.policy) : undefined;
+  const strangers = policy ? unknownExtensions(policy, roster.students.map((s) => s.id)) : [];
+  if (strangers.length) throw new UsageError(`the late policy names students the roster does not have:\n${strangers.map((p) => `  - ${p}`).join('\n')}`);
   if (policy?.submittedAt === 'roster') {
     const where = roster.file ?? opts.submissions;
     if (!roster.columns.includes('submitted')) {

@@ -120,7 +120,7 @@ test('a roster: a header may name a submitted column and LMS ids; a bad time nam
 test('kgrade batch with a policy that needs the roster\'s time and a roster without it: exit 2 naming the roster, nothing written', async (t) => {
   const dir = await tempDir(t);
   await writeFile(path.join(dir, 'policy.yaml'), POLICY);
-  await writeFile(path.join(dir, 'roster.csv'), 'id,path\nalice,alice\n');
+  await writeFile(path.join(dir, 'roster.csv'), 'id,path\nalice,alice\nbob,alice\ncarol,alice\n');
   await mkdir(path.join(dir, 'alice'));
   const lab = await loadLab(LAB);
   await assert.rejects(planBatch({ lab, submissions: path.join(dir, 'roster.csv'), out: path.join(dir, 'out'), policy: path.join(dir, 'policy.yaml') }), /roster\.csv:1: the late policy .* has no submitted column/);
@@ -249,6 +249,10 @@ test('bad input at report time: exit 2 naming the file and line, and nothing sto
   t.after(() => rm(git, { force: true }));
   await fails(['--lms-omit-ungraded', '--policy', git], /takes the submission time from "git"[\s\S]*results\/alice\.json: no git time for alice/);
   await fails(['--similarity-threshold', '2'], /--similarity-threshold 2/);
+  const typo = path.join(dir, '..', `${path.basename(dir)}-typo.yaml`);
+  await writeFile(typo, 'due: 2026-10-02T00:00:00Z\npenaltyPerDay: 10\nsubmittedAt: roster\nextensions:\n  bob: { days: 1 }\n  alcie: { days: 2 }\n');
+  t.after(() => rm(typo, { force: true }));
+  await fails(['--lms-omit-ungraded', '--policy', typo], /-typo\.yaml:6: extensions: "alcie" is no student of this class/);
 });
 
 test('a regrade keeps the grade it replaces in results/history/, once, and never a grade of the same lab', async (t) => {

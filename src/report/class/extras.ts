@@ -1,7 +1,7 @@
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readHistory } from '../../batch/history.js';
-import { adjust, readPolicy } from '../../batch/policy.js';
+import { adjust, readPolicy, unknownExtensions } from '../../batch/policy.js';
 import type { StoredResult } from '../../batch/stored.js';
 import { UsageError } from '../../errors.js';
 import { DEFAULT_SIMILARITY, similarPairs, type Submission } from '../../similarity/match.js';
@@ -56,6 +56,8 @@ export async function addClassExtras(dir: string, cls: ClassResults, opts: Extra
   const policyFile = opts.policy ?? ((await exists(path.join(dir, 'policy.yaml'))) ? path.join(dir, 'policy.yaml') : undefined);
   const policy = policyFile ? await readPolicy(policyFile) : undefined;
   if (policy) {
+    const strangers = unknownExtensions(policy, cls.students.map((s) => s.id));
+    if (strangers.length) throw new UsageError(`the late policy names students the batch does not have:\n${strangers.map((p) => `  - ${p}`).join('\n')}`);
     const problems: string[] = [];
     for (const s of cls.students) {
       if (s.status !== 'graded' || !s.result) continue;
