@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# bench/cluster-lib.sh — what the cluster labs' bash baselines share (sourced, never
-# run): finding kubectl, the scenario's namespace made as src/kube/namespace.ts makes
-# it, the submission applied as its ServiceAccount, fixtures, pod waits, `kubectl exec`
+# bench/cluster-lib.sh — the kubectl half of the cluster baseline (bench/smoke-cluster.sh;
+# sourced, never run): finding kubectl, the scenario's namespace made as src/kube/namespace.ts
+# makes it, the submission applied as its ServiceAccount, pod waits, `kubectl exec`
 # into a pod, `docker exec` on a kind node, the text checks, and `scenario`/`finish`,
 # which run one scenario in a subshell and print the tally.
 #
@@ -19,14 +19,11 @@
 #      scripts/bench-cluster.sh can sweep them).
 [[ -n ${LAB:-} && -n ${T_COMMAND:-} ]] || { echo "cluster-lib.sh: set LAB and T_COMMAND before sourcing it" >&2; exit 2; }
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-LAB_DIR=$ROOT/labs/$LAB
 DOCKER=${BENCH_DOCKER:-docker}
 BENCH_RUN=${BENCH_RUN:-$$}
 CLUSTER=${KGRADE_CLUSTER:-kgrade}
 KCFG=${KGRADE_KUBECONFIG:-$HOME/.kube/kgrade/kind-$CLUSTER.yaml}
 CTX=kind-$CLUSTER
-
-
 
 SUBMISSION=${1:-}
 if [[ -z $SUBMISSION || ! -d $SUBMISSION ]]; then
@@ -89,7 +86,7 @@ CA=$(k config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate
 # STUDENT_KCFG, a kubeconfig with the namespace ServiceAccount's token.
 ns_create() {
   local slug hex
-  slug=$(basename "$SUBMISSION" | tr 'A-Z' 'a-z' | sed -E 's/[^a-z0-9]+/-/g; s/^-+|-+$//g' | cut -c1-24 | sed -E 's/-+$//')
+  slug=$(basename "$SUBMISSION" | tr '[:upper:]' '[:lower:]' | sed -E 's/[^a-z0-9]+/-/g; s/^-+|-+$//g' | cut -c1-24 | sed -E 's/-+$//')
   hex=$(od -An -N2 -t x1 /dev/urandom | tr -d ' \n')
   NS=kg-$LAB-${slug:-x}-$hex
   echo "$NS" > "$WORK/ns"   # for the parent, which deletes it after the scenario
@@ -227,24 +224,6 @@ scenario() {
 }
 
 k get --raw /readyz >/dev/null 2>"$WORK/err" || { echo "${0##*/}: the API server of $CTX does not answer: $(<"$WORK/err")" >&2; exit 3; }
-
-# Given the lab's fixtures are running (src/kube/fixtures.ts startFixture): each
-# manifest under the lab created with the admin's rights in the namespace, then every
-# Pod of it Ready and every Deployment available within T_WAIT (lab.yaml timeouts.wait);
-# a fixture that does not come up is the grader's error.
-fixtures_running() {
-  local f objs o kind name
-  [[ -n ${NS:-} ]] || ns_create
-  for f in "$@"; do
-    k create -n "$NS" -f "$LAB_DIR/$f" -o name >"$WORK/objs" 2>"$WORK/err" || broken "fixture $f: $(<"$WORK/err")"
-    while IFS=/ read -r kind name; do
-      case $kind in
-        pod) k wait -n "$NS" "pod/$name" --for=condition=Ready --timeout="${T_WAIT:-60}s" >/dev/null 2>"$WORK/err" || broken "fixture $f: pod $name not Ready: $(<"$WORK/err")" ;;
-        deployment.apps) k rollout status -n "$NS" "deployment/$name" --timeout="${T_WAIT:-60}s" >/dev/null 2>"$WORK/err" || broken "fixture $f: deployment $name not available: $(<"$WORK/err")" ;;
-      esac
-    done <"$WORK/objs"
-  done
-}
 
 # finish: the tally line; returns 0 when every scenario passed, 3 when one ended in the
 # grader's error, else 1.

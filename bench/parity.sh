@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/parity.sh [LAB...] — keeps the hand-written baselines honest: grades the
-# reference, every correct/<case> and every wrong/<case> of each lab with kgrade
+# reference and every wrong/<case> of each lab with kgrade
 # AND with bench/<lab>.sh, and compares the verdict of every scenario (passed / not).
 # A baseline that stops asserting (a stub) shows up as a mismatch on the wrong
 # cases. Exit 0 when every verdict agrees, 1 otherwise. Not timed; takes a few
@@ -25,7 +25,7 @@ mismatches=0
 for lab in "${labs[@]}"; do
   dir=labs/$lab
   [[ -x bench/$lab.sh || -f bench/$lab.sh ]] || { echo "no bench/$lab.sh" >&2; exit 2; }
-  for sub in "$dir/reference" "$dir"/correct/* "$dir"/wrong/*; do
+  for sub in "$dir/reference" "$dir"/wrong/*; do
     [[ -d $sub ]] || continue
     name=${sub#"$dir/"}
     out=$WORK/$lab-${name//\//-}
@@ -62,13 +62,14 @@ for lab in "${labs[@]}"; do
   done
 done
 left=$(docker ps -aq --filter "label=kgrade.bench=$BENCH_RUN")
-[[ -z $left ]] || { echo "removing containers left behind: $left"; docker rm -f -v $left >/dev/null; mismatches=$((mismatches + 1)); }
+[[ -z $left ]] || { echo "removing containers left behind: $left"; xargs docker rm -f -v <<<"$left" >/dev/null; mismatches=$((mismatches + 1)); }
 # the cluster baselines label their namespaces kgrade.bench=$BENCH_RUN and delete them
 KCFG=${KGRADE_KUBECONFIG:-$HOME/.kube/kgrade/kind-${KGRADE_CLUSTER:-kgrade}.yaml}
-kubectl=$(ls "${KGRADE_CACHE:-$HOME/.cache/kgrade}"/k8s/*/bin/kubectl 2>/dev/null | head -n 1)
+kubectl=
+for k in "${KGRADE_CACHE:-$HOME/.cache/kgrade}"/k8s/*/bin/kubectl; do [[ -x $k ]] && { kubectl=$k; break; }; done
 if [[ -f $KCFG && -x $kubectl ]]; then
   ns=$("$kubectl" --kubeconfig "$KCFG" get ns -l "kgrade.bench=$BENCH_RUN" -o jsonpath='{range .items[?(@.status.phase=="Active")]}{.metadata.name} {end}' 2>/dev/null || true)
-  [[ -z ${ns// /} ]] || { echo "namespaces left behind by a baseline: $ns"; "$kubectl" --kubeconfig "$KCFG" delete ns $ns --wait=false >/dev/null 2>&1; mismatches=$((mismatches + 1)); }
+  [[ -z ${ns// /} ]] || { echo "namespaces left behind by a baseline: $ns"; read -ra left_ns <<<"$ns"; "$kubectl" --kubeconfig "$KCFG" delete ns "${left_ns[@]}" --wait=false >/dev/null 2>&1; mismatches=$((mismatches + 1)); }
 fi
 [[ $mismatches -eq 0 ]] && echo "parity: every verdict agrees" || echo "parity: $mismatches mismatch(es)"
 [[ $mismatches -eq 0 ]]

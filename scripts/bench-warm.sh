@@ -81,7 +81,7 @@ one() {
 echo "bench-warm: labs/$LAB reference, $RUNS grade(s) per side, sides: ${SIDES[*]}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq "$RUNS"); do
   order=("${SIDES[@]}")
-  (( i % 2 == 0 )) && order=($(printf '%s\n' "${SIDES[@]}" | tac))
+  (( i % 2 == 0 )) && mapfile -t order < <(printf '%s\n' "${SIDES[@]}" | tac)
   for side in "${order[@]}"; do one "$side" "$i"; done
 done
 echo

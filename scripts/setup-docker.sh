@@ -153,11 +153,11 @@ busybox_deb() {
   # Prints the path of Debian's busybox-static .deb, downloading it once.
   local dir=$CACHE/debs f
   mkdir -p "$dir"
-  f=$(ls -1 "$dir"/busybox-static_*.deb 2>/dev/null | tail -n 1 || true)
+  f=$(find "$dir" -maxdepth 1 -name 'busybox-static_*.deb' 2>/dev/null | sort | tail -n 1 || true)
   if [[ -z $f ]]; then
     apt-cache show busybox-static >/dev/null 2>&1 || apt_update_once
     (cd "$dir" && apt-get download -q -o APT::Sandbox::User=root busybox-static >/dev/null)
-    f=$(ls -1 "$dir"/busybox-static_*.deb | tail -n 1)
+    f=$(find "$dir" -maxdepth 1 -name 'busybox-static_*.deb' | sort | tail -n 1)
   fi
   echo "$f"
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/test.sh — the project's single test command (npm test):
-#   1. npm run build
+#   1. npm run build, then npm run lint (shellcheck and Biome: scripts/lint.sh)
 #   2. unit tests (node:test, dist/test/unit), then the class report rendered in
 #      headless Chromium (dist/test/report)
 #   3. scripts/ensure-images.sh, then the integration tests (dist/test/integration:
@@ -9,10 +9,16 @@
 #      (dist/test/batch: unpacking attacks, resume after SIGKILL, retries, shards)
 #   4. kgrade validate and kgrade verify --isolation userns for every lab under
 #      labs/ whose lab.yaml says environment: sandbox (one process per lab)
+#   4b. the other Node.js lines of package.json's engines (20, 22, 24; scripts/with-node.sh
+#      installs them from the npm registry): the unit tests on each, and labs/ch01-isolation
+#      verified on Node 24 when the node on PATH is not 24 already
 #   5. dockerd stopped in the middle of a grade (dist/test/dockerd): stops and
 #      restarts the machine's dockerd, so it runs alone, before the cluster
 #   6. the cluster: kgrade cluster up (builds the offline kind images on first
-#      use, cached under ~/.cache/kgrade; later runs reuse them), the cluster
+#      use, cached under ~/.cache/kgrade; later runs reuse them; the Go compiles
+#      among them, images/kind/build-binaries.sh, start in the background right
+#      after the build, at nice 19, so that a cold run overlaps them with the
+#      stages before), the cluster
 #      tests (dist/test/cluster), validate and verify of every cluster lab, then
 #      kgrade cluster down and a test that nothing is left behind.
 #      KGRADE_SKIP_CLUSTER=1 skips this stage (say so in the output).
@@ -22,10 +28,11 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 2
 T0=$SECONDS
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kgrade-test-run-XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+# a background build still running when the suite ends (or is stopped) goes with it
+trap '[[ -n ${kind_binaries:-} ]] && kill -- "-$kind_binaries" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 status=0
 pass=0
@@ -46,16 +53,22 @@ count_tap() {
   todo=$((todo + ${t:-0}))
 }
 
-# run_node_tests NAME DIR [extra node --test flags...]
+# The command that runs node: the one on PATH, or with WITH_NODE=MAJOR scripts/with-node.sh's.
+node_cmd() {
+  if [[ -n ${WITH_NODE:-} ]]; then bash scripts/with-node.sh "$WITH_NODE" node "$@"; else node "$@"; fi
+}
+
+# run_node_tests NAME DIR [extra node --test flags...]: every DIR/*.test.js (Node 22 and later
+# take a folder argument for a file name).
 run_node_tests() {
   local name=$1 dir=$2
   shift 2
   local tap="$WORK/$name.tap"
   say "$name tests ($dir)"
-  node --test "$@" \
+  node_cmd --test "$@" \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$tap" \
-    "$dir"
+    "${dir%/}"/*.test.js
   local rc=$?
   if [[ -s $tap ]]; then
     count_tap "$tap"
@@ -75,6 +88,23 @@ if ! npm run --silent build; then
   echo "test.sh: the build failed; nothing was tested" >&2
   echo "0 passed, 1 failed"
   exit 1
+fi
+
+# On a cold machine the kind build's Go compiles take most of half an hour; they need no
+# Docker, so they run meanwhile, at nice 19, and cluster up finds them cached.
+kind_binaries=''
+if [[ ${KGRADE_SKIP_CLUSTER:-0} != 1 ]]; then
+  setsid bash images/kind/build-binaries.sh >"$WORK/kind-binaries.log" 2>&1 &
+  kind_binaries=$!
+fi
+
+say "lint (npm run lint)"
+if bash scripts/lint.sh; then
+  pass=$((pass + 1))
+else
+  status=1
+  fail=$((fail + 1))
+  problems+=("npm run lint found problems")
 fi
 
 run_node_tests unit dist/test/unit/
@@ -113,13 +143,14 @@ labs_bad=0
 verify_lab() {
   local lab=$1
   shift
-  say "lab $lab: validate and verify"
-  if node bin/kgrade.js validate "$lab" && node bin/kgrade.js verify "$lab" "$@" --out "$WORK/verify/$(basename "$lab")"; then
+  local on=${WITH_NODE:+ on Node $WITH_NODE}
+  say "lab $lab: validate and verify$on"
+  if node_cmd bin/kgrade.js validate "$lab" && node_cmd bin/kgrade.js verify "$lab" "$@" --out "$WORK/verify/$(basename "$lab")${WITH_NODE:+-node$WITH_NODE}"; then
     labs_ok=$((labs_ok + 1))
   else
     labs_bad=$((labs_bad + 1))
     status=1
-    problems+=("$lab: kgrade validate or verify failed")
+    problems+=("$lab: kgrade validate or verify failed$on")
   fi
 }
 if ((images_ok)); then
@@ -127,6 +158,16 @@ if ((images_ok)); then
   for lab in "${labs[@]}"; do verify_lab "$lab" --no-build --isolation userns; done
   echo
   echo "labs: ${labs_ok} verified, ${labs_bad} failed (${#labs[@]} sandbox labs)"
+fi
+
+# The Node.js lines package.json's engines names, besides the one that ran everything above: the
+# unit tests on each, and one sandbox lab on the newest.
+current=$(node -p 'process.versions.node.split(".")[0]')
+for major in 24 22 20; do
+  ((major == current)) || WITH_NODE=$major run_node_tests "unit-node$major" dist/test/unit/
+done
+if ((images_ok && current != 24)); then
+  WITH_NODE=24 verify_lab labs/ch01-isolation --no-build --isolation userns
 fi
 
 # Stops and restarts the machine's dockerd: alone, before the cluster exists.
@@ -137,6 +178,16 @@ fi
 if [[ ${KGRADE_SKIP_CLUSTER:-0} == 1 ]]; then
   say "cluster stage SKIPPED (KGRADE_SKIP_CLUSTER=1)"
 elif ((images_ok)); then
+  if [[ -n $kind_binaries ]]; then
+    say "cluster: the kind binaries built in the background (images/kind/build-binaries.sh)"
+    if wait "$kind_binaries"; then
+      tail -n 1 "$WORK/kind-binaries.log"
+    else
+      echo "test.sh: the background build failed; cluster up builds what is missing again. Its log's end:"
+      tail -n 20 "$WORK/kind-binaries.log"
+    fi
+    kind_binaries=''
+  fi
   say "cluster: kgrade cluster up"
   if node bin/kgrade.js cluster up; then
     run_node_tests cluster dist/test/cluster/ --test-concurrency=1

@@ -1,4 +1,5 @@
-import { After, Before, setDefaultTimeout, setWorldConstructor, World, type IWorldOptions } from '@cucumber/cucumber';
+import { After, Before, setDefaultTimeout, setWorldConstructor, Status, World, type IWorldOptions } from '@cucumber/cucumber';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as k8s from '../src/vendor/kubernetes-client.js';
 import { GraderError, LabError } from '../src/errors.js';
 import type { ClusterNode } from '../src/env/cluster/provider.js';
@@ -6,7 +7,10 @@ import { providerFor } from '../src/env/cluster/select.js';
 import { loadKubeConfig } from '../src/kube/client.js';
 import { createSubmissionNamespace, deleteNamespaceLater, type SubmissionNamespace } from '../src/kube/namespace.js';
 import { readSubmissionPod } from '../src/kube/pod-node.js';
-import { NOTE_MEDIA_TYPE, type WorldParameters } from '../src/cucumber/parameters.js';
+import { DIAGNOSTICS_MEDIA_TYPE, NOTE_MEDIA_TYPE, type WorldParameters } from '../src/cucumber/parameters.js';
+import { bound, commandTail } from '../src/grade/diagnostics.js';
+import type { Diagnostics } from '../src/grade/model.js';
+import { readNamespaceDiagnostics } from '../src/kube/diagnostics.js';
 import { startSandbox, type Sandbox } from '../src/env/sandbox/index.js';
 import { SUBMISSION_DIR } from '../src/env/script.js';
 import type { ExecResult, Node } from '../src/env/node.js';
@@ -16,6 +20,9 @@ import type { AppliedObject } from '../src/kube/apply.js';
 // Every wait inside a step has its own, shorter deadline from lab.yaml; this is the
 // last-resort watchdog, and a step that hits it is the grader's error.
 setDefaultTimeout(10 * 60 * 1000);
+
+/** How long reading a failing scenario's namespace for its diagnostics may take. */
+const DIAGNOSE_MS = 15_000;
 
 /** The last thing run, as "its output", "it fails" refer to it. */
 export interface LastRun extends Pick<ExecResult, 'code' | 'stdout' | 'stderr' | 'timedOut'> {
@@ -29,6 +36,8 @@ export class KgradeWorld extends World<WorldParameters> {
   private adminConfig?: k8s.KubeConfig;
   private readonly clusterNodes = new Map<string, Promise<ClusterNode>>();
   last?: LastRun;
+  /** The student's script's last run in this scenario (also `last` until another command runs). */
+  lastScript?: LastRun;
   readonly vars = new Map<string, string>();
   /** What the submission's manifests created in this scenario, in order. */
   readonly applied: AppliedObject[] = [];
@@ -134,6 +143,45 @@ export class KgradeWorld extends World<WorldParameters> {
     this.attach(text, NOTE_MEDIA_TYPE);
   }
 
+  /**
+   * What a student needs to see why a scenario did not pass, read before the sandbox or the
+   * namespace goes: the script's last output and the last command run; on a cluster, the
+   * namespace's warning events, its objects' conditions and its containers' last log lines.
+   * Bounded in size and time; what cannot be read is named, and nothing here throws.
+   */
+  async diagnose(): Promise<Diagnostics | undefined> {
+    const d: Diagnostics = {};
+    let cut = false;
+    const take = (run: LastRun) => {
+      const t = commandTail(run.what, run.code, run.stdout, run.stderr);
+      cut ||= t.cut || (run.truncated ?? false);
+      return t.tail;
+    };
+    if (this.lastScript) d.script = take(this.lastScript);
+    if (this.last && this.last !== this.lastScript) d.command = take(this.last);
+    const ns = this.parameters.cluster && this.ns ? await this.ns.catch(() => undefined) : undefined;
+    if (ns) {
+      const stop = new AbortController();
+      const late = sleep(DIAGNOSE_MS, undefined, { signal: stop.signal }).catch(() => undefined);
+      try {
+        const found = await Promise.race([readNamespaceDiagnostics(this.admin(), ns.name, this.applied), late]);
+        if (!found) d.unavailable = [`the namespace ${ns.name} was not read within ${DIAGNOSE_MS / 1000} s`];
+        else {
+          if (found.events.length) d.events = found.events;
+          if (found.objects.length) d.objects = found.objects;
+          if (found.logs.length) d.logs = found.logs;
+          if (found.unavailable.length) d.unavailable = found.unavailable;
+        }
+      } catch (err) {
+        d.unavailable = [`the namespace ${ns.name}: ${(err as Error).message}`];
+      } finally {
+        stop.abort();
+      }
+    }
+    if (Object.keys(d).length === 0) return undefined;
+    return bound(cut ? { ...d, truncated: true } : d);
+  }
+
   async dispose(): Promise<void> {
     for (const pending of this.clusterNodes.values()) {
       const n = await pending.catch(() => undefined);
@@ -160,6 +208,10 @@ Before(function (this: KgradeWorld) {
   if (this.parameters.labId === '') throw new LabError('world parameters are missing: run scenarios through kgrade, not cucumber-js directly');
 });
 
-After(async function (this: KgradeWorld) {
+After(async function (this: KgradeWorld, { result }) {
+  if (result?.status === Status.FAILED) {
+    const d = await this.diagnose().catch((err: unknown) => ({ unavailable: [`diagnostics: ${(err as Error).message}`] }));
+    if (d) this.attach(JSON.stringify(d), { mediaType: DIAGNOSTICS_MEDIA_TYPE, fileName: 'diagnostics.json' });
+  }
   await this.dispose();
 });

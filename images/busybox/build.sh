@@ -61,14 +61,14 @@ flock -w 300 9 || die "another build holds $CACHE/.lock"
 if ((!FORCE)) && all_tagged; then finish; fi
 
 stage deb
-deb=$(ls -1 "$DEB_DIR"/busybox-static_*.deb 2>/dev/null | tail -n 1 || true)
+deb=$(find "$DEB_DIR" -maxdepth 1 -name 'busybox-static_*.deb' 2>/dev/null | sort | tail -n 1 || true)
 if [[ -z $deb ]]; then
   if ! apt-cache show busybox-static >/dev/null 2>&1; then
     log "apt-get update"
     apt-get update -q >/dev/null
   fi
   (cd "$DEB_DIR" && apt-get download -q -o APT::Sandbox::User=root busybox-static >/dev/null)
-  deb=$(ls -1 "$DEB_DIR"/busybox-static_*.deb | tail -n 1)
+  deb=$(find "$DEB_DIR" -maxdepth 1 -name 'busybox-static_*.deb' | sort | tail -n 1)
 fi
 debver=$(dpkg-deb -f "$deb" Version)
 done_stage "busybox-static $debver"

@@ -38,7 +38,7 @@ log "Kubernetes $K8S_VERSION -> $OUT"
 gen_module() {
   rm -rf "$SRC"; mkdir -p "$SRC"
   go mod download -json "k8s.io/kubernetes@$K8S_VERSION" > "$OUT/module.json"
-  local kmod kdir goline m v
+  local kmod kdir goline m
   kmod=$(sed -n 's/.*"GoMod": "\(.*\)",/\1/p' "$OUT/module.json")
   kdir=$(sed -n 's/.*"Dir": "\(.*\)",/\1/p' "$OUT/module.json")
   [[ -f $kmod && -d $kdir ]] || die "module download failed"
@@ -53,12 +53,12 @@ gen_module() {
     echo "replace ("
   } > "$SRC/go.mod"
   local missing=()
-  for m in $(sed -n '/^replace (/,/^)/p' "$kmod" | awk '$2=="=>" && $3 ~ /^\.\/staging\//{print $1}'); do
+  while read -r m; do
     # `go list -m` only reads .info; the zip and its checksum can still be
     # missing on a mirror, so really download.
     go mod download "$m@$STAGING_VERSION" >/dev/null 2>&1 || missing+=("$m")
     echo "	$m => $m $STAGING_VERSION" >> "$SRC/go.mod"
-  done
+  done < <(sed -n '/^replace (/,/^)/p' "$kmod" | awk '$2=="=>" && $3 ~ /^\.\/staging\//{print $1}')
   ((${#missing[@]} == 0)) || die "the module proxy lacks (or cannot verify) $STAGING_VERSION of: ${missing[*]}; pick another K8S_VERSION"
   echo ")" >> "$SRC/go.mod"
   {

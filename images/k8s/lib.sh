@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the images/*/build.sh scripts. Source it; do not run it.
 # Every slow result goes under $KGRADE_CACHE (default ~/.cache/kgrade), keyed
 # by version, so a rerun skips the stages that already finished.
@@ -78,7 +79,7 @@ go_wrapper_build() {
   fi
   (cd "$src" && go mod tidy -e && \
     CGO_ENABLED=0 $NICE go build -trimpath -ldflags "$ldf" -o "$out/bin.tmp/" "${pkgs[@]}")
-  rm -rf "$out/bin"; mv "$out/bin.tmp" "$out/bin"
+  rm -rf "${out:?}/bin"; mv "$out/bin.tmp" "$out/bin"
   ls -l "$out/bin" >&2
 }
 
@@ -89,10 +90,11 @@ fetch_debs() {
   local d=$KGRADE_CACHE/debs p f
   mkdir -p "$d"
   for p in "$@"; do
-    f=$(ls "$d/${p}_"*.deb 2>/dev/null | head -1)
+    f=$(find "$d" -maxdepth 1 -name "${p}_*.deb" 2>/dev/null | sort | head -n 1 || true)
     if [[ -z $f ]]; then
       (cd "$d" && apt-get download "$p" >&2 2>/dev/null) || die "apt-get download $p failed (run apt-get update?)"
-      f=$(ls "$d/${p}_"*.deb | head -1)
+      f=$(find "$d" -maxdepth 1 -name "${p}_*.deb" | sort | head -n 1)
+      [[ -n $f ]] || die "apt-get download $p left no ${p}_*.deb in $d"
     fi
     echo "$f"
   done

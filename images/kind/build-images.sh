@@ -85,7 +85,10 @@ build_kube_proxy() {
   # nft too, as in the official image (kube-proxy's startup cleanup of the
   # nftables mode logs errors without it)
   mkdir -p "$d/debs"
-  cp $(fetch_debs nftables libnftables1 libjansson4 libedit2) "$d/debs/"
+  local debs
+  debs=$(fetch_debs nftables libnftables1 libjansson4 libedit2)
+  mapfile -t debs <<<"$debs"
+  cp "${debs[@]}" "$d/debs/"
   cat > "$d/Dockerfile" <<EOF
 FROM $NODE_BASE
 COPY debs /tmp/debs

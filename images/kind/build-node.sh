@@ -49,12 +49,7 @@ if (( ! FORCE )); then
 fi
 
 prereqs() {
-  "$ROOT/images/k8s/build.sh"
-  "$ROOT/images/k8s/build-etcd.sh"
-  "$ROOT/images/k8s/build-coredns.sh"
-  "$ROOT/images/k8s/build-pause.sh"
-  "$HERE/build-containerd.sh"
-  "$HERE/build-local-path.sh"
+  "$HERE/build-binaries.sh"
   docker image inspect "$NODE_BASE" >/dev/null 2>&1 || "$ROOT/images/node/build.sh" >/dev/null
   "$HERE/build-images.sh" >/dev/null
 }
@@ -64,6 +59,7 @@ assemble() {
   docker rm -f "$c" >/dev/null 2>&1 || true
   docker run -d --name "$c" --entrypoint sleep --security-opt seccomp=unconfined \
     "$NODE_BASE" infinity >/dev/null
+  # shellcheck disable=SC2064 # $c is local: the trap keeps its value of now
   trap "docker rm -f $c >/dev/null 2>&1 || true" EXIT
   assemble_in "$c" || rc=$?
   if (( rc == 0 )); then
@@ -86,7 +82,7 @@ assemble() {
 }
 
 assemble_in() {
-  local c=$1 x
+  local c=$1
   x() { docker exec -i "$c" "$@"; }
   # files
   tar -C "$HERE/node/files" --owner=0 --group=0 -cf - . | docker cp - "$c:/"

@@ -7,7 +7,7 @@ import { environmentOf } from './provenance.js';
 import { runBatch, type BatchOutcome, type BatchPlan } from './run.js';
 import { formatShard } from './shard.js';
 
-/** The batch and merge commands' wiring: what src/cli/main.ts calls, and what they print. */
+/** The batch and merge commands' wiring: what src/cli/verbs/batch.ts and merge.ts call, and what they print. */
 
 export { parseShard } from './shard.js';
 export { planBatch } from './run.js';

@@ -1,8 +1,8 @@
 import { constants } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { readStoredResult, resultFile } from './store.js';
-import type { StoredResult } from './stored.js';
+import { readStoredResult, resultFile } from './output-folder.js';
+import type { StoredResult } from './records.js';
 
 /*
  * A regrade keeps what it replaces: before a student's new result is written over

@@ -1,10 +1,10 @@
 import { cp, mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { batchRecord, outcomeOf, type BatchOutcome } from './run.js';
+import { batchRecord, readBatchOutcome, type BatchOutcome } from './run.js';
 import { byId, parseShard } from './shard.js';
-import { readBatchRecord, resultFile, writeAtomic, writeBatchRecord } from './store.js';
-import type { BatchRecord } from './stored.js';
+import { readBatchRecord, resultFile, writeAtomic, writeBatchRecord } from './output-folder.js';
+import type { BatchRecord } from './records.js';
 
 /**
  * kgrade merge OUT SHARD...: joins the output folders of `kgrade batch --shard I/N` into the
@@ -101,5 +101,5 @@ export async function mergeShards(out: string, dirs: string[]): Promise<BatchOut
       environment: environments.join(' + ') || undefined,
     }),
   );
-  return outcomeOf(out, students, first.lab.hash);
+  return readBatchOutcome(out, students, first.lab.hash);
 }

@@ -10,7 +10,7 @@ import { REPO_ROOT } from '../paths.js';
 import { byId } from './shard.js';
 
 /**
- * What produced a result (src/batch/stored.ts's Provenance): kgrade's version, the lab's content,
+ * What produced a result (src/batch/records.ts's Provenance): kgrade's version, the lab's content,
  * where it ran, and the submission's content. The hashes are sha256 over sorted paths and
  * contents, so they do not depend on the order a file system lists a folder in, on timestamps or
  * on where the folder is.

@@ -13,7 +13,7 @@ import type { Finished, Progress } from './progress.js';
 import { readRoster, type Roster, type RosterEntry } from './roster.js';
 import { readPolicy, unknownExtensions, type LatePolicy } from './policy.js';
 import { submittedTimes } from './submitted.js';
-import { writeAtomic } from './store.js';
+import { writeAtomic } from './output-folder.js';
 import { copyFile } from 'node:fs/promises';
 import { formatShard, studentsOfShard, type Shard } from './shard.js';
 import {
@@ -24,8 +24,8 @@ import {
   reuseDecision,
   writeBatchRecord,
   writeStoredResult,
-} from './store.js';
-import type { BatchRecord, StoredResult } from './stored.js';
+} from './output-folder.js';
+import type { BatchRecord, StoredResult } from './records.js';
 import { unpackArchive } from './unpack.js';
 import { keepLabFiles, keepSubmission, labFixedNames } from '../similarity/store.js';
 import { keepHistory } from './history.js';
@@ -148,7 +148,7 @@ export function batchRecord(r: {
 }
 
 /** Each student's final state in an output folder, read back from results/. */
-export async function outcomeOf(out: string, students: string[], labHashNow: string): Promise<BatchOutcome> {
+export async function readBatchOutcome(out: string, students: string[], labHashNow: string): Promise<BatchOutcome> {
   const o: BatchOutcome = { students, graded: [], errors: [], missing: [] };
   for (const id of students) {
     const read = await readStoredResult(out, id);
@@ -408,7 +408,7 @@ export async function runBatch(plan: BatchPlan, opts: BatchOptions): Promise<Bat
     await Promise.all(plan.students.map((s) => run.student(s)));
     opts.progress.close();
     await writeBatchRecord(out, record(new Date().toISOString()));
-    return await outcomeOf(out, ids, plan.labHash);
+    return await readBatchOutcome(out, ids, plan.labHash);
   } finally {
     release();
   }

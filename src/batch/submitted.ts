@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { RosterEntry } from './roster.js';
-import type { SubmittedTimes } from './stored.js';
+import type { SubmittedTimes } from './records.js';
 
 const run = promisify(execFile);
 

@@ -13,10 +13,11 @@ import type {
   TestCaseStarted,
   TestStepFinished,
 } from '@cucumber/messages';
-import type { StepResult } from '../grade/model.js';
+import { parseDiagnostics } from '../grade/diagnostics.js';
+import type { Diagnostics, StepResult } from '../grade/model.js';
 import type { ScenarioDef } from '../lab/types.js';
 import { classifyStep, outcomeOf } from './outcome.js';
-import { NOTE_MEDIA_TYPE, type ScenarioRun } from './parameters.js';
+import { DIAGNOSTICS_MEDIA_TYPE, NOTE_MEDIA_TYPE, type ScenarioRun } from './parameters.js';
 
 export interface CollectorOptions {
   /** In a dry run every step is skipped: a scenario with nothing wrong counts as passed. */
@@ -49,6 +50,7 @@ interface AttemptSeen {
   testCaseId: string;
   steps: StepResult[];
   notes: string[];
+  diagnostics?: Diagnostics;
   start: number;
 }
 
@@ -144,7 +146,10 @@ export class ScenarioCollector {
   }
 
   private storeAttachment(a: Attachment): void {
-    if (a.testCaseStartedId && a.mediaType === NOTE_MEDIA_TYPE) this.attempts.get(a.testCaseStartedId)?.notes.push(a.body);
+    const attempt = a.testCaseStartedId ? this.attempts.get(a.testCaseStartedId) : undefined;
+    if (!attempt) return;
+    if (a.mediaType === NOTE_MEDIA_TYPE) attempt.notes.push(a.body);
+    else if (a.mediaType === DIAGNOSTICS_MEDIA_TYPE) attempt.diagnostics = parseDiagnostics(a.body);
   }
 
   private storeTestCaseFinished(finished: TestCaseFinished): void {
@@ -161,6 +166,7 @@ export class ScenarioCollector {
       notes: attempt.notes,
       steps: attempt.steps,
       durationMs: this.now() - attempt.start,
+      ...(attempt.diagnostics ? { diagnostics: attempt.diagnostics } : {}),
     };
     this.runs.push(run);
     this.options.onScenario?.(run, def);

@@ -1,5 +1,5 @@
 import type { Isolation } from '../env/sandbox/index.js';
-import type { Outcome, StepResult } from '../grade/model.js';
+import type { Diagnostics, Outcome, StepResult } from '../grade/model.js';
 import type { Fixture, Lab, ScenarioDef } from '../lab/types.js';
 
 /** What the step definitions receive as this.parameters. JSON only. */
@@ -30,6 +30,8 @@ export interface ScenarioRun {
   notes: string[];
   steps: StepResult[];
   durationMs: number;
+  /** What the grader read around a scenario that did not pass (attached as DIAGNOSTICS_MEDIA_TYPE). */
+  diagnostics?: Diagnostics;
 }
 
 export interface RunRequest {
@@ -48,3 +50,6 @@ export interface RunResult {
 
 /** Media type of the notes steps attach: what the grader observed, shown in the report. */
 export const NOTE_MEDIA_TYPE = 'text/x.kgrade.note';
+
+/** Media type of the diagnostics the world attaches, as JSON, when a scenario did not pass. */
+export const DIAGNOSTICS_MEDIA_TYPE = 'application/vnd.kgrade.diagnostics+json';

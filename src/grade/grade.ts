@@ -32,7 +32,7 @@ export interface Graded {
 const MARK: Record<string, string> = { passed: 'ok   ', failed: 'FAIL ', error: 'ERROR', skipped: 'skip ' };
 
 function toAttempt(run: ScenarioRun, attempts: number): ScenarioAttempt {
-  return { outcome: run.outcome, message: run.message, notes: run.notes, steps: run.steps, durationMs: run.durationMs, attempts };
+  return { outcome: run.outcome, message: run.message, notes: run.notes, steps: run.steps, durationMs: run.durationMs, attempts, ...(run.diagnostics ? { diagnostics: run.diagnostics } : {}) };
 }
 
 /**

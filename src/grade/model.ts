@@ -19,6 +19,32 @@ export interface StepResult {
   message?: string;
 }
 
+/** What a student sees of a scenario: everything, the message only, or nothing until grades are published. */
+export type Feedback = 'full' | 'message' | 'hidden';
+
+/** A command's last lines of output, as a diagnostic. */
+export interface CommandTail {
+  what: string;
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** What the grader read when a scenario did not pass; schemas/results.schema.json's "diagnostics". */
+export interface Diagnostics {
+  /** Sandbox labs: the student's script's last run, and the last command a check ran when it is another. */
+  script?: CommandTail;
+  command?: CommandTail;
+  /** Cluster labs: the namespace's warning events, newest last. */
+  events?: string[];
+  /** Cluster labs: each object the submission made, with its status conditions (a pod's container states too). */
+  objects?: Array<{ kind: string; name: string; conditions: string[] }>;
+  /** Cluster labs: the containers' last log lines; previous is the instance before a restart. */
+  logs?: Array<{ pod: string; container: string; previous: boolean; lines: string }>;
+  unavailable?: string[];
+  truncated?: boolean;
+}
+
 export interface ScenarioResult {
   /** Stable id: "<feature file relative to the lab>:<line>". */
   id: string;
@@ -31,6 +57,10 @@ export interface ScenarioResult {
   course: boolean;
   /** @hidden: not shown to students before results are published. */
   hidden: boolean;
+  /** What the student sees of it (lab.yaml feedback, or the scenario's @feedback tag). Absent in older results: see feedbackOf. */
+  feedback?: Feedback;
+  /** Set when it did not pass and the grader could read what was around it. */
+  diagnostics?: Diagnostics;
   /** Why it failed or errored: the last state seen. Empty when passed. */
   message: string;
   /** The course author's hint for a failing student. */
@@ -61,4 +91,9 @@ export interface GradeResult {
   finishedAt: string;
   durationMs: number;
   scenarios: ScenarioResult[];
+}
+
+/** A scenario's feedback level; results stored before the field existed have only hidden. */
+export function feedbackOf(s: Pick<ScenarioResult, 'feedback' | 'hidden'>): Feedback {
+  return s.feedback ?? (s.hidden ? 'hidden' : 'full');
 }

@@ -1,5 +1,5 @@
 import type { Lab, ScenarioDef } from '../lab/types.js';
-import type { GradeResult, Outcome, ScenarioResult, StepResult } from './model.js';
+import type { Diagnostics, GradeResult, Outcome, ScenarioResult, StepResult } from './model.js';
 
 export interface ScenarioAttempt {
   outcome: Outcome;
@@ -8,6 +8,7 @@ export interface ScenarioAttempt {
   steps: StepResult[];
   durationMs: number;
   attempts: number;
+  diagnostics?: Diagnostics;
 }
 
 /** A scenario's points: its full points when passed, nothing otherwise. */
@@ -21,12 +22,14 @@ export function scenarioResult(def: ScenarioDef, a: ScenarioAttempt): ScenarioRe
     maxPoints: def.points,
     course: def.course,
     hidden: def.hidden,
+    feedback: def.feedback,
     message: a.outcome === 'passed' ? '' : a.message,
     hint: def.hint,
     notes: a.notes,
     attempts: a.attempts,
     durationMs: a.durationMs,
     steps: a.steps,
+    ...(a.diagnostics && a.outcome !== 'passed' ? { diagnostics: a.diagnostics } : {}),
   };
 }
 

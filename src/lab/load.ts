@@ -7,7 +7,8 @@ import { generateMessages } from '@cucumber/gherkin';
 import { IdGenerator, SourceMediaType, type GherkinDocument, type Scenario } from '@cucumber/messages';
 import { LabError } from '../errors.js';
 import { REPO_ROOT } from '../paths.js';
-import type { Lab, LabFile, ScenarioDef } from './types.js';
+import type { Feedback } from '../grade/model.js';
+import { FEEDBACK_LEVELS, SEVERITIES, type Lab, type LabFile, type ScenarioDef, type Severity } from './types.js';
 
 const SCHEMA_FILE = path.join(REPO_ROOT, 'schemas/lab.schema.json');
 
@@ -118,8 +119,60 @@ function scenariosOf(doc: GherkinDocument): Map<string, { scenario: Scenario; ex
   return byId;
 }
 
+/** A scenario's own feedback level: one @feedback:<level> tag, or @hidden (the same as @feedback:hidden). */
+function feedbackOf(tags: string[], where: string, problems: string[]): Feedback | undefined {
+  const given = tags.filter((t) => t.startsWith('@feedback:'));
+  const levels = FEEDBACK_LEVELS.join(', ');
+  if (given.length > 1) problems.push(`${where}: has ${given.length} @feedback tags; give one (${levels})`);
+  const tag = given[0];
+  if (tag === undefined) return tags.includes('@hidden') ? 'hidden' : undefined;
+  const level = tag.slice('@feedback:'.length);
+  if (!(FEEDBACK_LEVELS as readonly string[]).includes(level)) {
+    problems.push(`${where}: ${tag}: the level must be one of ${levels}`);
+    return undefined;
+  }
+  if (tags.includes('@hidden') && level !== 'hidden') problems.push(`${where}: @hidden and ${tag} contradict each other; keep one`);
+  return level as Feedback;
+}
+
+/** A @course check's one @severity:<level> tag; a graded scenario has none (its weight is its points). */
+function severityOf(tags: string[], course: boolean, where: string, problems: string[]): Severity | undefined {
+  const given = tags.filter((t) => t.startsWith('@severity:'));
+  const levels = SEVERITIES.join(', ');
+  if (!course) {
+    if (given.length) problems.push(`${where}: ${given[0]} belongs to @course checks; a graded scenario's weight is its @points`);
+    return undefined;
+  }
+  if (given.length === 0) return undefined;
+  if (given.length > 1) {
+    problems.push(`${where}: has ${given.length} @severity tags; give exactly one (${levels})`);
+    return undefined;
+  }
+  const level = given[0]?.slice('@severity:'.length) ?? '';
+  if (!(SEVERITIES as readonly string[]).includes(level)) {
+    problems.push(`${where}: ${given[0]}: the level must be one of ${levels}`);
+    return undefined;
+  }
+  return level as Severity;
+}
+
+/**
+ * What `kgrade check` reports of a @course check beyond its outcome: a @severity:<level> tag and a
+ * remediation (the text under the Scenario line). Cluster labs and the shared features need
+ * both; a sandbox lab's course checks are never scanned.
+ */
+export function scannerProblems(scenarios: ScenarioDef[]): string[] {
+  const problems: string[] = [];
+  for (const s of scenarios.filter((x) => x.course)) {
+    const where = `${s.id}: scenario "${s.name}"`;
+    if (!s.severity) problems.push(`${where}: a @course check of a cluster needs a @severity:<level> tag (${SEVERITIES.join(', ')})`);
+    if (s.hint === '') problems.push(`${where}: a @course check of a cluster needs a remediation: a line of text under the Scenario line that tells an operator what to fix`);
+  }
+  return problems;
+}
+
 /** Parses one feature file into scenario definitions; errors name the file and line. */
-export function parseFeature(text: string, uri: string): ScenarioDef[] {
+export function parseFeature(text: string, uri: string, defaultFeedback: Feedback = 'full'): ScenarioDef[] {
   const envelopes = generateMessages(text, uri, SourceMediaType.TEXT_X_CUCUMBER_GHERKIN_PLAIN, {
     includeSource: false,
     includeGherkinDocument: true,
@@ -164,6 +217,8 @@ export function parseFeature(text: string, uri: string): ScenarioDef[] {
     if (!course && hint === '') {
       problems.push(`${where}: a graded scenario needs a hint: a line of text under the Scenario line`);
     }
+    const severity = severityOf(tags, course, where, problems);
+    const feedback = feedbackOf(tags, where, problems) ?? defaultFeedback;
     defs.push({
       id: `${uri}:${line}`,
       uri,
@@ -173,9 +228,11 @@ export function parseFeature(text: string, uri: string): ScenarioDef[] {
       tags,
       points,
       course,
-      hidden: tags.includes('@hidden'),
+      hidden: feedback === 'hidden',
+      feedback,
       serial: tags.includes('@serial'),
       hint,
+      ...(severity ? { severity } : {}),
     });
   }
   if (problems.length) throw new LabError(`lab features are not valid:\n  - ${problems.join('\n  - ')}`);
@@ -195,7 +252,7 @@ export async function loadLab(labDir: string): Promise<Lab> {
   const problems: string[] = [];
   for (const f of files) {
     try {
-      scenarios.push(...parseFeature(await readFile(f, 'utf8'), path.relative(dir, f)));
+      scenarios.push(...parseFeature(await readFile(f, 'utf8'), path.relative(dir, f), file.feedback));
     } catch (err) {
       if (!(err instanceof LabError)) throw err;
       problems.push(err.message);
@@ -220,6 +277,7 @@ export async function loadLab(labDir: string): Promise<Lab> {
     fixtureNames.add(f.name);
     if (!(await stat(path.join(dir, f.manifest)).then((s) => s.isFile(), () => false))) problems.push(`lab.yaml: fixtures.${f.name}.manifest: ${f.manifest} is not a file in the lab's folder`);
   }
+  if (file.environment === 'cluster') problems.push(...scannerProblems(scenarios));
   const serial = scenarios.filter((s) => s.serial);
   if (serial.length && !file.disruptive) {
     problems.push(`${serial[0]?.id}: @serial marks a scenario that disturbs the whole cluster; say so in lab.yaml with disruptive: true`);

@@ -1,3 +1,7 @@
+import type { Feedback } from '../grade/model.js';
+
+export const FEEDBACK_LEVELS = ['full', 'message', 'hidden'] as const satisfies readonly Feedback[];
+
 /** lab.yaml as schemas/lab.schema.json describes it, after defaults are filled in. */
 export interface LabFile {
   id: string;
@@ -14,6 +18,8 @@ export interface LabFile {
   fixtures: Fixture[];
   /** Cluster labs: a scenario disturbs state every namespace shares; never two grades of it at once. */
   disruptive: boolean;
+  /** What a student sees of a scenario that did not pass, unless its @feedback tag says otherwise. */
+  feedback: Feedback;
   expect: Record<string, WrongCaseExpectation>;
 }
 
@@ -45,8 +51,13 @@ export const LAB_FILE_KEYS = {
   timeouts: true,
   fixtures: true,
   disruptive: true,
+  feedback: true,
   expect: true,
 } satisfies Record<keyof LabFile, true>;
+
+/** How much a @course check's failure matters to an operator, most first (kube-bench's and kubescape's levels). */
+export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
+export type Severity = (typeof SEVERITIES)[number];
 
 /** A scenario as the lab defines it, read from its feature files. */
 export interface ScenarioDef {
@@ -59,10 +70,16 @@ export interface ScenarioDef {
   tags: string[];
   points: number;
   course: boolean;
+  /** feedback is hidden: not shown to students before results are published. */
   hidden: boolean;
+  /** @feedback:<level> (@hidden is @feedback:hidden), else lab.yaml's feedback. */
+  feedback: Feedback;
   /** @serial: disturbs state all namespaces share; runs alone, after the others. */
   serial: boolean;
+  /** A graded scenario's hint to the student; a @course check's remediation for the operator. */
   hint: string;
+  /** @course checks: @severity:<level>. */
+  severity?: Severity;
 }
 
 export interface Lab extends LabFile {

@@ -1,4 +1,5 @@
-import type { GradeResult, Outcome, ScenarioResult } from '../grade/model.js';
+import { feedbackOf, type GradeResult, type Outcome, type ScenarioResult } from '../grade/model.js';
+import { studentDetails } from './feedback.js';
 import { plural, printable } from './summary.js';
 
 /*
@@ -42,15 +43,15 @@ const GRADER_ERROR =
   'not with your submission. It is not held against you: no points were posted for this run; run it again.';
 
 function message(s: ScenarioResult): string | null {
-  const notes = s.notes.length > 0 ? ['Notes:', ...s.notes.map((n) => `- ${n}`)].join('\n') : '';
+  const details = studentDetails(s);
   const parts =
     s.outcome === 'passed'
-      ? [notes]
+      ? details
       : s.outcome === 'failed'
-        ? [s.message, s.hint === '' ? '' : `Hint: ${s.hint}`, notes]
+        ? [s.message, ...details]
         : s.outcome === 'error'
-          ? [GRADER_ERROR, s.message === '' ? '' : `Last state seen: ${s.message}`, notes]
-          : ['Not run.', s.message, notes];
+          ? [GRADER_ERROR, s.message === '' ? '' : `Last state seen: ${s.message}`, ...details]
+          : ['Not run.', s.message, ...details];
   const text = parts.filter((p) => p !== '').join('\n\n');
   return text === '' ? null : printable(text);
 }
@@ -61,7 +62,7 @@ function location(id: string): { filename: string; line_no: number } {
 }
 
 function toTest(s: ScenarioResult, hiddenIndex: number): ClassroomTest {
-  if (s.hidden) {
+  if (feedbackOf(s) === 'hidden') {
     // Nothing of a @hidden scenario but its outcome and points: the student log is public to the student.
     return {
       name: `Hidden check ${hiddenIndex}`,
@@ -94,7 +95,7 @@ function toTest(s: ScenarioResult, hiddenIndex: number): ClassroomTest {
  */
 export function toClassroom(result: GradeResult): ClassroomResult {
   let hidden = 0;
-  const tests = result.scenarios.filter((s) => !s.course).map((s) => toTest(s, s.hidden ? ++hidden : 0));
+  const tests = result.scenarios.filter((s) => !s.course).map((s) => toTest(s, feedbackOf(s) === 'hidden' ? ++hidden : 0));
   const status: ClassroomStatus = !result.complete ? 'error' : tests.every((t) => t.status === 'pass') ? 'pass' : 'fail';
   return { version: 1, status, max_score: result.complete ? result.maxScore : 0, tests };
 }

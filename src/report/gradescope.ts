@@ -1,4 +1,5 @@
-import type { GradeResult, Outcome, ScenarioResult } from '../grade/model.js';
+import { feedbackOf, type GradeResult, type Outcome, type ScenarioResult } from '../grade/model.js';
+import { studentDetails } from './feedback.js';
 import { formatPoints, plural, printable } from './summary.js';
 
 /** One entry of "tests" in Gradescope's autograder results.json. */
@@ -35,25 +36,18 @@ const GRADER_ERROR =
   'GRADER ERROR: this check could not be completed because of a problem with the grader or its infrastructure, ' +
   'not with your submission. It is not held against you: the submission will be regraded.';
 
-function details(s: ScenarioResult): string[] {
-  const parts: string[] = [];
-  if (s.hint !== '' && s.outcome === 'failed') parts.push(`Hint: ${s.hint}`);
-  if (s.notes.length > 0) parts.push(['Notes:', ...s.notes.map((n) => `- ${n}`)].join('\n'));
-  return parts;
-}
-
 function testOutput(s: ScenarioResult): string {
   switch (s.outcome) {
     case 'passed':
-      return details(s).join('\n\n');
+      return studentDetails(s).join('\n\n');
     case 'failed':
-      return [s.message, ...details(s)].filter((p) => p !== '').join('\n\n');
+      return [s.message, ...studentDetails(s)].filter((p) => p !== '').join('\n\n');
     case 'error':
-      return [GRADER_ERROR, s.message === '' ? '' : `Last state seen: ${s.message}`, ...details(s)]
+      return [GRADER_ERROR, s.message === '' ? '' : `Last state seen: ${s.message}`, ...studentDetails(s)]
         .filter((p) => p !== '')
         .join('\n\n');
     case 'skipped':
-      return ['Not run.', s.message, ...details(s)].filter((p) => p !== '').join('\n\n');
+      return ['Not run.', s.message, ...studentDetails(s)].filter((p) => p !== '').join('\n\n');
   }
 }
 
@@ -64,13 +58,13 @@ function toTest(s: ScenarioResult): GradescopeTest {
     max_score: s.maxPoints,
     status: s.outcome === 'passed' ? 'passed' : 'failed',
     output: printable(testOutput(s)),
-    visibility: s.hidden ? 'after_published' : 'visible',
+    visibility: feedbackOf(s) === 'hidden' ? 'after_published' : 'visible',
     extra_data: { id: s.id, outcome: s.outcome },
   };
 }
 
 function summary(result: GradeResult, graded: ScenarioResult[]): string {
-  const visible = graded.filter((s) => !s.hidden);
+  const visible = graded.filter((s) => feedbackOf(s) !== 'hidden');
   const hidden = graded.length - visible.length;
   const tally = (outcome: Outcome) => visible.filter((s) => s.outcome === outcome).length;
   const lines = [

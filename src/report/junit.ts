@@ -1,4 +1,5 @@
-import type { GradeResult, ScenarioResult } from '../grade/model.js';
+import { diagnosticsText } from '../grade/diagnostics.js';
+import { feedbackOf, type GradeResult, type ScenarioResult } from '../grade/model.js';
 import { formatPoints } from './summary.js';
 import { attrs, properties, seconds, xmlText } from './xml.js';
 
@@ -34,6 +35,7 @@ function testcase(s: ScenarioResult): string[] {
       maxPoints: formatPoints(s.maxPoints),
       course: String(s.course),
       hidden: String(s.hidden),
+      feedback: feedbackOf(s),
       attempts: String(s.attempts),
     }),
   ];
@@ -50,7 +52,8 @@ function testcase(s: ScenarioResult): string[] {
     case 'passed':
       break;
   }
-  if (s.steps.length > 0) lines.push(`      <system-out>${xmlText(stepsOutput(s))}</system-out>`);
+  const out = [stepsOutput(s), s.outcome === 'passed' ? '' : diagnosticsText(s.diagnostics)].filter((x) => x !== '').join('\n\nWhat the grader saw:\n');
+  if (out !== '') lines.push(`      <system-out>${xmlText(out)}</system-out>`);
   lines.push('    </testcase>');
   return lines;
 }

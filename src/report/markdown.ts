@@ -1,4 +1,5 @@
-import type { GradeResult, Outcome, ScenarioResult } from '../grade/model.js';
+import { diagnosticsText } from '../grade/diagnostics.js';
+import { feedbackOf, type GradeResult, type Outcome, type ScenarioResult } from '../grade/model.js';
 import { formatPoints, plural, printable } from './summary.js';
 
 const MARKS: Record<Outcome, string> = { passed: '✅', failed: '❌', error: '⚠️', skipped: '⏭️' };
@@ -27,7 +28,8 @@ function codeBlock(text: string): string[] {
 }
 
 function nameCell(s: ScenarioResult): string {
-  const tags = [s.course ? '_(course)_' : '', s.hidden ? '_(hidden)_' : ''].filter((t) => t !== '');
+  const feedback = feedbackOf(s);
+  const tags = [s.course ? '_(course)_' : '', feedback === 'hidden' ? '_(hidden)_' : feedback === 'message' ? '_(message only)_' : ''].filter((t) => t !== '');
   return [inline(s.name), ...tags].join(' ');
 }
 
@@ -40,6 +42,8 @@ function detail(s: ScenarioResult): string[] {
   lines.push(...codeBlock(s.message === '' ? '(no message)' : s.message), '');
   if (s.outcome === 'failed' && s.hint !== '') lines.push(`**Hint:** ${inline(s.hint)}`, '');
   if (s.notes.length > 0) lines.push(...s.notes.map((n) => `- ${inline(n)}`), '');
+  const seen = diagnosticsText(s.diagnostics);
+  if (seen !== '') lines.push('<details><summary>What the grader saw</summary>', '', ...codeBlock(seen), '', '</details>', '');
   return lines;
 }
 

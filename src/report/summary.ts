@@ -1,4 +1,5 @@
-import type { GradeResult, Outcome, ScenarioResult } from '../grade/model.js';
+import { diagnosticsText } from '../grade/diagnostics.js';
+import { feedbackOf, type GradeResult, type Outcome, type ScenarioResult } from '../grade/model.js';
 
 /**
  * Control characters (other than tab and newline), C1 controls, bidi
@@ -40,7 +41,8 @@ function block(indent: string, label: string, text: string, styleLabel: (s: stri
 function tags(s: ScenarioResult): string {
   const t: string[] = [];
   if (s.course) t.push('(course)');
-  if (s.hidden) t.push('(hidden)');
+  const feedback = feedbackOf(s);
+  if (feedback !== 'full') t.push(feedback === 'hidden' ? '(hidden)' : '(students see the message only)');
   if (s.attempts > 1) t.push(`(${s.attempts} attempts)`);
   return t.length > 0 ? ` ${t.join(' ')}` : '';
 }
@@ -55,6 +57,8 @@ function details(s: ScenarioResult, indent: string, paint: Paint): string[] {
     if (s.hint !== '') lines.push(...block(indent, 'hint: ', s.hint, (l) => paint('36', l)));
   }
   for (const note of s.notes) lines.push(...block(indent, 'note: ', note, (l) => paint('2', l)));
+  const seen = diagnosticsText(s.diagnostics);
+  if (seen !== '') lines.push(...block(indent, 'seen: ', seen, (l) => paint('2', l)));
   return lines;
 }
 

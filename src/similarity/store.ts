@@ -1,7 +1,7 @@
 import { chmod, mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { filesOf } from '../batch/provenance.js';
-import { writeAtomic } from '../batch/store.js';
+import { writeAtomic } from '../batch/output-folder.js';
 import type { Lab } from '../lab/types.js';
 import { fixedNames, normaliseFile, type NormalisedFile } from './normalise.js';
 

@@ -15,9 +15,10 @@ import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/p
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from '../../src/vendor/execa.js';
-import type { StoredResult } from '../../src/batch/stored.js';
+import type { StoredResult } from '../../src/batch/records.js';
 import { assertNothingLeft, requireDocker, strayTraces, workspacesOf } from '../helpers/grading.js';
-import { hostFreeBytes, hostPidsWithArgv, MiB, randomTag } from '../helpers/hostile.js';
+import { hostPidsWithArgv, MiB, randomTag } from '../helpers/hostile.js';
+import { sandboxDisk } from '../../src/config.js';
 import { asFolder, batch, copyLab, show, stored, type BatchRun } from '../helpers/batch.js';
 
 const T = { timeout: 600_000 };
@@ -28,7 +29,7 @@ const SLEEP_ARG = String(8_640_000 + (parseInt(TAG.slice(0, 4), 16) % 100_000));
 
 const HOSTILE: Record<string, string> = {
   'h-forkbomb': ':(){ :|:& };:',
-  'h-filldisk': 'cat /dev/zero > /filler 2>/dev/null\nmkdir -p "$1" && cat /dev/zero > "$1/more" 2>/dev/null\ndf -h / >&2\nexit 0',
+  'h-filldisk': 'cat /dev/zero > /filler 2>/dev/null\nmkdir -p "$1" && cat /dev/zero > "$1/more" 2>/dev/null\necho "LAYER $(df -B1 -P / | tail -n 1)" >&2\n# exits non-zero so that its stderr goes into the notes\nexit 3',
   'h-flood': "yes 'all work and no play'",
   'h-killall': 'kill -9 -1',
   'h-rmrf': 'rm -rf --no-preserve-root / 2>/dev/null\nexit 0',
@@ -47,7 +48,6 @@ const GOOD = ['good-1', 'good-2'];
 
 let root = '';
 let run: BatchRun;
-let freeBefore = 0;
 const results = new Map<string, StoredResult>();
 
 function explain(s: StoredResult | undefined): string {
@@ -65,7 +65,6 @@ before(async () => {
     await asFolder(lab, 'reference', subs, id);
     await writeFile(path.join(subs, id, 'make-root.sh'), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
   }
-  freeBefore = hostFreeBytes('/');
   run = await batch(lab, subs, path.join(root, 'out'), [], { timeoutMs: 560_000 });
   for (const id of [...GOOD, ...Object.keys(HOSTILE)]) results.set(id, await stored(path.join(root, 'out'), id));
 });
@@ -120,8 +119,15 @@ test('the host is fine and nothing is left behind', T, async () => {
   assert.equal(execFileSync('sh', ['-c', 'echo host ok'], { encoding: 'utf8', timeout: 10_000 }).trim(), 'host ok');
   const info = await execa('docker', ['info', '--format', '{{.ServerVersion}}'], { reject: false, timeout: 60_000 });
   assert.equal(info.exitCode, 0, info.stderr);
-  const dropped = freeBefore - hostFreeBytes('/');
-  assert.ok(dropped < 1024 * MiB, `the host's disk did not fill: free space dropped by ${Math.round(dropped / MiB)} MiB`);
+  // The filler's disk, as df in its sandbox saw it once full: the sandbox's writable layer, of the
+  // sandbox's own size cap, and full (the host's free disk moves with all other work on the machine).
+  const cap = Number(/^\d+/.exec(sandboxDisk())?.[0]) * 1024 ** ('kmgt'.indexOf(sandboxDisk().slice(-1).toLowerCase()) + 1);
+  const layers = (results.get('h-filldisk')?.result?.scenarios.flatMap((x) => x.notes) ?? []).flatMap((n) => [...n.matchAll(/LAYER \S+ +(\d+) +(\d+) +(\d+) /g)]);
+  assert.ok(layers.length >= 1, `the filler reported its disk${explain(results.get('h-filldisk'))}`);
+  for (const [line, size, , avail] of layers) {
+    assert.equal(Number(size), cap, `the filler wrote to a disk of the sandbox's cap (KGRADE_SANDBOX_DISK=${sandboxDisk()}): ${line}`);
+    assert.ok(Number(avail) < MiB, `and filled it up to the cap: ${line}`);
+  }
   assert.deepEqual(hostPidsWithArgv(['sleep', SLEEP_ARG]), [], 'the sleeper is gone with its sandbox');
   await assertNothingLeft([run.pid]);
   assert.deepEqual(await strayTraces(), []);

@@ -88,8 +88,16 @@ test('nothing left behind: the killed run\'s sandboxes were reaped by the next r
   await assertNothingLeft([resumed.pid]);
   assert.deepEqual((await readdir(os.tmpdir())).filter((n) => n.startsWith(`kgrade-unpack-${killed.pid}-`)), []);
   // A private copy of a submission that the killed process was grading stays in the temp folder
-  // (the grader cannot tell whose it is once its owner is gone); remove it here.
-  for (const id of STUDENTS) await assertNothingLeft([], id).catch(() => undefined);
+  // (the grader cannot tell whose it is once its owner is gone): only of a student it had not
+  // stored. assertNothingLeft removes it and says so; anything else it finds fails the test.
+  for (const id of STUDENTS) {
+    if (leftByKill.has(`${id}.json`) || (await workspacesOf(id)).length === 0) {
+      await assertNothingLeft([], id);
+      continue;
+    }
+    await assert.rejects(assertNothingLeft([], id), /^Error: submission workspace\(s\) left in /, `${id}: only its copy is left`);
+    assert.deepEqual(await workspacesOf(id), [], `${id}'s copy removed`);
+  }
 });
 
 test('a third run reuses everything; --regrade is not needed to see the stored results', T, async () => {

@@ -5,7 +5,7 @@
 import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import yaml from 'js-yaml';
-import type { BatchRecord, StoredResult } from '../../src/batch/stored.js';
+import type { BatchRecord, StoredResult } from '../../src/batch/records.js';
 import { REPO_ROOT } from '../../src/paths.js';
 import { gzipSync } from 'node:zlib';
 import { runCli, type CliOptions, type CliRun } from './grading.js';
@@ -41,7 +41,7 @@ export async function copyLab(root: string, labDir = CH01, change: LabCopy = {})
     for (const f of await readdir(path.join(dir, 'features'))) {
       const feature = path.join(dir, 'features', f);
       const text = await readFile(feature, 'utf8');
-      await writeFile(feature, text.replace(/\n {2}@course\n {2}Scenario:[\s\S]*?(?=\n {2}@|\s*$)/g, ''), 'utf8');
+      await writeFile(feature, text.replace(/\n {2}@course[^\n]*\n {2}Scenario:[\s\S]*?(?=\n {2}@|\s*$)/g, ''), 'utf8');
     }
   }
   return dir;

@@ -74,7 +74,7 @@ export function hostRootDevice(): RootDevice | undefined {
   // id parent maj:min root mountpoint options [optional...] - fstype source superoptions
   const dash = line.length - 3;
   const majMin = line[2] ?? '';
-  const [maj = 0, min = 0] = majMin.split(':').map(Number);
+  const [maj = 0] = majMin.split(':').map(Number);
   if (maj === 0) return undefined;
   const fsType = line[dash] ?? '';
   let source = line[dash + 1] ?? '';

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { BatchRecord, StoredResult } from '../../src/batch/stored.js';
+import type { BatchRecord, StoredResult } from '../../src/batch/records.js';
 import type { GradeResult, Outcome, ScenarioResult } from '../../src/grade/model.js';
 
 /*

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { mergeProblems, mergeShards } from '../../src/batch/merge.js';
 import { batchRecord } from '../../src/batch/run.js';
 import { studentsOfShard } from '../../src/batch/shard.js';
-import { writeBatchRecord, writeStoredResult } from '../../src/batch/store.js';
-import type { BatchRecord, StoredResult } from '../../src/batch/stored.js';
+import { writeBatchRecord, writeStoredResult } from '../../src/batch/output-folder.js';
+import type { BatchRecord, StoredResult } from '../../src/batch/records.js';
 import type { GradeResult } from '../../src/grade/model.js';
 import { tempRoot, writeTree } from '../helpers/labs.js';
 

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { StoredResult } from '../../src/batch/stored.js';
+import type { StoredResult } from '../../src/batch/records.js';
 import { csvText, html } from '../../src/report/class/escape.js';
 import { toGradebookCsv } from '../../src/report/class/gradebook.js';
 import { toClassIndexHtml } from '../../src/report/class/index-html.js';

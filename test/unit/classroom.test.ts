@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { GradeResult } from '../../src/grade/model.js';
 import { classroomFeedback, classroomOutput, toClassroom, type ClassroomResult } from '../../src/report/classroom.js';
+import { toGradescope } from '../../src/report/gradescope.js';
 import { writeResultsJson } from '../../src/report/results-json.js';
 import { completeResult, incompleteResult } from './fixtures.js';
 
@@ -58,17 +59,38 @@ test('a complete grade posts its points; every test has the fields the reporter 
     assert.ok(['pass', 'fail', 'error'].includes(t.status));
   }
   assert.equal(result.tests.length, 4, '@course checks carry no points and are left out');
-  assert.deepEqual(result.tests[1], {
+  const { message, ...rest } = result.tests[1] ?? { message: null };
+  assert.ok(
+    message?.startsWith(
+      "curl http://node-2:30080 timed out after 5s\nlast state seen: connection refused\n\nHint: Check that the Service's targetPort is the port the container listens on.\n\nNotes:\n- kube-proxy mode: iptables\n\nWhat the grader saw:\nWarning events in the namespace:\n",
+    ),
+    String(message),
+  );
+  assert.match(message ?? '', /Log of pod web-7d9c, container web \(the instance before its last restart\), last lines:\n {2}\| listening on :8080/);
+  assert.deepEqual(rest, {
     name: 'The NodePort answers on every node',
     status: 'fail',
     score: 0,
-    message:
-      "curl http://node-2:30080 timed out after 5s\nlast state seen: connection refused\n\nHint: Check that the Service's targetPort is the port the container listens on.\n\nNotes:\n- kube-proxy mode: iptables",
     test_code: 'Given the submission is applied\nThen port 30080 answers on every node',
     filename: 'features/nodeport.feature',
     line_no: 9,
     duration: 20500,
   });
+});
+
+test('feedback levels: message only shows the message; hidden shows nothing until published', () => {
+  const cpu = toClassroom(incompleteResult()).tests.find((t) => t.name === 'CPU quota is 50% of a core');
+  assert.equal(cpu?.message, 'expected `cpu.max` = "50000 100000" | got "max 100000"', 'no hint, notes or diagnostics at feedback: message');
+  const gs = toGradescope(incompleteResult()).tests.find((t) => t.name === 'CPU quota is 50% of a core');
+  assert.equal(gs?.output, 'expected `cpu.max` = "50000 100000" | got "max 100000"');
+  assert.equal(gs?.visibility, 'visible');
+  const hidden = toGradescope(completeResult()).tests.find((t) => t.name === 'The headless Service has no ClusterIP');
+  assert.equal(hidden?.visibility, 'after_published');
+  assert.match(hidden?.output ?? '', /Hint: A headless Service sets clusterIP: None\./, 'shown in full once published');
+  const classroomHidden = toClassroom(completeResult()).tests.find((t) => t.name.startsWith('Hidden check'));
+  assert.equal(classroomHidden?.message, 'This check is shown when grades are published.');
+  const full = toGradescope(completeResult()).tests.find((t) => t.name === 'The NodePort answers on every node');
+  assert.match(full?.output ?? '', /What the grader saw:\n[\s\S]*container web: waiting, CrashLoopBackOff/);
 });
 
 test('full marks: status pass, the run is not failed', () => {

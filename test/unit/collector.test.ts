@@ -1,111 +1,32 @@
 /**
- * The message reducer on its own: made-up cucumber envelopes in, one
- * ScenarioRun per scenario attempt out, with the outcome deciding who pays.
+ * The message reducer on messages recorded from real cucumber-js runs (test/unit/data/cucumber:
+ * a tiny feature, its step definitions and record.mjs, which regenerates run.ndjson and
+ * dry-run.ndjson), one ScenarioRun per scenario attempt out, with the outcome deciding who pays.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateMessages } from '@cucumber/gherkin';
-import {
-  AttachmentContentEncoding,
-  IdGenerator,
-  SourceMediaType,
-  TestStepResultStatus,
-  type Envelope,
-  type Exception,
-  type Pickle,
-} from '@cucumber/messages';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Envelope } from '@cucumber/messages';
 import { ScenarioCollector } from '../../src/cucumber/collector.js';
-import { NOTE_MEDIA_TYPE, type ScenarioRun } from '../../src/cucumber/parameters.js';
+import type { ScenarioRun } from '../../src/cucumber/parameters.js';
 import { parseFeature } from '../../src/lab/load.js';
+import { REPO_ROOT } from '../../src/paths.js';
 import type { ScenarioDef } from '../../src/lab/types.js';
 
+const DIR = path.join(REPO_ROOT, 'test/unit/data/cucumber');
 const URI = 'features/collect.feature';
+const FEATURE = readFileSync(path.join(DIR, URI), 'utf8');
+const REGENERATE = 'regenerate them: npm run build && node test/unit/data/cucumber/record.mjs';
 
-const FEATURE = `Feature: collect
-
-  Background:
-    Given an empty folder "/srv" on the node
-
-  @points:2
-  Scenario: all goes well
-    A hint.
-
-    When the node runs "true"
-    Then it succeeds
-
-  @points:3
-  Scenario: the submission is wrong
-    Another hint.
-
-    When the node runs "false"
-    Then it succeeds
-    And its output is "ok"
-
-  @points:1
-  Scenario: the grader breaks
-    A third hint.
-
-    When the node runs "true"
-`;
-
-const AT = { seconds: 0, nanos: 0 };
-
-/** The feature's gherkinDocument and pickle envelopes, as cucumber sends them first. */
-function sourceEnvelopes(): { envelopes: readonly Envelope[]; pickles: Pickle[] } {
-  const envelopes = generateMessages(FEATURE, URI, SourceMediaType.TEXT_X_CUCUMBER_GHERKIN_PLAIN, {
-    includeSource: false,
-    includeGherkinDocument: true,
-    includePickles: true,
-    newId: IdGenerator.incrementing(),
-  });
-  const pickles = envelopes.flatMap((e) => (e.pickle ? [e.pickle] : []));
-  return { envelopes, pickles };
+function recorded(file: string): Envelope[] {
+  return readFileSync(path.join(DIR, file), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Envelope);
 }
 
-type StepPlan = { status: TestStepResultStatus; ms?: number; exception?: Exception; message?: string };
-
-/**
- * The envelopes of one scenario attempt: a Before hook, then the pickle's
- * steps, each finishing as planned (the hook first).
- */
-function attemptEnvelopes(
-  pickle: Pickle,
-  n: number,
-  plan: { hook: StepPlan; steps: StepPlan[]; notes?: { mediaType: string; body: string }[] },
-): Envelope[] {
-  const testCaseId = `tc-${n}`;
-  const startedId = `tcs-${n}`;
-  const hookStep = { id: `${testCaseId}-hook`, hookId: 'before-1' };
-  const steps = pickle.steps.map((s, i) => ({ id: `${testCaseId}-step-${i}`, pickleStepId: s.id }));
-  const finished = (testStepId: string, p: StepPlan): Envelope => ({
-    testStepFinished: {
-      testCaseStartedId: startedId,
-      testStepId,
-      timestamp: AT,
-      testStepResult: {
-        status: p.status,
-        duration: { seconds: 0, nanos: (p.ms ?? 1) * 1e6 },
-        ...(p.exception ? { exception: p.exception } : {}),
-        ...(p.message ? { message: p.message } : {}),
-      },
-    },
-  });
-  return [
-    { testCase: { id: testCaseId, pickleId: pickle.id, testSteps: [hookStep, ...steps] } },
-    { testCaseStarted: { id: startedId, testCaseId, attempt: 0, timestamp: AT } },
-    finished(hookStep.id, plan.hook),
-    ...(plan.notes ?? []).map((a): Envelope => ({
-      attachment: { testCaseStartedId: startedId, mediaType: a.mediaType, body: a.body, contentEncoding: AttachmentContentEncoding.IDENTITY },
-    })),
-    ...steps.map((s, i) => finished(s.id, plan.steps[i] ?? { status: TestStepResultStatus.SKIPPED })),
-    { testCaseFinished: { testCaseStartedId: startedId, timestamp: AT, willBeRetried: false } },
-  ];
-}
-
-const PASSED: StepPlan = { status: TestStepResultStatus.PASSED, ms: 5 };
-const SKIPPED: StepPlan = { status: TestStepResultStatus.SKIPPED, ms: 0 };
-
-function collect(envelopes: Envelope[], defs: ScenarioDef[], dryRun = false) {
+function collect(envelopes: readonly Envelope[], defs: readonly ScenarioDef[], dryRun = false) {
   let clock = 1000;
   const seen: { run: ScenarioRun; def: ScenarioDef | undefined }[] = [];
   const collector = new ScenarioCollector(defs, {
@@ -117,122 +38,150 @@ function collect(envelopes: Envelope[], defs: ScenarioDef[], dryRun = false) {
   return { runs: collector.runs, seen };
 }
 
-test('ScenarioCollector: a passed, a failed and an errored scenario, with a note', () => {
-  const defs = parseFeature(FEATURE, URI);
-  const { envelopes, pickles } = sourceEnvelopes();
-  const [good, wrong, broken] = pickles;
-  assert.ok(good && wrong && broken, 'three pickles');
-  const all = [
-    ...envelopes,
-    ...attemptEnvelopes(good, 1, { hook: PASSED, steps: [PASSED, PASSED, PASSED] }),
-    ...attemptEnvelopes(wrong, 2, {
-      hook: PASSED,
-      steps: [
-        PASSED,
-        PASSED,
-        {
-          status: TestStepResultStatus.FAILED,
-          ms: 12,
-          exception: { type: 'SubmissionAssertionError', message: 'expected exit status 0, saw 1' },
-          message: 'SubmissionAssertionError: expected exit status 0, saw 1\n    at somewhere',
-        },
-        SKIPPED,
-      ],
-      notes: [
-        { mediaType: NOTE_MEDIA_TYPE, body: 'false exited 1' },
-        { mediaType: 'text/plain', body: 'not a note' },
-      ],
+/** The runs with every step's duration checked to be a whole number of ms and then dropped. */
+function withoutStepDurations(runs: readonly ScenarioRun[]) {
+  return runs.map((r) => ({
+    ...r,
+    steps: r.steps.map(({ durationMs, ...s }) => {
+      assert.ok(Number.isInteger(durationMs) && durationMs >= 0, `${s.text}: duration ${durationMs}`);
+      return s;
     }),
-    ...attemptEnvelopes(broken, 3, {
-      hook: { status: TestStepResultStatus.FAILED, exception: { type: 'GraderError', message: 'the Docker daemon is not reachable' } },
-      steps: [SKIPPED, SKIPPED],
-    }),
-  ];
+  }));
+}
 
-  const { runs, seen } = collect(all, defs);
+const DEFS = parseFeature(FEATURE, URI);
+const id = (line: number) => `${URI}:${line}`;
+const READY = { text: 'Given the node is ready', status: 'passed' };
+const RUNS_TRUE = { text: 'When the node runs "true"', status: 'passed' };
+const SUCCEEDS = { text: 'Then it succeeds', status: 'passed' };
+const SAW_1 = 'expected exit status 0, saw 1';
 
-  assert.deepEqual(runs, [
+for (const file of ['run.ndjson', 'dry-run.ndjson']) {
+  test(`${file} was recorded from the feature as it is now`, () => {
+    const sources = recorded(file).flatMap((e) => (e.source ? [e.source] : []));
+    assert.deepEqual(
+      sources.map((s) => [s.uri, s.data]),
+      [[URI, FEATURE]],
+      `the recording is of another version of ${URI}: ${REGENERATE}`,
+    );
+  });
+}
+
+test('ScenarioCollector on a real run: passed, failed (the student\'s) and every kind of error, with notes', () => {
+  const { runs, seen } = collect(recorded('run.ndjson'), DEFS);
+  assert.deepEqual(withoutStepDurations(runs), [
+    { id: id(7), outcome: 'passed', message: '', notes: ['true exited 0'], steps: [READY, RUNS_TRUE, SUCCEEDS], durationMs: 250 },
     {
-      id: `${URI}:7`,
-      outcome: 'passed',
-      message: '',
-      notes: [],
-      steps: [
-        { text: 'Given an empty folder "/srv" on the node', status: 'passed', durationMs: 5 },
-        { text: 'When the node runs "true"', status: 'passed', durationMs: 5 },
-        { text: 'Then it succeeds', status: 'passed', durationMs: 5 },
-      ],
-      durationMs: 250,
-    },
-    {
-      id: `${URI}:14`,
+      id: id(14),
       outcome: 'failed',
-      message: 'expected exit status 0, saw 1',
+      message: SAW_1,
       notes: ['false exited 1'],
       steps: [
-        { text: 'Given an empty folder "/srv" on the node', status: 'passed', durationMs: 5 },
-        { text: 'When the node runs "false"', status: 'passed', durationMs: 5 },
-        { text: 'Then it succeeds', status: 'failed', durationMs: 12, message: 'expected exit status 0, saw 1' },
-        { text: 'And its output is "ok"', status: 'skipped', durationMs: 0 },
+        READY,
+        { text: 'When the node runs "false"', status: 'passed' },
+        { text: 'Then it succeeds', status: 'failed', message: SAW_1 },
+        { text: 'And its output is "ok"', status: 'skipped' },
       ],
       durationMs: 250,
     },
     {
-      id: `${URI}:22`,
+      id: id(22),
       outcome: 'error',
       message: 'grader error in "a setup or cleanup hook": the Docker daemon is not reachable',
       notes: [],
       steps: [
-        { text: 'a setup or cleanup hook', status: 'error', durationMs: 1, message: 'the Docker daemon is not reachable' },
-        { text: 'Given an empty folder "/srv" on the node', status: 'skipped', durationMs: 0 },
-        { text: 'When the node runs "true"', status: 'skipped', durationMs: 0 },
+        { text: 'a setup or cleanup hook', status: 'error', message: 'the Docker daemon is not reachable' },
+        { ...READY, status: 'skipped' },
+        { ...RUNS_TRUE, status: 'skipped' },
       ],
+      durationMs: 250,
+    },
+    {
+      id: id(28),
+      outcome: 'error',
+      message: `grader error in "Then the grader's own code throws a TypeError": Cannot read properties of undefined (reading 'length')`,
+      notes: ['true exited 0'],
+      steps: [
+        READY,
+        RUNS_TRUE,
+        { text: "Then the grader's own code throws a TypeError", status: 'error', message: "Cannot read properties of undefined (reading 'length')" },
+      ],
+      durationMs: 250,
+    },
+    {
+      id: id(35),
+      outcome: 'error',
+      message: 'the lab is broken: no step definition matches "Then a step that no definition matches"',
+      notes: ['true exited 0'],
+      steps: [READY, RUNS_TRUE, { text: 'Then a step that no definition matches', status: 'undefined' }],
+      durationMs: 250,
+    },
+    {
+      id: id(42),
+      outcome: 'error',
+      message: 'the lab is broken: several step definitions match "Then a step two definitions match"',
+      notes: [],
+      steps: [READY, { text: 'Then a step two definitions match', status: 'ambiguous', message: 'Multiple step definitions match:' }],
+      durationMs: 250,
+    },
+    { id: id(58), outcome: 'passed', message: '', notes: ['true exited 0'], steps: [READY, RUNS_TRUE, SUCCEEDS], durationMs: 250 },
+    {
+      id: id(59),
+      outcome: 'failed',
+      message: SAW_1,
+      notes: ['false exited 1'],
+      steps: [READY, { text: 'When the node runs "false"', status: 'passed' }, { text: 'Then it succeeds', status: 'failed', message: SAW_1 }],
       durationMs: 250,
     },
   ]);
   assert.deepEqual(
     seen.map((s) => [s.run.id, s.def?.name]),
     [
-      [`${URI}:7`, 'all goes well'],
-      [`${URI}:14`, 'the submission is wrong'],
-      [`${URI}:22`, 'the grader breaks'],
+      [id(7), 'all goes well'],
+      [id(14), 'the submission is wrong'],
+      [id(22), 'the grader breaks in a hook'],
+      [id(28), "a step throws what is no student's fault"],
+      [id(35), 'the lab has a step nobody defined'],
+      [id(42), 'the lab has a step two definitions match'],
+      [id(58), 'an outline, one scenario per row'],
+      [id(59), 'an outline, one scenario per row'],
     ],
   );
 });
 
-test('ScenarioCollector: a failure of any other exception type is the grader\'s error, its message from the stack when it has none', () => {
-  const { envelopes, pickles } = sourceEnvelopes();
-  const good = pickles[0];
-  assert.ok(good);
-  const { runs } = collect(
+test('ScenarioCollector on a real dry run: skipped steps make a passed scenario; a step the lab cannot run is still an error', () => {
+  const { runs } = collect(recorded('dry-run.ndjson'), DEFS, true);
+  assert.deepEqual(
+    runs.map((r) => [r.id, r.outcome, r.notes.length]),
     [
-      ...envelopes,
-      ...attemptEnvelopes(good, 1, {
-        hook: PASSED,
-        steps: [PASSED, { status: TestStepResultStatus.FAILED, exception: { type: 'TypeError' }, message: 'TypeError: x is undefined\n    at step' }],
-      }),
+      [id(7), 'passed', 0],
+      [id(14), 'passed', 0],
+      [id(22), 'passed', 0],
+      [id(28), 'passed', 0],
+      [id(35), 'error', 0],
+      [id(42), 'error', 0],
+      [id(58), 'passed', 0],
+      [id(59), 'passed', 0],
     ],
-    parseFeature(FEATURE, URI),
   );
-  assert.equal(runs[0]?.outcome, 'error');
-  assert.equal(runs[0]?.message, 'grader error in "When the node runs "true"": TypeError: x is undefined');
+  for (const r of runs) for (const s of r.steps) assert.ok(['skipped', 'undefined', 'ambiguous'].includes(s.status), `${r.id} ${s.text}: ${s.status}`);
 });
 
-test('ScenarioCollector: in a dry run, skipped steps make a passed scenario; an unknown scenario keeps its location as id', () => {
-  const { envelopes, pickles } = sourceEnvelopes();
-  const good = pickles[0];
-  assert.ok(good);
-  const { runs, seen } = collect([...envelopes, ...attemptEnvelopes(good, 1, { hook: PASSED, steps: [SKIPPED, SKIPPED, SKIPPED] })], [], true);
+test('ScenarioCollector: a scenario the lab does not know keeps its location as id', () => {
+  const { runs, seen } = collect(recorded('run.ndjson'), []);
+  assert.equal(runs[0]?.id, id(7));
   assert.equal(runs[0]?.outcome, 'passed');
-  assert.equal(runs[0]?.id, `${URI}:7`);
   assert.equal(seen[0]?.def, undefined);
 });
 
 test('ScenarioCollector: messages of an attempt it never saw start are ignored', () => {
-  const { envelopes, pickles } = sourceEnvelopes();
-  const good = pickles[0];
-  assert.ok(good);
-  const attempt = attemptEnvelopes(good, 1, { hook: PASSED, steps: [PASSED, PASSED, PASSED] }).filter((e) => !e.testCaseStarted);
-  const { runs } = collect([...envelopes, ...attempt], parseFeature(FEATURE, URI));
-  assert.deepEqual(runs, []);
+  const envelopes = recorded('run.ndjson');
+  const first = envelopes.find((e) => e.testCaseStarted)?.testCaseStarted?.id;
+  assert.ok(first, 'the recording starts a test case');
+  const { runs } = collect(
+    envelopes.filter((e) => e.testCaseStarted?.id !== first),
+    DEFS,
+  );
+  assert.equal(runs.length, 7);
+  assert.ok(!runs.some((r) => r.id === id(7)), 'the attempt without its start left no run');
 });

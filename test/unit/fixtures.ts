@@ -48,6 +48,19 @@ export function completeResult(): GradeResult {
         notes: ['kube-proxy mode: iptables'],
         attempts: 1,
         durationMs: 20500,
+        feedback: 'full',
+        diagnostics: {
+          events: ['BackOff Pod/web-7d9c: Back-off restarting failed container web in pod web-7d9c (4 times)'],
+          objects: [
+            { kind: 'Service', name: 'web', conditions: [] },
+            { kind: 'Pod', name: 'web-7d9c', conditions: ['phase Running', 'Ready=False (ContainersNotReady: containers with unready status: [web])', 'container web: waiting, CrashLoopBackOff: back-off 40s, restarted 4 times'] },
+          ],
+          logs: [
+            { pod: 'web-7d9c', container: 'web', previous: false, lines: '' },
+            { pod: 'web-7d9c', container: 'web', previous: true, lines: 'listening on :8080\npanic: <config> & "port" missing' },
+          ],
+          unavailable: ['ReplicaSet web-7d9c: HTTP 404: not found'],
+        },
         steps: [
           { text: 'Given the submission is applied', status: 'passed', durationMs: 8000 },
           {
@@ -99,6 +112,7 @@ export function completeResult(): GradeResult {
         maxPoints: 1,
         course: false,
         hidden: true,
+        feedback: 'hidden',
         message: 'spec.clusterIP is 10.96.4.7',
         hint: 'A headless Service sets clusterIP: None.',
         notes: [],
@@ -183,6 +197,12 @@ export function incompleteResult(): GradeResult {
         notes: ['cgroup v2 (unified hierarchy)', 'period 100000us'],
         attempts: 1,
         durationMs: 7000,
+        feedback: 'message',
+        diagnostics: {
+          script: { what: 'limits.sh', exitCode: 1, stdout: 'creating cgroup hog', stderr: 'limits.sh: line 4: echo: write error: Invalid argument' },
+          command: { what: 'cat /sys/fs/cgroup/hog/cpu.max', exitCode: 0, stdout: 'max 100000', stderr: '' },
+          truncated: true,
+        },
         steps: [{ text: 'Then cpu.max of "hog" is "50000 100000"', status: 'failed', durationMs: 7000 }],
       },
       {

@@ -106,9 +106,10 @@ test('results.json keeps Korean text as UTF-8, unescaped, and reads it back unch
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kgrade-ko-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const [results] = await writeReports(koreanResult(), dir);
-  const text = utf8(await readFile(results!), 'results.json');
+  assert.ok(results, 'writeReports returned no path for results.json');
+  const text = utf8(await readFile(results), 'results.json');
   holdsKorean(text, 'results.json', [TITLE, PASSED, FAILED, COURSE, MESSAGE, NOTE, '김철수', ...[STEP, HINT].map((s) => JSON.stringify(s).slice(1, -1))]);
-  assert.deepEqual(await readResultsJson(results!), koreanResult());
+  assert.deepEqual(await readResultsJson(results), koreanResult());
   assert.deepEqual(validateGradeResult(koreanResult(), 'korean'), koreanResult());
 });
 
@@ -168,8 +169,8 @@ test('the terminal summary prints Korean names, the message, the hint and notes 
     const plain = out.replace(/\u001b\[[0-9;]*m/g, '');
     assert.match(plain, new RegExp(`✘ 0/1  ${FAILED.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
     // A multi-line hint: its second line lines up under the first, both intact.
-    const [first, second] = HINT.split('\n');
-    assert.match(plain, new RegExp(`hint: ${first!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n +${second!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
+    const [first = '', second = ''] = HINT.split('\n');
+    assert.match(plain, new RegExp(`hint: ${first.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n +${second.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
   }
 });
 

@@ -43,12 +43,14 @@ test('two endpoints: numgen random mod 2 gives each half, and the DNAT targets a
 });
 
 test('an uneven map (three keys over two endpoints) is reported, not passed', () => {
-  const doc = JSON.parse(TEXT) as { nftables: Array<Record<string, any>> };
+  type Vmap = { key: { numgen: { mod: number } }; data: { set: Array<[number, unknown]> } };
+  type Item = { rule?: { chain?: string; expr: Array<{ vmap?: Vmap }> } };
+  const doc = JSON.parse(TEXT) as { nftables: Item[] };
   for (const item of doc.nftables) {
-    const vmap = item.rule?.chain === 'service-NWBZK7IH-kube-system/kube-dns/tcp/dns-tcp' ? item.rule.expr.find((e: any) => e.vmap)?.vmap : undefined;
+    const vmap = item.rule?.chain === 'service-NWBZK7IH-kube-system/kube-dns/tcp/dns-tcp' ? item.rule.expr.find((e) => e.vmap)?.vmap : undefined;
     if (vmap) {
       vmap.key.numgen.mod = 3;
-      vmap.data.set.push([2, vmap.data.set[0][1]]);
+      vmap.data.set.push([2, vmap.data.set[0]?.[1]]);
     }
   }
   const dump = parseNftDump(JSON.stringify(doc));

@@ -98,14 +98,17 @@ test('a valid lab loads with its scenarios, points, hints and defaults', async (
     points: 2,
     course: false,
     hidden: false,
+    feedback: 'full',
     serial: false,
     hint: 'Print hello.',
   });
   assert.deepEqual(lab.fixtures, []);
   assert.equal(lab.disruptive, false);
+  assert.equal(lab.feedback, 'full');
   const course = byName.get('the node has bash');
   assert.equal(course?.course, true);
   assert.equal(course?.hidden, true);
+  assert.equal(course?.feedback, 'hidden');
   assert.equal(course?.points, 0);
   assert.equal(course?.hint, '');
   assert.equal(byName.get('prints one')?.hint, 'It must print <word>.');

@@ -76,7 +76,9 @@ for (const [name, make] of fixtures) {
 
 test('the schema rejects a bad outcome and names the field', () => {
   const bad = completeResult() as unknown as { scenarios: Array<{ outcome: string }> };
-  bad.scenarios[1]!.outcome = 'flaky';
+  const second = bad.scenarios[1];
+  assert.ok(second, 'the complete result has a second scenario');
+  second.outcome = 'flaky';
   assert.throws(
     () => validateGradeResult(bad, 'results.json'),
     (err: Error) => {
@@ -176,7 +178,9 @@ test('writeReports writes the four reports and returns their paths', async (t) =
     ['results.json', 'junit.xml', path.join('gradescope', 'results.json'), 'summary.md'],
   );
   for (const file of written) assert.ok((await stat(file)).size > 0, `${file} is empty`);
-  assert.deepEqual(JSON.parse(await readFile(written[2]!, 'utf8')), toGradescope(incompleteResult()));
+  const gradescope = written[2];
+  assert.ok(gradescope);
+  assert.deepEqual(JSON.parse(await readFile(gradescope, 'utf8')), toGradescope(incompleteResult()));
 });
 
 function allureResult(uuid: string, name: string, status: 'passed' | 'failed', start: number): object {

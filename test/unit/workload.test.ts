@@ -38,10 +38,10 @@ test('parseAnswers reads each request back, with its body and error, in order', 
   const out = [`@@kgrade 1 1  ${b64('wget: can\'t connect to remote host: Connection refused')}`, `@@kgrade 0 0 ${b64("You've hit kubia-abc\n")} `, 'noise'].join('\n');
   const got = parseAnswers(urls, out);
   assert.equal(got[0]?.body, "You've hit kubia-abc\n");
-  assert.ok(answered(got[0]!));
+  assert.ok(got[0] && answered(got[0]));
   assert.equal(got[1]?.code, 1);
   assert.match(got[1]?.error ?? '', /Connection refused/);
-  assert.ok(!answered(got[1]!));
+  assert.ok(got[1] && !answered(got[1]));
   assert.equal(got[2]?.code, -1);
   assert.match(requestScript(urls), /timeout 5 wget/);
 });

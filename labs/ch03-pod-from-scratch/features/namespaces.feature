@@ -3,8 +3,10 @@ Feature: unshare: from a blinder to a wall
   network namespaces. The decoy stands in for the kubelet: no check ever
   touches a real system process.
 
-  @course
+  @course @severity:low
   Scenario: in a plain chroot, ps shows the node's processes and the decoy can be killed
+    The node image must have procps and a /proc mounted for the course's exercises.
+
     Given a decoy process "kubelet-decoy" runs on the node
     And the grader's own box at "/srv/blinder" on the node with "bash ps"
     When the node runs "chroot /srv/blinder /bin/bash -c 'ps -ax; kill {{decoy.pid}}; true'"

@@ -1,17 +1,24 @@
 Feature: a pod through the whole cluster path
 
-  @course
+  @course @severity:critical
   Scenario: every kube-system pod is Running
+    Look at the kube-system pods that are not Running (kubectl -n kube-system describe pod).
+
     Then every pod in namespace "kube-system" is Running
 
-  @course
+  @course @severity:high
   Scenario: kube-proxy programs the kube-dns service into the node's iptables
+    Check that kube-proxy runs in iptables mode on the node and read its log.
+
     When the node runs "(iptables-nft-save -t nat; iptables-legacy-save -t nat) 2>/dev/null"
     Then its output contains "KUBE-SVC-"
     And its output contains "kube-system/kube-dns:dns"
 
-  @course
+  @course @severity:high
   Scenario: kube-proxy sends the kube-dns service to the CoreDNS pods' addresses
+    Check that the endpoints of service kube-dns are the CoreDNS pods and that kube-proxy
+    follows them (its log).
+
     Given the endpoints of service "kube-dns" in namespace "kube-system"
     When the node runs "(iptables-nft-save -t nat; iptables-legacy-save -t nat) 2>/dev/null | grep -- '--to-destination'"
     Then its output contains each of "{{kube-dns.endpointPorts}}"

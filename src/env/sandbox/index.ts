@@ -31,7 +31,13 @@ export interface SandboxListing {
   ownerPid: number;
 }
 
-/** One way of making sandboxes. Adding one is a file beside this one and a line in RUNTIMES. */
+/**
+ * One way of making sandboxes. Adding one is a file beside this one, its name in ISOLATIONS and a
+ * line in RUNTIMES, and today also: the isolation's type in src/config.ts (KGRADE_ISOLATION) and
+ * src/grade/model.ts, the isolation enum of schemas/results.schema.json and the README; for a
+ * runtime that is no security boundary, the warnings of src/cli/environment.ts and
+ * src/report/summary.ts, markdown.ts. Six files, or nine.
+ */
 export interface SandboxRuntime {
   readonly isolation: Isolation;
   /** One sentence for reports: what stands between a submission and the grading host. */

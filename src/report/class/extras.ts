@@ -2,7 +2,7 @@ import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readHistory } from '../../batch/history.js';
 import { adjust, readPolicy, unknownExtensions } from '../../batch/policy.js';
-import type { StoredResult } from '../../batch/stored.js';
+import type { StoredResult } from '../../batch/records.js';
 import { UsageError } from '../../errors.js';
 import { DEFAULT_SIMILARITY, similarPairs, type Submission } from '../../similarity/match.js';
 import { LAB_KEPT_ID, readKept } from '../../similarity/store.js';

@@ -1,4 +1,4 @@
-import type { BatchRecord, Provenance, StoredResult } from '../../batch/stored.js';
+import type { BatchRecord, Provenance, StoredResult } from '../../batch/records.js';
 import type { GradeResult } from '../../grade/model.js';
 import { plural } from '../summary.js';
 import type { SimilarPair } from '../../similarity/match.js';

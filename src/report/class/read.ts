@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { BatchRecord, StoredResult } from '../../batch/stored.js';
+import type { BatchRecord, StoredResult } from '../../batch/records.js';
 import { UsageError } from '../../errors.js';
 import { validateGradeResult } from '../results-json.js';
 import { assembleClass, type ClassResults, type StoredEntry } from './model.js';
@@ -75,7 +75,7 @@ async function readEntry(dir: string, name: string): Promise<StoredEntry> {
 }
 
 /**
- * Reads a batch's output folder (batch.json and results/*.json, as src/batch/stored.ts describes
+ * Reads a batch's output folder (batch.json and results/*.json, as src/batch/records.ts describes
  * them) into the class the report shows. A results file that cannot be read or used makes that
  * student an error with the reason; a folder without a usable batch.json is a usage error.
  */

@@ -1,21 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ScenarioRun, WorldParameters } from '../cucumber/parameters.js';
 import { LabError } from '../errors.js';
 import { finishNamespaceDeletions } from '../kube/namespace.js';
-import { parseFeature } from '../lab/load.js';
+import { parseFeature, scannerProblems } from '../lab/load.js';
 import type { Lab, ScenarioDef } from '../lab/types.js';
-import { runInLanes } from './lanes.js';
-
-/** One claim the course makes of any cluster, and whether it held here. */
-export interface Claim {
-  source: string;
-  name: string;
-  outcome: 'holds' | 'fails' | 'unchecked';
-  /** What was seen: the failure's message, or the grader's notes when it held. */
-  seen: string;
-}
+import { REPO_ROOT } from '../paths.js';
+import { claimId, type Claim } from '../scan/claim.js';
+import { runInLanes } from '../grade/lanes.js';
 
 /**
  * The top-level features/ folder as a lab of course checks: what the course assumes of any
@@ -28,6 +22,8 @@ export async function sharedFeatures(root: string): Promise<Lab> {
   for (const f of files) scenarios.push(...parseFeature(await readFile(path.join(featuresDir, f), 'utf8'), path.join('features', f)));
   const graded = scenarios.filter((s) => !s.course);
   if (graded.length) throw new LabError(`${path.join(root, graded[0]?.uri ?? '')}: "${graded[0]?.name}": shared features hold @course checks only`);
+  const problems = scannerProblems(scenarios);
+  if (problems.length) throw new LabError(`${featuresDir}:\n  - ${problems.join('\n  - ')}`);
   return {
     id: 'cluster-setup',
     title: 'What the course assumes of any cluster',
@@ -37,6 +33,7 @@ export async function sharedFeatures(root: string): Promise<Lab> {
     timeouts: { script: 60, command: 60, wait: 120 },
     fixtures: [],
     disruptive: false,
+    feedback: 'full',
     expect: {},
     dir: root,
     featuresDir,
@@ -45,15 +42,31 @@ export async function sharedFeatures(root: string): Promise<Lab> {
   };
 }
 
-function claimOf(lab: Lab, run: ScenarioRun): Claim {
-  const def = lab.scenarios.find((s) => s.id === run.id);
-  const outcome = run.outcome === 'passed' ? 'holds' : run.outcome === 'failed' ? 'fails' : 'unchecked';
+/** The feature file relative to the repository, or a file: URL when the lab lives elsewhere. */
+function fileOf(lab: Lab, def: ScenarioDef): string {
+  const abs = path.resolve(lab.dir, def.uri);
+  const rel = path.relative(REPO_ROOT, abs);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? pathToFileURL(abs).href : rel.split(path.sep).join('/');
+}
+
+function claimOf(lab: Lab, def: ScenarioDef, run: ScenarioRun | undefined): Claim {
+  const outcome = run?.outcome === 'passed' ? 'holds' : run?.outcome === 'failed' ? 'fails' : 'unchecked';
   return {
+    id: claimId(lab.id, def.name),
     source: lab.id,
-    name: def?.name ?? run.id,
+    name: def.name,
+    severity: def.severity ?? 'medium',
+    remediation: def.hint,
+    uri: fileOf(lab, def),
+    line: def.line,
     outcome,
-    seen: outcome === 'holds' ? run.notes.join('; ') : run.message,
+    seen: !run ? 'the check did not run' : outcome === 'holds' ? run.notes.join('; ') : run.message,
   };
+}
+
+/** Every course check of the labs as not checked, with the reason: when the cluster could not be reached at all. */
+export function uncheckedClaims(labs: Lab[], reason: string): Claim[] {
+  return labs.flatMap((lab) => lab.scenarios.filter((s) => s.course).map((s) => ({ ...claimOf(lab, s, undefined), seen: reason })));
 }
 
 /**
@@ -87,38 +100,10 @@ export async function checkCluster(
       const runs = await runInLanes({ lab, world }, course, opts.jobs, false);
       const errored = course.filter((s) => runs.find((r) => r.id === s.id)?.outcome !== 'passed' && runs.find((r) => r.id === s.id)?.outcome !== 'failed');
       const again = errored.length ? await runInLanes({ lab, world: { ...world, runId: randomBytes(3).toString('hex') } }, errored, opts.jobs, false) : [];
-      for (const s of course) {
-        const run = again.find((r) => r.id === s.id) ?? runs.find((r) => r.id === s.id);
-        claims.push(run ? claimOf(lab, run) : { source: lab.id, name: s.name, outcome: 'unchecked', seen: 'the check did not run' });
-      }
+      for (const s of course) claims.push(claimOf(lab, s, again.find((r) => r.id === s.id) ?? runs.find((r) => r.id === s.id)));
     }
   } finally {
     await finishNamespaceDeletions();
   }
   return claims;
-}
-
-const MARK = { holds: 'holds  ', fails: 'FAILS  ', unchecked: 'UNCHECKED' } as const;
-
-/** A held claim's evidence, on one line of at most this many characters. */
-const HELD_SEEN = 240;
-
-/**
- * The terminal report: one line a claim; under each that did not hold, what was seen; under
- * each that held, the start of the grader's notes (the form it saw, e.g. kube-proxy's mode).
- */
-export function formatClaims(claims: Claim[]): string {
-  const lines: string[] = [];
-  for (const c of claims) {
-    lines.push(`${MARK[c.outcome]} ${c.source}: ${c.name}`);
-    if (!c.seen) continue;
-    if (c.outcome !== 'holds') lines.push(...c.seen.split('\n').slice(0, 8).map((l) => `          ${l}`));
-    else {
-      const one = c.seen.replace(/\s+/g, ' ');
-      lines.push(`          seen: ${one.length > HELD_SEEN ? `${one.slice(0, HELD_SEEN - 1)}…` : one}`);
-    }
-  }
-  const n = (o: Claim['outcome']) => claims.filter((c) => c.outcome === o).length;
-  lines.push('', `${n('holds')} hold, ${n('fails')} do not hold, ${n('unchecked')} could not be checked`);
-  return `${lines.join('\n')}\n`;
 }

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { lockOutput, readStoredResult, removeStaleTemps, resultFile, reuseDecision, writeAtomic, writeStoredResult, type StoredRead } from '../../src/batch/store.js';
-import type { StoredResult } from '../../src/batch/stored.js';
+import { lockOutput, readStoredResult, removeStaleTemps, resultFile, reuseDecision, writeAtomic, writeStoredResult, type StoredRead } from '../../src/batch/output-folder.js';
+import type { StoredResult } from '../../src/batch/records.js';
 import type { GradeResult } from '../../src/grade/model.js';
 import { tempRoot } from '../helpers/labs.js';
 

@@ -4,7 +4,7 @@ import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { alive } from '../env/reaper.js';
 import { UsageError } from '../errors.js';
-import type { BatchRecord, StoredResult } from './stored.js';
+import type { BatchRecord, StoredResult } from './records.js';
 
 /**
  * The batch's output folder on disk: results/<id>.json and batch.json, each written atomically

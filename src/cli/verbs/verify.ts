@@ -1,0 +1,66 @@
+import path from 'node:path';
+import { reapOrphans } from '../../env/reaper.js';
+import { loadLab } from '../../lab/load.js';
+import { REPO_ROOT } from '../../paths.js';
+import { CLUSTER_OPTIONS, prepareEnvironment, SANDBOX_OPTIONS, sandboxChoice } from '../environment.js';
+import { EXIT } from '../exit.js';
+import { freshDir } from '../folders.js';
+import { log } from '../output.js';
+import { defineVerb } from '../verb.js';
+
+const lazy = {
+  verify: () => import('../../grade/verify.js'),
+  reports: () => import('../../report/write-all.js'),
+};
+
+export const verify = defineVerb({
+  name: 'verify',
+  synopsis: ['verify LABDIR... [--case NAME]... [--out DIR] [--no-build] [sandbox options] [cluster options]'],
+  summary: 'Grade a lab\'s reference/, correct/ and wrong/ cases against what lab.yaml expects of them.',
+  description: `Grade reference/ and every correct/<case>/ (other right answers: must get full
+marks) and every wrong/<case>/ (must get the score lab.yaml's expect: gives it).
+What a course repository's CI runs. Exit 0 every case as expected; 1 some case
+scored otherwise (a mismatch); 3 some case could not be graded.`,
+  options: {
+    case: { type: 'string', multiple: true, value: 'NAME', help: 'only this case (repeat for more); default every case' },
+    out: { type: 'string', value: 'DIR', help: "where each case's reports go (default reports/<lab>/verify/)" },
+    'no-build': { type: 'boolean', help: 'fail instead of building a node image that is missing' },
+    ...SANDBOX_OPTIONS,
+    ...CLUSTER_OPTIONS,
+  },
+  async run({ values, positionals, usage }) {
+    if (positionals.length === 0) return usage();
+    const labs = [];
+    for (const p of positionals) labs.push(await loadLab(p));
+    const sandbox = sandboxChoice(labs, values);
+    const env = await prepareEnvironment(labs, values);
+    await reapOrphans();
+    let worst: number = EXIT.graded;
+    const lines: string[] = [];
+    for (const lab of labs) {
+      const base = path.resolve(values.out ?? path.join(REPO_ROOT, 'reports', lab.id, 'verify'));
+      const verdicts = await (await lazy.verify()).verifyLab(lab, {
+        nodeImage: env.image,
+        ...sandbox,
+        ...(env.cluster ? { cluster: env.cluster } : {}),
+        log,
+        ...(values.case ? { cases: values.case } : {}),
+        onGraded: async (v) => {
+          await (await lazy.reports()).writeReports(v.result, await freshDir(path.join(base, v.kind === 'correct' ? `correct-${v.name}` : v.name)));
+        },
+      });
+      for (const v of verdicts) {
+        const got = `${v.result.score}/${v.result.maxScore}`;
+        const state = !v.result.complete ? 'ERROR' : v.mismatch ? 'MISMATCH' : 'ok';
+        lines.push(`${state.padEnd(8)} ${lab.id} ${v.kind === 'reference' ? 'reference' : `${v.kind}/${v.name}`}: ${got} (expected ${v.expected})${v.mismatch ? `: ${v.mismatch}` : ''}`);
+        if (!v.result.complete) {
+          const errs = v.result.scenarios.filter((s) => s.outcome === 'error');
+          for (const s of errs) lines.push(`         error in "${s.name}": ${s.message.split('\n')[0]}`);
+          worst = EXIT.infrastructure;
+        } else if (v.mismatch && worst === EXIT.graded) worst = EXIT.mismatch;
+      }
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+    return worst;
+  },
+});
