@@ -22,9 +22,11 @@ export async function keepHistory(out: string, next: StoredResult): Promise<void
   const dir = historyDir(out, next.student);
   await mkdir(dir, { recursive: true });
   const name = `${before.provenance.labHash.replace(/^sha256:/, '')}.json`;
-  await copyFile(resultFile(out, next.student), path.join(dir, name), constants.COPYFILE_EXCL).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err;
-  });
+  await copyFile(resultFile(out, next.student), path.join(dir, name), constants.COPYFILE_EXCL).catch(
+    (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    },
+  );
 }
 
 /** Every kept earlier result of a student, oldest first (by when it was graded). */

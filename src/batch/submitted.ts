@@ -20,11 +20,34 @@ export async function gitCommitTime(dir: string): Promise<string | undefined> {
   try {
     const { stdout } = await run(
       'git',
-      ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.pager=cat', '-c', `safe.directory=${dir}`, '--no-pager', '-C', dir, 'log', '-1', '--format=%cI', 'HEAD'],
+      [
+        '-c',
+        'core.fsmonitor=false',
+        '-c',
+        'core.hooksPath=/dev/null',
+        '-c',
+        'core.pager=cat',
+        '-c',
+        `safe.directory=${dir}`,
+        '--no-pager',
+        '-C',
+        dir,
+        'log',
+        '-1',
+        '--format=%cI',
+        'HEAD',
+      ],
       {
         timeout: 10_000,
         maxBuffer: 64 * 1024,
-        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat' },
+        env: {
+          PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+          HOME: home,
+          GIT_CONFIG_NOSYSTEM: '1',
+          GIT_CONFIG_GLOBAL: '/dev/null',
+          GIT_TERMINAL_PROMPT: '0',
+          GIT_PAGER: 'cat',
+        },
       },
     );
     const t = Date.parse(stdout.trim());

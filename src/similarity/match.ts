@@ -69,7 +69,11 @@ function tokenized(id: string, files: NormalisedFile[]): TokenizedFile {
 const round = (v: number) => Math.round(v * 1000) / 1000;
 
 /** Every pair of submissions at or above the threshold, most similar first, with their shared fragments. */
-export function similarPairs(submissions: Submission[], lab: NormalisedFile[], opts: SimilarityOptions = DEFAULT_SIMILARITY): SimilarPair[] {
+export function similarPairs(
+  submissions: Submission[],
+  lab: NormalisedFile[],
+  opts: SimilarityOptions = DEFAULT_SIMILARITY,
+): SimilarPair[] {
   const withTokens = submissions.filter((s) => s.files.some((f) => f.lines.length > 0));
   if (withTokens.length < 2) return [];
   const maxCount = Math.max(2, Math.floor(withTokens.length * opts.commonShare));
@@ -88,8 +92,16 @@ export function similarPairs(submissions: Submission[], lab: NormalisedFile[], o
       const fragments = pair
         .buildFragments()
         .map((f) => ({
-          a: { from: f.leftSelection.startRow + 1, to: f.leftSelection.endRow + 1, text: left.lines.slice(f.leftSelection.startRow, f.leftSelection.endRow + 1) },
-          b: { from: f.rightSelection.startRow + 1, to: f.rightSelection.endRow + 1, text: right.lines.slice(f.rightSelection.startRow, f.rightSelection.endRow + 1) },
+          a: {
+            from: f.leftSelection.startRow + 1,
+            to: f.leftSelection.endRow + 1,
+            text: left.lines.slice(f.leftSelection.startRow, f.leftSelection.endRow + 1),
+          },
+          b: {
+            from: f.rightSelection.startRow + 1,
+            to: f.rightSelection.endRow + 1,
+            text: right.lines.slice(f.rightSelection.startRow, f.rightSelection.endRow + 1),
+          },
           tokens: f.leftkgrams.to - f.leftkgrams.from + opts.kgram - 1,
         }))
         .sort((x, y) => x.a.from - y.a.from || x.b.from - y.b.from);

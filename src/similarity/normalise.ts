@@ -38,7 +38,9 @@ export function fixedNames(featureTexts: string[], submissionPaths: string[] = [
 }
 
 function unquote(token: string): string {
-  return token.length >= 2 && (token[0] === '"' || token[0] === "'") && token.endsWith(token[0]) ? token.slice(1, -1) : token;
+  return token.length >= 2 && (token[0] === '"' || token[0] === "'") && token.endsWith(token[0])
+    ? token.slice(1, -1)
+    : token;
 }
 
 /** Shell text as lines of tokens: quoted strings whole, operators apart, comments and line continuations gone. */
@@ -92,7 +94,9 @@ function shellTokens(text: string): string[][] {
 function shellWord(word: string): string {
   const assigned = /^([A-Za-z_][A-Za-z0-9_]*)(\+?=)(.*)$/s.exec(word);
   const rest = assigned ? `V${assigned[2]}${assigned[3]}` : word;
-  return rest.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*([^}]*)\}/g, (_m, tail: string) => `\${V${tail}}`).replace(/\$[A-Za-z_][A-Za-z0-9_]*/g, '$V');
+  return rest
+    .replace(/\$\{[A-Za-z_][A-Za-z0-9_]*([^}]*)\}/g, (_m, tail: string) => `\${V${tail}}`)
+    .replace(/\$[A-Za-z_][A-Za-z0-9_]*/g, '$V');
 }
 
 /** A script's lines of tokens: comments gone, names of variables and functions replaced, the lab's names dropped. */
@@ -154,7 +158,10 @@ export function normaliseYaml(text: string, fixed: ReadonlySet<string>): string[
   const lines: string[][] = [];
   for (const doc of dumped) {
     for (const l of doc.split('\n')) {
-      const tokens = l.trim().split(/\s+/).filter((t) => t !== '');
+      const tokens = l
+        .trim()
+        .split(/\s+/)
+        .filter((t) => t !== '');
       if (tokens.length > 0) lines.push(tokens);
     }
     lines.push(['---']);
@@ -164,6 +171,8 @@ export function normaliseYaml(text: string, fixed: ReadonlySet<string>): string[
 
 /** A file of a submission, normalised by its kind: YAML by its ending (or text that does not parse as YAML is a script). */
 export function normaliseFile(file: string, text: string, fixed: ReadonlySet<string>): NormalisedFile {
-  const lines = YAML_FILE.test(file) ? (normaliseYaml(text, fixed) ?? normaliseScript(text, fixed)) : normaliseScript(text, fixed);
+  const lines = YAML_FILE.test(file)
+    ? (normaliseYaml(text, fixed) ?? normaliseScript(text, fixed))
+    : normaliseScript(text, fixed);
   return { path: file, lines };
 }

@@ -43,7 +43,10 @@ export async function labFixedNames(lab: Lab): Promise<Set<string>> {
   for (const name of (await readdir(lab.featuresDir)).sort()) {
     if (name.endsWith('.feature')) texts.push(await readFile(path.join(lab.featuresDir, name), 'utf8'));
   }
-  return fixedNames(texts, lab.submission.files.map((f) => f.path));
+  return fixedNames(
+    texts,
+    lab.submission.files.map((f) => f.path),
+  );
 }
 
 function looksBinary(bytes: Buffer): boolean {
@@ -51,11 +54,17 @@ function looksBinary(bytes: Buffer): boolean {
 }
 
 /** A folder's text files, normalised, in path order, within the budget. */
-export async function normaliseFolder(dir: string, fixed: ReadonlySet<string>, prefix = ''): Promise<{ files: NormalisedFile[]; skipped: string[] }> {
+export async function normaliseFolder(
+  dir: string,
+  fixed: ReadonlySet<string>,
+  prefix = '',
+): Promise<{ files: NormalisedFile[]; skipped: string[] }> {
   const files: NormalisedFile[] = [];
   const skipped: string[] = [];
   let kept = 0;
-  const listed = (await filesOf(dir)).filter((f) => f.kind !== 'link').sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const listed = (await filesOf(dir))
+    .filter((f) => f.kind !== 'link')
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const f of listed) {
     const shown = `${prefix}${f.path}`;
     const bytes = await readFile(path.join(dir, ...f.path.split('/')));
@@ -86,7 +95,13 @@ async function writeKept(out: string, kept: KeptSubmission): Promise<void> {
 }
 
 /** Keeps a student's normalised files, unless what is kept is of this very submission already. */
-export async function keepSubmission(out: string, id: string, dir: string, submissionHash: string, fixed: ReadonlySet<string>): Promise<void> {
+export async function keepSubmission(
+  out: string,
+  id: string,
+  dir: string,
+  submissionHash: string,
+  fixed: ReadonlySet<string>,
+): Promise<void> {
   const before = await readKept(out, id);
   if (before && before.submissionHash === submissionHash && before.normaliser === NORMALISER_VERSION) return;
   const { files, skipped } = await normaliseFolder(dir, fixed);
@@ -106,7 +121,14 @@ export async function keepLabFiles(out: string, lab: Lab, labHash: string, fixed
     const text = await readFile(path.join(lab.dir, f.manifest), 'utf8').catch(() => undefined);
     if (text !== undefined) files.push({ ...normaliseFile(f.manifest, text, fixed), path: f.manifest });
   }
-  await writeKept(out, { schemaVersion: 1, normaliser: NORMALISER_VERSION, id: LAB_KEPT_ID, submissionHash: labHash, files, skipped });
+  await writeKept(out, {
+    schemaVersion: 1,
+    normaliser: NORMALISER_VERSION,
+    id: LAB_KEPT_ID,
+    submissionHash: labHash,
+    files,
+    skipped,
+  });
 }
 
 export async function readKept(out: string, id: string): Promise<KeptSubmission | undefined> {

@@ -44,32 +44,52 @@ export async function readRosterRecord(dir: string): Promise<RosterRecord | unde
     return undefined;
   }
   const students = new Map<string, { line?: number; identity: Record<string, string> }>();
-  for (const s of Array.isArray(data.students) ? (data.students as Array<{ id?: unknown; line?: unknown; identity?: unknown }>) : []) {
+  for (const s of Array.isArray(data.students)
+    ? (data.students as Array<{ id?: unknown; line?: unknown; identity?: unknown }>)
+    : []) {
     if (typeof s.id !== 'string') continue;
-    students.set(s.id, { ...(typeof s.line === 'number' ? { line: s.line } : {}), identity: (s.identity ?? {}) as Record<string, string> });
+    students.set(s.id, {
+      ...(typeof s.line === 'number' ? { line: s.line } : {}),
+      identity: (s.identity ?? {}) as Record<string, string>,
+    });
   }
   return { ...(typeof data.file === 'string' ? { file: data.file } : {}), students };
 }
 
 /** Adds the regrade history, the similarity pairs and the late policy to the class; returns the roster's ids. */
-export async function addClassExtras(dir: string, cls: ClassResults, opts: ExtrasOptions = {}): Promise<{ roster?: RosterRecord }> {
-  const policyFile = opts.policy ?? ((await exists(path.join(dir, 'policy.yaml'))) ? path.join(dir, 'policy.yaml') : undefined);
+export async function addClassExtras(
+  dir: string,
+  cls: ClassResults,
+  opts: ExtrasOptions = {},
+): Promise<{ roster?: RosterRecord }> {
+  const policyFile =
+    opts.policy ?? ((await exists(path.join(dir, 'policy.yaml'))) ? path.join(dir, 'policy.yaml') : undefined);
   const policy = policyFile ? await readPolicy(policyFile) : undefined;
   if (policy) {
-    const strangers = unknownExtensions(policy, cls.students.map((s) => s.id));
-    if (strangers.length) throw new UsageError(`the late policy names students the batch does not have:\n${strangers.map((p) => `  - ${p}`).join('\n')}`);
+    const strangers = unknownExtensions(
+      policy,
+      cls.students.map((s) => s.id),
+    );
+    if (strangers.length)
+      throw new UsageError(
+        `the late policy names students the batch does not have:\n${strangers.map((p) => `  - ${p}`).join('\n')}`,
+      );
     const problems: string[] = [];
     for (const s of cls.students) {
       if (s.status !== 'graded' || !s.result) continue;
       const when = (await readStoredSubmitted(dir, s.id))?.[policy.submittedAt];
       if (!when) {
-        problems.push(`results/${s.id}.json: no ${policy.submittedAt} time for ${s.id}${policy.submittedAt === 'roster' ? ' (grade from a roster with a submitted column)' : policy.submittedAt === 'git' ? ' (no Git repository in the submission)' : ''}`);
+        problems.push(
+          `results/${s.id}.json: no ${policy.submittedAt} time for ${s.id}${policy.submittedAt === 'roster' ? ' (grade from a roster with a submitted column)' : policy.submittedAt === 'git' ? ' (no Git repository in the submission)' : ''}`,
+        );
         continue;
       }
       s.late = adjust(policy, s.id, s.result.score, when);
     }
     if (problems.length) {
-      throw new UsageError(`the late policy ${policyFile} takes the submission time from "${policy.submittedAt}", which some students lack:\n${problems.map((p) => `  - ${path.join(dir, p)}`).join('\n')}`);
+      throw new UsageError(
+        `the late policy ${policyFile} takes the submission time from "${policy.submittedAt}", which some students lack:\n${problems.map((p) => `  - ${path.join(dir, p)}`).join('\n')}`,
+      );
     }
     cls.policy = { file: policyFile ?? '', due: new Date(Date.parse(policy.due)).toISOString() };
   }

@@ -41,7 +41,14 @@ export function toCanvasCsv(cls: ClassResults, roster: RosterRecord | undefined)
     const score = exportedScore(s);
     if (score === undefined) continue;
     const who = idOf(roster, s.id);
-    out.push([who['name'] ?? s.id, who['canvas_id'] ?? '', who['sis_user_id'] ?? '', who['sis_login_id'] ?? (who['canvas_id'] || who['sis_user_id'] ? '' : s.id), who['section'] ?? '', formatPoints(score)]);
+    out.push([
+      who['name'] ?? s.id,
+      who['canvas_id'] ?? '',
+      who['sis_user_id'] ?? '',
+      who['sis_login_id'] ?? (who['canvas_id'] || who['sis_user_id'] ? '' : s.id),
+      who['section'] ?? '',
+      formatPoints(score),
+    ]);
   }
   return rows(out);
 }
@@ -52,7 +59,12 @@ export function toMoodleCsv(cls: ClassResults, roster: RosterRecord | undefined)
     const score = exportedScore(s);
     if (score === undefined) continue;
     const who = idOf(roster, s.id);
-    out.push([who['idnumber'] ?? '', who['username'] ?? (who['idnumber'] || who['email'] ? '' : s.id), who['email'] ?? '', formatPoints(score)]);
+    out.push([
+      who['idnumber'] ?? '',
+      who['username'] ?? (who['idnumber'] || who['email'] ? '' : s.id),
+      who['email'] ?? '',
+      formatPoints(score),
+    ]);
   }
   return rows(out);
 }
