@@ -327,6 +327,7 @@ test("the report's additions match their golden files: similarity, item analysis
     'gradebook.csv',
     'index.html',
     'students/bob.html',
+    'students/김민준.html',
   ];
   for (const name of names) {
     const text = await readFile(path.join(dir, 'report', ...name.split('/')), 'utf8');
@@ -349,6 +350,10 @@ test("the report's additions match their golden files: similarity, item analysis
   assert.deepEqual(
     pairs.map((p) => [p.a, p.b]),
     [['alice', '김민준']],
+  );
+  assert.match(
+    await readFile(path.join(dir, 'report', 'students', '김민준.html'), 'utf8'),
+    /Similar to <a href="alice\.html">alice<\/a> \(\d+%\)/,
   );
   const regrade = JSON.parse(await readFile(path.join(dir, 'report', 'regrade.json'), 'utf8')) as Array<{
     student: string;
