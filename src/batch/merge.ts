@@ -77,6 +77,11 @@ export async function mergeShards(out: string, dirs: string[]): Promise<BatchOut
       if (text !== undefined) await writeAtomic(resultFile(out, id), text);
       await copyIfThere(path.join(dir, 'students', id), path.join(out, 'students', id));
       await copyIfThere(path.join(dir, 'logs', `${id}.log`), path.join(out, 'logs', `${id}.log`));
+      await copyIfThere(path.join(dir, 'results', 'history', id), path.join(out, 'results', 'history', id));
+      await copyIfThere(path.join(dir, 'similarity', `${id}.json`), path.join(out, 'similarity', `${id}.json`));
+    }
+    if (dir === shards[0]?.dir) {
+      for (const f of ['similarity/.lab.json', 'roster.json', 'policy.yaml']) await copyIfThere(path.join(dir, f), path.join(out, f));
     }
   }
   const records = shards.map((s) => s.record);

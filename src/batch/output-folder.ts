@@ -18,11 +18,11 @@ export const batchFile = (out: string) => path.join(out, 'batch.json');
 const TEMP = /^\..+\.(\d+)\.[0-9a-f]+\.tmp$/;
 
 /** Writes text to file atomically: a reader sees the old content or the new, never a part. */
-export async function writeAtomic(file: string, text: string): Promise<void> {
+export async function writeAtomic(file: string, text: string, mode = 0o644): Promise<void> {
   const dir = path.dirname(file);
   await mkdir(dir, { recursive: true });
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx', 0o644);
+  const handle = await open(temp, 'wx', mode);
   try {
     await handle.writeFile(text, 'utf8');
     await handle.sync();

@@ -32,6 +32,17 @@ export interface StoredResult {
   result?: GradeResult;
   /** The folder or archive that was graded, as the roster named it. */
   source?: string;
+  /** When it was handed in, by each source kgrade could read; the late policy picks one. */
+  submitted?: SubmittedTimes;
+}
+
+export interface SubmittedTimes {
+  /** The roster's submitted column. */
+  roster?: string;
+  /** The archive's (or folder's) modification time. */
+  archive?: string;
+  /** The last commit of a Git repository (a GitHub Classroom checkout). */
+  git?: string;
 }
 
 /** The batch's own record, batch.json in the output folder. */

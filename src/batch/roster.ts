@@ -12,12 +12,25 @@ export interface RosterEntry {
   /** The folder or archive, absolute. */
   source: string;
   kind: SubmissionKind;
+  /** The line of a CSV roster that names the student. */
+  line?: number;
+  /** The roster's submitted column (ISO 8601), when it has one. */
+  submitted?: string;
+  /** The roster's LMS columns (name, email, sis_user_id, ...), for canvas.csv and moodle.csv. */
+  identity?: Record<string, string>;
 }
+
+/** Columns a CSV roster with a header line may have besides id and path. */
+export const ROSTER_COLUMNS = ['submitted', 'name', 'email', 'sis_user_id', 'sis_login_id', 'canvas_id', 'section', 'username', 'idnumber'] as const;
 
 export interface Roster {
   students: RosterEntry[];
   /** Entries of a submissions folder that are no submission (a README, a .pdf): named, not graded. */
   ignored: string[];
+  /** The CSV roster, when the students came from one. */
+  file?: string;
+  /** The CSV roster's columns (id, path, then others), or none for a folder. */
+  columns: string[];
 }
 
 const ARCHIVES: Array<[suffix: string, kind: SubmissionKind]> = [
@@ -87,30 +100,63 @@ export function csvFields(line: string): string[] | undefined {
 }
 
 /**
- * A CSV roster: one `id,path` line per student; a first line `id,path` is a header; blank lines
- * and lines starting with # are skipped. Relative paths are relative to the CSV's folder.
+ * A CSV roster: one `id,path` line per student; a first line `id,path` is a header, and a header
+ * may name more columns (ROSTER_COLUMNS: the submission time, LMS ids); blank lines and lines
+ * starting with # are skipped. Relative paths are relative to the CSV's folder.
  */
 export function parseRosterCsv(text: string, baseDir: string, name = 'roster'): RosterEntry[] {
+  return parseRoster(text, baseDir, name).entries;
+}
+
+export function parseRoster(text: string, baseDir: string, name = 'roster'): { entries: RosterEntry[]; columns: string[] } {
   const entries: RosterEntry[] = [];
   const problems: string[] = [];
+  let columns = ['id', 'path'];
+  let header = false;
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   lines.forEach((line, i) => {
     if (line.trim() === '' || line.trimStart().startsWith('#')) return;
     const fields = csvFields(line);
     const at = `${name}:${i + 1}`;
-    if (!fields || fields.length !== 2) {
-      problems.push(`${at}: expected two fields, id,path: ${JSON.stringify(line)}`);
+    if (!header && entries.length === 0 && problems.length === 0 && fields && fields[0]?.toLowerCase() === 'id' && fields[1]?.toLowerCase() === 'path') {
+      header = true;
+      columns = fields.map((f) => f.toLowerCase());
+      const unknown = columns.slice(2).filter((c) => !(ROSTER_COLUMNS as readonly string[]).includes(c));
+      if (unknown.length) problems.push(`${at}: unknown column(s) ${unknown.map((c) => JSON.stringify(c)).join(', ')}; a roster may have id, path, ${ROSTER_COLUMNS.join(', ')}`);
+      const twice = columns.filter((c, k) => columns.indexOf(c) !== k);
+      if (twice.length) problems.push(`${at}: column(s) named twice: ${twice.join(', ')}`);
+      return;
+    }
+    if (!fields || fields.length !== columns.length) {
+      problems.push(`${at}: expected ${columns.length === 2 ? 'two' : columns.length} fields, ${columns.join(',')}: ${JSON.stringify(line)}`);
       return;
     }
     const [id = '', file = ''] = fields;
-    if (entries.length === 0 && problems.length === 0 && id.toLowerCase() === 'id' && file.toLowerCase() === 'path') return;
     const bad = studentIdProblem(id);
-    if (bad) problems.push(`${at}: ${bad}`);
-    else if (file === '') problems.push(`${at}: student ${id} has no path`);
-    else entries.push({ id, source: path.resolve(baseDir, file), kind: kindOf(file) });
+    if (bad) {
+      problems.push(`${at}: ${bad}`);
+      return;
+    }
+    if (file === '') {
+      problems.push(`${at}: student ${id} has no path`);
+      return;
+    }
+    const entry: RosterEntry = { id, source: path.resolve(baseDir, file), kind: kindOf(file), line: i + 1 };
+    const identity: Record<string, string> = {};
+    columns.slice(2).forEach((c, k) => {
+      const v = fields[k + 2] ?? '';
+      if (c === 'submitted') {
+        if (v === '') return;
+        if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) || Number.isNaN(Date.parse(v))) {
+          problems.push(`${at}: submitted ${JSON.stringify(v)} is not a date and time with its offset (e.g. 2026-10-01T23:59:00+02:00)`);
+        } else entry.submitted = new Date(Date.parse(v)).toISOString();
+      } else if (v !== '') identity[c] = v;
+    });
+    if (Object.keys(identity).length > 0) entry.identity = identity;
+    entries.push(entry);
   });
   if (problems.length) throw new UsageError(`${name} is not a roster of id,path lines:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  return entries;
+  return { entries, columns };
 }
 
 function checkUnique(entries: RosterEntry[], where: string): void {
@@ -133,10 +179,11 @@ export async function readRoster(submissions: string): Promise<Roster> {
   const s = await stat(where).catch(() => undefined);
   if (!s) throw new UsageError(`${submissions}: no such folder or roster file`);
   let students: RosterEntry[];
+  let columns: string[] = [];
   const ignored: string[] = [];
   if (s.isFile()) {
     if (!where.toLowerCase().endsWith('.csv')) throw new UsageError(`${submissions}: a roster file must be a .csv of id,path lines (or give a folder of submissions)`);
-    students = parseRosterCsv(await readFile(where, 'utf8'), path.dirname(where), submissions);
+    ({ entries: students, columns } = parseRoster(await readFile(where, 'utf8'), path.dirname(where), submissions));
   } else if (s.isDirectory()) {
     students = [];
     const problems: string[] = [];
@@ -161,5 +208,5 @@ export async function readRoster(submissions: string): Promise<Roster> {
   }
   checkUnique(students, submissions);
   if (students.length === 0) throw new UsageError(`${submissions}: holds no submission (a folder, .zip or .tar.gz per student)`);
-  return { students: students.sort((a, b) => byId(a.id, b.id)), ignored };
+  return { students: students.sort((a, b) => byId(a.id, b.id)), ignored, columns, ...(s.isFile() ? { file: where } : {}) };
 }

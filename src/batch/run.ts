@@ -10,7 +10,11 @@ import type { GradeResult } from '../grade/model.js';
 import type { Lab } from '../lab/types.js';
 import { kgradeVersion, labHash, sha256, submissionHash } from './provenance.js';
 import type { Finished, Progress } from './progress.js';
-import { readRoster, type RosterEntry } from './roster.js';
+import { readRoster, type Roster, type RosterEntry } from './roster.js';
+import { readPolicy, unknownExtensions, type LatePolicy } from './policy.js';
+import { submittedTimes } from './submitted.js';
+import { writeAtomic } from './output-folder.js';
+import { copyFile } from 'node:fs/promises';
 import { formatShard, studentsOfShard, type Shard } from './shard.js';
 import {
   lockOutput,
@@ -23,6 +27,8 @@ import {
 } from './output-folder.js';
 import type { BatchRecord, StoredResult } from './records.js';
 import { unpackArchive } from './unpack.js';
+import { keepLabFiles, keepSubmission, labFixedNames } from '../similarity/store.js';
+import { keepHistory } from './history.js';
 
 /**
  * kgrade batch: grades every student of a roster (or of one shard of it) into an output folder.
@@ -52,11 +58,27 @@ export interface BatchPlan {
   rosterSize: number;
   /** Entries of the submissions folder that are no submission. */
   ignored: string[];
+  /** The whole roster (every shard's students), for roster.json. */
+  roster: Roster;
+  policy?: LatePolicy;
 }
 
 /** Reads the roster and checks the output folder: every usage problem before anything is built or graded. */
-export async function planBatch(opts: { lab: Lab; submissions: string; out: string; shard?: Shard }): Promise<BatchPlan> {
+export async function planBatch(opts: { lab: Lab; submissions: string; out: string; shard?: Shard; policy?: string }): Promise<BatchPlan> {
   const roster = await readRoster(opts.submissions);
+  const policy = opts.policy !== undefined ? await readPolicy(opts.policy) : undefined;
+  const strangers = policy ? unknownExtensions(policy, roster.students.map((s) => s.id)) : [];
+  if (strangers.length) throw new UsageError(`the late policy names students the roster does not have:\n${strangers.map((p) => `  - ${p}`).join('\n')}`);
+  if (policy?.submittedAt === 'roster') {
+    const where = roster.file ?? opts.submissions;
+    if (!roster.columns.includes('submitted')) {
+      throw new UsageError(
+        `${where}:1: the late policy ${policy.file} takes each submission's time from the roster (submittedAt: roster), and ${roster.file ? 'this roster has no submitted column: give it a header id,path,submitted' : 'a folder of submissions has no roster: give a CSV roster with a header id,path,submitted'}, or set submittedAt to archive or git`,
+      );
+    }
+    const without = roster.students.filter((s) => !s.submitted);
+    if (without.length) throw new UsageError(`${where}: the late policy needs each student's submitted time; it is empty on:\n${without.map((s) => `  - ${where}:${s.line ?? '?'}: ${s.id}`).join('\n')}`);
+  }
   const students = studentsOfShard(roster.students, opts.shard);
   const before = await readBatchRecord(opts.out);
   if (before && before.lab.id !== opts.lab.id) {
@@ -75,6 +97,8 @@ export async function planBatch(opts: { lab: Lab; submissions: string; out: stri
     students,
     rosterSize: roster.students.length,
     ignored: roster.ignored,
+    roster,
+    ...(policy ? { policy } : {}),
   };
 }
 
@@ -167,6 +191,7 @@ class BatchRun {
   private readonly scenarios: Budget;
   private readonly submissions: Budget;
   private readonly delays: number[];
+  private fixedNames: Promise<Set<string>> | undefined;
 
   constructor(
     private readonly plan: BatchPlan,
@@ -218,6 +243,12 @@ class BatchRun {
         lines.push(`unpacked ${path.basename(entry.source)}: ${unpacked.files} file(s), ${unpacked.bytes} bytes`);
       }
       const hash = await submissionHash(dir);
+      try {
+        this.fixedNames ??= labFixedNames(this.plan.lab);
+        await keepSubmission(this.out, entry.id, dir, hash, await this.fixedNames);
+      } catch (err) {
+        lines.push(`the normalised copy for the similarity check could not be kept: ${firstLine((err as Error).message)}`);
+      }
       if (n === 1) {
         const read = await readStoredResult(this.out, entry.id);
         const decision = reuseDecision(read, { student: entry.id, labHash: this.plan.labHash, submissionHash: hash }, this.opts.regrade);
@@ -269,6 +300,7 @@ class BatchRun {
         stored = { ...rest, status: 'error', reason: `the grade could not be written: ${firstLine((err as Error).message)}` };
       }
     }
+    await keepHistory(this.out, stored);
     await writeStoredResult(this.out, stored);
     return stored;
   }
@@ -276,6 +308,7 @@ class BatchRun {
   async student(entry: RosterEntry): Promise<void> {
     /** Time spent grading, over the attempts: not waiting for a slot or a retry. */
     let busyMs = 0;
+    const submitted = await submittedTimes(entry);
     for (let n = 1; ; n += 1) {
       const a = await this.submissions.run(async () => {
         const began = Date.now();
@@ -289,6 +322,7 @@ class BatchRun {
         }
       });
       if (a.kind === 'reused') {
+        if (JSON.stringify(a.stored.submitted ?? {}) !== JSON.stringify(submitted)) await writeStoredResult(this.out, { ...a.stored, submitted });
         this.finished({ student: entry.id, status: a.stored.status, reused: true, attempts: a.stored.attempts, durationMs: 0, ...scoreOf(a.stored.result) });
         return;
       }
@@ -312,6 +346,7 @@ class BatchRun {
         provenance: { kgradeVersion: this.plan.kgradeVersion, labHash: this.plan.labHash, environment: this.opts.environment, submissionHash: a.submissionHash },
         ...(a.result ? { result: a.result } : {}),
         source: entry.source,
+        submitted,
       });
       this.finished({
         student: entry.id,
@@ -333,6 +368,12 @@ class BatchRun {
 
 function scoreOf(result: GradeResult | undefined): { score?: number; maxScore?: number } {
   return result ? { score: result.score, maxScore: result.maxScore } : {};
+}
+
+/** OUT/roster.json: each student's roster line and LMS columns, for the report's canvas.csv and moodle.csv. */
+async function writeRosterRecord(out: string, roster: Roster): Promise<void> {
+  const students = roster.students.map((s) => ({ id: s.id, ...(s.line ? { line: s.line } : {}), ...(s.identity ? { identity: s.identity } : {}) }));
+  await writeAtomic(path.join(out, 'roster.json'), `${JSON.stringify({ schemaVersion: 1, ...(roster.file ? { file: roster.file } : {}), columns: roster.columns, students }, null, 2)}\n`, 0o600);
 }
 
 /** Runs the batch; returns each student's final state, read back from the output folder. */
@@ -360,6 +401,9 @@ export async function runBatch(plan: BatchPlan, opts: BatchOptions): Promise<Bat
         environment: opts.environment,
       });
     await writeBatchRecord(out, record());
+    await writeRosterRecord(out, plan.roster);
+    if (plan.policy) await copyFile(plan.policy.file, path.join(out, 'policy.yaml'));
+    await keepLabFiles(out, plan.lab, plan.labHash, await labFixedNames(plan.lab));
     const run = new BatchRun(plan, opts);
     await Promise.all(plan.students.map((s) => run.student(s)));
     opts.progress.close();

@@ -144,3 +144,101 @@ describe('the class report in headless Chromium', { timeout: 10 * 60_000 }, () =
     assert.ok(countColour(png, '#1e8449') > 5_000, 'the green pass-rate bar is not painted');
   });
 });
+
+/*
+ * The class report's additions in Chromium: item analysis (its discrimination chart) and the
+ * similar pairs, on the fixture class with kept normalised files for two planted copies; and the
+ * Korean scenario name drawn with real glyphs (a CJK font, fonts-wqy-zenhei, is installed for it:
+ * see .ci/run), not as empty boxes.
+ */
+describe('the class report\'s item analysis, similarity and Korean text in headless Chromium', { timeout: 30 * 60_000 }, () => {
+  let work = '';
+  let dom = '';
+  let screenshot = '';
+  let hangul = '';
+  let tofu = '';
+
+  before(async () => {
+    await requireChromium();
+    work = await mkdtemp(path.join(os.tmpdir(), 'kgrade-class-html-extras-test-'));
+    const batch = path.join(work, 'batch');
+    await writeFixtureClass(batch);
+    const { keepSubmission } = await import('../../src/similarity/store.js');
+    const planted = path.join(ROOT, 'test', 'fixtures', 'similarity-class');
+    await keepSubmission(batch, 'alice', path.join(planted, 'alice'), 'a', new Set());
+    await keepSubmission(batch, '김민준', path.join(planted, 'frank'), 'b', new Set());
+    await keepSubmission(batch, 'bob', path.join(planted, 'bob'), 'c', new Set());
+    const { addClassExtras } = await import('../../src/report/class/extras.js');
+    const cls = await readClassResults(batch);
+    await addClassExtras(batch, cls);
+    const report = path.join(batch, 'report');
+    await writeClassReport(cls, report);
+    const url = pathToFileURL(path.join(report, 'index.html')).href;
+    screenshot = path.join(work, 'class-report-extras.png');
+    await chromium(path.join(work, 'profile-screenshot'), [`--screenshot=${screenshot}`, url]);
+    dom = await chromium(path.join(work, 'profile-dom'), ['--dump-dom', url]);
+    await mkdir(path.join(ROOT, 'reports'), { recursive: true });
+    await copyFile(screenshot, path.join(ROOT, 'reports', 'class-report-extras-screenshot.png'));
+    // The same Korean text alone on a page, and characters no font has (private use): what tofu looks like.
+    const { writeFile } = await import('node:fs/promises');
+    const one = (text: string) => `<!DOCTYPE html><html><head><meta charset="utf-8"><style>body{margin:0;background:#fff}p{font:64px "Noto Sans CJK KR","WenQuanYi Zen Hei",sans-serif;color:#000;margin:0;padding:8px}</style></head><body><p>${text}</p></body></html>`;
+    await writeFile(path.join(work, 'hangul.html'), one('파드가 상태가 된다'));
+    await writeFile(path.join(work, 'tofu.html'), one('\uE000\uE001\uE002 \uE003\uE004\uE005 \uE006\uE007'));
+    hangul = path.join(work, 'hangul.png');
+    tofu = path.join(work, 'tofu.png');
+    await chromium(path.join(work, 'profile-hangul'), [`--screenshot=${hangul}`, pathToFileURL(path.join(work, 'hangul.html')).href]);
+    await chromium(path.join(work, 'profile-tofu'), [`--screenshot=${tofu}`, pathToFileURL(path.join(work, 'tofu.html')).href]);
+  });
+
+  after(async () => {
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  test('the item analysis chart has a bar per scenario; the negative one is drawn left and red, flags are listed', () => {
+    const chart = section(dom, /<svg class="chart items"[\s\S]*?<\/svg>/, 'item analysis chart');
+    const rows = [...chart.matchAll(/<g class="row" data-scenario="([^"]+)">[\s\S]*?data-discrimination="([^"]*)"/g)].map((m) => [m[1], m[2]]);
+    assert.equal(rows.length, EXPECTED.passRates.length);
+    assert.ok(rows.some(([, d]) => Number(d) < 0), 'a scenario with negative discrimination');
+    const items = section(dom, /<section id="items">[\s\S]*?<\/section>/, 'item analysis section');
+    assert.match(items, /data-flags="everyone-passes"/);
+    assert.match(items, /data-flags="negative-discrimination"/);
+  });
+
+  test('the similar pair is listed with its score and the shared fragments side by side', () => {
+    const sim = section(dom, /<section id="similarity">[\s\S]*?<\/section>/, 'similarity section');
+    const pairs = [...sim.matchAll(/<details class="pair" data-a="([^"]+)" data-b="([^"]+)" data-similarity="([\d.]+)"/g)].map((m) => [m[1], m[2], Number(m[3])]);
+    assert.deepEqual(pairs.map((p) => [p[0], p[1]]), [['alice', '김민준']]);
+    assert.ok(Number(pairs[0]?.[2]) >= 0.5);
+    assert.ok([...sim.matchAll(/<tr><td><span class="muted">lines \d+–\d+<\/span><pre>[^<]+<\/pre><\/td><td><span class="muted">lines \d+–\d+<\/span><pre>[^<]+<\/pre><\/td><\/tr>/g)].length > 0);
+  });
+
+  test('the screenshot shows the discrimination bars (green and red)', async () => {
+    const png = PNG.sync.read(await readFile(screenshot));
+    // The negative bar: -0.17 is about 35 by 20 px.
+    assert.ok(countColour(png, '#c0392b') > 300, 'the red (negative) discrimination bar is not painted');
+  });
+
+  test('Korean text renders as glyphs, not as empty boxes (tofu)', async () => {
+    const ink = (file: string) =>
+      readFile(file).then((b) => {
+        const png = PNG.sync.read(b);
+        const rows = new Set<string>();
+        let dark = 0;
+        for (let y = 0; y < 100; y += 1) {
+          for (let x = 0; x < png.width; x += 1) {
+            const i = (y * png.width + x) * 4;
+            if ((png.data[i] ?? 255) < 128) {
+              dark += 1;
+              rows.add(png.data.subarray(y * png.width * 4, (y + 1) * png.width * 4).toString('base64'));
+            }
+          }
+        }
+        return { dark, distinctRows: rows.size };
+      });
+    const k = await ink(hangul);
+    const t = await ink(tofu);
+    // Boxes are hollow outlines, the same for every missing character: little ink and few distinct rows.
+    assert.ok(k.dark > 2 * t.dark, `Hangul drew ${k.dark} dark pixels, missing glyphs ${t.dark}: is a CJK font installed (fonts-wqy-zenhei)?`);
+    assert.ok(k.distinctRows > t.distinctRows, `Hangul has ${k.distinctRows} distinct pixel rows, boxes ${t.distinctRows}`);
+  });
+});

@@ -33,9 +33,9 @@ test('the kind of a submission from its name', () => {
 test('a CSV roster: header skipped, comments and blank lines skipped, paths relative to the CSV', () => {
   const r = parseRosterCsv('id,path\r\n# the class\n\nalice,subs/alice.zip\nbob,/abs/bob\n"carol","c dir/carol.tgz"\n', '/base');
   assert.deepEqual(r, [
-    { id: 'alice', source: '/base/subs/alice.zip', kind: 'zip' },
-    { id: 'bob', source: '/abs/bob', kind: 'folder' },
-    { id: 'carol', source: '/base/c dir/carol.tgz', kind: 'tar.gz' },
+    { id: 'alice', source: '/base/subs/alice.zip', kind: 'zip', line: 4 },
+    { id: 'bob', source: '/abs/bob', kind: 'folder', line: 5 },
+    { id: 'carol', source: '/base/c dir/carol.tgz', kind: 'tar.gz', line: 6 },
   ]);
 });
 

@@ -325,7 +325,8 @@ test('kgrade report DIR writes the report into DIR/report and prints where index
 
 test('an empty batch still makes a report: no bars to draw, no student files', () => {
   const files = classReportFiles(assembleClass({ ...fixtureBatch(), students: [] }, []));
-  assert.deepEqual([...files.keys()], ['index.html', 'gradebook.csv', 'junit.xml']);
+  assert.deepEqual([...files.keys()], ['index.html', 'gradebook.csv', 'junit.xml', 'canvas.csv', 'moodle.csv', 'items.json']);
+  assert.equal(files.get('items.json'), '[]\n');
   assert.equal(files.get('gradebook.csv'), 'id,score,max,status\r\n');
   assert.match(files.get('index.html') ?? '', /No graded scenario in the stored results yet\./);
   assert.match(files.get('index.html') ?? '', /data-bins="11" data-students="0"/);

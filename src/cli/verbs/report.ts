@@ -1,22 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from '../../errors.js';
 import { readResultsJson } from '../../report/results-json.js';
 import { EXIT } from '../exit.js';
 import { log } from '../output.js';
 import { defineVerb } from '../verb.js';
 
-async function reportClass(dirArg: string, outArg: string | undefined): Promise<number> {
-  const { readClassResults } = await import('../../report/class/read.js');
-  const { writeClassReport } = await import('../../report/class/write.js');
-  const dir = path.resolve(dirArg);
-  const out = path.resolve(outArg ?? path.join(dir, 'report'));
-  if (out === dir) throw new UsageError(`--out ${outArg}: the report goes into a folder of its own, not into the batch's folder`);
-  const cls = await readClassResults(dir);
-  await writeClassReport(cls, out);
-  const count = (status: string) => cls.students.filter((s) => s.status === status).length;
-  log(`kgrade: class report of ${cls.lab.id} in ${path.relative(process.cwd(), out) || '.'}: ${cls.students.length} students, ${count('graded')} graded, ${count('error')} error, ${count('missing')} missing`);
-  process.stdout.write(`${path.join(out, 'index.html')}\n`);
+async function reportClass(dirArg: string, opts: import('../../report/class/command.js').ClassReportOptions): Promise<number> {
+  process.stdout.write(`${await (await import('../../report/class/command.js')).reportClass(dirArg, opts, log)}\n`);
   return EXIT.graded;
 }
 
@@ -45,12 +35,13 @@ async function reportAllureHtml(dirArg: string, outArg: string | undefined): Pro
 
 export const report = defineVerb({
   name: 'report',
-  synopsis: ['report DIR [--out DIR]', 'report --html DIR [--out DIR]', 'report --classroom DIR [--out FILE]'],
+  synopsis: ['report DIR [--out DIR] [--policy FILE] [--similarity-threshold 0.5] [--lms-omit-ungraded]', 'report --html DIR [--out DIR]', 'report --classroom DIR [--out FILE]'],
   summary: 'The class report of a batch; the Allure HTML or the GitHub Classroom result of one grade.',
   description: `kgrade report DIR: the class report of a batch output folder (batch.json and results/,
 from kgrade batch or kgrade merge): index.html (offline; score histogram, pass rate per
-scenario, errors, a page per student), gradebook.csv, junit.xml and
-gradescope/<id>/results.json, into --out (default DIR/report/).
+scenario, item analysis, similar submissions, regrade changes, errors, a page per
+student), gradebook.csv, canvas.csv, moodle.csv, junit.xml, items.json, similarity.json,
+regrade.json and gradescope/<id>/results.json, into --out (default DIR/report/).
 kgrade report --html DIR: an Allure HTML report from DIR/allure-results (from grade --allure),
 into --out (default DIR/allure-report/).
 kgrade report --classroom DIR: GitHub Classroom's autograding result of DIR/results.json
@@ -60,11 +51,16 @@ the value of the runner's "result" output that the autograding reporter reads.`,
     html: { type: 'string', value: 'DIR', help: 'the Allure HTML report of DIR (holds allure-results/ and results.json from kgrade grade --allure)' },
     classroom: { type: 'string', value: 'DIR', help: 'the GitHub Classroom result of DIR (holds results.json from kgrade grade)' },
     out: { type: 'string', value: 'DIR|FILE', help: 'where the report goes (a FILE with --classroom)' },
+    policy: { type: 'string', value: 'FILE', help: 'the late policy to apply (default: the policy.yaml kgrade batch --policy kept)' },
+    'similarity-threshold': { type: 'string', value: 'SHARE', help: 'list pairs of submissions from this similarity on (0..1, default 0.5)' },
+    'lms-omit-ungraded': { type: 'boolean', help: 'leave students without a final grade out of canvas.csv and moodle.csv instead of stopping' },
   },
   async run({ values, positionals, usage }) {
     const [dirArg, ...extra] = positionals;
     if (values.classroom !== undefined && values.html === undefined && dirArg === undefined) return reportClassroom(values.classroom, values.out);
-    if (values.classroom === undefined && values.html === undefined && dirArg !== undefined && extra.length === 0) return reportClass(dirArg, values.out);
+    if (values.classroom === undefined && values.html === undefined && dirArg !== undefined && extra.length === 0) {
+      return reportClass(dirArg, { out: values.out, policy: values.policy, similarityThreshold: values['similarity-threshold'], lmsOmitUngraded: values['lms-omit-ungraded'] });
+    }
     if (!values.html || values.classroom !== undefined || dirArg !== undefined) return usage();
     return reportAllureHtml(values.html, values.out);
   },

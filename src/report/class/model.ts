@@ -1,6 +1,8 @@
 import type { BatchRecord, Provenance, StoredResult } from '../../batch/records.js';
 import type { GradeResult } from '../../grade/model.js';
 import { plural } from '../summary.js';
+import type { SimilarPair } from '../../similarity/match.js';
+import type { LateAdjustment } from '../../batch/policy.js';
 
 /**
  * graded: a final grade. error: no final grade (a bad archive, a grader error that survived the
@@ -19,6 +21,10 @@ export interface ClassStudent {
   provenance?: Provenance;
   /** The grade, also when partial (an error that still produced a result). */
   result?: GradeResult;
+  /** The latest kept grade of another version of the lab (results/history/), after a regrade. */
+  previous?: StoredResult;
+  /** What the late policy made of the score, when the report has one. */
+  late?: LateAdjustment;
 }
 
 /** A class as the report sees it: the batch's lab and every student, sorted by id. */
@@ -26,6 +32,17 @@ export interface ClassResults {
   lab: BatchRecord['lab'];
   kgradeVersion: string;
   students: ClassStudent[];
+  /** Pairs of near-identical submissions, when the batch kept the students' normalised files. */
+  similarity?: ClassSimilarity;
+  /** The late policy applied, when there is one. */
+  policy?: { file: string; due: string };
+}
+
+export interface ClassSimilarity {
+  threshold: number;
+  /** Students whose normalised files were compared. */
+  compared: string[];
+  pairs: SimilarPair[];
 }
 
 /** One results/<id>.json as read: its id (from the file name), and the stored result or why it could not be used. */

@@ -54,6 +54,12 @@ dl.provenance { display: grid; grid-template-columns: max-content 1fr; gap: 2px 
 dl.provenance dt { color: var(--muted); }
 dl.provenance dd { margin: 0; overflow-wrap: anywhere; }
 code { font-size: 13px; }
+.items .label, .items .value { fill: var(--fg); }
+.flag { display: inline-block; padding: 0 6px; margin: 1px 0; border-radius: 4px; font-size: 12px; background: #fdebd0; color: #784212; }
+.flag-negative-discrimination, .flag-no-one-passes { background: #fadbd8; color: #78281f; }
+details.pair { border: 1px solid var(--line); border-radius: 4px; padding: 6px 10px; margin: 8px 0; }
+details.pair summary { cursor: pointer; }
+table.fragments td { width: 50%; }
 footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
 `;
 

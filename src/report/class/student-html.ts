@@ -3,6 +3,7 @@ import { formatPoints, plural } from '../summary.js';
 import { html } from './escape.js';
 import type { ClassResults, ClassStudent } from './model.js';
 import { page } from './page.js';
+import { regradeDiffs } from './regrade.js';
 
 const OUTCOME_TEXT = { passed: 'passed', failed: 'failed', error: 'grader error', skipped: 'not run' } as const;
 
@@ -65,6 +66,18 @@ export function toStudentHtml(cls: ClassResults, student: ClassStudent): string 
     `<h1>${html(student.id)} <span class="status status-${student.status}">${student.status}</span></h1>`,
     `<p class="muted">${html(cls.lab.id)}: ${html(cls.lab.title)}</p>`,
     headline,
+    ...(student.late
+      ? [`<p class="late">Submitted ${html(student.late.submittedAt)}, due ${html(student.late.due)}: ${student.late.daysLate === 0 ? 'on time' : `${plural(student.late.daysLate, 'day')} late, −${formatPoints(student.late.penaltyPercent)}%`} · after the late policy <b>${formatPoints(student.late.adjusted)}</b> (raw ${formatPoints(student.late.raw)})</p>`]
+      : []),
+    ...(cls.similarity?.pairs ?? [])
+      .filter((p) => p.a === student.id || p.b === student.id)
+      .map((p) => {
+        const other = p.a === student.id ? p.b : p.a;
+        return `<p class="similar">Similar to <a href="${html(encodeURIComponent(other))}.html">${html(other)}</a> (${Math.round(p.similarity * 100)}%): see the class report's similar submissions</p>`;
+      }),
+    ...regradeDiffs(cls)
+      .filter((d) => d.student === student.id)
+      .map((d) => `<p class="regrade">Regraded: ${formatPoints(d.oldScore)} → ${d.newScore === undefined ? '–' : formatPoints(d.newScore)} against a changed lab; ${d.changed.length === 0 ? 'no scenario changed' : `changed: ${d.changed.map((c) => html(c.name)).join(', ')}`}</p>`),
     '</header>',
     ...provenance(student),
   ];

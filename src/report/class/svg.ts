@@ -117,3 +117,42 @@ export function passRateSvg(rates: PassRate[]): string {
   lines.push('</svg>');
   return lines.join('\n');
 }
+
+/** Each scenario's discrimination as a bar from the middle line (0): right and green when positive, left and red when negative. */
+export function discriminationSvg(items: Array<{ id: string; name: string; discrimination: number | null; flagged: boolean }>): string {
+  const W = 1100;
+  const row = 30;
+  const top = 8;
+  const labelRight = 420;
+  const barX = 432;
+  const barW = 420;
+  const mid = barX + barW / 2;
+  const H = top + items.length * row + 36;
+  const lines = [
+    `<svg class="chart items" role="img" aria-labelledby="items-title" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" data-scenarios="${items.length}">`,
+    '<title id="items-title">Discrimination of each scenario: how passing it tracks the rest of the score</title>',
+    '<g class="grid">',
+    ...[-1, -0.5, 0, 0.5, 1].map((t) => {
+      const x = n(mid + (t * barW) / 2);
+      return `<line x1="${x}" x2="${x}" y1="${top}" y2="${top + items.length * row}"/><text class="tick" x="${x}" y="${top + items.length * row + 18}" text-anchor="middle">${t}</text>`;
+    }),
+    '</g>',
+  ];
+  items.forEach((it, i) => {
+    const y = top + i * row;
+    const d = it.discrimination;
+    const w = d === null ? 0 : (Math.abs(d) * barW) / 2;
+    const x = d !== null && d < 0 ? mid - w : mid;
+    const colour = d === null ? '#7f8c8d' : d < 0 ? '#c0392b' : '#1e8449';
+    lines.push(
+      `<g class="row" data-scenario="${html(it.id)}">`,
+      `<title>${html(it.name)}: ${d === null ? 'no discrimination (no spread)' : `discrimination ${d.toFixed(2)}`}</title>`,
+      `<text class="label" x="${labelRight}" y="${y + 19}" text-anchor="end">${html(fit(it.name, 58))}</text>`,
+      `<rect class="bar" x="${n(x)}" y="${y + 5}" width="${n(w)}" height="${row - 10}" fill="${colour}" data-discrimination="${d === null ? '' : d.toFixed(3)}"/>`,
+      `<text class="value" x="${barX + barW + 10}" y="${y + 19}">${d === null ? '–' : d.toFixed(2)}${it.flagged ? ' ⚑' : ''}</text>`,
+      '</g>',
+    );
+  });
+  lines.push('</svg>');
+  return lines.join('\n');
+}

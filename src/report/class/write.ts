@@ -8,15 +8,24 @@ import type { ClassResults } from './model.js';
 import { studentPagePath } from './page.js';
 import { isSafeId } from './read.js';
 import { toStudentHtml } from './student-html.js';
+import { itemAnalysis } from './items.js';
+import { toCanvasCsv, toMoodleCsv, type RosterRecord } from './lms.js';
+import { regradeDiffs } from './regrade.js';
 
 /** Every file of the class report, by path relative to the report folder ("/"-separated), in a stable order. */
-export function classReportFiles(cls: ClassResults): Map<string, string> {
+export function classReportFiles(cls: ClassResults, roster?: RosterRecord): Map<string, string> {
   for (const s of cls.students) if (!isSafeId(s.id)) throw new Error(`student id ${JSON.stringify(s.id)} cannot be a file name`);
   const files = new Map<string, string>([
     ['index.html', toClassIndexHtml(cls)],
     ['gradebook.csv', toGradebookCsv(cls)],
     ['junit.xml', toClassJUnitXml(cls)],
+    ['canvas.csv', toCanvasCsv(cls, roster)],
+    ['moodle.csv', toMoodleCsv(cls, roster)],
+    ['items.json', `${JSON.stringify(itemAnalysis(cls), null, 2)}\n`],
   ]);
+  if (cls.similarity) files.set('similarity.json', `${JSON.stringify(cls.similarity.pairs, null, 2)}\n`);
+  const diffs = regradeDiffs(cls);
+  if (diffs.length > 0) files.set('regrade.json', `${JSON.stringify(diffs, null, 2)}\n`);
   for (const s of cls.students) files.set(studentPagePath(s.id), toStudentHtml(cls, s));
   for (const [id, json] of classGradescope(cls)) files.set(`gradescope/${id}/results.json`, json);
   return files;
@@ -48,8 +57,8 @@ async function removeStale(outDir: string, files: Map<string, string>): Promise<
  * and gradescope/<id>/results.json. The pages and Gradescope files an earlier report wrote for a
  * student no longer in the batch are removed; no other file is.
  */
-export async function writeClassReport(cls: ClassResults, outDir: string): Promise<string[]> {
-  const files = classReportFiles(cls);
+export async function writeClassReport(cls: ClassResults, outDir: string, roster?: RosterRecord): Promise<string[]> {
+  const files = classReportFiles(cls, roster);
   await removeStale(outDir, files);
   const written: string[] = [];
   for (const [rel, text] of files) {
