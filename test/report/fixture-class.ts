@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BatchRecord, StoredResult } from '../../src/batch/records.js';
-import type { GradeResult, Outcome, ScenarioResult } from '../../src/grade/model.js';
+import type { Diagnostics, GradeResult, Outcome, ScenarioResult } from '../../src/grade/model.js';
 
 /*
  * A made-up class of one lab, as kgrade batch would leave it in its output folder: five graded
@@ -71,7 +71,7 @@ const SCENARIOS: ScenarioSpec[] = [
   },
 ];
 
-type Seen = { outcome: Outcome; message?: string; notes?: string[]; attempts?: number };
+type Seen = { outcome: Outcome; message?: string; notes?: string[]; attempts?: number; diagnostics?: Diagnostics };
 
 function scenario(spec: ScenarioSpec, seen: Seen, i: number): ScenarioResult {
   const steps = spec.steps.map((text, k) => {
@@ -94,6 +94,7 @@ function scenario(spec: ScenarioSpec, seen: Seen, i: number): ScenarioResult {
     attempts: seen.attempts ?? 1,
     durationMs: 4000 + 1500 * i,
     steps,
+    ...(seen.diagnostics ? { diagnostics: seen.diagnostics } : {}),
   };
 }
 
@@ -168,7 +169,15 @@ export function fixtureStored(): StoredResult[] {
           'carol',
           [
             P,
-            { outcome: 'failed', message: '파드 "web"이 60초 안에 Running이 되지 않았습니다\nlast seen: CrashLoopBackOff (exit 0 after 0.1s)' },
+            {
+              outcome: 'failed',
+              message: '파드 "web"이 60초 안에 Running이 되지 않았습니다\nlast seen: CrashLoopBackOff (exit 0 after 0.1s)',
+              diagnostics: {
+                events: ['BackOff Pod/web: Back-off restarting failed container web in pod web (5 times)'],
+                objects: [{ kind: 'Pod', name: 'web', conditions: ['phase Running', 'container web: waiting, CrashLoopBackOff: back-off 1m20s, restarted 5 times'] }],
+                logs: [{ pod: 'web', container: 'web', previous: true, lines: `starting\n${INJECTION}` }],
+              },
+            },
             P,
             { outcome: 'failed', message: 'the container "web" has no memory limit' },
           ],

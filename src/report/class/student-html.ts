@@ -1,4 +1,5 @@
-import type { ScenarioResult } from '../../grade/model.js';
+import { diagnosticsText } from '../../grade/diagnostics.js';
+import { feedbackOf, type ScenarioResult } from '../../grade/model.js';
 import { formatPoints, plural } from '../summary.js';
 import { html } from './escape.js';
 import type { ClassResults, ClassStudent } from './model.js';
@@ -8,7 +9,12 @@ import { regradeDiffs } from './regrade.js';
 const OUTCOME_TEXT = { passed: 'passed', failed: 'failed', error: 'grader error', skipped: 'not run' } as const;
 
 function scenario(s: ScenarioResult): string[] {
-  const tags = [s.course ? 'course check, no points' : '', s.hidden ? 'hidden from students until published' : '', s.attempts > 1 ? plural(s.attempts, 'attempt') : '']
+  const feedback = feedbackOf(s);
+  const tags = [
+    s.course ? 'course check, no points' : '',
+    feedback === 'hidden' ? 'hidden from students until published' : feedback === 'message' ? 'students see the message only' : '',
+    s.attempts > 1 ? plural(s.attempts, 'attempt') : '',
+  ]
     .filter((t) => t !== '')
     .map((t) => `<span class="muted">(${html(t)})</span>`);
   const out = [
@@ -25,6 +31,8 @@ function scenario(s: ScenarioResult): string[] {
   if (s.message !== '') out.push(`<pre class="message">${html(s.message)}</pre>`);
   if (s.hint !== '') out.push(`<p class="hint"><b>Hint:</b> ${html(s.hint)}</p>`);
   if (s.notes.length > 0) out.push('<ul class="notes">', ...s.notes.map((n) => `<li>${html(n)}</li>`), '</ul>');
+  const seen = s.outcome === 'passed' ? '' : diagnosticsText(s.diagnostics);
+  if (seen !== '') out.push('<details class="diagnostics" open><summary>What the grader saw</summary>', `<pre>${html(seen)}</pre>`, '</details>');
   if (s.steps.length > 0) {
     out.push(
       `<details><summary>${plural(s.steps.length, 'step')}</summary><ol class="steps">`,
