@@ -18,7 +18,8 @@
 # serves exactly the IMAGEs pushed here.
 # Each IMAGE (a local docker image) is pushed under its own repository path:
 # busybox:latest -> library/busybox:latest, registry.k8s.io/pause:3.10 -> pause:3.10.
-# Prints, last, the host ports: "serve=PORT write=PORT".
+# Prints "pushed REPO:TAG" for each IMAGE, then, last, the host ports:
+# "serve=PORT write=PORT".
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../k8s/lib.sh"
@@ -132,5 +133,6 @@ for img in "$@"; do
   docker push -q "127.0.0.1:$WRITE/$repo:$tag" >/dev/null
   docker rmi "127.0.0.1:$WRITE/$repo:$tag" >/dev/null
   log "pushed $img as $repo:$tag"
+  echo "pushed $repo:$tag"
 done
 echo "serve=$SERVE write=$WRITE"

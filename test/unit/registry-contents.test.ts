@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loopbackPort, registryDifferences, registryNames } from '../../src/env/cluster/registry.js';
+import { loopbackPort, pushedContents, registryDifferences, registryNames } from '../../src/env/cluster/registry.js';
 import { CONFIG_LABEL, clusterConfigHash, kindConfig } from '../../src/env/cluster/kind.js';
 
 const A = `sha256:${'a'.repeat(64)}`;
@@ -27,6 +27,14 @@ test('a repointed, an added and a removed tag, an added and a removed repository
     'repository evil/box added',
     'repository pause gone',
   ]);
+});
+
+test('after a push, whatever else the registry serves is named, and what it should serve takes the pushed digests', () => {
+  const served = { 'library/busybox': { '1.36': A, latest: A, escape: B }, 'evil/box': { '1': B } };
+  const expected = pushedContents(['library/busybox:1.36', 'library/busybox:latest', 'pause:3.10'], served);
+  assert.deepEqual(expected, { 'library/busybox': { '1.36': A, latest: A }, pause: { '3.10': '(not served)' } });
+  assert.deepEqual(registryDifferences(expected, served).sort(), ['library/busybox:escape added', 'repository evil/box added', 'repository pause gone']);
+  assert.deepEqual(registryDifferences(pushedContents(['library/busybox:1.36', 'library/busybox:latest'], { 'library/busybox': { '1.36': A, latest: A } }), { 'library/busybox': { '1.36': A, latest: A } }), []);
 });
 
 test('the loopback port comes from the 5000/tcp binding on 127.0.0.1 only', () => {

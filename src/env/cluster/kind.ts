@@ -18,7 +18,7 @@ import { docker } from '../docker.js';
 import { runRepoScript } from '../images.js';
 import { bridgeOf, guardEgress, unguardEgress } from './egress.js';
 import { readClusterHealth } from './health.js';
-import { forgetRegistry, loopbackPort, readRegistry, recordRegistry, recordedRegistry, registryDifferences, registryNames, removeRegistry, startRegistry, type RegistryNames } from './registry.js';
+import { forgetRegistry, loopbackPort, pushedContents, readRegistry, recordRegistry, recordedRegistry, registryDifferences, registryNames, removeRegistry, startRegistry, type RegistryNames } from './registry.js';
 import type { ClusterNode, ClusterProvider, ClusterStatus } from './provider.js';
 import type { KubeProxyMode } from './proxy-mode.js';
 
@@ -231,17 +231,27 @@ export class KindProvider implements ClusterProvider {
    */
   private async keepRegistry(servePort: number, log: (line: string) => void): Promise<boolean> {
     const expected = await recordedRegistry(this.opts.name);
-    if (!expected) return false;
-    const diff = registryDifferences(expected, await readRegistry(servePort));
+    // Unread (no record, no answer): the caller provisions, which checks the registry itself.
+    const served = expected ? await readRegistry(servePort).catch(() => undefined) : undefined;
+    if (!expected || !served) return false;
+    const diff = registryDifferences(expected, served);
     if (diff.length === 0) return true;
-    log(`kgrade: the local registry ${this.registry.serve} serves what kgrade did not put there (${diff.slice(0, 4).join('; ')}${diff.length > 4 ? `; ${diff.length - 4} more` : ''}); restoring it`);
-    await startRegistry(this.registry, REGISTRY_IMAGES, log, { reset: true });
-    const key = await this.provisionKey();
-    if (!key) throw new GraderError(`the local registry ${this.registry.serve} did not come back after it was restored`);
-    const still = registryDifferences(expected, await readRegistry(key.servePort));
-    if (still.length) throw new GraderError(`the local registry ${this.registry.serve} still differs from what kgrade pushed after it was restored: ${still.join('; ')}`);
-    await writeFile(this.stampFile(), key.key);
+    await this.restoreRegistry(diff, log);
     return true;
+  }
+
+  /** Empties the registry and pushes kgrade's images again; records what it then serves and stamps the provision. */
+  private async restoreRegistry(diff: string[], log: (line: string) => void): Promise<void> {
+    log(`kgrade: the local registry ${this.registry.serve} serves what kgrade did not put there (${diff.slice(0, 4).join('; ')}${diff.length > 4 ? `; ${diff.length - 4} more` : ''}); restoring it`);
+    const pushed = await startRegistry(this.registry, REGISTRY_IMAGES, log, { reset: true });
+    const key = await this.provisionKey();
+    if (!key) throw new GraderError(`the local registry ${this.registry.serve} is not running after it was restored (docker ps -a --filter name=${this.registry.serve})`);
+    const served = await readRegistry(key.servePort);
+    const still = registryDifferences(pushedContents(pushed, served), served);
+    if (still.length) throw new GraderError(`the local registry ${this.registry.serve} still serves what kgrade did not push after it was restored: ${still.join('; ')}`);
+    await recordRegistry(this.opts.name, served);
+    await mkdir(stateDir(), { recursive: true });
+    await writeFile(this.stampFile(), key.key);
   }
 
   /**
@@ -354,7 +364,7 @@ export class KindProvider implements ClusterProvider {
   private async provision(log: (line: string) => void): Promise<void> {
     // Docker works by now (the cluster runs); only the busybox image is needed, for the registry.
     await runRepoScript('images/busybox/build.sh', log);
-    await startRegistry(this.registry, REGISTRY_IMAGES, log);
+    const pushed = await startRegistry(this.registry, REGISTRY_IMAGES, log);
     const bridge = await guardEgress(this.registry.network);
     if (await keepDnsInside(this.kubeConfig())) {
       // Its pods were deleted to load the new Corefile: every replica back (the old ones gone)
@@ -368,11 +378,14 @@ export class KindProvider implements ClusterProvider {
     }
     log(`kgrade: the host drops whatever ${bridge} would forward off the cluster network`);
     const key = await this.provisionKey();
-    if (key) {
-      await recordRegistry(this.opts.name, await readRegistry(key.servePort));
-      await mkdir(stateDir(), { recursive: true });
-      await writeFile(this.stampFile(), key.key);
-    }
+    if (!key) return;
+    // The pushes set kgrade's tags; anything else there (another tag, another repository) goes.
+    const served = await readRegistry(key.servePort);
+    const extra = registryDifferences(pushedContents(pushed, served), served);
+    if (extra.length) return this.restoreRegistry(extra, log);
+    await recordRegistry(this.opts.name, served);
+    await mkdir(stateDir(), { recursive: true });
+    await writeFile(this.stampFile(), key.key);
   }
 
   async loadImage(image: string, log: (line: string) => void): Promise<void> {

@@ -41,9 +41,27 @@ function scriptEnv(names: RegistryNames): Record<string, string> {
   return { KGRADE_REGISTRY_NAME: names.serve, KGRADE_REGISTRY_NETWORK: names.network };
 }
 
-/** Starts the registry (anew when reset, or when its containers have another configuration) and pushes the images. */
-export async function startRegistry(names: RegistryNames, images: string[], log: (line: string) => void, opts: { reset?: boolean } = {}): Promise<void> {
-  await runRepoScript(`images/registry/run.sh ${opts.reset ? '--reset ' : ''}${images.join(' ')}`, log, scriptEnv(names));
+/**
+ * Starts the registry (anew when reset, or when its containers have another configuration) and
+ * pushes the images; returns the "repository:tag" each was pushed as.
+ */
+export async function startRegistry(names: RegistryNames, images: string[], log: (line: string) => void, opts: { reset?: boolean } = {}): Promise<string[]> {
+  const out = await runRepoScript(`images/registry/run.sh ${opts.reset ? '--reset ' : ''}${images.join(' ')}`, log, scriptEnv(names));
+  return out.split('\n').flatMap((l) => (l.startsWith('pushed ') ? [l.slice('pushed '.length).trim()] : []));
+}
+
+/**
+ * What the registry should serve right after these pushes: the pushed tags, at the digests it
+ * serves them at (a push sets them), and nothing else.
+ */
+export function pushedContents(pushed: string[], served: RegistryContents): RegistryContents {
+  const out: RegistryContents = {};
+  for (const ref of pushed) {
+    const at = ref.lastIndexOf(':');
+    const [repo, tag] = [ref.slice(0, at), ref.slice(at + 1)];
+    (out[repo] ??= {})[tag] = served[repo]?.[tag] ?? '(not served)';
+  }
+  return out;
 }
 
 /** Removes both registry containers, their volume and the writer's network; absent ones are no error. */
