@@ -46,7 +46,7 @@ test('the node carries the hash of the settings it was made with', async () => {
   assert.equal(n.metadata?.labels?.[CONFIG_LABEL], clusterConfigHash());
 });
 
-test(`a pod's fork loop stops at the pod PID limit (${POD_PIDS_LIMIT}); the node and another pod are unaffected`, { timeout: 300_000 }, async () => {
+test(`a pod's fork loop stops at the pod PID limit (${POD_PIDS_LIMIT}); the node and another pod are unaffected`, { timeout: 300_000 }, async (t) => {
   await core.createNamespacedPod({ namespace: ns, body: pod('bystander', 'sleep 3600') });
   await waitForPod(kc, ns, 'bystander', { what: 'Running', timeoutMs: 120_000, until: (p) => p.status?.phase === 'Running' });
   // Each child sleeps long enough to be counted while the loop goes on; printed once started.
@@ -60,6 +60,7 @@ test(`a pod's fork loop stops at the pod PID limit (${POD_PIDS_LIMIT}); the node
   const counts = logs.split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
   const most = Math.max(0, ...counts);
   const tail = logs.split('\n').slice(-4).join('\n');
+  t.diagnostic(`started ${most} processes, then: ${logs.split('\n').filter((l) => /fork/.test(l))[0] ?? '(no refusal)'}`);
   assert.doesNotMatch(logs, /^reached/m, `the loop started all ${LOOP} processes: no limit (${done.status?.phase})`);
   assert.match(logs, /can't fork/, `the shell was refused a fork:\n${tail}`);
   assert.ok(most < POD_PIDS_LIMIT && most > POD_PIDS_LIMIT / 2, `it started ${most} processes before the refusal, limit ${POD_PIDS_LIMIT}:\n${tail}`);

@@ -94,7 +94,7 @@ after(async () => {
   await docker('rmi', tampered);
 });
 
-test('a pod cannot push, tag, retag or delete in the registry; the writer is out of its reach', { timeout: 300_000 }, async () => {
+test('a pod cannot push, tag, retag or delete in the registry; the writer is out of its reach', { timeout: 300_000 }, async (t) => {
   const expected = await recordedRegistry(cluster);
   assert.ok(expected, 'kgrade recorded what it pushed at provision');
   assert.deepEqual(await served(), expected, 'the registry serves what kgrade recorded before the probe');
@@ -103,6 +103,7 @@ test('a pod cannot push, tag, retag or delete in the registry; the writer is out
   const r = await execInPod(kc, ns, 'job', 'box', ['sh', '-c', probe(serveIp)], 60_000);
   const got = answers(r.stdout);
   const log = `\n${r.stdout}${r.stderr}`;
+  t.diagnostic(r.stdout.trim().replaceAll('\n', ' | '));
   assert.match(got.read ?? '', /^HTTP\/1\.[01] 200 .* sha256:[0-9a-f]{64}$/, `the pod reads the manifest${log}`);
   for (const verb of ['push', 'tag', 'retag', 'delete']) {
     assert.match(got[verb] ?? '', /^HTTP\/1\.[01] 4\d\d /, `${verb} is refused${log}`);
@@ -140,7 +141,7 @@ test('the same probe against a registry as it was configured before (writable, d
   assert.match(got.delete ?? '', /^HTTP\/1\.[01] 202 /, `delete accepted${log}`);
 });
 
-test('a registry changed behind kgrade\'s back is restored by the next warm cluster up, which says so', { timeout: 600_000 }, async () => {
+test('a registry changed behind kgrade\'s back is restored by the next warm cluster up, which says so', { timeout: 600_000 }, async (t) => {
   const expected = await recordedRegistry(cluster);
   assert.ok(expected, 'kgrade recorded what it pushed at provision');
   const { write } = await registryPorts(names);
@@ -167,6 +168,7 @@ test('a registry changed behind kgrade\'s back is restored by the next warm clus
   const said = up.stderr.split('\n').filter((l) => /serves what kgrade did not put there/.test(l));
   assert.equal(said.length, 1, `one line says the registry was restored${log}`);
   assert.match(said[0] ?? '', /library\/busybox:latest is [0-9a-f]{12}, not [0-9a-f]{12}.*repository kgrade-escape\/box added|repository kgrade-escape\/box added.*library\/busybox:latest is/, log);
+  t.diagnostic(said[0] ?? '');
   assert.deepEqual(await served(), expected, 'the registry serves again exactly what kgrade recorded');
 
   const again = await execa('node', [CLI, 'cluster', 'up'], { reject: false, timeout: 300_000, env: { NO_COLOR: '1' } });
