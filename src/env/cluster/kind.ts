@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type * as k8s from '../../vendor/kubernetes-client.js';
+import * as k8s from '../../vendor/kubernetes-client.js';
 import { execa } from '../../vendor/execa.js';
 import { cacheDir, clusterReadySeconds, kindClusterName, kindImageOverride, kindKubeconfig, pinnedVersionOverride, stateDir } from '../../config.js';
 import { GraderError, UsageError } from '../../errors.js';
@@ -17,6 +18,7 @@ import { docker } from '../docker.js';
 import { runRepoScript } from '../images.js';
 import { bridgeOf, guardEgress, unguardEgress } from './egress.js';
 import { readClusterHealth } from './health.js';
+import { forgetRegistry, loopbackPort, pushedContents, readRegistry, recordRegistry, recordedRegistry, registryDifferences, registryNames, removeRegistry, startRegistry, type RegistryNames } from './registry.js';
 import type { ClusterNode, ClusterProvider, ClusterStatus } from './provider.js';
 import type { KubeProxyMode } from './proxy-mode.js';
 
@@ -35,10 +37,8 @@ export interface KindOptions {
   kubeProxyMode?: KubeProxyMode;
 }
 
-const KIND_NETWORK = 'kind';
 /** How long an existing but unhealthy cluster gets to recover before it is deleted and made anew. */
 const RECOVER_SECONDS = 90;
-const REGISTRY_CONTAINER = 'kgrade-registry';
 /** What the labs' pods pull, with any pull policy: one offline busybox under every name the course uses. */
 const REGISTRY_IMAGES = ['busybox:1.36', 'busybox:latest'];
 
@@ -81,16 +81,56 @@ async function kindBinary(log: (line: string) => void): Promise<string> {
   return cached;
 }
 
-/** kind's cluster config: one control-plane node; kube-proxy's mode when one is asked for. */
+/** The most processes (threads included) one pod may run: the kubelet's podPidsLimit. */
+export const POD_PIDS_LIMIT = 1024;
+/** The node label that records which cluster configuration (clusterConfigHash) the cluster was made with. */
+export const CONFIG_LABEL = 'kgrade.io/cluster-config';
+
+/**
+ * What kgrade sets when it makes a cluster, beyond kind's defaults: the API server refuses
+ * Service externalIPs (DenyServiceExternalIPs, beside kubeadm's NodeRestriction), and the
+ * kubelet caps every pod's process count.
+ */
+const CLUSTER_SETTINGS = [
+  'kubeadmConfigPatches:',
+  '  - |',
+  '    kind: ClusterConfiguration',
+  '    apiServer:',
+  '      extraArgs:',
+  '        enable-admission-plugins: NodeRestriction,DenyServiceExternalIPs',
+  '  - |',
+  '    kind: KubeletConfiguration',
+  `    podPidsLimit: ${POD_PIDS_LIMIT}`,
+];
+
+/** The hash of the settings above: a cluster whose node carries another one was made by an older kgrade. */
+export function clusterConfigHash(): string {
+  return createHash('sha256').update(CLUSTER_SETTINGS.join('\n')).digest('hex').slice(0, 12);
+}
+
+/** kind's cluster config: one control-plane node labelled with the settings' hash; kube-proxy's mode when one is asked for. */
 export function kindConfig(kubeProxyMode?: KubeProxyMode): string {
-  return ['kind: Cluster', 'apiVersion: kind.x-k8s.io/v1alpha4', ...(kubeProxyMode ? ['networking:', `  kubeProxyMode: ${kubeProxyMode}`] : []), 'nodes:', '  - role: control-plane', ''].join('\n');
+  return [
+    'kind: Cluster',
+    'apiVersion: kind.x-k8s.io/v1alpha4',
+    ...(kubeProxyMode ? ['networking:', `  kubeProxyMode: ${kubeProxyMode}`] : []),
+    ...CLUSTER_SETTINGS,
+    'nodes:',
+    '  - role: control-plane',
+    '    labels:',
+    `      ${CONFIG_LABEL}: "${clusterConfigHash()}"`,
+    '',
+  ].join('\n');
 }
 
 export class KindProvider implements ClusterProvider {
   readonly kind = 'kind' as const;
   private kc?: k8s.KubeConfig;
+  readonly registry: RegistryNames;
 
-  constructor(private readonly opts: KindOptions = defaultKindOptions()) {}
+  constructor(private readonly opts: KindOptions = defaultKindOptions()) {
+    this.registry = registryNames(opts.name);
+  }
 
   get ref(): ClusterRef {
     return { kubeconfig: this.opts.kubeconfig, context: `kind-${this.opts.name}` };
@@ -164,38 +204,92 @@ export class KindProvider implements ClusterProvider {
   }
 
   /**
-   * What a finished provision depends on: the node and registry containers, running, the node
-   * on the wanted image, and the images the registry serves. Undefined when any is missing.
+   * What a finished provision depends on: the cluster settings, the node and both registry
+   * containers, running, the node on the wanted image, and the images the registry serves.
+   * Undefined when any is missing; with it, the loopback port of the serving registry.
    */
-  private async provisionKey(): Promise<string | undefined> {
+  private async provisionKey(): Promise<{ key: string; servePort: number } | undefined> {
     const [c, images] = await Promise.all([
-      docker(['inspect', '--type', 'container', '--format', '{{.Id}} {{.State.Running}} {{.Config.Image}}', `${this.opts.name}-control-plane`, REGISTRY_CONTAINER]),
+      docker([
+        'inspect', '--type', 'container', '--format', '{{.Id}} {{.State.Running}} {{.Config.Image}} {{json .NetworkSettings.Ports}}',
+        `${this.opts.name}-control-plane`, this.registry.serve, this.registry.writer,
+      ]),
       docker(['image', 'inspect', '--format', '{{.Id}}', ...REGISTRY_IMAGES]),
     ]);
     if (c.code !== 0 || images.code !== 0) return undefined;
-    const [node, registry] = c.stdout.trim().split('\n').map((l) => l.split(' '));
-    if (node?.[1] !== 'true' || registry?.[1] !== 'true' || node[2] !== this.opts.image) return undefined;
-    return [node[0], registry[0], ...images.stdout.trim().split('\n')].join(' ');
+    const [node, serve, writer] = c.stdout.trim().split('\n').map((l) => l.split(' '));
+    if (node?.[1] !== 'true' || serve?.[1] !== 'true' || writer?.[1] !== 'true' || node[2] !== this.opts.image) return undefined;
+    const servePort = loopbackPort(serve.slice(3).join(' '));
+    if (!servePort) return undefined;
+    return { key: [clusterConfigHash(), node[0], serve[0], writer[0], ...images.stdout.trim().split('\n')].join(' '), servePort };
+  }
+
+  /**
+   * Holds the registry to what kgrade pushed at provision: when it serves anything else (a tag
+   * repointed, added or gone), it is made anew from kgrade's images and that is said in one line.
+   * False when nothing was recorded (the caller provisions).
+   */
+  private async keepRegistry(servePort: number, log: (line: string) => void): Promise<boolean> {
+    const expected = await recordedRegistry(this.opts.name);
+    // Unread (no record, no answer): the caller provisions, which checks the registry itself.
+    const served = expected ? await readRegistry(servePort).catch(() => undefined) : undefined;
+    if (!expected || !served) return false;
+    const diff = registryDifferences(expected, served);
+    if (diff.length === 0) return true;
+    await this.restoreRegistry(diff, log);
+    return true;
+  }
+
+  /** Empties the registry and pushes kgrade's images again; records what it then serves and stamps the provision. */
+  private async restoreRegistry(diff: string[], log: (line: string) => void): Promise<void> {
+    log(`kgrade: the local registry ${this.registry.serve} serves what kgrade did not put there (${diff.slice(0, 4).join('; ')}${diff.length > 4 ? `; ${diff.length - 4} more` : ''}); restoring it`);
+    const pushed = await startRegistry(this.registry, REGISTRY_IMAGES, log, { reset: true });
+    const key = await this.provisionKey();
+    if (!key) throw new GraderError(`the local registry ${this.registry.serve} is not running after it was restored (docker ps -a --filter name=${this.registry.serve})`);
+    const served = await readRegistry(key.servePort);
+    const still = registryDifferences(pushedContents(pushed, served), served);
+    if (still.length) throw new GraderError(`the local registry ${this.registry.serve} still serves what kgrade did not push after it was restored: ${still.join('; ')}`);
+    await recordRegistry(this.opts.name, served);
+    await mkdir(stateDir(), { recursive: true });
+    await writeFile(this.stampFile(), key.key);
   }
 
   /**
    * The warm path: the same cluster and registry as at the last provision, and healthy. Then
-   * nothing is built, pushed or patched again; only the egress guard is checked.
+   * nothing is built, pushed or patched again; only the egress guard and the registry's
+   * contents are checked.
    */
   private async warm(log: (line: string) => void): Promise<ClusterStatus | undefined> {
     if (!existsSync(this.opts.kubeconfig) || !existsSync(this.stampFile())) return undefined;
     // All at once: each is a few docker, iptables or API calls. The egress guard is (re)applied
     // either way: a cluster that is not warm gets it again when provisioned.
-    const guard = guardEgress(KIND_NETWORK).then(
+    const guard = guardEgress(this.registry.network).then(
       () => undefined,
       (err: unknown) => err,
     );
     const [key, s, mode] = await Promise.all([this.provisionKey(), this.status(), this.otherProxyMode()]);
     const guardFailed = await guard;
-    if (!key || key !== readFileSync(this.stampFile(), 'utf8') || s.problems.length || mode) return undefined;
+    if (!key || key.key !== readFileSync(this.stampFile(), 'utf8') || s.problems.length || mode) return undefined;
     if (guardFailed) throw guardFailed;
+    if (!(await this.keepRegistry(key.servePort, log))) return undefined;
     log(`kgrade: reusing healthy cluster ${this.opts.name} (${s.version}, ${s.nodes.length} node(s)), provisioned`);
     return s;
+  }
+
+  /**
+   * Why the cluster must be made anew for its settings (CLUSTER_SETTINGS); undefined when it has
+   * the current ones, or when its node cannot be read yet (the health wait decides then).
+   */
+  private async oldSettings(): Promise<string | undefined> {
+    let made: string | undefined;
+    try {
+      const node = await this.kubeConfig().makeApiClient(k8s.CoreV1Api).readNode({ name: `${this.opts.name}-control-plane` });
+      made = node.metadata?.labels?.[CONFIG_LABEL];
+    } catch {
+      return undefined;
+    }
+    if (made === clusterConfigHash()) return undefined;
+    return `it was made ${made ? `with other cluster settings (${made})` : 'by an older kgrade'}, without this kgrade's pod PID limit (${POD_PIDS_LIMIT}) and DenyServiceExternalIPs admission (settings ${clusterConfigHash()})`;
   }
 
   async up(log: (line: string) => void): Promise<ClusterStatus> {
@@ -211,8 +305,11 @@ export class KindProvider implements ClusterProvider {
       await this.writeKubeconfig(bin);
       const s = await this.status();
       const running = await this.nodeImage();
+      const old = await this.oldSettings();
       if (running !== undefined && running !== this.opts.image) {
         log(`kgrade: cluster ${this.opts.name} runs ${running}, not ${this.opts.image}; recreating it`);
+      } else if (old) {
+        log(`kgrade: cluster ${this.opts.name} must be made anew: ${old}; recreating it`);
       } else {
         // A pod of kube-system being replaced (a CoreDNS pod deleted by a check, a restart) is
         // no broken cluster: others may be grading on it. Only one that stays unhealthy is recreated.
@@ -222,12 +319,15 @@ export class KindProvider implements ClusterProvider {
           healthy = await this.waitHealthy(RECOVER_SECONDS).catch(() => undefined);
         }
         const mode = healthy ? await this.otherProxyMode() : undefined;
-        if (healthy && !mode) {
+        // Its node could not be read while it was unhealthy: now it can.
+        const stale = healthy && !mode ? await this.oldSettings() : undefined;
+        if (healthy && !mode && !stale) {
           log(`kgrade: reusing healthy cluster ${this.opts.name} (${healthy.version}, ${healthy.nodes.length} node(s))`);
           await this.provision(log);
           return healthy;
         }
-        if (mode) log(`kgrade: cluster ${this.opts.name}'s kube-proxy runs in ${mode} mode, not ${this.opts.kubeProxyMode ?? ''}; recreating it`);
+        if (stale) log(`kgrade: cluster ${this.opts.name} must be made anew: ${stale}; recreating it`);
+        else if (mode) log(`kgrade: cluster ${this.opts.name}'s kube-proxy runs in ${mode} mode, not ${this.opts.kubeProxyMode ?? ''}; recreating it`);
         else log(`kgrade: cluster ${this.opts.name} is still not healthy after ${RECOVER_SECONDS} s (${(await this.status()).problems.slice(0, 3).join('; ')}); recreating it`);
       }
       await this.down(log);
@@ -239,6 +339,8 @@ export class KindProvider implements ClusterProvider {
     const started = Date.now();
     const r = await execa(bin, ['create', 'cluster', '--name', this.opts.name, '--image', this.opts.image, '--config', config, '--kubeconfig', this.opts.kubeconfig, '--wait', `${this.opts.readySeconds}s`], {
       reject: false,
+      // A cluster other than the default gets a network of its own, where its registry is the only kgrade-registry.
+      env: this.registry.network === 'kind' ? {} : { KIND_EXPERIMENTAL_DOCKER_NETWORK: this.registry.network },
       stdout: 'inherit',
       stderr: 'inherit',
       stdin: 'ignore',
@@ -262,8 +364,8 @@ export class KindProvider implements ClusterProvider {
   private async provision(log: (line: string) => void): Promise<void> {
     // Docker works by now (the cluster runs); only the busybox image is needed, for the registry.
     await runRepoScript('images/busybox/build.sh', log);
-    await runRepoScript(`images/registry/run.sh ${REGISTRY_IMAGES.join(' ')}`, log);
-    const bridge = await guardEgress(KIND_NETWORK);
+    const pushed = await startRegistry(this.registry, REGISTRY_IMAGES, log);
+    const bridge = await guardEgress(this.registry.network);
     if (await keepDnsInside(this.kubeConfig())) {
       // Its pods were deleted to load the new Corefile: every replica back (the old ones gone)
       // before any check reads DNS; a node image without CoreDNS's image is named at once.
@@ -276,10 +378,14 @@ export class KindProvider implements ClusterProvider {
     }
     log(`kgrade: the host drops whatever ${bridge} would forward off the cluster network`);
     const key = await this.provisionKey();
-    if (key) {
-      await mkdir(stateDir(), { recursive: true });
-      await writeFile(this.stampFile(), key);
-    }
+    if (!key) return;
+    // The pushes set kgrade's tags; anything else there (another tag, another repository) goes.
+    const served = await readRegistry(key.servePort);
+    const extra = registryDifferences(pushedContents(pushed, served), served);
+    if (extra.length) return this.restoreRegistry(extra, log);
+    await recordRegistry(this.opts.name, served);
+    await mkdir(stateDir(), { recursive: true });
+    await writeFile(this.stampFile(), key.key);
   }
 
   async loadImage(image: string, log: (line: string) => void): Promise<void> {
@@ -297,16 +403,19 @@ export class KindProvider implements ClusterProvider {
 
   async down(log: (line: string) => void): Promise<void> {
     const bin = await kindBinary(log);
-    const bridge = await bridgeOf(KIND_NETWORK).catch(() => undefined);
+    const network = this.registry.network;
+    const bridge = await bridgeOf(network).catch(() => undefined);
     const r = await execa(bin, ['delete', 'cluster', '--name', this.opts.name, '--kubeconfig', this.opts.kubeconfig], { reject: false });
     if (r.exitCode !== 0) throw new GraderError(`kind delete cluster ${this.opts.name}: ${r.stderr.trim()}`);
     await rm(this.opts.kubeconfig, { force: true });
     await rm(this.stampFile(), { force: true });
-    const others = await execa(bin, ['get', 'clusters'], { reject: false });
-    if (!others.stdout.trim() || /No kind clusters found/.test(others.stderr)) {
-      await docker(['rm', '-f', '-v', REGISTRY_CONTAINER]);
+    await forgetRegistry(this.opts.name);
+    await removeRegistry(this.registry);
+    // kind's own network may hold other clusters; a cluster's own network holds only it.
+    const others = network === 'kind' ? await execa(bin, ['get', 'clusters'], { reject: false }) : undefined;
+    if (!others || !others.stdout.trim() || /No kind clusters found/.test(others.stderr)) {
       if (bridge) await unguardEgress(bridge);
-      await docker(['network', 'rm', KIND_NETWORK]);
+      await docker(['network', 'rm', network]);
     }
     this.kc = undefined;
     log(`kgrade: cluster ${this.opts.name} deleted`);
