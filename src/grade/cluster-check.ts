@@ -37,6 +37,7 @@ export async function sharedFeatures(root: string): Promise<Lab> {
     timeouts: { script: 60, command: 60, wait: 120 },
     fixtures: [],
     disruptive: false,
+    verify: {},
     expect: {},
     dir: root,
     featuresDir,

@@ -14,8 +14,16 @@ export interface LabFile {
   fixtures: Fixture[];
   /** Cluster labs: a scenario disturbs state every namespace shares; never two grades of it at once. */
   disruptive: boolean;
+  verify: VerifyOptions;
   expect: Record<string, WrongCaseExpectation>;
 }
+
+export interface VerifyOptions {
+  /** How many times in all `kgrade verify` runs a correct case's @races scenarios (DEFAULT_VERIFY_REPEAT when unset). */
+  repeat?: number;
+}
+
+export const DEFAULT_VERIFY_REPEAT = 3;
 
 export type Fixture = {
   name: string;
@@ -45,6 +53,7 @@ export const LAB_FILE_KEYS = {
   timeouts: true,
   fixtures: true,
   disruptive: true,
+  verify: true,
   expect: true,
 } satisfies Record<keyof LabFile, true>;
 
@@ -62,6 +71,8 @@ export interface ScenarioDef {
   hidden: boolean;
   /** @serial: disturbs state all namespaces share; runs alone, after the others. */
   serial: boolean;
+  /** @races: its outcome depends on the cluster converging; verify runs it more than once. */
+  races: boolean;
   hint: string;
 }
 
