@@ -78,11 +78,12 @@ export async function spreadOverPods(kc: k8s.KubeConfig, namespace: string, clie
   const deadline = Date.now() + timeoutMs;
   return eventually(
     async () => {
+      const budget = Math.max(1, (deadline - Date.now()) / 1000);
+      const got = await requestFromPod(kc, namespace, client, Array.from({ length: requests }, () => url), (budget + 30) * 1000, budget);
+      // Read after the requests: a pod that answered is known by then, even one that started during the round.
       const [pods, eps, settled] = await Promise.all([submissionPods(kc, namespace), serviceEndpoints(kc, namespace, svc.name), workloadsSettled(kc, namespace)]);
       const hostToPod = new Map(pods.map((x) => [expectedHostname(x), x.metadata?.name ?? '']));
       const hosts = [...hostToPod.keys()];
-      const budget = Math.max(1, (deadline - Date.now()) / 1000);
-      const got = await requestFromPod(kc, namespace, client, Array.from({ length: requests }, () => url), (budget + 30) * 1000, budget);
       const hits = new Map<string, number>();
       for (const a of got) {
         for (const h of namesIn(a.body, hosts)) {
