@@ -26,6 +26,17 @@ const WAIT_MS = 180_000;
 
 // busybox httpd answering each request with the pod's hostname; a new pod turns
 // Ready only 15 s after it starts, so the old pod answers alone for a while.
+const SERVER = [
+  'mkdir -p /www/cgi-bin',
+  "cat > /www/cgi-bin/index.cgi <<'CGI'",
+  '#!/bin/sh',
+  "printf 'Content-Type: text/plain\\r\\n\\r\\n'",
+  'hostname',
+  'CGI',
+  'chmod +x /www/cgi-bin/index.cgi',
+  'exec httpd -f -p 8080 -h /www',
+].join('\n');
+
 function webDeployment(replicas: number): k8s.V1Deployment {
   return {
     apiVersion: 'apps/v1',
@@ -42,7 +53,7 @@ function webDeployment(replicas: number): k8s.V1Deployment {
             {
               name: 'web',
               image: debugPodImage(),
-              command: ['sh', '-c', 'mkdir -p /www/cgi-bin && printf "#!/bin/sh\\nprintf \\"Content-Type: text/plain\\\\r\\\\n\\\\r\\\\n\\"\\nhostname\\n" > /www/cgi-bin/index.cgi && chmod +x /www/cgi-bin/index.cgi && exec httpd -f -p 8080 -h /www'],
+              command: ['sh', '-c', SERVER],
               ports: [{ name: 'http', containerPort: 8080 }],
               readinessProbe: { httpGet: { path: '/', port: 'http' }, initialDelaySeconds: 15, periodSeconds: 2 },
               resources: { requests: { cpu: '5m', memory: '4Mi' }, limits: { cpu: '100m', memory: '32Mi' } },
