@@ -1,7 +1,31 @@
 import { Given } from '@cucumber/cucumber';
+import type * as k8s from '../src/vendor/kubernetes-client.js';
+import { eventually } from '../src/check/eventually.js';
 import { LabError } from '../src/errors.js';
-import { startFixture } from '../src/kube/fixtures.js';
+import type { Fixture } from '../src/lab/types.js';
+import { listNodes } from '../src/kube/control-plane.js';
+import { fixtureObjects, startFixture } from '../src/kube/fixtures.js';
+import { kubeProxyFollows } from '../src/kube/service-programmed.js';
 import type { KgradeWorld } from './world.js';
+
+/**
+ * Waits until kube-proxy on every node sends the fixture's Services to their
+ * ready pods: a submission that reaches a fixture by its Service right away
+ * (an init container's wget) must not lose points to kube-proxy being late.
+ */
+async function reachable(world: KgradeWorld, namespace: string, fixture: Fixture): Promise<void> {
+  const services = (await fixtureObjects(world.parameters.labDir, fixture)).filter((o): o is k8s.V1Service => o.kind === 'Service');
+  if (services.length === 0) return;
+  const nodes = await Promise.all((await listNodes(world.admin())).map((n) => world.clusterNode(n.metadata?.name ?? '')));
+  await eventually(
+    async () => {
+      const states = [];
+      for (const svc of services) states.push(await kubeProxyFollows(world.admin(), nodes, namespace, svc, world.timeouts.command * 1000));
+      return { ok: states.every((x) => x.ok), value: undefined, seen: states.map((x) => x.seen).join('; ') };
+    },
+    { what: `kube-proxy to send fixture ${fixture.name}'s services to its pods`, timeoutMs: world.timeouts.wait * 1000, intervalMs: 1000, blame: 'grader' },
+  );
+}
 
 async function start(world: KgradeWorld, names: string[]): Promise<void> {
   const ns = await world.namespace();
@@ -14,6 +38,7 @@ async function start(world: KgradeWorld, names: string[]): Promise<void> {
     chosen.map(async (f) => {
       if (typeof f === 'string') return;
       await startFixture(world.admin(), ns.name, world.parameters.labDir, f, world.timeouts.wait * 1000);
+      await reachable(world, ns.name, f);
       world.note(`fixture ${f.name} (${f.manifest}) is running in ${ns.name}`);
     }),
   );

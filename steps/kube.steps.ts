@@ -104,17 +104,28 @@ Given('the cluster IP of service {string} in namespace {string}', async function
   this.vars.set(`${name}.clusterIP`, ip);
 });
 
+// A pod of the namespace may be on its way back (CoreDNS restarted when its Corefile changed): wait for it.
 Then('every pod in namespace {string} is Running', async function (this: KgradeWorld, namespace: string) {
-  const pods = await api(this.admin(), `listing pods in ${namespace}`, () => this.admin().makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace }));
-  if (pods.items.length === 0) fail(`namespace ${namespace} has no pods`);
-  const bad = pods.items.filter((p) => p.status?.phase !== 'Running');
-  if (bad.length) fail(`not Running: ${bad.map((p) => `${p.metadata?.name ?? '?'} (${podState(p)})`).join('; ')}`);
-  this.note(`${namespace}: ${pods.items.map((p) => p.metadata?.name ?? '?').join(', ')}`);
+  const names = await eventually(
+    async () => {
+      const pods = await api(this.admin(), `listing pods in ${namespace}`, () => this.admin().makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace }));
+      const bad = pods.items.filter((p) => p.status?.phase !== 'Running');
+      const seen = pods.items.length === 0 ? `namespace ${namespace} has no pods` : `not Running: ${bad.map((p) => `${p.metadata?.name ?? '?'} (${podState(p)})`).join('; ')}`;
+      return { ok: pods.items.length > 0 && bad.length === 0, value: pods.items.map((p) => p.metadata?.name ?? '?'), seen };
+    },
+    { what: `every pod in namespace ${namespace} to be Running`, timeoutMs: this.timeouts.wait * 1000, intervalMs: 1000 },
+  );
+  this.note(`${namespace}: ${names.join(', ')}`);
 });
 
 Given('the endpoints of service {string} in namespace {string}', async function (this: KgradeWorld, name: string, namespace: string) {
-  const eps = (await serviceEndpoints(this.admin(), namespace, name)).filter((e) => e.ready);
-  if (eps.length === 0) throw new GraderError(`service ${namespace}/${name} has no ready endpoints`);
+  const eps = await eventually(
+    async () => {
+      const ready = (await serviceEndpoints(this.admin(), namespace, name)).filter((e) => e.ready);
+      return { ok: ready.length > 0, value: ready, seen: 'no ready endpoints' };
+    },
+    { what: `service ${namespace}/${name} to have ready endpoints`, timeoutMs: this.timeouts.wait * 1000, intervalMs: 1000, blame: 'grader' },
+  );
   this.vars.set(`${name}.endpoints`, [...new Set(eps.map((e) => e.ip))].join(' '));
   this.vars.set(`${name}.endpointPorts`, [...new Set(eps.map((e) => `${e.ip}:${e.port}`))].join(' '));
   this.note(`${namespace}/${name} endpoints: ${eps.map((e) => `${e.ip}:${e.port}${e.portName ? ` (${e.portName})` : ''} ${e.pod}`).join(', ')}`);

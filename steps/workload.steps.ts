@@ -14,7 +14,7 @@ import { parseManifest } from '../src/kube/apply.js';
 import { expectedHostname } from '../src/kube/http-answers.js';
 import { envVerdict, freshValue, waitForLogToShow, type EnvSource } from '../src/kube/pod-env.js';
 import { claimMountProblem, claimOnDefaultClass } from '../src/kube/pod-storage.js';
-import { podsAnswerWithTheirNames, serviceFront, spreadOverPods, waitForEndpoints } from '../src/kube/service-spread.js';
+import { podsAnswerWithTheirNames, serviceFront, serviceSpreads } from '../src/kube/service-spread.js';
 import { execInPod, waitForPod } from '../src/kube/pods.js';
 import {
   controllerPods,
@@ -94,8 +94,7 @@ Then(
     const ns = await this.namespace();
     const svc = await serviceFront(this.admin(), ns.name, service, port);
     this.note(`Service ${service}: ${svc.ip}:${port} -> target port ${svc.targetPort}, selector ${labelsText(svc.selector)}`);
-    await waitForEndpoints(this.admin(), ns.name, svc, atLeast, this.timeouts.wait * 1000);
-    this.note(await spreadOverPods(this.admin(), ns.name, client, svc, requests, atLeast, this.timeouts.wait * 1000));
+    this.note(await serviceSpreads(this.admin(), ns.name, client, svc, requests, atLeast, this.timeouts.wait * 1000));
   },
 );
 

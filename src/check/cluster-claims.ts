@@ -34,6 +34,7 @@ export async function sharedFeatures(root: string): Promise<Lab> {
     fixtures: [],
     disruptive: false,
     feedback: 'full',
+    verify: {},
     expect: {},
     dir: root,
     featuresDir,

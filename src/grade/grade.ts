@@ -23,6 +23,8 @@ export interface GradeOptions {
   cluster?: WorldParameters['cluster'];
   allureResultsDir?: string;
   log?: (line: string) => void;
+  /** Runs these scenarios only; the result then holds just them (verify's repeat rounds). */
+  only?: ScenarioDef[];
 }
 
 export interface Graded {
@@ -58,14 +60,15 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
     finishedAt,
   });
   const attempts = new Map<string, ScenarioAttempt>();
-  const selected = lab.scenarios;
+  const selected = opts.only ?? lab.scenarios;
+  const graded = opts.only ? { ...lab, scenarios: opts.only } : lab;
   try {
     if (sub.rejected) {
       log(`  ${sub.rejected}`);
       for (const s of selected) {
         attempts.set(s.id, { outcome: s.course ? 'skipped' : 'failed', message: sub.rejected, notes: [], steps: [], durationMs: 0, attempts: 1 });
       }
-      return { result: buildResult(lab, attempts, meta(new Date())) };
+      return { result: buildResult(graded, attempts, meta(new Date())) };
     }
     if (sub.missing.length) log(`  missing from the submission: ${sub.missing.join(', ')}`);
     const world: WorldParameters = {
@@ -89,7 +92,7 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
       log(`  [${done}/${total}] ${MARK[run.outcome] ?? run.outcome} ${def?.name ?? run.id}${pts} ${(run.durationMs / 1000).toFixed(1)}s`);
     };
     const allure = opts.allureResultsDir ? { allureResultsDir: opts.allureResultsDir } : {};
-    const first = await runInLanes({ lab, world, ...allure, onScenario }, selected, jobs, true, opts.budget);
+    const first = await runInLanes({ lab, world, ...allure, onScenario }, selected, jobs, !opts.only, opts.budget);
     trace('scenarios run');
     for (const run of first) attempts.set(run.id, toAttempt(run, 1));
     const errored = selected.filter((s) => attempts.get(s.id)?.outcome === 'error' || !attempts.has(s.id));
@@ -108,7 +111,7 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
         attempts.set(run.id, attempt);
       }
     }
-    return { result: buildResult(lab, attempts, meta(new Date())) };
+    return { result: buildResult(graded, attempts, meta(new Date())) };
   } finally {
     await releaseSubmission(sub);
     // Cluster labs: the scenarios' namespaces are deleted in the background; none may outlive the grade.

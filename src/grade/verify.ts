@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { WorldParameters } from '../cucumber/parameters.js';
 import type { Isolation } from '../env/sandbox/index.js';
-import type { Lab } from '../lab/types.js';
+import { DEFAULT_VERIFY_REPEAT, type Lab } from '../lab/types.js';
 import { gradeSubmission } from './grade.js';
 import type { GradeResult } from './model.js';
 
@@ -12,12 +12,39 @@ export interface CaseVerdict {
   kind: 'reference' | 'correct' | 'wrong';
   expected: string;
   result: GradeResult;
+  /** Correct cases: the later rounds of the lab's @races scenarios (verify.repeat). */
+  rounds: GradeResult[];
   /** undefined when the case behaves as the lab says. */
   mismatch?: string;
 }
 
+/**
+ * A correct case's @races scenarios over every round (the whole grade is round 1):
+ * each must pass in every round. One that passes in one round and fails in another
+ * is flaky: a student would lose its points to chance. Rounds that ended in a
+ * grader error are left out here (the grade is incomplete, reported as an error).
+ */
+export function judgeRounds(first: GradeResult, rounds: GradeResult[]): string | undefined {
+  if (rounds.length === 0) return undefined;
+  const problems: string[] = [];
+  for (const name of [...new Set(rounds.flatMap((r) => r.scenarios.map((s) => s.name)))]) {
+    const seen = [first, ...rounds].map((r, i) => ({ round: i + 1, s: r.scenarios.find((x) => x.name === name) }));
+    const passed = seen.filter((x) => x.s?.outcome === 'passed').map((x) => x.round);
+    const failed = seen.filter((x) => x.s?.outcome === 'failed');
+    if (failed.length === 0) continue;
+    const why = failed[0]?.s?.message.split('\n')[0] ?? '';
+    const where = `round${failed.length === 1 ? '' : 's'} ${failed.map((x) => x.round).join(', ')} of ${seen.length}`;
+    problems.push(
+      passed.length
+        ? `flaky: "${name}" passed in round${passed.length === 1 ? '' : 's'} ${passed.join(', ')} and failed in ${where}: ${why}`
+        : `"${name}" failed in ${where}: ${why}`,
+    );
+  }
+  return problems.length ? problems.join('; ') : undefined;
+}
+
 /** Compares one graded case with what the lab expects of it. */
-export function judgeCase(lab: Lab, name: string, result: GradeResult, kind: CaseVerdict['kind'] = name === 'reference' ? 'reference' : 'wrong'): Omit<CaseVerdict, 'result'> {
+export function judgeCase(lab: Lab, name: string, result: GradeResult, kind: CaseVerdict['kind'] = name === 'reference' ? 'reference' : 'wrong'): Omit<CaseVerdict, 'result' | 'rounds'> {
   if (kind !== 'wrong') {
     const bad = result.scenarios.filter((s) => s.outcome !== 'passed');
     const mismatch =
@@ -75,7 +102,27 @@ export async function verifyLab(
       ...(opts.jobs ? { jobs: opts.jobs } : {}),
       ...(opts.cluster ? { cluster: opts.cluster } : {}),
     });
-    const verdict = { ...judgeCase(lab, name, graded.result, kind), result: graded.result };
+    const rounds: GradeResult[] = [];
+    const races = lab.scenarios.filter((s) => s.races);
+    const repeat = lab.verify.repeat ?? DEFAULT_VERIFY_REPEAT;
+    if (kind !== 'wrong' && races.length) {
+      for (let round = 2; round <= repeat; round++) {
+        opts.log(`${lab.id}: grading ${label} again (round ${round} of ${repeat}), its @races scenarios: ${races.map((s) => `"${s.name}"`).join(', ')}`);
+        const again = await gradeSubmission(lab, dir, {
+          nodeImage: opts.nodeImage,
+          log: opts.log,
+          only: races,
+          ...(opts.isolation ? { isolation: opts.isolation } : {}),
+          ...(opts.jobs ? { jobs: opts.jobs } : {}),
+          ...(opts.cluster ? { cluster: opts.cluster } : {}),
+        });
+        rounds.push(again.result);
+      }
+    }
+    const judged = judgeCase(lab, name, graded.result, kind);
+    const flaky = judgeRounds(graded.result, rounds);
+    const mismatch = flaky && judged.mismatch ? `${judged.mismatch}; ${flaky}` : (flaky ?? judged.mismatch);
+    const verdict: CaseVerdict = { ...judged, ...(mismatch ? { mismatch } : {}), result: graded.result, rounds };
     verdicts.push(verdict);
     await opts.onGraded?.(verdict);
   }

@@ -29,8 +29,8 @@ function ready(pod: k8s.V1Pod): boolean {
 
 /**
  * Starts a fixture in the namespace with the grader's rights and waits until its pods are
- * Ready and its Deployments available. Anything that goes wrong is the grader's error: the
- * fixture is the lab's, not the student's.
+ * Ready, its Deployments available and its Services' EndpointSlices list those pods.
+ * Anything that goes wrong is the grader's error: the fixture is the lab's, not the student's.
  */
 export async function startFixture(admin: k8s.KubeConfig, namespace: string, labDir: string, fixture: Fixture, timeoutMs: number): Promise<void> {
   const objects = await fixtureObjects(labDir, fixture);
@@ -59,10 +59,39 @@ export async function startFixture(admin: k8s.KubeConfig, namespace: string, lab
         if ((d?.status?.availableReplicas ?? 0) < want) pending.push(`deployment ${name}: ${d?.status?.availableReplicas ?? 0}/${want} available`);
       }
     }
+    if (pending.length === 0) pending.push(...(await servicesBehind(admin, namespace, objects).catch((err: unknown) => [`reading the services: ${describeApiError(err)}`])));
     if (pending.length === 0) return;
     seen = pending.join('; ');
     if (Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new GraderError(`fixture ${fixture.name} did not come up within ${Math.round(timeoutMs / 1000)} s in ${namespace}; last seen: ${seen}`);
+}
+
+/** The ready addresses a Service's EndpointSlices list, with or without ports (a headless Service may have none). */
+async function readyAddresses(admin: k8s.KubeConfig, namespace: string, service: string): Promise<Set<string>> {
+  const slices = await admin.makeApiClient(k8s.DiscoveryV1Api).listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` });
+  return new Set(slices.items.flatMap((sl) => (sl.endpoints ?? []).filter((e) => e.conditions?.ready ?? false).flatMap((e) => e.addresses)));
+}
+
+/**
+ * What keeps the fixture's Services from reaching its Ready pods: a pod the
+ * selector picks that the EndpointSlices do not list yet. Until they do, CoreDNS
+ * does not resolve a headless Service to it, and kube-proxy does not send to it.
+ */
+async function servicesBehind(admin: k8s.KubeConfig, namespace: string, objects: k8s.KubernetesObject[]): Promise<string[]> {
+  const core = admin.makeApiClient(k8s.CoreV1Api);
+  const behind: string[] = [];
+  for (const o of objects.filter((x) => x.kind === 'Service')) {
+    const name = o.metadata?.name ?? '';
+    const selector = (o as k8s.V1Service).spec?.selector;
+    if (!selector || Object.keys(selector).length === 0) continue;
+    const labelSelector = Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',');
+    const pods = (await core.listNamespacedPod({ namespace, labelSelector })).items.filter((p) => ready(p) && !p.metadata?.deletionTimestamp && p.status?.podIP);
+    const listed = await readyAddresses(admin, namespace, name);
+    const missing = pods.filter((p) => !listed.has(p.status?.podIP ?? ''));
+    if (pods.length === 0) behind.push(`service ${name}: no Ready pod matches ${labelSelector}`);
+    else if (missing.length) behind.push(`service ${name}: its EndpointSlices do not list ${missing.map((p) => `${p.metadata?.name ?? '?'} (${p.status?.podIP ?? ''})`).join(', ')} yet`);
+  }
+  return behind;
 }

@@ -20,13 +20,16 @@ const REQUEST_SECONDS = 5;
 /**
  * The shell script a busybox client runs: one wget per URL, each bounded by
  * `timeout` (busybox 1.35's `wget -T` crashes), its body and error base64-encoded
- * on one line so that no answer can break the listing.
+ * on one line so that no answer can break the listing. With `budgetSeconds`, no
+ * request starts once that much time has passed: the rest have no result.
  */
-export function requestScript(urls: string[]): string {
+export function requestScript(urls: string[], budgetSeconds?: number): string {
   const lines = [
     'd=$(mktemp -d)',
     'i=0',
+    ...(budgetSeconds !== undefined ? [`end=$(( $(date +%s) + ${Math.max(1, Math.floor(budgetSeconds))} ))`] : []),
     `for u in ${urls.map(shellQuote).join(' ')}; do`,
+    ...(budgetSeconds !== undefined ? ['  [ "$(date +%s)" -lt "$end" ] || break'] : []),
     `  timeout ${REQUEST_SECONDS} wget -qO "$d/body" "$u" 2>"$d/err"; rc=$?`,
     `  printf '@@kgrade %s %s %s %s\\n' "$i" "$rc" "$(head -c ${BODY_CAP} "$d/body" 2>/dev/null | base64 -w0)" "$(head -c 512 "$d/err" | base64 -w0)"`,
     '  rm -f "$d/body" "$d/err"; i=$((i+1))',
@@ -94,11 +97,12 @@ export function namesIn(text: string, names: string[]): string[] {
 /**
  * Makes the requests from a pod the grader started (a busybox client in the
  * namespace). Anything that keeps the client from running is the grader's error.
+ * `budgetSeconds` stops starting requests after that long (see requestScript).
  */
-export async function requestFromPod(kc: k8s.KubeConfig, namespace: string, client: string, urls: string[], timeoutMs: number): Promise<HttpAnswer[]> {
+export async function requestFromPod(kc: k8s.KubeConfig, namespace: string, client: string, urls: string[], timeoutMs: number, budgetSeconds?: number): Promise<HttpAnswer[]> {
   let r;
   try {
-    r = await execInPod(kc, namespace, client, undefined, ['sh', '-c', requestScript(urls)], timeoutMs);
+    r = await execInPod(kc, namespace, client, undefined, ['sh', '-c', requestScript(urls, budgetSeconds)], timeoutMs);
   } catch (err) {
     if (err instanceof SubmissionAssertionError) throw new GraderError(`the grader's client pod ${client}: ${err.message}`, { cause: err });
     throw err;

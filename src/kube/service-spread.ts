@@ -2,8 +2,9 @@ import * as k8s from '../vendor/kubernetes-client.js';
 import { fail, GraderError } from '../errors.js';
 import { eventually } from '../check/eventually.js';
 import { api, describeApiError, httpStatus } from './client.js';
-import { serviceEndpoints } from './endpoints.js';
+import { serviceEndpoints, type Endpoint } from './endpoints.js';
 import { answered, describeAnswer, expectedHostname, namesIn, requestFromPod } from './http-answers.js';
+import { judgeSpread } from './spread-verdict.js';
 import { labelsText, matchesSelector, submissionPods, workloadsSettled } from './workload.js';
 
 /** Where a Service listens: its cluster IP and one of its ports. */
@@ -58,19 +59,31 @@ export async function waitForEndpoints(kc: k8s.KubeConfig, namespace: string, sv
   );
 }
 
+/** Distinct pods (by address) with a ready endpoint in the Service's EndpointSlices. */
+function readyEndpointPods(eps: Endpoint[]): number {
+  return new Set(eps.filter((e) => e.ready).map((e) => e.ip)).size;
+}
+
 /**
  * Sends `requests` requests to the Service from the grader's client pod and
- * tells the pods apart by the names in their answers. Once every request was
- * answered the verdict is final; failed requests (rules not yet in place) are
- * tried again until the deadline. Returns what was seen, for the report.
+ * tells the pods apart by the names in their answers. Fewer pods than asked
+ * for is tried again until the deadline (kube-proxy may not have written the
+ * new endpoints' rules yet), unless waiting cannot help: the selector picks
+ * too few pods and nothing is starting, or every answer came without a pod's
+ * name. Returns what was seen, for the report; a missed deadline reports the
+ * last round's answers, endpoints and why it was not enough.
  */
 export async function spreadOverPods(kc: k8s.KubeConfig, namespace: string, client: string, svc: ServiceFront, requests: number, atLeast: number, timeoutMs: number): Promise<string> {
   const url = `http://${svc.ip}:${svc.port}/`;
+  const deadline = Date.now() + timeoutMs;
   return eventually(
     async () => {
-      const hostToPod = new Map((await submissionPods(kc, namespace)).map((x) => [expectedHostname(x), x.metadata?.name ?? '']));
+      const budget = Math.max(1, (deadline - Date.now()) / 1000);
+      const got = await requestFromPod(kc, namespace, client, Array.from({ length: requests }, () => url), (budget + 30) * 1000, budget);
+      // Read after the requests: a pod that answered is known by then, even one that started during the round.
+      const [pods, eps, settled] = await Promise.all([submissionPods(kc, namespace), serviceEndpoints(kc, namespace, svc.name), workloadsSettled(kc, namespace)]);
+      const hostToPod = new Map(pods.map((x) => [expectedHostname(x), x.metadata?.name ?? '']));
       const hosts = [...hostToPod.keys()];
-      const got = await requestFromPod(kc, namespace, client, Array.from({ length: requests }, () => url), (requests * 6 + 15) * 1000);
       const hits = new Map<string, number>();
       for (const a of got) {
         for (const h of namesIn(a.body, hosts)) {
@@ -79,18 +92,31 @@ export async function spreadOverPods(kc: k8s.KubeConfig, namespace: string, clie
         }
       }
       const ok = got.filter(answered).length;
+      const selected = svc.selector ? pods.filter((x) => matchesSelector(svc.selector ?? {}, x.metadata?.labels)).length : 0;
+      const verdict = judgeSpread({ requests, answered: ok, hits, readyEndpoints: readyEndpointPods(eps), selected, settled }, atLeast);
       const nameless = [...new Set(got.filter((a) => answered(a) && namesIn(a.body, hosts).length === 0).map(describeAnswer))].slice(0, 3);
       const failed = [...new Set(got.filter((a) => !answered(a)).map(describeAnswer))].slice(0, 3);
+      const ready = eps.filter((e) => e.ready);
       const seen =
         `${ok} of ${requests} requests to ${url} answered; pods named in the answers: ${[...hits].map(([k, v]) => `${k} ×${v}`).join(', ') || 'none'}` +
-        `${nameless.length ? `; answers naming no pod: ${nameless.join(', ')}` : ''}${failed.length ? `; failures: ${failed.join(', ')}` : ''}`;
-      if (hits.size < atLeast && ok === requests) {
-        fail(`${requests} requests to ${svc.name} reached ${hits.size} pod${hits.size === 1 ? '' : 's'} that could be told apart (each pod must answer with its own name); ${seen}`);
-      }
-      return { ok: hits.size >= atLeast, value: seen, seen };
+        `${nameless.length ? `; answers naming no pod: ${nameless.join(', ')}` : ''}${failed.length ? `; failures: ${failed.join(', ')}` : ''}` +
+        `; ready endpoints: ${ready.map((e) => `${e.ip}:${e.port} (${e.pod || '?'})`).join(', ') || 'none'}`;
+      if (verdict.verdict === 'fail') fail(`${requests} requests to ${svc.name} cannot reach ${atLeast} different pods: ${verdict.why}; ${seen}`);
+      return { ok: verdict.verdict === 'pass', value: seen, seen: verdict.verdict === 'retry' ? `${verdict.why}; ${seen}` : seen };
     },
     { what: `${requests} requests to ${svc.name} to reach ${atLeast} different pods`, timeoutMs, intervalMs: 2000 },
   );
+}
+
+/**
+ * The Service's endpoints, then its spread, under one deadline: endpoints on
+ * `atLeast` pods first (no request is sent before), then requests until they
+ * reach that many pods. Returns what the requests saw.
+ */
+export async function serviceSpreads(kc: k8s.KubeConfig, namespace: string, client: string, svc: ServiceFront, requests: number, atLeast: number, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  await waitForEndpoints(kc, namespace, svc, atLeast, timeoutMs);
+  return spreadOverPods(kc, namespace, client, svc, requests, atLeast, Math.max(1000, deadline - Date.now()));
 }
 
 /**

@@ -73,6 +73,7 @@ export async function readLabFile(labDir: string): Promise<LabFile> {
   obj['timeouts'] ??= {};
   obj['fixtures'] ??= [];
   obj['disruptive'] ??= false;
+  obj['verify'] ??= {};
   const validate = await labValidator();
   if (!validate(obj)) {
     const lines = (validate.errors ?? []).map((e) => `  - ${describeSchemaError(e)}`);
@@ -231,6 +232,7 @@ export function parseFeature(text: string, uri: string, defaultFeedback: Feedbac
       hidden: feedback === 'hidden',
       feedback,
       serial: tags.includes('@serial'),
+      races: tags.includes('@races'),
       hint,
       ...(severity ? { severity } : {}),
     });
@@ -281,6 +283,9 @@ export async function loadLab(labDir: string): Promise<Lab> {
   const serial = scenarios.filter((s) => s.serial);
   if (serial.length && !file.disruptive) {
     problems.push(`${serial[0]?.id}: @serial marks a scenario that disturbs the whole cluster; say so in lab.yaml with disruptive: true`);
+  }
+  if (file.verify.repeat !== undefined && !scenarios.some((s) => s.races)) {
+    problems.push('lab.yaml: verify.repeat: no scenario is tagged @races, so kgrade verify has nothing to repeat; tag the scenarios whose outcome depends on the cluster converging');
   }
   if (problems.length) throw new LabError(`${dir}:\n  - ${problems.join('\n  - ')}`);
   const maxScore = scenarios.reduce((sum, s) => sum + s.points, 0);

@@ -20,8 +20,16 @@ export interface LabFile {
   disruptive: boolean;
   /** What a student sees of a scenario that did not pass, unless its @feedback tag says otherwise. */
   feedback: Feedback;
+  verify: VerifyOptions;
   expect: Record<string, WrongCaseExpectation>;
 }
+
+export interface VerifyOptions {
+  /** How many times in all `kgrade verify` runs a correct case's @races scenarios (DEFAULT_VERIFY_REPEAT when unset). */
+  repeat?: number;
+}
+
+export const DEFAULT_VERIFY_REPEAT = 3;
 
 export type Fixture = {
   name: string;
@@ -52,6 +60,7 @@ export const LAB_FILE_KEYS = {
   fixtures: true,
   disruptive: true,
   feedback: true,
+  verify: true,
   expect: true,
 } satisfies Record<keyof LabFile, true>;
 
@@ -76,6 +85,9 @@ export interface ScenarioDef {
   feedback: Feedback;
   /** @serial: disturbs state all namespaces share; runs alone, after the others. */
   serial: boolean;
+  /** A graded scenario's hint to the student; a @course check's remediation for the operator. */
+  /** @races: its outcome depends on the cluster converging; verify runs it more than once. */
+  races: boolean;
   /** A graded scenario's hint to the student; a @course check's remediation for the operator. */
   hint: string;
   /** @course checks: @severity:<level>. */

@@ -9,7 +9,7 @@ import { GraderError, LabError, SubmissionAssertionError, STUDENT_FAULT_TYPE } f
 import { classifyStep, outcomeOf } from '../../src/cucumber/outcome.js';
 import type { GradeResult, Outcome, StepResult } from '../../src/grade/model.js';
 import { buildResult, scenarioResult, type ScenarioAttempt } from '../../src/grade/score.js';
-import { judgeCase } from '../../src/grade/verify.js';
+import { judgeCase, judgeRounds } from '../../src/grade/verify.js';
 import type { Lab, ScenarioDef } from '../../src/lab/types.js';
 
 function def(id: string, name: string, points: number, extra: Partial<ScenarioDef> = {}): ScenarioDef {
@@ -26,6 +26,7 @@ function def(id: string, name: string, points: number, extra: Partial<ScenarioDe
     hidden: false,
     feedback: extra.hidden ? 'hidden' : 'full',
     serial: false,
+    races: false,
     hint: extra.course ? '' : `hint for ${name}`,
     ...extra,
   };
@@ -47,6 +48,7 @@ function makeLab(): Lab {
     feedback: 'full',
     fixtures: [],
     disruptive: false,
+    verify: {},
     expect: {
       'half-done': { score: 3, failed: ['graded two'] },
       'no-list': { score: 0 },
@@ -315,4 +317,31 @@ test('judgeCase: a scenario that should fail but passed, errored or never ran is
 test('judgeCase: a wrong case lab.yaml does not list is a mismatch', () => {
   const v = judgeCase(makeLab(), 'surprise', graded({ 'graded one': 'passed' }));
   assert.deepEqual(v, { name: 'surprise', kind: 'wrong', expected: '?', mismatch: 'lab.yaml has no expect entry for wrong/surprise' });
+});
+
+// A repeat round holds only the @races scenarios; graded() fills the others as never reported.
+function round(outcomes: Record<string, Outcome>, messages: Record<string, string> = {}): GradeResult {
+  const r = graded(outcomes, messages);
+  return { ...r, scenarios: r.scenarios.filter((s) => s.name in outcomes) };
+}
+
+test('judgeRounds: a @races scenario that passes in every round is no mismatch; no rounds, none either', () => {
+  const first = graded({ 'graded one': 'passed', 'graded two': 'passed', 'course check': 'passed' });
+  assert.equal(judgeRounds(first, [round({ 'graded one': 'passed' }), round({ 'graded one': 'passed' })]), undefined);
+  assert.equal(judgeRounds(first, []), undefined);
+});
+
+test('judgeRounds: passing once and failing once is flaky, naming the scenario, the rounds and why', () => {
+  const first = graded({ 'graded one': 'passed', 'graded two': 'passed', 'course check': 'passed' });
+  const m = judgeRounds(first, [round({ 'graded one': 'passed' }), round({ 'graded one': 'failed' }, { 'graded one': 'reached 1 pod\nmore' })]);
+  assert.equal(m, 'flaky: "graded one" passed in rounds 1, 2 and failed in round 3 of 3: reached 1 pod');
+  const firstFails = graded({ 'graded one': 'failed', 'graded two': 'passed', 'course check': 'passed' }, { 'graded one': 'one pod' });
+  assert.match(judgeRounds(firstFails, [round({ 'graded one': 'passed' })]) ?? '', /^flaky: "graded one" passed in round 2 and failed in round 1 of 2: one pod$/);
+});
+
+test('judgeRounds: failing in every round is named too; a round that ended in a grader error is not called flaky', () => {
+  const first = graded({ 'graded one': 'failed', 'graded two': 'passed', 'course check': 'passed' }, { 'graded one': 'no' });
+  assert.equal(judgeRounds(first, [round({ 'graded one': 'failed' }, { 'graded one': 'no' })]), '"graded one" failed in rounds 1, 2 of 2: no');
+  const ok = graded({ 'graded one': 'passed', 'graded two': 'passed', 'course check': 'passed' });
+  assert.equal(judgeRounds(ok, [round({ 'graded one': 'error' })]), undefined);
 });

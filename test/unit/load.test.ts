@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabError } from '../../src/errors.js';
 import { loadLab, parseFeature, readLabFile } from '../../src/lab/load.js';
-import { LAB_FILE_KEYS, type LabFile, type Timeouts, type WrongCaseExpectation } from '../../src/lab/types.js';
+import { LAB_FILE_KEYS, type LabFile, type Timeouts, type VerifyOptions, type WrongCaseExpectation } from '../../src/lab/types.js';
 import { labYaml, tempRoot, writeLab, writeTree } from '../helpers/labs.js';
 
 type Ctx = { after: (fn: () => Promise<void>) => void };
@@ -100,6 +100,7 @@ test('a valid lab loads with its scenarios, points, hints and defaults', async (
     hidden: false,
     feedback: 'full',
     serial: false,
+    races: false,
     hint: 'Print hello.',
   });
   assert.deepEqual(lab.fixtures, []);
@@ -355,12 +356,30 @@ test('the schema\'s nested objects match the TS types too', async () => {
   const submission = { files: true, maxBytes: true } satisfies Record<keyof LabFile['submission'], true>;
   const file = { path: true, description: true } satisfies Record<keyof LabFile['submission']['files'][number], true>;
   const expectation = { score: true, failed: true } satisfies Record<keyof WrongCaseExpectation, true>;
+  const verify = { repeat: true } satisfies Record<keyof VerifyOptions, true>;
   const props = schema.properties;
+  assert.deepEqual(sorted(Object.keys(props['verify']?.properties ?? {})), sorted(Object.keys(verify)));
   assert.deepEqual(sorted(Object.keys(props['timeouts']?.properties ?? {})), sorted(Object.keys(timeouts)));
   assert.deepEqual(sorted(Object.keys(props['submission']?.properties ?? {})), sorted(Object.keys(submission)));
   assert.deepEqual(sorted(Object.keys(props['submission']?.properties['files']?.items?.properties ?? {})), sorted(Object.keys(file)));
   const exp = props['expect']?.additionalProperties as JsonSchema;
   assert.deepEqual(sorted(Object.keys(exp.properties)), sorted(Object.keys(expectation)));
+});
+
+test('@races marks a scenario; verify.repeat needs one, and stays within 1..10', async (t) => {
+  const raced = GOOD_FEATURE.replace('  @points:2\n', '  @points:2 @races\n');
+  const root = await tempRoot('load', t);
+  const ok = await writeLab(root, 'races-lab', { yaml: labYaml('races-lab', { extra: { verify: { repeat: 4 } } }), features: { 'good.feature': raced } });
+  const lab = await loadLab(ok);
+  assert.equal(lab.scenarios[0]?.races, true);
+  assert.deepEqual(lab.verify, { repeat: 4 });
+  const plain = await loadLab(await writeLab(root, 'plain-lab', { yaml: labYaml('plain-lab'), features: { 'good.feature': GOOD_FEATURE } }));
+  assert.deepEqual(plain.verify, {});
+  assert.equal(plain.scenarios[0]?.races, false);
+  const nothing = await writeLab(root, 'nothing-races', { yaml: labYaml('nothing-races', { extra: { verify: { repeat: 3 } } }), features: { 'good.feature': GOOD_FEATURE } });
+  await loadFails(nothing, re('lab.yaml: verify.repeat: no scenario is tagged @races'));
+  const tooMany = await writeLab(root, 'too-many', { yaml: labYaml('too-many', { extra: { verify: { repeat: 11 } } }), features: { 'good.feature': raced } });
+  await loadFails(tooMany, /verify\/repeat|verify\.repeat/);
 });
 
 test('fixtures: only in cluster labs, each name once, each manifest a file of the lab', async (t) => {

@@ -46,7 +46,7 @@
     그러면 성공한다
     그리고 출력에 단어 "bin etc proc"이(가) 모두 있다
 
-  @points:1
+  @points:1 @races
   시나리오: busybox-debug-pod 안에서 nslookup으로 web 서비스를 찾는다
     파드의 DNS 설정(dnsPolicy, dnsConfig)은 건드리지 마세요. 그래야 kubelet이 파드를
     클러스터 DNS(CoreDNS)로 안내합니다.
@@ -58,7 +58,7 @@
     만일 파드 "busybox-debug-pod"에서 "nslookup web.{{namespace}}.svc.cluster.local"을(를) 실행한다
     그러면 출력에 "{{web.clusterIP}}"이(가) 들어 있다
 
-  @points:1
+  @points:1 @races
   시나리오: busybox-debug-pod 안에서 wget으로 web 서비스의 페이지를 받는다
     파드가 잠든 채 살아 있고 클러스터 DNS를 쓰면 wget -q -O - http://web/ 이 페이지를 받아 옵니다.
 

@@ -8,7 +8,7 @@
     조건 준비물 "config-server"이(가) 실행 중이다
     만일 제출물의 "init-demo.yaml"을(를) 적용한다
 
-  @points:1
+  @points:1 @races
   시나리오: init 컨테이너가 종료 코드 0으로 끝난다
     init 컨테이너의 wget이 실패하면 파드는 Init:CrashLoopBackOff에 머뭅니다. config-server는
     채점 때 같은 네임스페이스에 뜹니다: http://config-server/config.txt 처럼 짧은 이름을 쓰거나,

@@ -21,7 +21,7 @@ Feature: kubia, a replicated web server behind a Service
     And each pod of controller "kubia" has its pod name as hostname
     And from the grader's pod "client", each pod of controller "kubia" answers on port 8080 with its own name
 
-  @points:2
+  @points:2 @races
   Scenario: the Service kubia-http spreads requests over the pods
     Service kubia-http must listen on port 80, send to targetPort 8080, and
     select the pods by a label they carry (compare the Service's selector with

@@ -4,14 +4,14 @@ Feature: kube-dns through kube-proxy
   (statistic mode random, probability 1/n for n endpoints) and DNAT to it on
   port 53, and rewrites them when the endpoints change.
 
-  @course @severity:high
+  @course @severity:high @races
   Scenario: kube-proxy spreads kube-dns's dns-tcp port over the CoreDNS pods
     Check that kube-proxy runs on every node and that every CoreDNS pod is a ready
     endpoint of kube-dns.
 
     Then kube-proxy on every node sends port "dns-tcp" of service "kube-dns" in namespace "kube-system" to its ready endpoints, spread evenly
 
-  @points:1
+  @points:1 @races
   Scenario: core-k8s resolves the kubernetes service through kube-dns
     From inside the pod, the name kubernetes.default.svc.cluster.local must
     resolve to the kubernetes service's cluster IP: keep the pod running and

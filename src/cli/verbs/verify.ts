@@ -46,15 +46,19 @@ scored otherwise (a mismatch); 3 some case could not be graded.`,
         log,
         ...(values.case ? { cases: values.case } : {}),
         onGraded: async (v) => {
-          await (await lazy.reports()).writeReports(v.result, await freshDir(path.join(base, v.kind === 'correct' ? `correct-${v.name}` : v.name)));
+          const dir = path.join(base, v.kind === 'correct' ? `correct-${v.name}` : v.name);
+          await (await lazy.reports()).writeReports(v.result, await freshDir(dir));
+          for (const [i, r] of v.rounds.entries()) await (await lazy.reports()).writeReports(r, await freshDir(`${dir}.round-${i + 2}`));
         },
       });
       for (const v of verdicts) {
         const got = `${v.result.score}/${v.result.maxScore}`;
-        const state = !v.result.complete ? 'ERROR' : v.mismatch ? 'MISMATCH' : 'ok';
-        lines.push(`${state.padEnd(8)} ${lab.id} ${v.kind === 'reference' ? 'reference' : `${v.kind}/${v.name}`}: ${got} (expected ${v.expected})${v.mismatch ? `: ${v.mismatch}` : ''}`);
-        if (!v.result.complete) {
-          const errs = v.result.scenarios.filter((s) => s.outcome === 'error');
+        const complete = v.result.complete && v.rounds.every((r) => r.complete);
+        const state = !complete ? 'ERROR' : v.mismatch ? 'MISMATCH' : 'ok';
+        const rounds = v.rounds.length ? ` (@races scenarios in ${v.rounds.length + 1} rounds)` : '';
+        lines.push(`${state.padEnd(8)} ${lab.id} ${v.kind === 'reference' ? 'reference' : `${v.kind}/${v.name}`}: ${got} (expected ${v.expected})${rounds}${v.mismatch ? `: ${v.mismatch}` : ''}`);
+        if (!complete) {
+          const errs = [v.result, ...v.rounds].flatMap((r) => r.scenarios).filter((s) => s.outcome === 'error');
           for (const s of errs) lines.push(`         error in "${s.name}": ${s.message.split('\n')[0]}`);
           worst = EXIT.infrastructure;
         } else if (v.mismatch && worst === EXIT.graded) worst = EXIT.mismatch;
