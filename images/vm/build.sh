@@ -75,6 +75,7 @@ d image inspect "$NODE_IMAGE" >/dev/null 2>&1 || die "$NODE_IMAGE is not built: 
 
 work=$(mktemp -d "$(dirname "$OUT")/build.XXXXXX")
 container=
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
   [[ -z $container ]] || d rm -f "$container" >/dev/null 2>&1 || true
   rm -rf "$work"

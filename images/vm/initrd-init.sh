@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash
 # The initrd's /init (images/vm/build.sh packs it): loads the virtio modules,
 # mounts the VM's root disk and hands over to its /sbin/kgrade-init.
 # Anything that goes wrong ends in a kernel panic, which ends the VM: the

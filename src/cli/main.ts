@@ -50,10 +50,11 @@ const USAGE = `kgrade: grades Kubernetes course labs written as Gherkin scenario
       What a course repository's CI runs.
 
   sandbox options:
-      --isolation userns|privileged   how a sandbox is kept from the host (default userns:
+      --isolation userns|privileged|vm  how a sandbox is kept from the host (default userns:
                                       root inside is an unprivileged uid on the host;
                                       privileged is for hosts without user namespaces and
-                                      is NOT a security boundary)
+                                      is NOT a security boundary; vm boots a VM with its
+                                      own kernel per scenario, images/vm/build.sh)
       --jobs N                        scenarios run at once, each in its own sandbox or
                                       namespace (default: the machine's cores); @serial
                                       scenarios of a cluster lab run alone, after the rest
@@ -183,8 +184,10 @@ function clusterChoice(values: ClusterValues): ClusterChoice {
 async function prepareEnvironment(
   labs: Lab[],
   values: ClusterValues & { 'no-build'?: boolean | undefined },
+  isolation?: Isolation,
 ): Promise<{ image: string; cluster?: WorldParameters['cluster'] }> {
   const image = labs.some((l) => l.environment === 'sandbox') ? await ensureNodeImage({ build: !values['no-build'], log }) : '';
+  if (isolation === 'vm' && image) await (await import('../env/sandbox/vm-images.js')).ensureVmImages({ build: !values['no-build'], log });
   if (!labs.some((l) => l.environment === 'cluster')) return { image };
   const choice = clusterChoice(values);
   const status = await (await providerFor(choice)).up(log);
@@ -209,7 +212,7 @@ async function cmdGrade(args: string[]): Promise<number> {
   const loading = preloadGrading();
   // The sandboxes of dead runs are removed meanwhile: neither waits on the other.
   const [env] = await Promise.all([
-    prepareEnvironment([lab], values).finally(() => trace('environment ready')),
+    prepareEnvironment([lab], values, sandbox.isolation).finally(() => trace('environment ready')),
     reapOrphans().finally(() => trace('orphans reaped')),
     loading.finally(() => trace('cucumber and the steps loaded')),
   ]);
@@ -248,7 +251,7 @@ async function cmdVerify(args: string[]): Promise<number> {
   const labs = [];
   for (const p of positionals) labs.push(await loadLab(p));
   const sandbox = sandboxChoice(labs, values);
-  const env = await prepareEnvironment(labs, values);
+  const env = await prepareEnvironment(labs, values, sandbox.isolation);
   await reapOrphans();
   let worst: number = EXIT.graded;
   const lines: string[] = [];
@@ -296,7 +299,7 @@ async function cmdBatch(args: string[]): Promise<number> {
   const out = path.resolve(values.out ?? path.join(REPO_ROOT, 'reports', lab.id, 'batch'));
   const plan = await batch.planBatch({ lab, submissions, out, ...(shard ? { shard } : {}) });
   const sandbox = sandboxChoice([lab], values);
-  const env = await prepareEnvironment([lab], values);
+  const env = await prepareEnvironment([lab], values, sandbox.isolation);
   await reapOrphans();
   const outcome = await batch.gradeClass(plan, { nodeImage: env.image, ...sandbox, ...(env.cluster ? { cluster: env.cluster } : {}), regrade: values.regrade === true, log });
   return outcome.graded.length === outcome.students.length ? EXIT.graded : EXIT.infrastructure;

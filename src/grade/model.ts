@@ -9,6 +9,8 @@
  * student's doing). error: the grader, the lab or the infrastructure is at
  * fault; never costs points silently. skipped: not run.
  */
+import type { Isolation } from '../env/sandbox/index.js';
+
 export type Outcome = 'passed' | 'failed' | 'error' | 'skipped';
 
 export interface StepResult {
@@ -54,9 +56,10 @@ export interface GradeResult {
   counts: Record<Outcome, number>;
   /**
    * Where it was graded. isolation: for sandbox labs, what kept the submission from the grading
-   * host (userns: a user namespace; privileged: a privileged container, no security boundary).
+   * host (userns: a user namespace; privileged: a privileged container, no security boundary;
+   * vm: a virtual machine with its own kernel).
    */
-  environment: { provider: string; image: string; kernel: string; isolation?: 'userns' | 'privileged' };
+  environment: { provider: string; image: string; kernel: string; isolation?: Isolation };
   startedAt: string;
   finishedAt: string;
   durationMs: number;

@@ -1,5 +1,13 @@
 import type { GradeResult, Outcome, ScenarioResult } from '../grade/model.js';
 import { formatPoints, plural, printable } from './summary.js';
+import type { Isolation } from '../env/sandbox/index.js';
+
+/** What kept a submission from the grading host, as the markdown summary says it. */
+const ISOLATION_WORDS: Record<Isolation, string> = {
+  userns: 'root inside was an unprivileged user on the grading host.',
+  privileged: 'root inside was root on the grading host (not a security boundary).',
+  vm: 'a virtual machine with its own kernel; on the grading host only an unprivileged qemu process ran.',
+};
 
 const MARKS: Record<Outcome, string> = { passed: '✅', failed: '❌', error: '⚠️', skipped: '⏭️' };
 const OUTCOME_TEXT: Record<Outcome, string> = {
@@ -55,9 +63,7 @@ export function toMarkdown(result: GradeResult): string {
   ];
   if (result.environment.isolation) {
     lines.push(
-      result.environment.isolation === 'privileged'
-        ? '> **Isolation:** privileged sandbox: root inside was root on the grading host (not a security boundary).'
-        : `> **Isolation:** ${result.environment.isolation} sandbox: root inside was an unprivileged user on the grading host.`,
+      `> **Isolation:** ${result.environment.isolation} sandbox: ${ISOLATION_WORDS[result.environment.isolation]}`,
       '',
     );
   }
