@@ -9,6 +9,8 @@
 #      (dist/test/batch: unpacking attacks, resume after SIGKILL, retries, shards)
 #   4. kgrade validate and kgrade verify --isolation userns for every lab under
 #      labs/ whose lab.yaml says environment: sandbox (one process per lab)
+#   4b. images/vm/build.sh, the VM sandbox tests (dist/test/vm: boots qemu VMs)
+#      and kgrade verify --isolation vm of every sandbox lab (KGRADE_SKIP_VM=1 skips)
 #   5. dockerd stopped in the middle of a grade (dist/test/dockerd): stops and
 #      restarts the machine's dockerd, so it runs alone, before the cluster
 #   6. the cluster: kgrade cluster up (builds the offline kind images on first
@@ -127,6 +129,22 @@ if ((images_ok)); then
   for lab in "${labs[@]}"; do verify_lab "$lab" --no-build --isolation userns; done
   echo
   echo "labs: ${labs_ok} verified, ${labs_bad} failed (${#labs[@]} sandbox labs)"
+fi
+
+# VM sandboxes: images/vm/build.sh (cached under ~/.cache/kgrade/vm), the VM tests, then every
+# sandbox lab verified with --isolation vm. KGRADE_SKIP_VM=1 skips this stage (say so in the output).
+if [[ ${KGRADE_SKIP_VM:-0} == 1 ]]; then
+  say "vm stage SKIPPED (KGRADE_SKIP_VM=1)"
+elif ((images_ok)); then
+  say "vm images (images/vm/build.sh)"
+  if bash images/vm/build.sh >/dev/null; then
+    run_node_tests vm dist/test/vm/ --test-concurrency=1
+    for lab in "${labs[@]}"; do verify_lab "$lab" --no-build --isolation vm; done
+  else
+    status=1
+    fail=$((fail + 1))
+    problems+=("images/vm/build.sh failed: VM tests and labs under --isolation vm not run")
+  fi
 fi
 
 # Stops and restarts the machine's dockerd: alone, before the cluster exists.

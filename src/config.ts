@@ -54,7 +54,13 @@ export function stateDir(): string {
 
 /** How a sandbox is kept apart from the grading host: KGRADE_ISOLATION, userns (default), privileged or vm. */
 export function isolation(): IsolationSetting {
-  const raw = setting('KGRADE_ISOLATION') ?? 'userns';
+  return isolationSetting() ?? 'userns';
+}
+
+/** KGRADE_ISOLATION when it is set (checked), else undefined: the lab's kernel pin then chooses. */
+export function isolationSetting(): IsolationSetting | undefined {
+  const raw = setting('KGRADE_ISOLATION');
+  if (raw === undefined) return undefined;
   const known: readonly string[] = ISOLATIONS;
   if (!known.includes(raw)) {
     throw new UsageError(`KGRADE_ISOLATION=${raw}: must be ${ISOLATIONS.join(', ').replace(/, ([^,]*)$/, ' or $1')}`);

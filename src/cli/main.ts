@@ -1,7 +1,8 @@
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { colorAllowed, isolation as configuredIsolation, jobs as configuredJobs } from '../config.js';
+import { colorAllowed, isolationSetting as configuredIsolationSetting, jobs as configuredJobs } from '../config.js';
+import { chooseIsolation, hostCgroupVersion } from '../env/sandbox/choose.js';
 import { ISOLATIONS, isIsolation, type Isolation } from '../env/sandbox/index.js';
 import { GraderError, LabError, UsageError } from '../errors.js';
 import { ensureNodeImage } from '../env/images.js';
@@ -134,8 +135,11 @@ const SANDBOX_OPTIONS = {
 
 /** --isolation and --jobs, or their defaults from the configuration; the privileged warning. */
 function sandboxChoice(labs: Lab[], values: { isolation?: string | undefined; jobs?: string | undefined }): { isolation: Isolation; jobs: number } {
-  const chosen = values.isolation ?? configuredIsolation();
-  if (!isIsolation(chosen)) throw new UsageError(`--isolation must be ${ISOLATIONS.join(' or ')}, not "${chosen}"`);
+  const requested = values.isolation ?? configuredIsolationSetting();
+  if (requested !== undefined && !isIsolation(requested)) throw new UsageError(`--isolation must be ${ISOLATIONS.join(' or ')}, not "${requested}"`);
+  const pins = labs.filter((l) => l.environment === 'sandbox').map((l) => ({ id: l.id, pin: l.kernel.cgroup }));
+  const chosen = chooseIsolation(pins, requested);
+  if (requested === undefined && chosen !== 'userns') log(`kgrade: ${pins.map((p) => `${p.id} assumes cgroup ${p.pin}`).join(', ')}; this host runs cgroup ${hostCgroupVersion()}: grading in ${chosen} sandboxes`);
   if (values.jobs !== undefined && !/^[1-9]\d*$/.test(values.jobs)) throw new UsageError(`--jobs must be a whole number from 1, not "${values.jobs}"`);
   const jobs = values.jobs !== undefined ? Number(values.jobs) : configuredJobs();
   if (chosen === 'privileged' && labs.some((l) => l.environment === 'sandbox')) {

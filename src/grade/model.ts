@@ -57,9 +57,10 @@ export interface GradeResult {
   /**
    * Where it was graded. isolation: for sandbox labs, what kept the submission from the grading
    * host (userns: a user namespace; privileged: a privileged container, no security boundary;
-   * vm: a virtual machine with its own kernel).
+   * vm: a virtual machine with its own kernel). kernel: the release the scenarios ran on (the
+   * VM's own under vm); cgroup: the cgroup version they saw.
    */
-  environment: { provider: string; image: string; kernel: string; isolation?: Isolation };
+  environment: { provider: string; image: string; kernel: string; isolation?: Isolation; cgroup?: 'v1' | 'v2' };
   startedAt: string;
   finishedAt: string;
   durationMs: number;

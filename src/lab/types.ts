@@ -14,8 +14,13 @@ export interface LabFile {
   fixtures: Fixture[];
   /** Cluster labs: a scenario disturbs state every namespace shares; never two grades of it at once. */
   disruptive: boolean;
+  /** Sandbox labs: the kernel the checks assume; cgroup defaults to either. */
+  kernel: { cgroup: CgroupPin };
   expect: Record<string, WrongCaseExpectation>;
 }
+
+/** The cgroup version a lab's checks assume. */
+export type CgroupPin = 'v1' | 'v2' | 'either';
 
 export type Fixture = {
   name: string;
@@ -45,6 +50,7 @@ export const LAB_FILE_KEYS = {
   timeouts: true,
   fixtures: true,
   disruptive: true,
+  kernel: true,
   expect: true,
 } satisfies Record<keyof LabFile, true>;
 

@@ -63,7 +63,8 @@ export function toMarkdown(result: GradeResult): string {
   ];
   if (result.environment.isolation) {
     lines.push(
-      `> **Isolation:** ${result.environment.isolation} sandbox: ${ISOLATION_WORDS[result.environment.isolation]}`,
+      `> **Isolation:** ${result.environment.isolation} sandbox: ${ISOLATION_WORDS[result.environment.isolation]}` +
+        (result.environment.cgroup ? ` Kernel ${inline(result.environment.kernel)}, cgroup ${result.environment.cgroup}.` : ''),
       '',
     );
   }

@@ -9,6 +9,7 @@ import type { ExecOptions, ExecResult } from '../node.js';
 import { alive, track, untrack } from '../reaper.js';
 import type { Sandbox, SandboxListing, SandboxOptions, SandboxRuntime } from './index.js';
 import { LIMITS, prepareNode } from './node-setup.js';
+import { hostCgroupVersion, type CgroupVersion } from './choose.js';
 import { AgentConnection } from './vm-agent.js';
 import { makeVmCgroup, removeVmCgroup } from './vm-cgroups.js';
 import { vmImages, type VmImages } from './vm-images.js';
@@ -28,7 +29,6 @@ const vmsDir = () => path.join(stateDir(), 'vm');
 const dirOf = (name: string) => path.join(vmsDir(), name);
 const ACCEL_FILE = 'accel';
 
-export type CgroupVersion = 'v1' | 'v2';
 type Accel = 'kvm' | 'tcg';
 
 function binary(paths: string[], what: string): string {
@@ -250,11 +250,11 @@ async function boot(name: string, images: VmImages, accel: Accel, cgroup: Cgroup
   return new VmSandbox(name, agent, hello.kernel || images.kernelRelease, hello.cgroup);
 }
 
-async function startVm(opts: SandboxOptions & { cgroup?: CgroupVersion }): Promise<Sandbox> {
+async function startVm(opts: SandboxOptions): Promise<Sandbox> {
   const images = vmImages();
   const qemuImg = binary(QEMU_IMG_PATHS, 'qemu-img');
   binary(QEMU_PATHS, 'qemu-system-x86_64');
-  const cgroup = opts.cgroup ?? 'v1';
+  const cgroup: CgroupVersion = opts.cgroup ?? hostCgroupVersion();
   counter += 1;
   const name = `kgrade-${opts.runId}-${counter}`;
   const dir = dirOf(name);
