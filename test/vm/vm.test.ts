@@ -15,7 +15,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from '../../src/vendor/execa.js';
@@ -206,9 +206,10 @@ test('after SIGKILL of kgrade, `kgrade clean` removes its qemu processes, overla
 test('a lab pinned to the cgroup version the host lacks is refused under --isolation userns with exit 3, naming --isolation vm', BOOT, async () => {
   const host = existsSync('/sys/fs/cgroup/cgroup.controllers') ? 'v2' : 'v1';
   const other = host === 'v1' ? 'v2' : 'v1';
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kgrade-vmtest-lab-'));
+  const parent = mkdtempSync(path.join(os.tmpdir(), 'kgrade-vmtest-lab-'));
+  const dir = path.join(parent, 'ch01-isolation');
   try {
-    await execa('cp', ['-a', path.join(REPO_ROOT, 'labs/ch01-isolation/.'), dir]);
+    cpSync(path.join(REPO_ROOT, 'labs/ch01-isolation'), dir, { recursive: true });
     const yaml = readFileSync(path.join(dir, 'lab.yaml'), 'utf8').replace(/^environment: sandbox$/m, `environment: sandbox\nkernel:\n  cgroup: ${other}`);
     writeFileSync(path.join(dir, 'lab.yaml'), yaml);
     const r = await execa('node', [KGRADE_BIN, 'grade', dir, '--submission', path.join(dir, 'reference'), '--isolation', 'userns', '--no-build', '--out', path.join(dir, 'out')], {
@@ -219,6 +220,6 @@ test('a lab pinned to the cgroup version the host lacks is refused under --isola
     assert.match(r.stderr, new RegExp(`assumes cgroup ${other} \\(lab.yaml kernel.cgroup\\) and this host runs cgroup ${host}: --isolation userns would grade it on the host's kernel, the wrong one; grade it with --isolation vm`));
     assert.ok(!existsSync(path.join(dir, 'out', 'results.json')), 'it was graded all the same');
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(parent, { recursive: true, force: true });
   }
 });
