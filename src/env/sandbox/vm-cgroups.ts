@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GraderError } from '../../errors.js';
 
@@ -79,15 +79,39 @@ export function makeVmCgroup(name: string, limits: VmCgroupLimits): string[] {
   return procs;
 }
 
-/** Removes the VM's cgroup once its processes are gone; the shared parent goes when it is empty. */
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/**
+ * Removes the VM's cgroup once its processes are gone (a qemu that was just killed may take a
+ * few seconds to leave it on a loaded host); the shared parent goes when it is empty.
+ * Throws GraderError when the cgroup stays busy.
+ */
 export function removeVmCgroup(name: string): void {
   for (const dir of vmCgroupDirs(name)) {
-    for (const target of [dir, path.dirname(dir)]) {
+    for (let attempt = 0; existsSync(dir); attempt++) {
       try {
-        rmdirSync(target);
-      } catch {
-        // gone already, or (the parent) another VM's cgroup is still in it
+        rmdirSync(dir);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') break;
+        if (attempt >= 300) throw new GraderError(`could not remove ${dir}: ${(err as Error).message}`);
+        sleepSync(100);
       }
     }
+    try {
+      rmdirSync(path.dirname(dir));
+    } catch {
+      // another VM's cgroup is still in it
+    }
   }
+}
+
+/** Names of VM cgroups on the host, whether or not their VM still exists. */
+export function listedVmCgroups(): string[] {
+  const names = new Set<string>();
+  for (const dir of vmCgroupDirs('x')) {
+    const parent = path.dirname(dir);
+    if (!existsSync(parent)) continue;
+    for (const e of readdirSync(parent, { withFileTypes: true })) if (e.isDirectory()) names.add(e.name);
+  }
+  return [...names];
 }

@@ -11,7 +11,7 @@ import type { Sandbox, SandboxListing, SandboxOptions, SandboxRuntime } from './
 import { LIMITS, prepareNode } from './node-setup.js';
 import { hostCgroupVersion, type CgroupVersion } from './choose.js';
 import { AgentConnection } from './vm-agent.js';
-import { makeVmCgroup, removeVmCgroup } from './vm-cgroups.js';
+import { listedVmCgroups, makeVmCgroup, removeVmCgroup } from './vm-cgroups.js';
 import { vmImages, type VmImages } from './vm-images.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -313,14 +313,17 @@ function killQemu(name: string): number | undefined {
   return pid;
 }
 
+/** How long a killed qemu may take to end: freeing 2 GiB on a loaded host takes seconds. */
+const QEMU_END_MS = 60_000;
+
 async function stopQemu(name: string): Promise<void> {
   const pid = killQemu(name);
-  for (let i = 0; pid !== undefined && !ended(pid) && i < 200; i++) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; pid !== undefined && !ended(pid) && i < QEMU_END_MS / 25; i++) await new Promise((r) => setTimeout(r, 25));
 }
 
 function stopQemuSync(name: string): void {
   const pid = killQemu(name);
-  for (let i = 0; pid !== undefined && !ended(pid) && i < 200; i++) sleepSync(25);
+  for (let i = 0; pid !== undefined && !ended(pid) && i < QEMU_END_MS / 25; i++) sleepSync(25);
 }
 
 function forget(name: string): void {
@@ -336,9 +339,8 @@ export const vmRuntime: SandboxRuntime = {
   start: startVm,
 
   async list(): Promise<SandboxListing[]> {
-    if (!existsSync(vmsDir())) return [];
     const out: SandboxListing[] = [];
-    for (const name of readdirSync(vmsDir())) {
+    for (const name of existsSync(vmsDir()) ? readdirSync(vmsDir()) : []) {
       if (name === ACCEL_FILE) continue;
       let ownerPid: number;
       try {
@@ -354,6 +356,8 @@ export const vmRuntime: SandboxRuntime = {
       }
       out.push({ name, ownerPid });
     }
+    // A cgroup whose VM folder is gone is the remains of a removal that was cut short: anyone may reap it.
+    for (const name of listedVmCgroups()) if (!out.some((s) => s.name === name) && !existsSync(dirOf(name))) out.push({ name, ownerPid: Number.MAX_SAFE_INTEGER });
     return out;
   },
 
