@@ -15,7 +15,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from '../../src/vendor/execa.js';
@@ -25,7 +25,7 @@ import { nodeImageRef } from '../../src/env/images.js';
 import { describeExec } from '../../src/env/node.js';
 import { startSandbox, type Sandbox } from '../../src/env/sandbox/index.js';
 import { vmCgroupDirs } from '../../src/env/sandbox/vm-cgroups.js';
-import { vmImagesReady } from '../../src/env/sandbox/vm-images.js';
+import { vmImagesDir, vmImagesReady } from '../../src/env/sandbox/vm-images.js';
 import { vmRuntime } from '../../src/env/sandbox/vm.js';
 import { KGRADE_BIN, until } from '../helpers/grading.js';
 import { REPO_ROOT } from '../../src/paths.js';
@@ -221,5 +221,29 @@ test('a lab pinned to the cgroup version the host lacks is refused under --isola
     assert.ok(!existsSync(path.join(dir, 'out', 'results.json')), 'it was graded all the same');
   } finally {
     rmSync(parent, { recursive: true, force: true });
+  }
+});
+
+test('a VM whose kernel panics (no usable initrd) is a GraderError naming qemu and the console, and leaves nothing', BOOT, async () => {
+  const cache = mkdtempSync(path.join(os.tmpdir(), 'kgrade-vmtest-panic-'));
+  const real = vmImagesDir();
+  const saved = process.env['KGRADE_CACHE'];
+  try {
+    process.env['KGRADE_CACHE'] = cache;
+    const dir = vmImagesDir();
+    mkdirSync(dir, { recursive: true });
+    for (const f of ['vmlinux', 'root.ext4', 'kernel.release', 'ready']) symlinkSync(path.join(real, f), path.join(dir, f));
+    writeFileSync(path.join(dir, 'initrd.img'), 'not an initrd\n');
+    const before = new Set(existsSync(path.join(stateDir(), 'vm')) ? readdirSync(path.join(stateDir(), 'vm')) : []);
+    await assert.rejects(
+      startSandbox('vm', { image: nodeImageRef(), runId: RUN_ID, purpose: 'vm-test panic' }),
+      (err: Error) => err instanceof GraderError && /did not boot: qemu ended .*console:[\s\S]*(panic|Kernel panic|VFS)/i.test(err.message),
+    );
+    const after = readdirSync(path.join(stateDir(), 'vm')).filter((n) => !before.has(n) && n.startsWith(`kgrade-${RUN_ID}-`));
+    assert.deepEqual(after, [], 'the VM that did not boot left its folder');
+  } finally {
+    if (saved === undefined) delete process.env['KGRADE_CACHE'];
+    else process.env['KGRADE_CACHE'] = saved;
+    rmSync(cache, { recursive: true, force: true });
   }
 });

@@ -136,7 +136,10 @@ function recordKvmBroken(why: string): void {
 function consoleTail(name: string): string {
   try {
     const lines = readFileSync(path.join(dirOf(name), 'console.log'), 'utf8').trimEnd().split('\n');
-    return lines.slice(-8).join('\n');
+    const tail = lines.slice(-8);
+    // A panic's cause is its first line; the stack trace after it fills the tail.
+    const panic = lines.find((l) => l.includes('Kernel panic'));
+    return (panic && !tail.includes(panic) ? [panic, '…', ...tail] : tail).join('\n');
   } catch {
     return '';
   }
