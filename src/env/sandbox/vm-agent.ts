@@ -81,7 +81,7 @@ export class AgentConnection {
     if ('why' in first) {
       agent.close('the VM did not boot');
       // A closed port is qemu ending: its own reason (exit status, console) says more, once seen.
-      for (let i = 0; i < 10 && !gone(); i++) await sleep(100);
+      for (let i = 0; i < 50 && !gone(); i++) await sleep(100);
       throw new GraderError(`VM ${vm} did not boot: ${gone() ?? first.why}`);
     }
     return { agent, hello: { kernel: String(first.reply.kernel ?? ''), cgroup: String(first.reply.cgroup ?? '') } };
