@@ -12,6 +12,9 @@
 #   4b. the other Node.js lines of package.json's engines (20, 22, 24; scripts/with-node.sh
 #      installs them from the npm registry): the unit tests on each, and labs/ch01-isolation
 #      verified on Node 24 when the node on PATH is not 24 already
+#   4c. images/vm/build.sh, the VM sandbox tests (dist/test/vm: boots qemu VMs)
+#      (KGRADE_SKIP_VM=1 skips; KGRADE_VM_LABS=1 also verifies every sandbox lab
+#      with --isolation vm, which takes many minutes under TCG)
 #   5. dockerd stopped in the middle of a grade (dist/test/dockerd): stops and
 #      restarts the machine's dockerd, so it runs alone, before the cluster
 #   6. the cluster: kgrade cluster up (builds the offline kind images on first
@@ -168,6 +171,26 @@ for major in 24 22 20; do
 done
 if ((images_ok && current != 24)); then
   WITH_NODE=24 verify_lab labs/ch01-isolation --no-build --isolation userns
+fi
+
+# VM sandboxes: images/vm/build.sh (cached under ~/.cache/kgrade/vm), then the VM tests;
+# KGRADE_VM_LABS=1 also verifies every sandbox lab with --isolation vm. KGRADE_SKIP_VM=1 skips
+# this stage (say so in the output).
+if [[ ${KGRADE_SKIP_VM:-0} == 1 ]]; then
+  say "vm stage SKIPPED (KGRADE_SKIP_VM=1)"
+elif ((images_ok)); then
+  say "vm images (images/vm/build.sh)"
+  if bash images/vm/build.sh >/dev/null; then
+    run_node_tests vm dist/test/vm/ --test-concurrency=1
+    # every VM boots in about 25 s under TCG: the labs under vm are for a KVM host, or by request
+    if [[ ${KGRADE_VM_LABS:-0} == 1 ]]; then
+      for lab in "${labs[@]}"; do verify_lab "$lab" --no-build --isolation vm; done
+    fi
+  else
+    status=1
+    fail=$((fail + 1))
+    problems+=("images/vm/build.sh failed: VM tests and labs under --isolation vm not run")
+  fi
 fi
 
 # Stops and restarts the machine's dockerd: alone, before the cluster exists.

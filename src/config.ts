@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from './errors.js';
+import { ISOLATIONS, type Isolation } from './env/sandbox/index.js';
 
 /*
  * The one place that reads kgrade's environment variables; README.md's
@@ -9,7 +10,7 @@ import { UsageError } from './errors.js';
  * counts as unset, as the bash scripts' ${VAR:-default} read it.
  */
 
-export type IsolationSetting = 'userns' | 'privileged';
+export type IsolationSetting = Isolation;
 
 /** How many host ids a userns sandbox maps: its slot's range (see usernsBase, usernsSlots). */
 export const USERNS_SIZE = 65536;
@@ -51,12 +52,31 @@ export function stateDir(): string {
   return setting('KGRADE_STATE') ?? '/run/kgrade';
 }
 
-/** How a sandbox is kept apart from the grading host: KGRADE_ISOLATION, userns (default) or privileged. */
+/** How a sandbox is kept apart from the grading host: KGRADE_ISOLATION, userns (default), privileged or vm. */
 export function isolation(): IsolationSetting {
-  const raw = setting('KGRADE_ISOLATION') ?? 'userns';
-  if (raw !== 'userns' && raw !== 'privileged') {
-    throw new UsageError(`KGRADE_ISOLATION=${raw}: must be userns or privileged`);
+  return isolationSetting() ?? 'userns';
+}
+
+/** KGRADE_ISOLATION when it is set (checked), else undefined: the lab's kernel pin then chooses. */
+export function isolationSetting(): IsolationSetting | undefined {
+  const raw = setting('KGRADE_ISOLATION');
+  if (raw === undefined) return undefined;
+  const known: readonly string[] = ISOLATIONS;
+  if (!known.includes(raw)) {
+    throw new UsageError(`KGRADE_ISOLATION=${raw}: must be ${ISOLATIONS.join(', ').replace(/, ([^,]*)$/, ' or $1')}`);
   }
+  return raw as Isolation;
+}
+
+/** The host uid and gid a VM sandbox's qemu runs as once started: KGRADE_VM_UID, default 99999. */
+export function vmUid(): number {
+  return integerSetting('KGRADE_VM_UID', 99_999, 1, MAX_ID);
+}
+
+/** How VM sandboxes are run: KGRADE_VM_ACCEL, auto (default: KVM if it boots a VM here, else TCG), kvm or tcg. */
+export function vmAccel(): 'auto' | 'kvm' | 'tcg' {
+  const raw = setting('KGRADE_VM_ACCEL') ?? 'auto';
+  if (raw !== 'auto' && raw !== 'kvm' && raw !== 'tcg') throw new UsageError(`KGRADE_VM_ACCEL=${raw}: must be auto, kvm or tcg`);
   return raw;
 }
 

@@ -110,6 +110,7 @@ export class KgradeWorld extends World<WorldParameters> {
         image: this.parameters.nodeImage,
         runId: this.parameters.runId,
         purpose: this.parameters.labId,
+        ...(this.parameters.cgroup ? { cgroup: this.parameters.cgroup } : {}),
       });
       if (this.parameters.submissionDir) {
         await n.exec(['mkdir', '-p', SUBMISSION_DIR]);

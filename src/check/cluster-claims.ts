@@ -29,6 +29,7 @@ export async function sharedFeatures(root: string): Promise<Lab> {
     title: 'What the course assumes of any cluster',
     chapter: 0,
     environment: 'cluster',
+    kernel: { cgroup: 'either' },
     submission: { files: [], maxBytes: 1 },
     timeouts: { script: 60, command: 60, wait: 120 },
     fixtures: [],

@@ -1,4 +1,5 @@
-import { isolation as configuredIsolation, jobs as configuredJobs } from '../config.js';
+import { isolationSetting as configuredIsolationSetting, jobs as configuredJobs } from '../config.js';
+import { chooseIsolation, hostCgroupVersion } from '../env/sandbox/choose.js';
 import { ISOLATIONS, isIsolation, type Isolation } from '../env/sandbox/index.js';
 import { ensureNodeImage } from '../env/images.js';
 import type { Lab } from '../lab/types.js';
@@ -17,9 +18,11 @@ export const SANDBOX_OPTIONS = {
     group: 'sandbox',
     value: ISOLATIONS.join('|'),
     help: `how a sandbox is kept from the host (default userns:
-root inside is an unprivileged uid on the host;
+root inside is an unprivileged uid on the host, or vm
+when the lab pins a cgroup version this host lacks;
 privileged is for hosts without user namespaces and
-is NOT a security boundary)`,
+is NOT a security boundary; vm boots a VM with its
+own kernel per scenario, images/vm/build.sh)`,
   },
   jobs: {
     type: 'string',
@@ -33,8 +36,11 @@ scenarios of a cluster lab run alone, after the rest`,
 
 /** --isolation and --jobs, or their defaults from the configuration; the privileged warning. */
 export function sandboxChoice(labs: Lab[], values: { isolation?: string | undefined; jobs?: string | undefined }): { isolation: Isolation; jobs: number } {
-  const chosen = values.isolation ?? configuredIsolation();
-  if (!isIsolation(chosen)) throw new OptionError(`--isolation must be ${ISOLATIONS.join(' or ')}, not "${chosen}"`);
+  const requested = values.isolation ?? configuredIsolationSetting();
+  if (requested !== undefined && !isIsolation(requested)) throw new OptionError(`--isolation must be ${ISOLATIONS.join(' or ')}, not "${requested}"`);
+  const pins = labs.filter((l) => l.environment === 'sandbox').map((l) => ({ id: l.id, pin: l.kernel.cgroup }));
+  const chosen = chooseIsolation(pins, requested);
+  if (requested === undefined && chosen !== 'userns') log(`kgrade: ${pins.map((p) => `${p.id} assumes cgroup ${p.pin}`).join(', ')}; this host runs cgroup ${hostCgroupVersion()}: grading in ${chosen} sandboxes`);
   if (values.jobs !== undefined && !/^[1-9]\d*$/.test(values.jobs)) throw new OptionError(`--jobs must be a whole number from 1, not "${values.jobs}"`);
   const jobs = values.jobs !== undefined ? Number(values.jobs) : configuredJobs();
   if (chosen === 'privileged' && labs.some((l) => l.environment === 'sandbox')) {
@@ -89,8 +95,10 @@ export function clusterChoice(values: ClusterValues): ClusterChoice {
 export async function prepareEnvironment(
   labs: Lab[],
   values: ClusterValues & { 'no-build'?: boolean | undefined },
+  isolation?: Isolation,
 ): Promise<{ image: string; cluster?: WorldParameters['cluster'] }> {
   const image = labs.some((l) => l.environment === 'sandbox') ? await ensureNodeImage({ build: !values['no-build'], log }) : '';
+  if (isolation === 'vm' && image) await (await import('../env/sandbox/vm-images.js')).ensureVmImages({ build: !values['no-build'], log });
   if (!labs.some((l) => l.environment === 'cluster')) return { image };
   const choice = clusterChoice(values);
   const status = await (await providerFor(choice)).up(log);

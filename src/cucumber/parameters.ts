@@ -13,6 +13,8 @@ export interface WorldParameters {
   nodeImage: string;
   /** Sandbox labs: how each scenario's sandbox is kept from the host. */
   isolation: Isolation;
+  /** Sandbox labs: the cgroup version the lab's kernel pin asks for (a vm sandbox boots it; the others have the host's). */
+  cgroup?: 'v1' | 'v2';
   timeouts: { script: number; command: number; wait: number };
   /** Cluster labs: what the lab can start in a scenario's namespace (lab.yaml fixtures:). */
   fixtures: Fixture[];

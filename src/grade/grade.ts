@@ -10,6 +10,8 @@ import type { Budget } from './budget.js';
 import { runInLanes } from './lanes.js';
 import { buildResult, type ScenarioAttempt } from './score.js';
 import { trace } from '../trace.js';
+import { cgroupFor, hostCgroupVersion } from '../env/sandbox/choose.js';
+import { vmImages } from '../env/sandbox/vm-images.js';
 
 export interface GradeOptions {
   nodeImage: string;
@@ -53,8 +55,8 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
     environment: {
       provider: opts.cluster ? `${opts.cluster.provider}:${opts.cluster.context}` : 'sandbox',
       image: opts.nodeImage,
-      kernel: os.release(),
-      ...(lab.environment === 'sandbox' ? { isolation } : {}),
+      kernel: isolation === 'vm' && lab.environment === 'sandbox' ? vmImages().kernelRelease : os.release(),
+      ...(lab.environment === 'sandbox' ? { isolation, cgroup: isolation === 'vm' ? cgroupFor(lab.kernel.cgroup) : hostCgroupVersion() } : {}),
     },
     startedAt,
     finishedAt,
@@ -80,6 +82,7 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
       missingFiles: sub.missing,
       nodeImage: opts.nodeImage,
       isolation,
+      ...(lab.environment === 'sandbox' ? { cgroup: cgroupFor(lab.kernel.cgroup) } : {}),
       fixtures: lab.fixtures,
       ...(opts.cluster ? { cluster: opts.cluster } : {}),
       timeouts: { script: lab.timeouts.script, command: lab.timeouts.command, wait: lab.timeouts.wait },

@@ -9,6 +9,8 @@
  * student's doing). error: the grader, the lab or the infrastructure is at
  * fault; never costs points silently. skipped: not run.
  */
+import type { Isolation } from '../env/sandbox/index.js';
+
 export type Outcome = 'passed' | 'failed' | 'error' | 'skipped';
 
 export interface StepResult {
@@ -84,9 +86,11 @@ export interface GradeResult {
   counts: Record<Outcome, number>;
   /**
    * Where it was graded. isolation: for sandbox labs, what kept the submission from the grading
-   * host (userns: a user namespace; privileged: a privileged container, no security boundary).
+   * host (userns: a user namespace; privileged: a privileged container, no security boundary;
+   * vm: a virtual machine with its own kernel). kernel: the release the scenarios ran on (the
+   * VM's own under vm); cgroup: the cgroup version they saw.
    */
-  environment: { provider: string; image: string; kernel: string; isolation?: 'userns' | 'privileged' };
+  environment: { provider: string; image: string; kernel: string; isolation?: Isolation; cgroup?: 'v1' | 'v2' };
   startedAt: string;
   finishedAt: string;
   durationMs: number;

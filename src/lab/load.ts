@@ -74,6 +74,9 @@ export async function readLabFile(labDir: string): Promise<LabFile> {
   obj['fixtures'] ??= [];
   obj['disruptive'] ??= false;
   obj['verify'] ??= {};
+  obj['kernel'] ??= {};
+  const kernel = obj['kernel'];
+  if (kernel !== null && typeof kernel === 'object' && !Array.isArray(kernel)) (kernel as Record<string, unknown>)['cgroup'] ??= 'either';
   const validate = await labValidator();
   if (!validate(obj)) {
     const lines = (validate.errors ?? []).map((e) => `  - ${describeSchemaError(e)}`);
@@ -280,6 +283,9 @@ export async function loadLab(labDir: string): Promise<Lab> {
     if (!(await stat(path.join(dir, f.manifest)).then((s) => s.isFile(), () => false))) problems.push(`lab.yaml: fixtures.${f.name}.manifest: ${f.manifest} is not a file in the lab's folder`);
   }
   if (file.environment === 'cluster') problems.push(...scannerProblems(scenarios));
+  if (file.environment !== 'sandbox' && file.kernel.cgroup !== 'either') {
+    problems.push(`lab.yaml: kernel.cgroup: only sandbox labs choose their kernel (a ${file.environment} lab runs on its cluster's nodes)`);
+  }
   const serial = scenarios.filter((s) => s.serial);
   if (serial.length && !file.disruptive) {
     problems.push(`${serial[0]?.id}: @serial marks a scenario that disturbs the whole cluster; say so in lab.yaml with disruptive: true`);

@@ -21,6 +21,8 @@ export interface LabFile {
   /** What a student sees of a scenario that did not pass, unless its @feedback tag says otherwise. */
   feedback: Feedback;
   verify: VerifyOptions;
+  /** Sandbox labs: the kernel the checks assume; cgroup defaults to either. */
+  kernel: { cgroup: CgroupPin };
   expect: Record<string, WrongCaseExpectation>;
 }
 
@@ -30,6 +32,9 @@ export interface VerifyOptions {
 }
 
 export const DEFAULT_VERIFY_REPEAT = 3;
+
+/** The cgroup version a lab's checks assume. */
+export type CgroupPin = 'v1' | 'v2' | 'either';
 
 export type Fixture = {
   name: string;
@@ -61,6 +66,7 @@ export const LAB_FILE_KEYS = {
   disruptive: true,
   feedback: true,
   verify: true,
+  kernel: true,
   expect: true,
 } satisfies Record<keyof LabFile, true>;
 

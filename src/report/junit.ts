@@ -83,6 +83,7 @@ export function toJUnitXml(result: GradeResult): string {
       'environment.image': result.environment.image,
       'environment.kernel': result.environment.kernel,
       ...(result.environment.isolation ? { 'environment.isolation': result.environment.isolation } : {}),
+      ...(result.environment.cgroup ? { 'environment.cgroup': result.environment.cgroup } : {}),
       startedAt: result.startedAt,
       finishedAt: result.finishedAt,
     }),

@@ -1,6 +1,14 @@
 import { diagnosticsText } from '../grade/diagnostics.js';
 import { feedbackOf, type GradeResult, type Outcome, type ScenarioResult } from '../grade/model.js';
 import { formatPoints, plural, printable } from './summary.js';
+import type { Isolation } from '../env/sandbox/index.js';
+
+/** What kept a submission from the grading host, as the markdown summary says it. */
+const ISOLATION_WORDS: Record<Isolation, string> = {
+  userns: 'root inside was an unprivileged user on the grading host.',
+  privileged: 'root inside was root on the grading host (not a security boundary).',
+  vm: 'a virtual machine with its own kernel; on the grading host only an unprivileged qemu process ran.',
+};
 
 const MARKS: Record<Outcome, string> = { passed: '✅', failed: '❌', error: '⚠️', skipped: '⏭️' };
 const OUTCOME_TEXT: Record<Outcome, string> = {
@@ -59,9 +67,8 @@ export function toMarkdown(result: GradeResult): string {
   ];
   if (result.environment.isolation) {
     lines.push(
-      result.environment.isolation === 'privileged'
-        ? '> **Isolation:** privileged sandbox: root inside was root on the grading host (not a security boundary).'
-        : `> **Isolation:** ${result.environment.isolation} sandbox: root inside was an unprivileged user on the grading host.`,
+      `> **Isolation:** ${result.environment.isolation} sandbox: ${ISOLATION_WORDS[result.environment.isolation]}` +
+        (result.environment.cgroup ? ` Kernel ${inline(result.environment.kernel)}, cgroup ${result.environment.cgroup}.` : ''),
       '',
     );
   }

@@ -46,7 +46,7 @@ import {
   writableLayerOf,
 } from '../helpers/hostile.js';
 
-const MODES: readonly Isolation[] = ['userns', 'privileged'];
+const MODES = ['userns', 'privileged'] as const satisfies readonly Isolation[];
 const RUN_ID = `hostile-${process.pid}`;
 /** Each route is meant to take well under a minute; this is the guard. */
 const T = { timeout: 60_000 };
@@ -639,7 +639,7 @@ async function rootOnHost(isolation: Isolation, t: TestContext): Promise<void> {
 // --- the tests ------------------------------------------------------------------------------------
 
 interface Route {
-  name: Record<Isolation, string>;
+  name: Record<(typeof MODES)[number], string>;
   run: (isolation: Isolation, t: TestContext) => Promise<void>;
 }
 

@@ -43,6 +43,7 @@ function makeLab(): Lab {
     title: 'Scoring',
     chapter: 2,
     environment: 'sandbox',
+    kernel: { cgroup: 'either' },
     submission: { files: [{ path: 'run.sh', description: 'x' }], maxBytes: 1000 },
     timeouts: { script: 60, command: 30, wait: 60 },
     feedback: 'full',

@@ -37,7 +37,7 @@ student graded, 3 some without a final grade (listed).`,
     const out = path.resolve(values.out ?? path.join(REPO_ROOT, 'reports', lab.id, 'batch'));
     const plan = await batch.planBatch({ lab, submissions, out, ...(shard ? { shard } : {}), ...(values.policy !== undefined ? { policy: values.policy } : {}) });
     const sandbox = sandboxChoice([lab], values);
-    const env = await prepareEnvironment([lab], values);
+    const env = await prepareEnvironment([lab], values, sandbox.isolation);
     await reapOrphans({ warn: log });
     const outcome = await batch.gradeClass(plan, { nodeImage: env.image, ...sandbox, ...(env.cluster ? { cluster: env.cluster } : {}), regrade: values.regrade === true, log });
     return outcome.graded.length === outcome.students.length ? EXIT.graded : EXIT.infrastructure;

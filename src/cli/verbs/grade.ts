@@ -51,7 +51,7 @@ summary.md (and allure-results/ with --allure) into --out
     const loading = preloadGrading();
     // The sandboxes of dead runs are removed meanwhile: neither waits on the other.
     const [env] = await Promise.all([
-      prepareEnvironment([lab], values).finally(() => trace('environment ready')),
+      prepareEnvironment([lab], values, sandbox.isolation).finally(() => trace('environment ready')),
       reapOrphans({ warn: log }).finally(() => trace('orphans reaped')),
       loading.finally(() => trace('cucumber and the steps loaded')),
     ]);

@@ -33,7 +33,7 @@ scored otherwise (a mismatch); 3 some case could not be graded.`,
     const labs = [];
     for (const p of positionals) labs.push(await loadLab(p));
     const sandbox = sandboxChoice(labs, values);
-    const env = await prepareEnvironment(labs, values);
+    const env = await prepareEnvironment(labs, values, sandbox.isolation);
     await reapOrphans({ warn: log });
     let worst: number = EXIT.graded;
     const lines: string[] = [];

@@ -6,8 +6,9 @@ import type { Node } from '../node.js';
  *   the default, and a real boundary.
  * - privileged: a privileged Docker container; root inside is root on the host. For hosts whose
  *   kernel has user namespaces disabled; not a security boundary.
+ * - vm: a virtual machine with its own kernel (qemu); the host sees an unprivileged qemu process.
  */
-export const ISOLATIONS = ['userns', 'privileged'] as const;
+export const ISOLATIONS = ['userns', 'privileged', 'vm'] as const;
 export type Isolation = (typeof ISOLATIONS)[number];
 export const DEFAULT_ISOLATION: Isolation = 'userns';
 
@@ -16,11 +17,16 @@ export interface SandboxOptions {
   runId: string;
   /** Shown where the runtime lists its sandboxes: the lab and the scenario it serves. */
   purpose: string;
+  /** The cgroup version the sandbox's kernel mounts, where the runtime can choose it (vm); else the host's. */
+  cgroup?: 'v1' | 'v2';
 }
 
 /** A disposable node for one scenario. */
 export interface Sandbox extends Node {
   readonly isolation: Isolation;
+  /** The sandbox's kernel release and cgroup version, where it has a kernel of its own (vm). */
+  readonly kernel?: string;
+  readonly cgroup?: string;
   /** Removes the sandbox and everything it made on the host (cgroups, mounts, state). */
   destroy(): Promise<void>;
 }
@@ -67,6 +73,7 @@ export interface SandboxRuntime {
 const RUNTIMES: Record<Isolation, () => Promise<SandboxRuntime>> = {
   userns: async () => (await import('./userns.js')).usernsRuntime,
   privileged: async () => (await import('./privileged.js')).privilegedRuntime,
+  vm: async () => (await import('./vm.js')).vmRuntime,
 };
 
 export function isIsolation(value: string): value is Isolation {

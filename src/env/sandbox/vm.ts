@@ -1,0 +1,388 @@
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { execa } from '../../vendor/execa.js';
+import { stateDir, vmAccel, vmUid } from '../../config.js';
+import { GraderError } from '../../errors.js';
+import type { ExecOptions, ExecResult } from '../node.js';
+import { alive, track, untrack } from '../reaper.js';
+import type { Sandbox, SandboxListing, SandboxOptions, SandboxRuntime } from './index.js';
+import { LIMITS, prepareNode } from './node-setup.js';
+import { hostCgroupVersion, type CgroupVersion } from './choose.js';
+import { AgentConnection } from './vm-agent.js';
+import { listedVmCgroups, makeVmCgroup, removeVmCgroup } from './vm-cgroups.js';
+import { vmImages, type VmImages } from './vm-images.js';
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const OUTPUT_CAP = 1024 * 1024;
+/** Under TCG on a loaded machine a boot takes tens of seconds; with KVM about one. */
+const BOOT_DEADLINE_MS = 180_000;
+const KVM_PROBE_DEADLINE_MS = 30_000;
+/** The guest's RAM is the sandbox's memory cap; qemu itself needs some beside it. */
+const QEMU_OVERHEAD_BYTES = 384 * 1024 ** 2;
+
+const QEMU_PATHS = ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'];
+const QEMU_IMG_PATHS = ['/usr/bin/qemu-img', '/usr/local/bin/qemu-img'];
+
+const vmsDir = () => path.join(stateDir(), 'vm');
+const dirOf = (name: string) => path.join(vmsDir(), name);
+const ACCEL_FILE = 'accel';
+
+type Accel = 'kvm' | 'tcg';
+
+function binary(paths: string[], what: string): string {
+  const found = paths.find((p) => existsSync(p));
+  if (!found) throw new GraderError(`cannot start a VM sandbox: ${what} is not installed (Debian: apt-get install qemu-system-x86 qemu-utils)`);
+  return found;
+}
+
+/** The TSC frequency the guest is told, so that it does not measure it (slow under emulation). */
+function tscKhz(): number {
+  const mhz = /cpu MHz\s*:\s*([\d.]+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
+  return mhz ? Math.round(Number(mhz) * 1000) : 2_000_000;
+}
+
+function kernelCommandLine(cgroup: CgroupVersion): string {
+  return [
+    'console=ttyS0', 'quiet', 'panic=-1', `tsc_early_khz=${tscKhz()}`, 'no_timer_check', 'i8042.noaux', 'i8042.nokbd',
+    // v2 only: the v1 controllers are not even offered, as on a cgroup v2 host.
+    ...(cgroup === 'v2' ? ['cgroup_no_v1=all'] : []),
+    `kgrade.cgroup=${cgroup}`,
+  ].join(' ');
+}
+
+function qemuArgs(images: VmImages, dir: string, accel: Accel, cgroup: CgroupVersion): string[] {
+  const uid = vmUid();
+  return [
+    '-M', 'microvm,x-option-roms=off,pit=off,pic=off,rtc=off,isa-serial=on',
+    ...(accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']),
+    '-m', `${Math.floor(LIMITS.memoryBytes / 1024 ** 2)}M`, '-smp', '1',
+    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+    '-kernel', images.kernel, '-initrd', images.initrd, '-append', kernelCommandLine(cgroup),
+    '-chardev', `file,id=console,path=${path.join(dir, 'console.log')}`, '-serial', 'chardev:console',
+    // The image is read only through this VM's own overlay: no VM writes what another boots.
+    '-drive', `id=root,file=${path.join(dir, 'overlay.qcow2')},format=qcow2,if=none,discard=unmap`,
+    '-device', 'virtio-blk-device,drive=root',
+    '-device', 'virtio-serial-device',
+    '-chardev', `socket,id=agent,path=${path.join(dir, 'agent.sock')},server=on,wait=off`,
+    '-device', 'virtserialport,chardev=agent,name=kgrade.agent',
+    // No network device at all: test hosts are network namespaces inside the VM.
+    '-nic', 'none',
+    // Once its files are open qemu drops to an unprivileged uid, then runs under its own seccomp
+    // filter: no exec, no obsolete or resource-control calls. (set*uid stays allowed: -runas
+    // calls setuid after the filter is in place, and an unprivileged uid cannot regain root.)
+    '-runas', `${uid}:${uid}`,
+    '-sandbox', 'on,obsolete=deny,elevateprivileges=allow,spawn=deny,resourcecontrol=deny',
+  ];
+}
+
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Whether /dev/kvm can be opened; that it boots a VM is learnt by trying (see accelFor). */
+function kvmOpens(): boolean {
+  try {
+    closeSync(openSync('/dev/kvm', 'r+'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The verdict of an earlier probe on this boot of the host: KVM does not boot a VM here. */
+function kvmKnownBroken(): string | undefined {
+  try {
+    const [boot, verdict, ...why] = readFileSync(path.join(vmsDir(), ACCEL_FILE), 'utf8').trim().split(' ');
+    return boot === bootId() && verdict === 'tcg' ? why.join(' ') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let said = false;
+function sayOnce(line: string): void {
+  if (said) return;
+  said = true;
+  process.stderr.write(`${line}\n`);
+}
+
+/** The accelerator to boot with: KVM when configured or present and not known broken, else TCG. */
+function accelFor(): { accel: Accel; probing: boolean } {
+  const setting = vmAccel();
+  if (setting === 'tcg') return { accel: 'tcg', probing: false };
+  if (setting === 'kvm') return { accel: 'kvm', probing: false };
+  if (!kvmOpens()) {
+    sayOnce('kgrade: no usable /dev/kvm: VM sandboxes run under TCG, software emulation (slower)');
+    return { accel: 'tcg', probing: false };
+  }
+  const broken = kvmKnownBroken();
+  if (broken !== undefined) {
+    sayOnce(`kgrade: /dev/kvm does not boot a VM on this host (${broken}): VM sandboxes run under TCG, software emulation (slower)`);
+    return { accel: 'tcg', probing: false };
+  }
+  return { accel: 'kvm', probing: true };
+}
+
+function recordKvmBroken(why: string): void {
+  writeFileSync(path.join(vmsDir(), ACCEL_FILE), `${bootId()} tcg ${why.replace(/\s+/g, ' ').slice(0, 300)}\n`);
+}
+
+function consoleTail(name: string): string {
+  try {
+    const lines = readFileSync(path.join(dirOf(name), 'console.log'), 'utf8').trimEnd().split('\n');
+    const tail = lines.slice(-8);
+    // A panic's cause is its first line; the stack trace after it fills the tail.
+    const panic = lines.find((l) => l.includes('Kernel panic'));
+    return (panic && !tail.includes(panic) ? [panic, '…', ...tail] : tail).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+function qemuLogTail(name: string): string {
+  try {
+    return readFileSync(path.join(dirOf(name), 'qemu.log'), 'utf8').trim().slice(-600);
+  } catch {
+    return '';
+  }
+}
+
+/** The PID of a VM's qemu, if that process is still the one kgrade started (not a reused PID). */
+function qemuPid(name: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path.join(dirOf(name), 'qemu.pid'), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  if (!(pid > 0)) return undefined;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes(dirOf(name)) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let counter = 0;
+
+/** A node sandbox that is a VM of its own: its kernel, its cgroups, a guest agent for commands. */
+class VmSandbox implements Sandbox {
+  readonly isolation = 'vm' as const;
+
+  constructor(
+    readonly name: string,
+    private readonly agent: AgentConnection,
+    /** The guest's kernel release and cgroup version, as its agent reported them. */
+    readonly kernel: string,
+    readonly cgroup: string,
+  ) {}
+
+  async exec(argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
+    return this.run(argv, options.stdin !== undefined ? Buffer.from(options.stdin) : undefined, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  }
+
+  private async run(argv: string[], stdin: Buffer | undefined, timeoutMs: number): Promise<ExecResult> {
+    let r;
+    try {
+      r = await this.agent.exec(argv, stdin, timeoutMs, OUTPUT_CAP);
+    } catch (err) {
+      const why = qemuPid(this.name) === undefined ? ` (the VM has stopped; its console's last lines:\n${consoleTail(this.name)})` : '';
+      throw new GraderError(`${(err as Error).message}${why}`);
+    }
+    // A command killed by a signal reads as a shell reports it, 128 + the signal (137: SIGKILL, an OOM kill).
+    const code = r.code ?? (r.signal !== null ? 128 + r.signal : null);
+    return { argv, code, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut, truncated: r.truncated, durationMs: r.durationMs };
+  }
+
+  /** Copies through tar inside the VM: the archive crosses the agent's port as a command's input. */
+  async copyIn(hostPath: string, nodePath: string): Promise<void> {
+    const contents = hostPath.endsWith('/.');
+    const source = contents ? hostPath.slice(0, -2) : hostPath;
+    const archive = await execa('tar', ['-c', '--owner=0', '--group=0', '-C', contents ? source : path.dirname(source), contents ? '.' : path.basename(source)], {
+      encoding: 'buffer',
+      reject: false,
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    if (archive.exitCode !== 0) throw new GraderError(`could not pack ${hostPath}: ${Buffer.from(archive.stderr).toString().trim()}`);
+    const unpack = contents
+      ? `mkdir -p "$1" && tar -x --no-same-owner -C "$1"`
+      : `t=$(mktemp -d /run/kgrade/copy-XXXXXX) && tar -x --no-same-owner -C "$t" && mv "$t/$2" "$1" && rmdir "$t"`;
+    const r = await this.run(['sh', '-c', unpack, 'copy', nodePath, path.basename(source)], Buffer.from(archive.stdout), 120_000);
+    if (r.code !== 0) throw new GraderError(`copying ${hostPath} onto node ${this.name} failed: ${r.stderr.trim()}`);
+  }
+
+  async destroy(): Promise<void> {
+    this.agent.close('the sandbox was removed');
+    await vmRuntime.remove(this.name);
+  }
+}
+
+/** Starts qemu for a VM whose folder is ready, in the VM's cgroup from its first instruction; resolves once the agent answers. */
+async function boot(name: string, images: VmImages, accel: Accel, cgroup: CgroupVersion, deadlineMs: number): Promise<VmSandbox> {
+  const dir = dirOf(name);
+  const qemu = binary(QEMU_PATHS, 'qemu-system-x86_64');
+  for (const f of ['agent.sock', 'console.log', 'qemu.log', 'qemu.pid']) rmSync(path.join(dir, f), { force: true });
+  const procs = makeVmCgroup(name, { memoryBytes: LIMITS.memoryBytes + QEMU_OVERHEAD_BYTES, cpus: LIMITS.cpus, pids: 256 });
+  const log = openSync(path.join(dir, 'qemu.log'), 'w');
+  let exited: string | undefined;
+  try {
+    const child = spawn('/bin/sh', ['-c', 'for f in $KGRADE_VM_CGROUP_PROCS; do echo $$ >"$f" || exit 125; done; exec "$@"', 'kgrade-vm', qemu, ...qemuArgs(images, dir, accel, cgroup)], {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', KGRADE_VM_CGROUP_PROCS: procs.join(' ') },
+    });
+    child.once('error', (err) => {
+      exited = `qemu could not be started: ${err.message}`;
+    });
+    child.once('exit', (code, signal) => {
+      exited = `qemu ended (${signal ?? `exit ${code}`})${qemuLogTail(name) ? `: ${qemuLogTail(name)}` : ''}${consoleTail(name) ? `; console:\n${consoleTail(name)}` : ''}`;
+    });
+    child.unref();
+    if (child.pid) writeFileSync(path.join(dir, 'qemu.pid'), `${child.pid}\n`);
+  } finally {
+    closeSync(log);
+  }
+  const { agent, hello } = await AgentConnection.open(path.join(dir, 'agent.sock'), name, deadlineMs, () => exited);
+  return new VmSandbox(name, agent, hello.kernel || images.kernelRelease, hello.cgroup);
+}
+
+async function startVm(opts: SandboxOptions): Promise<Sandbox> {
+  const images = vmImages();
+  const qemuImg = binary(QEMU_IMG_PATHS, 'qemu-img');
+  binary(QEMU_PATHS, 'qemu-system-x86_64');
+  const cgroup: CgroupVersion = opts.cgroup ?? hostCgroupVersion();
+  counter += 1;
+  const name = `kgrade-${opts.runId}-${counter}`;
+  const dir = dirOf(name);
+  track(vmRuntime, name);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(path.join(dir, 'owner'), `${process.pid}\n`);
+    await writeFile(path.join(dir, 'purpose'), `${opts.purpose.slice(0, 200)}\n`);
+    const overlay = await execa(qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', images.root, path.join(dir, 'overlay.qcow2')], { reject: false, timeout: 60_000 });
+    if (overlay.exitCode !== 0) throw new GraderError(`qemu-img could not make the overlay of VM ${name}: ${String(overlay.stderr).trim()}`);
+    const { accel, probing } = accelFor();
+    let node: VmSandbox;
+    if (probing) {
+      try {
+        node = await boot(name, images, 'kvm', cgroup, KVM_PROBE_DEADLINE_MS);
+      } catch (err) {
+        const why = (err as Error).message.split('\n')[0] ?? '';
+        await stopQemu(name);
+        recordKvmBroken(why.slice(why.indexOf(':') + 1).trim());
+        sayOnce(`kgrade: /dev/kvm did not boot a VM on this host (${why}): VM sandboxes run under TCG, software emulation (slower)`);
+        removeVmCgroup(name);
+        const again = await execa(qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', images.root, path.join(dir, 'overlay.qcow2')], { reject: false, timeout: 60_000 });
+        if (again.exitCode !== 0) throw new GraderError(`qemu-img could not make the overlay of VM ${name}: ${String(again.stderr).trim()}`);
+        node = await boot(name, images, 'tcg', cgroup, BOOT_DEADLINE_MS);
+      }
+    } else {
+      node = await boot(name, images, accel, cgroup, BOOT_DEADLINE_MS);
+    }
+    await prepareNode(node);
+    return node;
+  } catch (err) {
+    await vmRuntime.remove(name).catch(() => undefined);
+    throw err;
+  }
+}
+
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** A process that is gone or a zombie no longer holds its cgroup or its files. */
+function ended(pid: number): boolean {
+  try {
+    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+function killQemu(name: string): number | undefined {
+  const pid = qemuPid(name);
+  if (pid === undefined) return undefined;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // ended meanwhile
+  }
+  return pid;
+}
+
+/** How long a killed qemu may take to end: freeing 2 GiB on a loaded host takes seconds. */
+const QEMU_END_MS = 60_000;
+
+async function stopQemu(name: string): Promise<void> {
+  const pid = killQemu(name);
+  for (let i = 0; pid !== undefined && !ended(pid) && i < QEMU_END_MS / 25; i++) await new Promise((r) => setTimeout(r, 25));
+}
+
+function stopQemuSync(name: string): void {
+  const pid = killQemu(name);
+  for (let i = 0; pid !== undefined && !ended(pid) && i < QEMU_END_MS / 25; i++) sleepSync(25);
+}
+
+function forget(name: string): void {
+  removeVmCgroup(name);
+  rmSync(dirOf(name), { recursive: true, force: true });
+  untrack(name);
+}
+
+export const vmRuntime: SandboxRuntime = {
+  isolation: 'vm',
+  boundary: 'a virtual machine with its own kernel (qemu, microvm): the host sees only an unprivileged qemu process under its seccomp filter, in a cgroup of its own, with no network device',
+
+  start: startVm,
+
+  async list(): Promise<SandboxListing[]> {
+    const out: SandboxListing[] = [];
+    for (const name of existsSync(vmsDir()) ? readdirSync(vmsDir()) : []) {
+      if (name === ACCEL_FILE) continue;
+      let ownerPid: number;
+      try {
+        ownerPid = Number(readFileSync(path.join(dirOf(name), 'owner'), 'utf8').trim());
+      } catch {
+        // a folder with no owner is the remains of a start that died early: anyone may reap it, once it is not new
+        try {
+          if (Date.now() - statSync(dirOf(name)).mtimeMs < 60_000) continue;
+        } catch {
+          continue;
+        }
+        ownerPid = Number.MAX_SAFE_INTEGER;
+      }
+      out.push({ name, ownerPid });
+    }
+    // A cgroup whose VM folder is gone is the remains of a removal that was cut short: anyone may reap it.
+    for (const name of listedVmCgroups()) if (!out.some((s) => s.name === name) && !existsSync(dirOf(name))) out.push({ name, ownerPid: Number.MAX_SAFE_INTEGER });
+    return out;
+  },
+
+  async remove(name: string): Promise<void> {
+    await stopQemu(name);
+    forget(name);
+  },
+
+  /** A VM's leftovers are a qemu process, files and a cgroup it owns: none is set aside yet; a failed removal is retried by the next reaper. */
+  async setAside() {
+    return [];
+  },
+
+  removeSync(name: string): void {
+    stopQemuSync(name);
+    forget(name);
+  },
+};
+
+/** For reports and tests: whether a listed VM's qemu still runs. */
+export function vmRunning(name: string): boolean {
+  const pid = qemuPid(name);
+  return pid !== undefined && alive(pid) && !ended(pid);
+}
+
