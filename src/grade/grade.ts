@@ -78,6 +78,7 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
       nodeImage: opts.nodeImage,
       isolation,
       fixtures: lab.fixtures,
+      ...(lab.allow ? { allow: lab.allow } : {}),
       ...(opts.cluster ? { cluster: opts.cluster } : {}),
       timeouts: { script: lab.timeouts.script, command: lab.timeouts.command, wait: lab.timeouts.wait },
     };

@@ -14,6 +14,8 @@ export interface LabFile {
   fixtures: Fixture[];
   /** Cluster labs: a scenario disturbs state every namespace shares; never two grades of it at once. */
   disruptive: boolean;
+  /** Cluster labs: Service types the admission policies refuse unless the lab allows them. */
+  allow?: { nodePorts?: boolean; loadBalancers?: boolean };
   expect: Record<string, WrongCaseExpectation>;
 }
 
@@ -45,6 +47,7 @@ export const LAB_FILE_KEYS = {
   timeouts: true,
   fixtures: true,
   disruptive: true,
+  allow: true,
   expect: true,
 } satisfies Record<keyof LabFile, true>;
 
