@@ -179,6 +179,12 @@ function clusterChoice(values: ClusterValues): ClusterChoice {
   };
 }
 
+/** kgrade's admission policies for submission namespaces, on any cluster it grades on (kept when current). */
+async function installSubmissionAdmission(kc: import('../vendor/kubernetes-client.js').KubeConfig): Promise<void> {
+  const changed = await (await import('../kube/admission.js')).ensureAdmission(kc);
+  if (changed.length) log(`kgrade: admission policies for submission namespaces: ${changed.join(', ')}`);
+}
+
 /** What a lab's scenarios run on: the node image for sandbox labs; for cluster labs, the cluster, brought up. */
 async function prepareEnvironment(
   labs: Lab[],
@@ -187,7 +193,9 @@ async function prepareEnvironment(
   const image = labs.some((l) => l.environment === 'sandbox') ? await ensureNodeImage({ build: !values['no-build'], log }) : '';
   if (!labs.some((l) => l.environment === 'cluster')) return { image };
   const choice = clusterChoice(values);
-  const status = await (await providerFor(choice)).up(log);
+  const provider = await providerFor(choice);
+  const status = await provider.up(log);
+  await installSubmissionAdmission(provider.kubeConfig());
   return { image, cluster: { provider: choice.provider, kubeconfig: status.ref.kubeconfig, context: status.ref.context } };
 }
 
@@ -369,6 +377,7 @@ async function cmdCluster(args: string[]): Promise<number> {
   switch (action) {
     case 'up': {
       const s = await provider.up(log);
+      await installSubmissionAdmission(provider.kubeConfig());
       process.stdout.write(`${s.name}: ${s.version}, ${s.nodes.map((n) => `${n.name} ${n.ready ? 'Ready' : 'NotReady'} ${n.internalIP}`).join(', ')}\nkubeconfig: ${s.ref.kubeconfig} (context ${s.ref.context})\n`);
       return EXIT.graded;
     }

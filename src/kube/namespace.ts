@@ -157,7 +157,8 @@ async function requestNamespaceDeletion(admin: k8s.KubeConfig, name: string): Pr
     await core.deleteNamespace({ name, gracePeriodSeconds: 0, propagationPolicy: 'Background' });
   } catch (err) {
     if (httpStatus(err) === 404) return false;
-    throw new GraderError(`deleting namespace ${name}: ${describeApiError(err)}`, { cause: err });
+    // 409: already Terminating (an earlier deletion); its finalizers are still to be released
+    if (httpStatus(err) !== 409) throw new GraderError(`deleting namespace ${name}: ${describeApiError(err)}`, { cause: err });
   }
   const released = await releaseFinalizers(admin, name, false).catch((err: unknown) => [`(could not read its objects: ${describeApiError(err)})`]);
   if (released.length) process.stderr.write(`kgrade: namespace ${name}: removed the submission's finalizers: ${released.join('; ')}\n`);
