@@ -117,9 +117,9 @@ test('a lab that allows NodePorts gets them; the quota bounds how many', async (
   assert.equal(await dryRun(allowing.student, allowing.name, service({ type: 'NodePort' })), undefined);
   const lb = await dryRun(allowing.student, allowing.name, service({ type: 'LoadBalancer' }));
   assert.equal(lb?.status, 422, 'LoadBalancer is a separate allowance');
-  const quota = await admin().makeApiClient(k8s.CoreV1Api).readNamespacedResourceQuota({ name: 'kgrade', namespace: ns.name });
-  assert.equal(quota.spec?.hard?.['services.nodeports'], '0');
-  assert.notEqual(allowing && (await admin().makeApiClient(k8s.CoreV1Api).readNamespacedResourceQuota({ name: 'kgrade', namespace: allowing.name })).spec?.hard?.['services.nodeports'], '0');
+  const quota = (namespace: string) => admin().makeApiClient(k8s.CoreV1Api).readNamespacedResourceQuota({ name: 'kgrade', namespace });
+  assert.equal((await quota(ns.name)).spec?.hard?.['services.nodeports'], '0');
+  assert.equal((await quota(allowing.name)).spec?.hard?.['services.nodeports'], '3');
 });
 
 test('applying a refused object is the student\'s failure with the API server\'s message', async () => {
@@ -164,4 +164,28 @@ test('a pod without resources gets the LimitRange\'s defaults, ephemeral storage
 
 test('installing the policies again keeps them: one read each, nothing changed', async () => {
   assert.deepEqual(await installAdmission(admin()), []);
+});
+
+test('at run time a pod\'s identity (the namespace\'s "default" ServiceAccount) may read and change nothing', async () => {
+  const authz = admin().makeApiClient(k8s.AuthorizationV1Api);
+  const may = async (account: string, verb: string, resource: string, namespace = ns.name) =>
+    (
+      await authz.createSubjectAccessReview({
+        body: {
+          spec: {
+            user: `system:serviceaccount:${ns.name}:${account}`,
+            groups: ['system:serviceaccounts', `system:serviceaccounts:${ns.name}`, 'system:authenticated'],
+            resourceAttributes: { namespace, verb, resource },
+          },
+        },
+      })
+    ).status?.allowed ?? false;
+  for (const [verb, resource] of [['get', 'pods'], ['list', 'secrets'], ['create', 'pods'], ['create', 'endpoints'], ['delete', 'configmaps']]) {
+    assert.equal(await may('default', verb ?? '', resource ?? ''), false, `default may not ${verb} ${resource}`);
+  }
+  assert.equal(await may('student', 'create', 'pods'), true, 'the student account creates (kgrade uses it to apply)');
+  for (const [verb, resource] of [['get', 'pods'], ['list', 'secrets'], ['create', 'endpoints'], ['update', 'services'], ['delete', 'pods']]) {
+    assert.equal(await may('student', verb ?? '', resource ?? ''), false, `student may not ${verb} ${resource}`);
+  }
+  assert.equal(await may('student', 'create', 'pods', 'kube-system'), false);
 });
