@@ -8,7 +8,7 @@ import { confirmNamespaceGone, leftBehindNamespaces, releaseFinalizers, type Nam
 /** A namespace that holds one submission's objects, and a kubeconfig that can touch nothing else. */
 export interface SubmissionNamespace {
   name: string;
-  /** Acts as the namespace's ServiceAccount "student": namespaced objects of the lab's kinds, in this namespace only. */
+  /** Acts as the namespace's ServiceAccount "student": creates objects of the lab's kinds in this namespace, nothing else. */
   student: k8s.KubeConfig;
 }
 
@@ -72,9 +72,12 @@ function slug(text: string, max: number): string {
 
 /**
  * Creates the namespace for one submission: labelled for Pod Security
- * (baseline enforced: no privileged pods, no host namespaces or paths), with a
- * quota on object counts and a ServiceAccount whose Role reaches only this
- * namespace. Manifests are applied with that account's token.
+ * (baseline enforced: no privileged pods, no host namespaces or paths) and for
+ * kgrade's admission policies (admission.ts), with a quota, a LimitRange and a
+ * ServiceAccount whose Role only creates the lab's kinds in this namespace.
+ * Manifests are applied with that account's token. The first namespace of a
+ * process installs the policies when they are missing or out of date, and looks
+ * for namespaces earlier runs left Terminating.
  */
 export async function createSubmissionNamespace(admin: k8s.KubeConfig, labId: string, submission: string, allow: NamespaceAllowances = {}): Promise<SubmissionNamespace> {
   // The namespace is bound by the admission policies from its first object on.
