@@ -179,10 +179,17 @@ function clusterChoice(values: ClusterValues): ClusterChoice {
   };
 }
 
-/** kgrade's admission policies for submission namespaces, on any cluster it grades on (kept when current). */
-async function installSubmissionAdmission(kc: import('../vendor/kubernetes-client.js').KubeConfig): Promise<void> {
-  const changed = await (await import('../kube/admission.js')).ensureAdmission(kc);
-  if (changed.length) log(`kgrade: admission policies for submission namespaces: ${changed.join(', ')}`);
+/**
+ * kgrade's admission policies for submission namespaces, on any cluster it grades on (kept
+ * when current). A grade does not wait here: its first namespace waits for the same install,
+ * and a failure is that namespace's error.
+ */
+async function installSubmissionAdmission(kc: import('../vendor/kubernetes-client.js').KubeConfig, wait: boolean): Promise<void> {
+  const installing = (await import('../kube/admission.js')).ensureAdmission(kc).then((changed) => {
+    if (changed.length) log(`kgrade: admission policies for submission namespaces: ${changed.join(', ')}`);
+  });
+  if (wait) await installing;
+  else installing.catch(() => undefined);
 }
 
 /** What a lab's scenarios run on: the node image for sandbox labs; for cluster labs, the cluster, brought up. */
@@ -195,7 +202,7 @@ async function prepareEnvironment(
   const choice = clusterChoice(values);
   const provider = await providerFor(choice);
   const status = await provider.up(log);
-  await installSubmissionAdmission(provider.kubeConfig());
+  await installSubmissionAdmission(provider.kubeConfig(), false);
   return { image, cluster: { provider: choice.provider, kubeconfig: status.ref.kubeconfig, context: status.ref.context } };
 }
 
@@ -377,7 +384,7 @@ async function cmdCluster(args: string[]): Promise<number> {
   switch (action) {
     case 'up': {
       const s = await provider.up(log);
-      await installSubmissionAdmission(provider.kubeConfig());
+      await installSubmissionAdmission(provider.kubeConfig(), true);
       process.stdout.write(`${s.name}: ${s.version}, ${s.nodes.map((n) => `${n.name} ${n.ready ? 'Ready' : 'NotReady'} ${n.internalIP}`).join(', ')}\nkubeconfig: ${s.ref.kubeconfig} (context ${s.ref.context})\n`);
       return EXIT.graded;
     }
