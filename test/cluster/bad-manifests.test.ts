@@ -109,11 +109,15 @@ test('a privileged pod and a hostPath mount of /: Pod Security refuses them, the
   assert.match(h.message, /violates PodSecurity "baseline[^"]*": hostPath volumes/);
 });
 
-test('a resource request no node can meet: failed with the scheduler\'s reason, within the lab\'s deadline', async () => {
-  const g = await grade(SMOKE, { 'pod.yaml': smokePod('', '\n      resources:\n        requests: {memory: 4000Gi}') });
+test('a resource request no node can meet: failed with the scheduler\'s reason; one over the namespace\'s bounds, with the API server\'s', async () => {
+  // with a limit within the namespace's bounds, the request alone is what no node can meet
+  const g = await grade(SMOKE, { 'pod.yaml': smokePod('', '\n      resources:\n        requests: {memory: 2Gi, cpu: "2"}\n        limits: {memory: 2Gi, cpu: "2"}') });
   const s = scenario(g, RUNS);
   assert.equal(s.outcome, 'failed');
-  assert.match(s.message, /Insufficient memory|Unschedulable/);
+  assert.match(s.message, /Insufficient (memory|cpu)|Unschedulable/);
+  const over = scenario(await grade(SMOKE, { 'pod.yaml': smokePod('', '\n      resources:\n        requests: {memory: 4000Gi}') }), RUNS);
+  assert.equal(over.outcome, 'failed');
+  assert.match(over.message, /HTTP 422: .*must be less than or equal to memory limit of 512Mi/);
 });
 
 test('10 000 ConfigMaps in one file: refused before anything is created; nothing outside the namespace changes', async () => {
