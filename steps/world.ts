@@ -91,7 +91,7 @@ export class KgradeWorld extends World<WorldParameters> {
 
   /** The scenario's own namespace, made on first use and deleted after the scenario; {{namespace}} is its name. */
   namespace(): Promise<SubmissionNamespace> {
-    this.ns ??= createSubmissionNamespace(this.admin(), this.parameters.labId, this.parameters.submissionName).then((ns) => {
+    this.ns ??= createSubmissionNamespace(this.admin(), this.parameters.labId, this.parameters.submissionName, this.parameters.allow).then((ns) => {
       this.vars.set('namespace', ns.name);
       return ns;
     });

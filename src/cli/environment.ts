@@ -91,6 +91,19 @@ export function clusterChoice(values: ClusterValues): ClusterChoice {
   };
 }
 
+/**
+ * kgrade's admission policies for submission namespaces, on any cluster it grades on (kept
+ * when current). A grade does not wait here: its first namespace waits for the same install,
+ * and a failure is that namespace's error.
+ */
+export async function installSubmissionAdmission(kc: import('../vendor/kubernetes-client.js').KubeConfig, wait: boolean): Promise<void> {
+  const installing = (await import('../kube/admission.js')).ensureAdmission(kc).then((changed) => {
+    if (changed.length) log(`kgrade: admission policies for submission namespaces: ${changed.join(', ')}`);
+  });
+  if (wait) await installing;
+  else installing.catch(() => undefined);
+}
+
 /** What a lab's scenarios run on: the node image for sandbox labs; for cluster labs, the cluster, brought up. */
 export async function prepareEnvironment(
   labs: Lab[],
@@ -101,6 +114,8 @@ export async function prepareEnvironment(
   if (isolation === 'vm' && image) await (await import('../env/sandbox/vm-images.js')).ensureVmImages({ build: !values['no-build'], log });
   if (!labs.some((l) => l.environment === 'cluster')) return { image };
   const choice = clusterChoice(values);
-  const status = await (await providerFor(choice)).up(log);
+  const provider = await providerFor(choice);
+  const status = await provider.up(log);
+  await installSubmissionAdmission(provider.kubeConfig(), false);
   return { image, cluster: { provider: choice.provider, kubeconfig: status.ref.kubeconfig, context: status.ref.context } };
 }

@@ -18,6 +18,8 @@ export interface WorldParameters {
   timeouts: { script: number; command: number; wait: number };
   /** Cluster labs: what the lab can start in a scenario's namespace (lab.yaml fixtures:). */
   fixtures: Fixture[];
+  /** Cluster labs: what the lab lets its submissions make (lab.yaml allow:). */
+  allow?: { nodePorts?: boolean; loadBalancers?: boolean };
   /** Set for cluster labs: which cluster the scenarios run against. */
   cluster?: { provider: 'kind' | 'existing'; kubeconfig: string; context: string };
   /** The submission's name, for naming its namespace. */

@@ -84,6 +84,7 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
       isolation,
       ...(lab.environment === 'sandbox' ? { cgroup: cgroupFor(lab.kernel.cgroup) } : {}),
       fixtures: lab.fixtures,
+      ...(lab.allow ? { allow: lab.allow } : {}),
       ...(opts.cluster ? { cluster: opts.cluster } : {}),
       timeouts: { script: lab.timeouts.script, command: lab.timeouts.command, wait: lab.timeouts.wait },
     };

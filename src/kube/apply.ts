@@ -43,7 +43,15 @@ export function parseManifest(file: string, text: string): { objects: k8s.Kubern
     if (!SUBMISSION_KINDS.has(o.kind)) {
       throw new SubmissionAssertionError(`${where}: kind ${o.kind} is not one a submission may create (${[...SUBMISSION_KINDS].join(', ')})`);
     }
-    if (typeof o.metadata.namespace === 'string') notes.push(`${where}: metadata.namespace "${o.metadata.namespace}" was replaced by the submission's own namespace`);
+    const ns = o.metadata.namespace;
+    if (ns !== undefined && ns !== null) {
+      if (ns !== 'default' && ns !== '') {
+        throw new SubmissionAssertionError(
+          `${where}: ${o.kind} ${o.metadata.name} names namespace ${JSON.stringify(ns)}; a submission's objects are created in the scenario's own namespace, as "kubectl apply -n" would refuse an object of another: leave metadata.namespace unset (or "default")`,
+        );
+      }
+      notes.push(`${where}: metadata.namespace "${ns}" was moved into the scenario's own namespace`);
+    }
     objects.push(o);
   });
   if (objects.length === 0) throw new SubmissionAssertionError(`${file} holds no Kubernetes object`);

@@ -276,6 +276,7 @@ export async function loadLab(labDir: string): Promise<Lab> {
     }
   }
   const fixtureNames = new Set<string>();
+  if (file.allow && file.environment !== 'cluster') problems.push(`lab.yaml: allow: only cluster labs have Services to allow (environment is ${file.environment})`);
   for (const f of file.fixtures) {
     if (file.environment !== 'cluster') problems.push(`lab.yaml: fixtures: only cluster labs start fixtures (environment is ${file.environment})`);
     if (fixtureNames.has(f.name)) problems.push(`lab.yaml: fixtures: the name "${f.name}" is used twice`);

@@ -23,6 +23,8 @@ export interface LabFile {
   verify: VerifyOptions;
   /** Sandbox labs: the kernel the checks assume; cgroup defaults to either. */
   kernel: { cgroup: CgroupPin };
+  /** Cluster labs: Service types the admission policies refuse unless the lab allows them. */
+  allow?: { nodePorts?: boolean; loadBalancers?: boolean };
   expect: Record<string, WrongCaseExpectation>;
 }
 
@@ -67,6 +69,7 @@ export const LAB_FILE_KEYS = {
   feedback: true,
   verify: true,
   kernel: true,
+  allow: true,
   expect: true,
 } satisfies Record<keyof LabFile, true>;
 

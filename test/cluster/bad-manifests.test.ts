@@ -23,7 +23,7 @@ let counter = 0;
 interface Graded {
   code: number | null;
   stderr: string;
-  scenarios: { name: string; outcome: string; message: string }[];
+  scenarios: { name: string; outcome: string; message: string; notes?: string[] }[];
 }
 
 before(async () => {
@@ -75,12 +75,25 @@ test('several documents: all are created in the submission\'s namespace, and the
   assert.equal(scenario(g, RUNS).outcome, 'passed', JSON.stringify(g.scenarios));
 });
 
-test('an object that names kube-system lands in the submission\'s own namespace; kube-system is untouched', async () => {
+test('an object that names kube-system: the student\'s failed, with the reason; kube-system is untouched', async () => {
   const g = await grade(SMOKE, { 'pod.yaml': smokePod().replace('  name: smoke\n', '  name: smoke\n  namespace: kube-system\n') });
-  assert.equal(scenario(g, RUNS).outcome, 'passed');
+  assert.equal(g.code, 0, g.stderr);
+  const s = scenario(g, RUNS);
+  assert.equal(s.outcome, 'failed');
+  assert.match(s.message, /pod\.yaml, document 1: Pod smoke names namespace "kube-system"/);
   const kc = new KindProvider().kubeConfig();
   const pods = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: 'kube-system' });
   assert.ok(!pods.items.some((p) => p.metadata?.name === 'smoke'), 'no pod smoke in kube-system');
+});
+
+test('an object that names namespace default is moved into the submission\'s namespace, with a note, and counts', async () => {
+  const g = await grade(SMOKE, { 'pod.yaml': smokePod().replace('  name: smoke\n', '  name: smoke\n  namespace: default\n') });
+  const s = scenario(g, RUNS);
+  assert.equal(s.outcome, 'passed', JSON.stringify(g.scenarios));
+  assert.ok(s.notes?.some((n) => /metadata\.namespace "default" was moved into the scenario's own namespace/.test(n)), JSON.stringify(s.notes));
+  const kc = new KindProvider().kubeConfig();
+  const pods = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: 'default' });
+  assert.ok(!pods.items.some((p) => p.metadata?.name === 'smoke'), 'no pod smoke in default');
 });
 
 test('a privileged pod and a hostPath mount of /: Pod Security refuses them, the student\'s failed with the admission message', async () => {
@@ -96,11 +109,15 @@ test('a privileged pod and a hostPath mount of /: Pod Security refuses them, the
   assert.match(h.message, /violates PodSecurity "baseline[^"]*": hostPath volumes/);
 });
 
-test('a resource request no node can meet: failed with the scheduler\'s reason, within the lab\'s deadline', async () => {
-  const g = await grade(SMOKE, { 'pod.yaml': smokePod('', '\n      resources:\n        requests: {memory: 4000Gi}') });
+test('a resource request no node can meet: failed with the scheduler\'s reason; one over the namespace\'s bounds, with the API server\'s', async () => {
+  // with a limit within the namespace's bounds, the request alone is what no node can meet
+  const g = await grade(SMOKE, { 'pod.yaml': smokePod('', '\n      resources:\n        requests: {memory: 2Gi, cpu: "2"}\n        limits: {memory: 2Gi, cpu: "2"}') });
   const s = scenario(g, RUNS);
   assert.equal(s.outcome, 'failed');
-  assert.match(s.message, /Insufficient memory|Unschedulable/);
+  assert.match(s.message, /Insufficient (memory|cpu)|Unschedulable/);
+  const over = scenario(await grade(SMOKE, { 'pod.yaml': smokePod('', '\n      resources:\n        requests: {memory: 4000Gi}') }), RUNS);
+  assert.equal(over.outcome, 'failed');
+  assert.match(over.message, /HTTP 422: .*must be less than or equal to memory limit of 512Mi/);
 });
 
 test('10 000 ConfigMaps in one file: refused before anything is created; nothing outside the namespace changes', async () => {

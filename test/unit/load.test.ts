@@ -401,6 +401,20 @@ test('fixtures: only in cluster labs, each name once, each manifest a file of th
   );
 });
 
+test('allow: only in cluster labs, and only the Service types it names', async (t) => {
+  const root = await tempRoot('load', t);
+  const dir = await writeLab(root, 'allow-lab', {
+    yaml: labYaml('allow-lab', { extra: { allow: { nodePorts: true } } }),
+    features: { 'good.feature': GOOD_FEATURE },
+  });
+  await loadFails(dir, re('allow: only cluster labs have Services to allow'));
+  const other = await writeLab(root, 'allow-other', {
+    yaml: labYaml('allow-other', { extra: { environment: 'cluster', allow: { hostNetwork: true } } }),
+    features: { 'good.feature': GOOD_FEATURE },
+  });
+  await loadFails(other, re('hostNetwork'));
+});
+
 test('@serial needs disruptive: true in lab.yaml', async (t) => {
   const serial = GOOD_FEATURE.replace('@points:2', '@points:2 @serial');
   const root = await tempRoot('load', t);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { REPO_ROOT } from '../../paths.js';
-import { CLUSTER_OPTIONS, clusterChoice, providerFor } from '../environment.js';
+import { CLUSTER_OPTIONS, clusterChoice, installSubmissionAdmission, providerFor } from '../environment.js';
 import { EXIT } from '../exit.js';
 import { log } from '../output.js';
 import { defineVerb } from '../verb.js';
@@ -53,6 +53,7 @@ An existing cluster is not kgrade's to delete: only what kgrade made in it is re
     switch (action) {
       case 'up': {
         const s = await provider.up(log);
+        await installSubmissionAdmission(provider.kubeConfig(), true);
         process.stdout.write(`${s.name}: ${s.version}, ${s.nodes.map((n) => `${n.name} ${n.ready ? 'Ready' : 'NotReady'} ${n.internalIP}`).join(', ')}\nkubeconfig: ${s.ref.kubeconfig} (context ${s.ref.context})\n`);
         return EXIT.graded;
       }
