@@ -24,8 +24,12 @@ for (const [name, pkg] of Object.entries(VENDORED)) {
     outfile: out,
     legalComments: 'eof',
     logLevel: 'warning',
-    banner: { js: "import { createRequire as kgradeCreateRequire } from 'node:module'; const require = kgradeCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as kgradeCreateRequire } from 'node:module'; const require = kgradeCreateRequire(import.meta.url);",
+    },
   });
   const { size } = await stat(out);
-  process.stderr.write(`bundle-client: ${path.relative(root, out)} (${(size / 1e6).toFixed(1)} MB) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stderr.write(
+    `bundle-client: ${path.relative(root, out)} (${(size / 1e6).toFixed(1)} MB) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  );
 }

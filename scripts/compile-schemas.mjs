@@ -20,6 +20,10 @@ const hash = createHash('sha256').update(text).digest('hex');
 const out = path.join(root, 'dist/src/vendor/lab-validator.js');
 await mkdir(path.dirname(out), { recursive: true });
 // the standalone code requires ajv's runtime helpers (ucs2length): an ES module needs a require
-const banner = "import { createRequire as kgradeCreateRequire } from 'node:module'; const require = kgradeCreateRequire(import.meta.url);";
-await writeFile(out, `${banner}\n${code.replace(/^"use strict";/, '')}\nexport const schemaSha256 = ${JSON.stringify(hash)};\n`);
+const banner =
+  "import { createRequire as kgradeCreateRequire } from 'node:module'; const require = kgradeCreateRequire(import.meta.url);";
+await writeFile(
+  out,
+  `${banner}\n${code.replace(/^"use strict";/, '')}\nexport const schemaSha256 = ${JSON.stringify(hash)};\n`,
+);
 process.stderr.write(`compile-schemas: ${path.relative(root, out)} (schemas/lab.schema.json ${hash.slice(0, 12)})\n`);

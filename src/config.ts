@@ -76,7 +76,8 @@ export function vmUid(): number {
 /** How VM sandboxes are run: KGRADE_VM_ACCEL, auto (default: KVM if it boots a VM here, else TCG), kvm or tcg. */
 export function vmAccel(): 'auto' | 'kvm' | 'tcg' {
   const raw = setting('KGRADE_VM_ACCEL') ?? 'auto';
-  if (raw !== 'auto' && raw !== 'kvm' && raw !== 'tcg') throw new UsageError(`KGRADE_VM_ACCEL=${raw}: must be auto, kvm or tcg`);
+  if (raw !== 'auto' && raw !== 'kvm' && raw !== 'tcg')
+    throw new UsageError(`KGRADE_VM_ACCEL=${raw}: must be auto, kvm or tcg`);
   return raw;
 }
 

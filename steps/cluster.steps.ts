@@ -10,15 +10,34 @@ import type { KgradeWorld } from './world.js';
 Then('every node is Ready', async function (this: KgradeWorld) {
   const nodes = await api(this.admin(), 'listing nodes', () => this.admin().makeApiClient(k8s.CoreV1Api).listNode());
   if (nodes.items.length === 0) fail('the cluster has no nodes');
-  const ready = (n: k8s.V1Node) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  const ready = (n: k8s.V1Node) =>
+    n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
   const bad = nodes.items.filter((n) => !ready(n));
   if (bad.length) {
-    fail(`not Ready: ${bad.map((n) => `${n.metadata?.name ?? '?'} (${n.status?.conditions?.filter((c) => c.status !== 'False' || c.type === 'Ready').map((c) => `${c.type}=${c.status}${c.message ? `: ${c.message}` : ''}`).join(', ') ?? 'no conditions'})`).join('; ')}`);
+    fail(
+      `not Ready: ${bad
+        .map(
+          (n) =>
+            `${n.metadata?.name ?? '?'} (${
+              n.status?.conditions
+                ?.filter((c) => c.status !== 'False' || c.type === 'Ready')
+                .map((c) => `${c.type}=${c.status}${c.message ? `: ${c.message}` : ''}`)
+                .join(', ') ?? 'no conditions'
+            })`,
+        )
+        .join('; ')}`,
+    );
   }
-  this.note(`nodes: ${nodes.items.map((n) => `${n.metadata?.name ?? '?'} ${n.status?.nodeInfo?.kubeletVersion ?? ''} ${n.status?.nodeInfo?.containerRuntimeVersion ?? ''}`).join(', ')}`);
+  this.note(
+    `nodes: ${nodes.items.map((n) => `${n.metadata?.name ?? '?'} ${n.status?.nodeInfo?.kubeletVersion ?? ''} ${n.status?.nodeInfo?.containerRuntimeVersion ?? ''}`).join(', ')}`,
+  );
 });
 
-steps(Given, ["the grader's client pod {string} is running", '채점기의 클라이언트 파드 {string}이\\(가) 실행 중이다'], async function (this: KgradeWorld, name: string) {
-  const ns = await this.namespace();
-  await startClientPod(this.admin(), ns.name, name, debugPodImage(), this.timeouts.wait * 1000);
-});
+steps(
+  Given,
+  ["the grader's client pod {string} is running", '채점기의 클라이언트 파드 {string}이\\(가) 실행 중이다'],
+  async function (this: KgradeWorld, name: string) {
+    const ns = await this.namespace();
+    await startClientPod(this.admin(), ns.name, name, debugPodImage(), this.timeouts.wait * 1000);
+  },
+);

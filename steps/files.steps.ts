@@ -37,12 +37,16 @@ Then(
     const problems = seen.map((p) => programProblem(p, root)).filter((p): p is string => p !== undefined);
     for (const p of seen) {
       if (p.exists && p.elf && !p.interp) this.note(`${p.program} is static: it needs no libraries`);
-      else if (p.libraries?.length) this.note(`${p.program}: the loader inside ${root} found ${p.libraries.join(', ')}`);
+      else if (p.libraries?.length)
+        this.note(`${p.program}: the loader inside ${root} found ${p.libraries.join(', ')}`);
     }
     if (problems.length) fail(problems.join('; '));
   },
 );
 
-Given("the grader's own box at {string} on the node with {string}", async function (this: KgradeWorld, root: string, programs: string) {
-  await buildBox(await this.node(), this.expand(root), words(this.expand(programs)));
-});
+Given(
+  "the grader's own box at {string} on the node with {string}",
+  async function (this: KgradeWorld, root: string, programs: string) {
+    await buildBox(await this.node(), this.expand(root), words(this.expand(programs)));
+  },
+);

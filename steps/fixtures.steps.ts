@@ -14,16 +14,26 @@ import type { KgradeWorld } from './world.js';
  * (an init container's wget) must not lose points to kube-proxy being late.
  */
 async function reachable(world: KgradeWorld, namespace: string, fixture: Fixture): Promise<void> {
-  const services = (await fixtureObjects(world.parameters.labDir, fixture)).filter((o): o is k8s.V1Service => o.kind === 'Service');
+  const services = (await fixtureObjects(world.parameters.labDir, fixture)).filter(
+    (o): o is k8s.V1Service => o.kind === 'Service',
+  );
   if (services.length === 0) return;
-  const nodes = await Promise.all((await listNodes(world.admin())).map((n) => world.clusterNode(n.metadata?.name ?? '')));
+  const nodes = await Promise.all(
+    (await listNodes(world.admin())).map((n) => world.clusterNode(n.metadata?.name ?? '')),
+  );
   await eventually(
     async () => {
       const states = [];
-      for (const svc of services) states.push(await kubeProxyFollows(world.admin(), nodes, namespace, svc, world.timeouts.command * 1000));
+      for (const svc of services)
+        states.push(await kubeProxyFollows(world.admin(), nodes, namespace, svc, world.timeouts.command * 1000));
       return { ok: states.every((x) => x.ok), value: undefined, seen: states.map((x) => x.seen).join('; ') };
     },
-    { what: `kube-proxy to send fixture ${fixture.name}'s services to its pods`, timeoutMs: world.timeouts.wait * 1000, intervalMs: 1000, blame: 'grader' },
+    {
+      what: `kube-proxy to send fixture ${fixture.name}'s services to its pods`,
+      timeoutMs: world.timeouts.wait * 1000,
+      intervalMs: 1000,
+      blame: 'grader',
+    },
   );
 }
 
@@ -32,8 +42,11 @@ async function start(world: KgradeWorld, names: string[]): Promise<void> {
   const fixtures = world.parameters.fixtures;
   const chosen = names.length ? names.map((n) => fixtures.find((f) => f.name === n) ?? n) : fixtures;
   const unknown = chosen.filter((f): f is string => typeof f === 'string');
-  if (unknown.length) throw new LabError(`no fixture named ${unknown.join(', ')} in lab.yaml (it has: ${fixtures.map((f) => f.name).join(', ') || 'none'})`);
-  if (chosen.length === 0) throw new LabError('this step starts the lab\'s fixtures, but lab.yaml declares none');
+  if (unknown.length)
+    throw new LabError(
+      `no fixture named ${unknown.join(', ')} in lab.yaml (it has: ${fixtures.map((f) => f.name).join(', ') || 'none'})`,
+    );
+  if (chosen.length === 0) throw new LabError("this step starts the lab's fixtures, but lab.yaml declares none");
   await Promise.all(
     chosen.map(async (f) => {
       if (typeof f === 'string') return;

@@ -24,7 +24,10 @@ export function steps(define: Define, sentences: readonly string[], code: StepCo
   if (sentences.length === 0) throw new Error('steps(): give at least one sentence');
   const shape = (s: string) => (s.match(/(?<!\\)\{[^}]*\}/g) ?? []).join(' ');
   const odd = sentences.find((s) => shape(s) !== shape(sentences[0] ?? ''));
-  if (odd !== undefined) throw new Error(`steps(): "${odd}" captures ${shape(odd) || 'nothing'}, "${sentences[0]}" captures ${shape(sentences[0] ?? '') || 'nothing'}: each sentence must capture the same parameters in the same order`);
+  if (odd !== undefined)
+    throw new Error(
+      `steps(): "${odd}" captures ${shape(odd) || 'nothing'}, "${sentences[0]}" captures ${shape(sentences[0] ?? '') || 'nothing'}: each sentence must capture the same parameters in the same order`,
+    );
   const previous = Error.prepareStackTrace;
   Error.prepareStackTrace = (error, frames) => {
     const outside = frames.filter((f) => {

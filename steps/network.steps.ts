@@ -16,7 +16,10 @@ Given('a test host {string} at {string}', async function (this: KgradeWorld, nam
 
 function testHost(world: KgradeWorld, name: string) {
   const h = world.testHosts.get(name);
-  if (!h) throw new GraderError(`no test host "${name}" in this scenario; add one with: Given a test host "${name}" at "10.1.2.3/24"`);
+  if (!h)
+    throw new GraderError(
+      `no test host "${name}" in this scenario; add one with: Given a test host "${name}" at "10.1.2.3/24"`,
+    );
   return h;
 }
 
@@ -39,28 +42,46 @@ Then('the network devices in its output are only those of a new network namespac
   const node = await this.node();
   const l = this.requireLast();
   const seen = parseNetDev(l.stdout);
-  if (!seen.includes('lo')) fail(`expected a device listing (/proc/net/dev) from inside the new namespace; got:\n${(l.stdout + l.stderr).trim()}`);
+  if (!seen.includes('lo'))
+    fail(
+      `expected a device listing (/proc/net/dev) from inside the new namespace; got:\n${(l.stdout + l.stderr).trim()}`,
+    );
   const own = await sh(node, 'cat /proc/net/dev');
   if (!parseNetDev(own.stdout).includes('eth0')) throw new GraderError('the node has no eth0 to compare against');
   const fresh = await sh(node, 'unshare -n cat /proc/net/dev');
   if (fresh.code !== 0) throw new GraderError(`unshare -n on the node failed: ${fresh.stderr.trim()}`);
   const baseline = new Set(parseNetDev(fresh.stdout));
   const extra = seen.filter((d) => !baseline.has(d));
-  if (extra.length) fail(`the namespace shows ${extra.join(', ')}: it is not a new network namespace (a new one has only ${[...baseline].join(', ')})`);
+  if (extra.length)
+    fail(
+      `the namespace shows ${extra.join(', ')}: it is not a new network namespace (a new one has only ${[...baseline].join(', ')})`,
+    );
   const tunnels = seen.filter((d) => d !== 'lo');
-  this.note(tunnels.length ? `devices in a new network namespace on this kernel: lo and the tunnel devices ${tunnels.join(', ')}` : 'a new network namespace on this kernel has only lo');
+  this.note(
+    tunnels.length
+      ? `devices in a new network namespace on this kernel: lo and the tunnel devices ${tunnels.join(', ')}`
+      : 'a new network namespace on this kernel has only lo',
+  );
 });
 
 Then("the node's iptables drop all traffic from {string} in INPUT", async function (this: KgradeWorld, source: string) {
   const node = await this.node();
   const addr = this.expand(source);
-  const r = await sh(node, 'for s in iptables-nft-save iptables-legacy-save; do command -v $s >/dev/null && echo "# $s" && $s 2>/dev/null; done; true');
+  const r = await sh(
+    node,
+    'for s in iptables-nft-save iptables-legacy-save; do command -v $s >/dev/null && echo "# $s" && $s 2>/dev/null; done; true',
+  );
   const finding = findDropOf(parseIptablesSave(r.stdout), addr);
   if (finding.rule) {
     this.note(`iptables rule seen: ${finding.rule}`);
     return;
   }
-  const input = r.stdout.split('\n').filter((l) => l.startsWith('-A INPUT') || l.startsWith(':INPUT') || l.startsWith('# ')).join('\n');
-  const why = finding.nearMisses.length ? `rules that come close: ${finding.nearMisses.join('; ')}` : `the INPUT chain holds:\n${input || '(nothing)'}`;
+  const input = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('-A INPUT') || l.startsWith(':INPUT') || l.startsWith('# '))
+    .join('\n');
+  const why = finding.nearMisses.length
+    ? `rules that come close: ${finding.nearMisses.join('; ')}`
+    : `the INPUT chain holds:\n${input || '(nothing)'}`;
   fail(`no rule in the filter table's INPUT chain drops all traffic from ${addr}; ${why}`);
 });

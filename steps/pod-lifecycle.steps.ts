@@ -5,11 +5,15 @@ import type { KgradeWorld } from './world.js';
 
 steps(
   Then,
-  ['pod {string} is Ready and keeps running within {int} seconds', '파드 {string}이\\(가) {int}초 안에 Ready가 되어 계속 실행된다'],
+  [
+    'pod {string} is Ready and keeps running within {int} seconds',
+    '파드 {string}이\\(가) {int}초 안에 Ready가 되어 계속 실행된다',
+  ],
   async function (this: KgradeWorld, name: string, seconds: number) {
     const ns = await this.namespace();
     const pod = await waitForSteadyPod(this.admin(), ns.name, name, seconds * 1000);
     const restarts = (pod.status?.containerStatuses ?? []).reduce((n, s) => n + s.restartCount, 0);
-    if (restarts > 0) this.note(`pod ${name} keeps running after ${restarts} container restart${restarts === 1 ? '' : 's'}`);
+    if (restarts > 0)
+      this.note(`pod ${name} keeps running after ${restarts} container restart${restarts === 1 ? '' : 's'}`);
   },
 );

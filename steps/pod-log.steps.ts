@@ -18,17 +18,27 @@ steps(
   ],
   async function (this: KgradeWorld, name: string, list: string) {
     const ns = await this.namespace();
-    const wanted = this.expand(list).split('|').map((w) => w.trim()).filter(Boolean);
+    const wanted = this.expand(list)
+      .split('|')
+      .map((w) => w.trim())
+      .filter(Boolean);
     const found = await eventually(
       async () => {
         const log = await podLogs(this.admin(), ns.name, name);
         this.last = { what: `the log of pod ${name}`, code: 0, stdout: log, stderr: '', timedOut: false };
         const r = linesInOrder(log, wanted);
         const missing = wanted[r.found];
-        const seen = missing === undefined ? '' : `${r.found ? `found ${r.matched.map((m) => `"${m}"`).join(', then ')}, but ` : ''}no line with "${missing}"${r.found ? ' after it' : ''}; the log ends: ${lastLines(log)}`;
+        const seen =
+          missing === undefined
+            ? ''
+            : `${r.found ? `found ${r.matched.map((m) => `"${m}"`).join(', then ')}, but ` : ''}no line with "${missing}"${r.found ? ' after it' : ''}; the log ends: ${lastLines(log)}`;
         return { ok: missing === undefined, value: r.matched, seen };
       },
-      { what: `the log of pod ${name} to have lines with ${wanted.map((w) => `"${w}"`).join(', ')} in this order`, timeoutMs: this.timeouts.wait * 1000, intervalMs: 1000 },
+      {
+        what: `the log of pod ${name} to have lines with ${wanted.map((w) => `"${w}"`).join(', ')} in this order`,
+        timeoutMs: this.timeouts.wait * 1000,
+        intervalMs: 1000,
+      },
     );
     this.note(`pod ${name}: ${found.map((l) => `"${l}"`).join(' … ')}`);
   },
@@ -59,19 +69,33 @@ steps(
       // ping's own lines; a last line that is none of them means the script has moved on past its pings
       const pingLine = /^PING |bytes from|packets transmitted|round-trip|^ping:|bad address|^---/;
       const last = log.trimEnd().split('\n').at(-1) ?? '';
-      const movedOn = (others.length > 0 || pingErrors(log).length > 0) && last.trim() !== '' && !pingLine.test(last.trim());
-      return { good, settled: mine.length > 0 || movedOn, seen: seen.length ? seen.join('; ') : `no ping statistics; the log ends: ${lastLines(log)}` };
+      const movedOn =
+        (others.length > 0 || pingErrors(log).length > 0) && last.trim() !== '' && !pingLine.test(last.trim());
+      return {
+        good,
+        settled: mine.length > 0 || movedOn,
+        seen: seen.length ? seen.join('; ') : `no ping statistics; the log ends: ${lastLines(log)}`,
+      };
     };
     // A statistics block is ping's last word: once one names the target, or the script has gone past
     // its pings to other targets or failed ones, waiting longer changes nothing.
     const run = await eventually(
       async () => {
         const p = await probe();
-        if (!p.good && p.settled) fail(`expected pod ${name} to ping ${service} ${sent} times with ${received} answers; its log shows ${p.seen}`);
+        if (!p.good && p.settled)
+          fail(
+            `expected pod ${name} to ping ${service} ${sent} times with ${received} answers; its log shows ${p.seen}`,
+          );
         return { ok: p.good !== undefined, value: p.good, seen: p.seen };
       },
-      { what: `the log of pod ${name} to show ${sent} packets transmitted to ${service} and ${received} received`, timeoutMs: this.timeouts.wait * 1000, intervalMs: 1000 },
+      {
+        what: `the log of pod ${name} to show ${sent} packets transmitted to ${service} and ${received} received`,
+        timeoutMs: this.timeouts.wait * 1000,
+        intervalMs: 1000,
+      },
     );
-    this.note(`pod ${name} pinged ${run?.target ?? service}${addresses.length ? ` (${service} is ${addresses.join(', ')})` : ''}: ${run?.transmitted} transmitted, ${run?.received} received`);
+    this.note(
+      `pod ${name} pinged ${run?.target ?? service}${addresses.length ? ` (${service} is ${addresses.join(', ')})` : ''}: ${run?.transmitted} transmitted, ${run?.received} received`,
+    );
   },
 );

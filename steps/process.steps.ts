@@ -12,8 +12,12 @@ Given('a decoy process {string} runs on the node', async function (this: KgradeW
   const node = await this.node();
   const r = await sh(node, `setsid bash -c 'exec -a ${name} sleep 100000' </dev/null >/dev/null 2>&1 & echo $!`);
   const pid = Number(r.stdout.trim());
-  if (r.code !== 0 || !Number.isInteger(pid) || pid <= 0) throw new GraderError(`could not start the decoy ${name}: ${r.stderr.trim()}`);
-  const check = await sh(node, `for i in $(seq 20); do ps -o args= -p ${pid} | grep -q '^${name}' && exit 0; sleep 0.1; done; exit 1`);
+  if (r.code !== 0 || !Number.isInteger(pid) || pid <= 0)
+    throw new GraderError(`could not start the decoy ${name}: ${r.stderr.trim()}`);
+  const check = await sh(
+    node,
+    `for i in $(seq 20); do ps -o args= -p ${pid} | grep -q '^${name}' && exit 0; sleep 0.1; done; exit 1`,
+  );
   if (check.code !== 0) throw new GraderError(`the decoy ${name} (PID ${pid}) did not show up in ps`);
   this.vars.set('decoy.pid', String(pid));
   this.vars.set('decoy.name', name);
@@ -37,9 +41,12 @@ Then('the decoy process is gone', async function (this: KgradeWorld) {
 Then('the process listing in its output shows at most {int} processes', function (this: KgradeWorld, max: number) {
   const l = this.requireLast();
   const procs = parsePsListing(l.stdout);
-  if (procs.length === 0) fail(`expected a process listing (ps -ax), but none is in the output:\n${l.stdout.trim() || l.stderr.trim()}`);
+  if (procs.length === 0)
+    fail(`expected a process listing (ps -ax), but none is in the output:\n${l.stdout.trim() || l.stderr.trim()}`);
   if (procs.length > max) {
-    fail(`expected at most ${max} processes, the listing shows ${procs.length}: ${procs.map((p) => `${p.pid} ${p.command}`).join('; ')}`);
+    fail(
+      `expected at most ${max} processes, the listing shows ${procs.length}: ${procs.map((p) => `${p.pid} ${p.command}`).join('; ')}`,
+    );
   }
 });
 
@@ -47,7 +54,8 @@ Then('the process listing in its output does not show {string}', function (this:
   const l = this.requireLast();
   const want = this.expand(text);
   const procs = parsePsListing(l.stdout);
-  if (procs.length === 0) fail(`expected a process listing (ps -ax), but none is in the output:\n${l.stdout.trim() || l.stderr.trim()}`);
+  if (procs.length === 0)
+    fail(`expected a process listing (ps -ax), but none is in the output:\n${l.stdout.trim() || l.stderr.trim()}`);
   const hit = procs.find((p) => p.command.includes(want));
   if (hit) fail(`the listing shows ${hit.pid} ${hit.command}`);
 });
@@ -57,6 +65,8 @@ Then('the process listing in its output shows {string}', function (this: KgradeW
   const want = this.expand(text);
   const procs = parsePsListing(l.stdout);
   if (!procs.some((p) => p.command.includes(want))) {
-    fail(`expected ${want} in the process listing; it shows: ${procs.map((p) => `${p.pid} ${p.command}`).join('; ') || l.stdout.trim()}`);
+    fail(
+      `expected ${want} in the process listing; it shows: ${procs.map((p) => `${p.pid} ${p.command}`).join('; ') || l.stdout.trim()}`,
+    );
   }
 });

@@ -18,7 +18,9 @@ async function runScript(world: KgradeWorld, script: string, args: string, mode:
   await assertNodeUsable(node, `${script} ran`);
   if (r.timedOut) {
     const tail = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-5).join('\n');
-    fail(`${label} did not finish within ${timeoutS} s and was stopped (it runs with standard input closed: does it wait for input, or run a server in the foreground?)${tail ? `; last output:\n${tail}` : ''}`);
+    fail(
+      `${label} did not finish within ${timeoutS} s and was stopped (it runs with standard input closed: does it wait for input, or run a server in the foreground?)${tail ? `; last output:\n${tail}` : ''}`,
+    );
   }
   if (r.stillRunning) {
     world.note(`${label} was still running after ${timeoutS} s; graded what it had started`);
@@ -42,6 +44,9 @@ When("the submission's {string} is started", async function (this: KgradeWorld, 
   await runScript(this, script, '', 'start');
 });
 
-When("the submission's {string} is started with {string}", async function (this: KgradeWorld, script: string, args: string) {
-  await runScript(this, script, args, 'start');
-});
+When(
+  "the submission's {string} is started with {string}",
+  async function (this: KgradeWorld, script: string, args: string) {
+    await runScript(this, script, args, 'start');
+  },
+);

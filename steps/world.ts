@@ -1,4 +1,12 @@
-import { After, Before, setDefaultTimeout, setWorldConstructor, Status, World, type IWorldOptions } from '@cucumber/cucumber';
+import {
+  After,
+  Before,
+  setDefaultTimeout,
+  setWorldConstructor,
+  Status,
+  World,
+  type IWorldOptions,
+} from '@cucumber/cucumber';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as k8s from '../src/vendor/kubernetes-client.js';
 import { GraderError, LabError } from '../src/errors.js';
@@ -91,7 +99,12 @@ export class KgradeWorld extends World<WorldParameters> {
 
   /** The scenario's own namespace, made on first use and deleted after the scenario; {{namespace}} is its name. */
   namespace(): Promise<SubmissionNamespace> {
-    this.ns ??= createSubmissionNamespace(this.admin(), this.parameters.labId, this.parameters.submissionName, this.parameters.allow).then((ns) => {
+    this.ns ??= createSubmissionNamespace(
+      this.admin(),
+      this.parameters.labId,
+      this.parameters.submissionName,
+      this.parameters.allow,
+    ).then((ns) => {
       this.vars.set('namespace', ns.name);
       return ns;
     });
@@ -206,12 +219,15 @@ export class KgradeWorld extends World<WorldParameters> {
 setWorldConstructor(KgradeWorld);
 
 Before(function (this: KgradeWorld) {
-  if (this.parameters.labId === '') throw new LabError('world parameters are missing: run scenarios through kgrade, not cucumber-js directly');
+  if (this.parameters.labId === '')
+    throw new LabError('world parameters are missing: run scenarios through kgrade, not cucumber-js directly');
 });
 
 After(async function (this: KgradeWorld, { result }) {
   if (result?.status === Status.FAILED) {
-    const d = await this.diagnose().catch((err: unknown) => ({ unavailable: [`diagnostics: ${(err as Error).message}`] }));
+    const d = await this.diagnose().catch((err: unknown) => ({
+      unavailable: [`diagnostics: ${(err as Error).message}`],
+    }));
     if (d) this.attach(JSON.stringify(d), { mediaType: DIAGNOSTICS_MEDIA_TYPE, fileName: 'diagnostics.json' });
   }
   await this.dispose();

@@ -19,18 +19,34 @@ function shown(dir: string): string {
 /** The closing lines on stderr: the totals, then every student without a final grade and why. */
 function summarize(outcome: BatchOutcome, out: string, log: (line: string) => void): void {
   log(`kgrade: ${outcome.graded.length} of ${outcome.students.length} student(s) graded; results in ${shown(out)}`);
-  const without = [...outcome.errors.map((e) => `  ${e.id}: ${e.reason}`), ...outcome.missing.map((id) => `  ${id}: no result`)];
-  if (without.length) log(`kgrade: ${without.length} student(s) without a final grade (run kgrade batch again to retry them):\n${without.join('\n')}`);
+  const without = [
+    ...outcome.errors.map((e) => `  ${e.id}: ${e.reason}`),
+    ...outcome.missing.map((id) => `  ${id}: no result`),
+  ];
+  if (without.length)
+    log(
+      `kgrade: ${without.length} student(s) without a final grade (run kgrade batch again to retry them):\n${without.join('\n')}`,
+    );
 }
 
 export async function gradeClass(
   plan: BatchPlan,
-  opts: { nodeImage: string; isolation: Isolation; jobs: number; cluster?: WorldParameters['cluster']; regrade: boolean; log: (line: string) => void },
+  opts: {
+    nodeImage: string;
+    isolation: Isolation;
+    jobs: number;
+    cluster?: WorldParameters['cluster'];
+    regrade: boolean;
+    log: (line: string) => void;
+  },
 ): Promise<BatchOutcome> {
   const environment = await environmentOf(opts);
   const shard = plan.shard ? `, shard ${formatShard(plan.shard)} of a roster of ${plan.rosterSize}` : '';
-  opts.log(`kgrade: batch of ${plan.students.length} student(s)${shard} against ${plan.lab.id} (${plan.lab.maxScore} points), ${opts.jobs} at a time, in ${environment}`);
-  if (plan.ignored.length) opts.log(`kgrade: not a submission (no folder, .zip or .tar.gz), not graded: ${plan.ignored.join(', ')}`);
+  opts.log(
+    `kgrade: batch of ${plan.students.length} student(s)${shard} against ${plan.lab.id} (${plan.lab.maxScore} points), ${opts.jobs} at a time, in ${environment}`,
+  );
+  if (plan.ignored.length)
+    opts.log(`kgrade: not a submission (no folder, .zip or .tar.gz), not graded: ${plan.ignored.join(', ')}`);
   const tty = process.stdout.isTTY === true;
   const progress = new Progress({ tty, out: process.stdout, total: plan.students.length });
   const outcome = await runBatch(plan, { ...opts, environment, progress });

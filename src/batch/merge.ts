@@ -15,7 +15,10 @@ import type { BatchRecord } from './records.js';
 
 async function shardRecord(dir: string): Promise<BatchRecord> {
   const record = await readBatchRecord(dir);
-  if (!record) throw new UsageError(`${dir}: no batch.json there: kgrade merge joins the --out folders of kgrade batch --shard I/N`);
+  if (!record)
+    throw new UsageError(
+      `${dir}: no batch.json there: kgrade merge joins the --out folders of kgrade batch --shard I/N`,
+    );
   if (!record.shard) throw new UsageError(`${dir}: holds a whole batch, not a shard (its batch.json has no shard)`);
   return record;
 }
@@ -26,8 +29,12 @@ export function mergeProblems(shards: Array<{ dir: string; record: BatchRecord }
   const [first] = shards;
   if (!first) return ['no shard folder given'];
   for (const s of shards.slice(1)) {
-    if (s.record.lab.id !== first.record.lab.id) problems.push(`${s.dir} is a batch of lab ${s.record.lab.id}, ${first.dir} of ${first.record.lab.id}`);
-    else if (s.record.lab.hash !== first.record.lab.hash) problems.push(`${s.dir} and ${first.dir} graded different versions of lab ${first.record.lab.id} (lab hashes ${s.record.lab.hash.slice(0, 12)} and ${first.record.lab.hash.slice(0, 12)}): grade them again with one version`);
+    if (s.record.lab.id !== first.record.lab.id)
+      problems.push(`${s.dir} is a batch of lab ${s.record.lab.id}, ${first.dir} of ${first.record.lab.id}`);
+    else if (s.record.lab.hash !== first.record.lab.hash)
+      problems.push(
+        `${s.dir} and ${first.dir} graded different versions of lab ${first.record.lab.id} (lab hashes ${s.record.lab.hash.slice(0, 12)} and ${first.record.lab.hash.slice(0, 12)}): grade them again with one version`,
+      );
   }
   const parsed = shards.map((s) => ({ dir: s.dir, shard: parseShard(s.record.shard ?? '') }));
   const count = parsed[0]?.shard.count ?? 0;
@@ -39,7 +46,10 @@ export function mergeProblems(shards: Array<{ dir: string; record: BatchRecord }
     seen.set(p.shard.index, p.dir);
   }
   const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !seen.has(i));
-  if (missing.length && problems.length === 0) problems.push(`shard(s) ${missing.map((i) => `${i}/${count}`).join(', ')} not given: every shard of the split is needed`);
+  if (missing.length && problems.length === 0)
+    problems.push(
+      `shard(s) ${missing.map((i) => `${i}/${count}`).join(', ')} not given: every shard of the split is needed`,
+    );
   const owner = new Map<string, string>();
   for (const s of shards) {
     for (const id of s.record.students) {
@@ -63,7 +73,8 @@ export async function mergeShards(out: string, dirs: string[]): Promise<BatchOut
   const shards = [];
   for (const dir of dirs) shards.push({ dir, record: await shardRecord(dir) });
   const problems = mergeProblems(shards);
-  if (problems.length) throw new UsageError(`the shards cannot be merged:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  if (problems.length)
+    throw new UsageError(`the shards cannot be merged:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   const existing = await readdir(out).catch(() => [] as string[]);
   if (existing.length) throw new UsageError(`${out} is not empty: kgrade merge writes a new folder`);
   await mkdir(path.join(out, 'results'), { recursive: true });
@@ -81,7 +92,8 @@ export async function mergeShards(out: string, dirs: string[]): Promise<BatchOut
       await copyIfThere(path.join(dir, 'similarity', `${id}.json`), path.join(out, 'similarity', `${id}.json`));
     }
     if (dir === shards[0]?.dir) {
-      for (const f of ['similarity/.lab.json', 'roster.json', 'policy.yaml']) await copyIfThere(path.join(dir, f), path.join(out, f));
+      for (const f of ['similarity/.lab.json', 'roster.json', 'policy.yaml'])
+        await copyIfThere(path.join(dir, f), path.join(out, f));
     }
   }
   const records = shards.map((s) => s.record);

@@ -79,7 +79,14 @@ export async function readStoredResult(out: string, id: string): Promise<StoredR
     return { unreadable: `not valid JSON: ${(err as Error).message}` };
   }
   const s = data as Partial<StoredResult> | null;
-  if (!s || typeof s !== 'object' || s.schemaVersion !== 1 || typeof s.student !== 'string' || !s.provenance || typeof s.attempts !== 'number') {
+  if (
+    !s ||
+    typeof s !== 'object' ||
+    s.schemaVersion !== 1 ||
+    typeof s.student !== 'string' ||
+    !s.provenance ||
+    typeof s.attempts !== 'number'
+  ) {
     return { unreadable: 'not a stored result (schemaVersion 1 with student, status, attempts and provenance)' };
   }
   return { stored: s as StoredResult };
@@ -91,13 +98,18 @@ export type ReuseDecision = { reuse: true } | { reuse: false; why: string };
  * Whether a stored result stands for this run: only a graded result of the same student, the
  * same lab content and the same submission content. --regrade reuses nothing.
  */
-export function reuseDecision(read: StoredRead, now: { student: string; labHash: string; submissionHash: string }, regrade: boolean): ReuseDecision {
+export function reuseDecision(
+  read: StoredRead,
+  now: { student: string; labHash: string; submissionHash: string },
+  regrade: boolean,
+): ReuseDecision {
   if (regrade) return { reuse: false, why: '--regrade' };
   if ('missing' in read) return { reuse: false, why: 'not graded yet' };
   if ('unreadable' in read) return { reuse: false, why: `the stored result cannot be used: ${read.unreadable}` };
   const s = read.stored;
   if (s.student !== now.student) return { reuse: false, why: `the stored result is of "${s.student}"` };
-  if (s.status !== 'graded' || !s.result) return { reuse: false, why: `the stored result is an error${s.reason ? ` (${s.reason})` : ''}` };
+  if (s.status !== 'graded' || !s.result)
+    return { reuse: false, why: `the stored result is an error${s.reason ? ` (${s.reason})` : ''}` };
   if (s.provenance.labHash !== now.labHash) return { reuse: false, why: 'the lab changed since (another lab hash)' };
   if (s.provenance.submissionHash !== now.submissionHash) return { reuse: false, why: 'the submission changed since' };
   return { reuse: true };
@@ -135,7 +147,8 @@ export function lockOutput(out: string): () => void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || tries > 2) throw err;
       const owner = Number(readFileSync(lock, 'utf8').trim());
-      if (owner > 0 && owner !== process.pid && alive(owner)) throw new UsageError(`${out}: another kgrade batch (PID ${owner}) is writing this folder`);
+      if (owner > 0 && owner !== process.pid && alive(owner))
+        throw new UsageError(`${out}: another kgrade batch (PID ${owner}) is writing this folder`);
       unlinkSync(lock);
     }
   }

@@ -93,7 +93,13 @@ export class Progress {
   }
 
   counts(): ProgressCounts {
-    return { total: this.opts.total, done: this.done, errors: this.errors, gradedNow: this.gradedNow, elapsedMs: this.now() - this.started };
+    return {
+      total: this.opts.total,
+      done: this.done,
+      errors: this.errors,
+      gradedNow: this.gradedNow,
+      elapsedMs: this.now() - this.started,
+    };
   }
 
   finished(e: Finished): void {

@@ -26,7 +26,8 @@ export interface HashedFile {
 /** sha256 over the files' kinds, paths and content hashes, in path order: the tree's hash. */
 export function hashFiles(files: readonly HashedFile[]): string {
   const h = createHash('sha256');
-  for (const f of [...files].sort((a, b) => byId(a.path, b.path))) h.update(`${JSON.stringify([f.kind, f.path, f.sha256])}\n`);
+  for (const f of [...files].sort((a, b) => byId(a.path, b.path)))
+    h.update(`${JSON.stringify([f.kind, f.path, f.sha256])}\n`);
   return h.digest('hex');
 }
 
@@ -56,7 +57,12 @@ export async function filesOf(dir: string, relTo = dir): Promise<HashedFile[]> {
     const rel = path.relative(relTo, full).split(path.sep).join('/');
     if (e.isDirectory()) out.push(...(await filesOf(full, relTo)));
     else if (e.isSymbolicLink()) out.push({ path: rel, kind: 'link', sha256: sha256(await readlink(full)) });
-    else if (e.isFile()) out.push({ path: rel, kind: ((await lstat(full)).mode & 0o111) !== 0 ? 'executable' : 'file', sha256: await sha256OfFile(full) });
+    else if (e.isFile())
+      out.push({
+        path: rel,
+        kind: ((await lstat(full)).mode & 0o111) !== 0 ? 'executable' : 'file',
+        sha256: await sha256OfFile(full),
+      });
   }
   return out;
 }
@@ -75,7 +81,8 @@ export async function labHash(lab: Pick<Lab, 'dir' | 'fixtures'>): Promise<strin
   ];
   for (const f of lab.fixtures) {
     const rel = path.relative(lab.dir, path.resolve(lab.dir, f.manifest)).split(path.sep).join('/');
-    if (!files.some((x) => x.path === rel)) files.push({ path: rel, kind: 'file', sha256: sha256(await readFile(path.join(lab.dir, rel))) });
+    if (!files.some((x) => x.path === rel))
+      files.push({ path: rel, kind: 'file', sha256: sha256(await readFile(path.join(lab.dir, rel))) });
   }
   return hashFiles(files);
 }
@@ -84,7 +91,10 @@ let version: string | undefined;
 
 /** kgrade's version, from package.json. */
 export async function kgradeVersion(): Promise<string> {
-  version ??= String((JSON.parse(await readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version?: unknown }).version ?? 'unknown');
+  version ??= String(
+    (JSON.parse(await readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version?: unknown }).version ??
+      'unknown',
+  );
   return version;
 }
 
@@ -92,7 +102,11 @@ export async function kgradeVersion(): Promise<string> {
  * Where the batch grades, in one line: for sandbox labs the node image (with its image id) and the
  * isolation; for cluster labs the cluster and its Kubernetes version.
  */
-export async function environmentOf(opts: { nodeImage: string; isolation: Isolation; cluster?: WorldParameters['cluster'] }): Promise<string> {
+export async function environmentOf(opts: {
+  nodeImage: string;
+  isolation: Isolation;
+  cluster?: WorldParameters['cluster'];
+}): Promise<string> {
   if (opts.cluster) {
     const { loadKubeConfig } = await import('../kube/client.js');
     const k8s = await import('../vendor/kubernetes-client.js');
@@ -105,7 +119,9 @@ export async function environmentOf(opts: { nodeImage: string; isolation: Isolat
     }
     return `cluster ${opts.cluster.provider}:${opts.cluster.context} ${server}`;
   }
-  const r = await docker(['image', 'inspect', '--format', '{{.Id}}', opts.nodeImage], { timeoutMs: 30_000 }).catch(() => undefined);
+  const r = await docker(['image', 'inspect', '--format', '{{.Id}}', opts.nodeImage], { timeoutMs: 30_000 }).catch(
+    () => undefined,
+  );
   const id = r?.code === 0 ? ` (${r.stdout.trim()})` : '';
   return `sandbox ${opts.nodeImage}${id} isolation ${opts.isolation}`;
 }

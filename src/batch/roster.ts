@@ -21,7 +21,17 @@ export interface RosterEntry {
 }
 
 /** Columns a CSV roster with a header line may have besides id and path. */
-export const ROSTER_COLUMNS = ['submitted', 'name', 'email', 'sis_user_id', 'sis_login_id', 'canvas_id', 'section', 'username', 'idnumber'] as const;
+export const ROSTER_COLUMNS = [
+  'submitted',
+  'name',
+  'email',
+  'sis_user_id',
+  'sis_login_id',
+  'canvas_id',
+  'section',
+  'username',
+  'idnumber',
+] as const;
 
 export interface Roster {
   students: RosterEntry[];
@@ -108,7 +118,11 @@ export function parseRosterCsv(text: string, baseDir: string, name = 'roster'): 
   return parseRoster(text, baseDir, name).entries;
 }
 
-export function parseRoster(text: string, baseDir: string, name = 'roster'): { entries: RosterEntry[]; columns: string[] } {
+export function parseRoster(
+  text: string,
+  baseDir: string,
+  name = 'roster',
+): { entries: RosterEntry[]; columns: string[] } {
   const entries: RosterEntry[] = [];
   const problems: string[] = [];
   let columns = ['id', 'path'];
@@ -118,17 +132,29 @@ export function parseRoster(text: string, baseDir: string, name = 'roster'): { e
     if (line.trim() === '' || line.trimStart().startsWith('#')) return;
     const fields = csvFields(line);
     const at = `${name}:${i + 1}`;
-    if (!header && entries.length === 0 && problems.length === 0 && fields && fields[0]?.toLowerCase() === 'id' && fields[1]?.toLowerCase() === 'path') {
+    if (
+      !header &&
+      entries.length === 0 &&
+      problems.length === 0 &&
+      fields &&
+      fields[0]?.toLowerCase() === 'id' &&
+      fields[1]?.toLowerCase() === 'path'
+    ) {
       header = true;
       columns = fields.map((f) => f.toLowerCase());
       const unknown = columns.slice(2).filter((c) => !(ROSTER_COLUMNS as readonly string[]).includes(c));
-      if (unknown.length) problems.push(`${at}: unknown column(s) ${unknown.map((c) => JSON.stringify(c)).join(', ')}; a roster may have id, path, ${ROSTER_COLUMNS.join(', ')}`);
+      if (unknown.length)
+        problems.push(
+          `${at}: unknown column(s) ${unknown.map((c) => JSON.stringify(c)).join(', ')}; a roster may have id, path, ${ROSTER_COLUMNS.join(', ')}`,
+        );
       const twice = columns.filter((c, k) => columns.indexOf(c) !== k);
       if (twice.length) problems.push(`${at}: column(s) named twice: ${twice.join(', ')}`);
       return;
     }
     if (!fields || fields.length !== columns.length) {
-      problems.push(`${at}: expected ${columns.length === 2 ? 'two' : columns.length} fields, ${columns.join(',')}: ${JSON.stringify(line)}`);
+      problems.push(
+        `${at}: expected ${columns.length === 2 ? 'two' : columns.length} fields, ${columns.join(',')}: ${JSON.stringify(line)}`,
+      );
       return;
     }
     const [id = '', file = ''] = fields;
@@ -147,15 +173,21 @@ export function parseRoster(text: string, baseDir: string, name = 'roster'): { e
       const v = fields[k + 2] ?? '';
       if (c === 'submitted') {
         if (v === '') return;
-        if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) || Number.isNaN(Date.parse(v))) {
-          problems.push(`${at}: submitted ${JSON.stringify(v)} is not a date and time with its offset (e.g. 2026-10-01T23:59:00+02:00)`);
+        if (
+          !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) ||
+          Number.isNaN(Date.parse(v))
+        ) {
+          problems.push(
+            `${at}: submitted ${JSON.stringify(v)} is not a date and time with its offset (e.g. 2026-10-01T23:59:00+02:00)`,
+          );
         } else entry.submitted = new Date(Date.parse(v)).toISOString();
       } else if (v !== '') identity[c] = v;
     });
     if (Object.keys(identity).length > 0) entry.identity = identity;
     entries.push(entry);
   });
-  if (problems.length) throw new UsageError(`${name} is not a roster of id,path lines:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  if (problems.length)
+    throw new UsageError(`${name} is not a roster of id,path lines:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return { entries, columns };
 }
 
@@ -167,7 +199,8 @@ function checkUnique(entries: RosterEntry[], where: string): void {
     if (before) dup.push(`${e.id}: ${before} and ${e.source}`);
     else seen.set(e.id, e.source);
   }
-  if (dup.length) throw new UsageError(`${where}: a student id appears more than once:\n${dup.map((d) => `  - ${d}`).join('\n')}`);
+  if (dup.length)
+    throw new UsageError(`${where}: a student id appears more than once:\n${dup.map((d) => `  - ${d}`).join('\n')}`);
 }
 
 /**
@@ -182,7 +215,10 @@ export async function readRoster(submissions: string): Promise<Roster> {
   let columns: string[] = [];
   const ignored: string[] = [];
   if (s.isFile()) {
-    if (!where.toLowerCase().endsWith('.csv')) throw new UsageError(`${submissions}: a roster file must be a .csv of id,path lines (or give a folder of submissions)`);
+    if (!where.toLowerCase().endsWith('.csv'))
+      throw new UsageError(
+        `${submissions}: a roster file must be a .csv of id,path lines (or give a folder of submissions)`,
+      );
     ({ entries: students, columns } = parseRoster(await readFile(where, 'utf8'), path.dirname(where), submissions));
   } else if (s.isDirectory()) {
     students = [];
@@ -190,7 +226,13 @@ export async function readRoster(submissions: string): Promise<Roster> {
     for (const e of (await readdir(where, { withFileTypes: true })).sort((a, b) => byId(a.name, b.name))) {
       if (e.name.startsWith('.')) continue;
       const full = path.join(where, e.name);
-      const isDir = e.isDirectory() || (e.isSymbolicLink() && (await stat(full).then((x) => x.isDirectory(), () => false)));
+      const isDir =
+        e.isDirectory() ||
+        (e.isSymbolicLink() &&
+          (await stat(full).then(
+            (x) => x.isDirectory(),
+            () => false,
+          )));
       const entry = entryOfFolder(e.name, isDir);
       if (!entry) {
         ignored.push(e.name);
@@ -201,12 +243,20 @@ export async function readRoster(submissions: string): Promise<Roster> {
       else students.push({ id: entry.id, source: full, kind: entry.kind });
     }
     if (problems.length) {
-      throw new UsageError(`${submissions}: some entries cannot be named by a student id (rename them, or list them in a CSV roster of id,path):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+      throw new UsageError(
+        `${submissions}: some entries cannot be named by a student id (rename them, or list them in a CSV roster of id,path):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      );
     }
   } else {
     throw new UsageError(`${submissions}: neither a folder of submissions nor a .csv roster`);
   }
   checkUnique(students, submissions);
-  if (students.length === 0) throw new UsageError(`${submissions}: holds no submission (a folder, .zip or .tar.gz per student)`);
-  return { students: students.sort((a, b) => byId(a.id, b.id)), ignored, columns, ...(s.isFile() ? { file: where } : {}) };
+  if (students.length === 0)
+    throw new UsageError(`${submissions}: holds no submission (a folder, .zip or .tar.gz per student)`);
+  return {
+    students: students.sort((a, b) => byId(a.id, b.id)),
+    ignored,
+    columns,
+    ...(s.isFile() ? { file: where } : {}),
+  };
 }

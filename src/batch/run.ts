@@ -64,11 +64,25 @@ export interface BatchPlan {
 }
 
 /** Reads the roster and checks the output folder: every usage problem before anything is built or graded. */
-export async function planBatch(opts: { lab: Lab; submissions: string; out: string; shard?: Shard; policy?: string }): Promise<BatchPlan> {
+export async function planBatch(opts: {
+  lab: Lab;
+  submissions: string;
+  out: string;
+  shard?: Shard;
+  policy?: string;
+}): Promise<BatchPlan> {
   const roster = await readRoster(opts.submissions);
   const policy = opts.policy !== undefined ? await readPolicy(opts.policy) : undefined;
-  const strangers = policy ? unknownExtensions(policy, roster.students.map((s) => s.id)) : [];
-  if (strangers.length) throw new UsageError(`the late policy names students the roster does not have:\n${strangers.map((p) => `  - ${p}`).join('\n')}`);
+  const strangers = policy
+    ? unknownExtensions(
+        policy,
+        roster.students.map((s) => s.id),
+      )
+    : [];
+  if (strangers.length)
+    throw new UsageError(
+      `the late policy names students the roster does not have:\n${strangers.map((p) => `  - ${p}`).join('\n')}`,
+    );
   if (policy?.submittedAt === 'roster') {
     const where = roster.file ?? opts.submissions;
     if (!roster.columns.includes('submitted')) {
@@ -77,7 +91,10 @@ export async function planBatch(opts: { lab: Lab; submissions: string; out: stri
       );
     }
     const without = roster.students.filter((s) => !s.submitted);
-    if (without.length) throw new UsageError(`${where}: the late policy needs each student's submitted time; it is empty on:\n${without.map((s) => `  - ${where}:${s.line ?? '?'}: ${s.id}`).join('\n')}`);
+    if (without.length)
+      throw new UsageError(
+        `${where}: the late policy needs each student's submitted time; it is empty on:\n${without.map((s) => `  - ${where}:${s.line ?? '?'}: ${s.id}`).join('\n')}`,
+      );
   }
   const students = studentsOfShard(roster.students, opts.shard);
   const before = await readBatchRecord(opts.out);
@@ -86,7 +103,9 @@ export async function planBatch(opts: { lab: Lab; submissions: string; out: stri
   }
   const shard = opts.shard ? formatShard(opts.shard) : undefined;
   if (before && before.shard !== shard) {
-    throw new UsageError(`${opts.out} holds ${before.shard ? `shard ${before.shard}` : 'a whole batch'}, not ${shard ? `shard ${shard}` : 'a whole batch'}: give each shard its own --out`);
+    throw new UsageError(
+      `${opts.out} holds ${before.shard ? `shard ${before.shard}` : 'a whole batch'}, not ${shard ? `shard ${shard}` : 'a whole batch'}: give each shard its own --out`,
+    );
   }
   return {
     lab: opts.lab,
@@ -134,7 +153,8 @@ export function batchRecord(r: {
   finishedAt?: string | undefined;
   environment?: string | undefined;
 }): BatchRecord {
-  const lab = 'dir' in r.lab ? { id: r.lab.id, title: r.lab.title, hash: r.labHash ?? '', maxScore: r.lab.maxScore } : r.lab;
+  const lab =
+    'dir' in r.lab ? { id: r.lab.id, title: r.lab.title, hash: r.labHash ?? '', maxScore: r.lab.maxScore } : r.lab;
   return {
     schemaVersion: 1,
     lab: { id: lab.id, title: lab.title, hash: lab.hash, maxScore: lab.maxScore },
@@ -153,9 +173,12 @@ export async function readBatchOutcome(out: string, students: string[], labHashN
   for (const id of students) {
     const read = await readStoredResult(out, id);
     if ('missing' in read) o.missing.push(id);
-    else if ('unreadable' in read) o.errors.push({ id, reason: `results/${id}.json cannot be used: ${read.unreadable}` });
-    else if (read.stored.status !== 'graded' || !read.stored.result) o.errors.push({ id, reason: read.stored.reason ?? 'no final grade' });
-    else if (read.stored.provenance.labHash !== labHashNow) o.errors.push({ id, reason: 'graded against another version of the lab' });
+    else if ('unreadable' in read)
+      o.errors.push({ id, reason: `results/${id}.json cannot be used: ${read.unreadable}` });
+    else if (read.stored.status !== 'graded' || !read.stored.result)
+      o.errors.push({ id, reason: read.stored.reason ?? 'no final grade' });
+    else if (read.stored.provenance.labHash !== labHashNow)
+      o.errors.push({ id, reason: 'graded against another version of the lab' });
     else o.graded.push(id);
   }
   return o;
@@ -209,7 +232,12 @@ class BatchRun {
   }
 
   private async log(id: string, attempt: number, began: Date, lines: string[], ending: string): Promise<void> {
-    const text = [`== ${began.toISOString()} ${id}: attempt ${attempt}`, ...lines, `== ${new Date().toISOString()} ${ending}`, ''].join('\n');
+    const text = [
+      `== ${began.toISOString()} ${id}: attempt ${attempt}`,
+      ...lines,
+      `== ${new Date().toISOString()} ${ending}`,
+      '',
+    ].join('\n');
     await appendFile(path.join(this.out, 'logs', `${id}.log`), text, 'utf8');
   }
 
@@ -225,7 +253,12 @@ class BatchRun {
         const s = await stat(dir).catch(() => undefined);
         if (!s?.isDirectory()) {
           ending = 'error: no such folder';
-          return { kind: 'done', status: 'error', reason: `${entry.source}: no such folder`, submissionHash: sha256('') };
+          return {
+            kind: 'done',
+            status: 'error',
+            reason: `${entry.source}: no such folder`,
+            submissionHash: sha256(''),
+          };
         }
       } else {
         temp = await mkdtemp(path.join(os.tmpdir(), `${UNPACK_PREFIX}${process.pid}-${safeName(entry.id)}-`));
@@ -247,11 +280,17 @@ class BatchRun {
         this.fixedNames ??= labFixedNames(this.plan.lab);
         await keepSubmission(this.out, entry.id, dir, hash, await this.fixedNames);
       } catch (err) {
-        lines.push(`the normalised copy for the similarity check could not be kept: ${firstLine((err as Error).message)}`);
+        lines.push(
+          `the normalised copy for the similarity check could not be kept: ${firstLine((err as Error).message)}`,
+        );
       }
       if (n === 1) {
         const read = await readStoredResult(this.out, entry.id);
-        const decision = reuseDecision(read, { student: entry.id, labHash: this.plan.labHash, submissionHash: hash }, this.opts.regrade);
+        const decision = reuseDecision(
+          read,
+          { student: entry.id, labHash: this.plan.labHash, submissionHash: hash },
+          this.opts.regrade,
+        );
         if (decision.reuse && 'stored' in read) return { kind: 'reused', stored: read.stored };
         if (!decision.reuse) lines.push(`grading: ${decision.why}`);
       }
@@ -297,7 +336,11 @@ class BatchRun {
       } catch (err) {
         await rm(dir, { recursive: true, force: true });
         const { result: _dropped, ...rest } = stored;
-        stored = { ...rest, status: 'error', reason: `the grade could not be written: ${firstLine((err as Error).message)}` };
+        stored = {
+          ...rest,
+          status: 'error',
+          reason: `the grade could not be written: ${firstLine((err as Error).message)}`,
+        };
       }
     }
     await keepHistory(this.out, stored);
@@ -315,15 +358,27 @@ class BatchRun {
         try {
           return await this.attempt(entry, n);
         } catch (err) {
-          const failed: Attempt = { kind: 'retry', reason: `could not grade: ${firstLine((err as Error).message)}`, submissionHash: sha256('') };
+          const failed: Attempt = {
+            kind: 'retry',
+            reason: `could not grade: ${firstLine((err as Error).message)}`,
+            submissionHash: sha256(''),
+          };
           return failed;
         } finally {
           busyMs += Date.now() - began;
         }
       });
       if (a.kind === 'reused') {
-        if (JSON.stringify(a.stored.submitted ?? {}) !== JSON.stringify(submitted)) await writeStoredResult(this.out, { ...a.stored, submitted });
-        this.finished({ student: entry.id, status: a.stored.status, reused: true, attempts: a.stored.attempts, durationMs: 0, ...scoreOf(a.stored.result) });
+        if (JSON.stringify(a.stored.submitted ?? {}) !== JSON.stringify(submitted))
+          await writeStoredResult(this.out, { ...a.stored, submitted });
+        this.finished({
+          student: entry.id,
+          status: a.stored.status,
+          reused: true,
+          attempts: a.stored.attempts,
+          durationMs: 0,
+          ...scoreOf(a.stored.result),
+        });
         return;
       }
       const last = a.kind === 'done' || n > this.delays.length;
@@ -343,7 +398,12 @@ class BatchRun {
         status,
         ...(status === 'error' && reason ? { reason } : {}),
         attempts: n,
-        provenance: { kgradeVersion: this.plan.kgradeVersion, labHash: this.plan.labHash, environment: this.opts.environment, submissionHash: a.submissionHash },
+        provenance: {
+          kgradeVersion: this.plan.kgradeVersion,
+          labHash: this.plan.labHash,
+          environment: this.opts.environment,
+          submissionHash: a.submissionHash,
+        },
         ...(a.result ? { result: a.result } : {}),
         source: entry.source,
         submitted,
@@ -372,8 +432,16 @@ function scoreOf(result: GradeResult | undefined): { score?: number; maxScore?: 
 
 /** OUT/roster.json: each student's roster line and LMS columns, for the report's canvas.csv and moodle.csv. */
 async function writeRosterRecord(out: string, roster: Roster): Promise<void> {
-  const students = roster.students.map((s) => ({ id: s.id, ...(s.line ? { line: s.line } : {}), ...(s.identity ? { identity: s.identity } : {}) }));
-  await writeAtomic(path.join(out, 'roster.json'), `${JSON.stringify({ schemaVersion: 1, ...(roster.file ? { file: roster.file } : {}), columns: roster.columns, students }, null, 2)}\n`, 0o600);
+  const students = roster.students.map((s) => ({
+    id: s.id,
+    ...(s.line ? { line: s.line } : {}),
+    ...(s.identity ? { identity: s.identity } : {}),
+  }));
+  await writeAtomic(
+    path.join(out, 'roster.json'),
+    `${JSON.stringify({ schemaVersion: 1, ...(roster.file ? { file: roster.file } : {}), columns: roster.columns, students }, null, 2)}\n`,
+    0o600,
+  );
 }
 
 /** Runs the batch; returns each student's final state, read back from the output folder. */
@@ -388,7 +456,8 @@ export async function runBatch(plan: BatchPlan, opts: BatchOptions): Promise<Bat
     await removeStaleUnpacks();
     const before = await readBatchRecord(out);
     const ids = plan.students.map((s) => s.id);
-    const startedAt = before && before.lab.hash === plan.labHash && !opts.regrade ? before.startedAt : new Date().toISOString();
+    const startedAt =
+      before && before.lab.hash === plan.labHash && !opts.regrade ? before.startedAt : new Date().toISOString();
     const record = (finishedAt?: string) =>
       batchRecord({
         lab: plan.lab,

@@ -10,7 +10,8 @@ export function parseShard(text: string): Shard {
   const m = /^([1-9]\d*)\/([1-9]\d*)$/.exec(text.trim());
   const index = Number(m?.[1]);
   const count = Number(m?.[2]);
-  if (!m || index > count) throw new UsageError(`--shard must be I/N with 1 <= I <= N (the I-th of N parts), not "${text}"`);
+  if (!m || index > count)
+    throw new UsageError(`--shard must be I/N with 1 <= I <= N (the I-th of N parts), not "${text}"`);
   return { index, count };
 }
 

@@ -29,10 +29,20 @@ export interface UnpackLimits {
   totalBytes: number;
 }
 
-export const UNPACK_LIMITS: UnpackLimits = { archiveBytes: 32 * MiB, entries: 10_000, fileBytes: 32 * MiB, totalBytes: 64 * MiB };
+export const UNPACK_LIMITS: UnpackLimits = {
+  archiveBytes: 32 * MiB,
+  entries: 10_000,
+  fileBytes: 32 * MiB,
+  totalBytes: 64 * MiB,
+};
 
 export type UnpackResult =
-  | { ok: true; /** The submission's folder: the target, or the one folder the archive holds. */ root: string; files: number; bytes: number }
+  | {
+      ok: true /** The submission's folder: the target, or the one folder the archive holds. */;
+      root: string;
+      files: number;
+      bytes: number;
+    }
   | { ok: false; reason: string };
 
 /** The archive's fault: refused, never retried. */
@@ -58,7 +68,8 @@ export function entryPath(name: string): { path: string } | { problem: string } 
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) return { problem: `entry ${shown} climbs out of the submission folder (..)` };
   if (parts.length > 64) return { problem: `entry ${shown} is nested more than 64 folders deep` };
-  if (parts.some((p) => Buffer.byteLength(p) > 255)) return { problem: `entry ${shown} has a name longer than 255 bytes` };
+  if (parts.some((p) => Buffer.byteLength(p) > 255))
+    return { problem: `entry ${shown} has a name longer than 255 bytes` };
   return { path: parts.join('/') };
 }
 
@@ -67,7 +78,8 @@ function destination(target: string, name: string): string {
   const checked = entryPath(name);
   if ('problem' in checked) throw new Refusal(checked.problem);
   const dest = path.resolve(target, checked.path);
-  if (dest !== target && !dest.startsWith(`${target}${path.sep}`)) throw new Refusal(`entry ${JSON.stringify(name)} lands outside the submission folder`);
+  if (dest !== target && !dest.startsWith(`${target}${path.sep}`))
+    throw new Refusal(`entry ${JSON.stringify(name)} lands outside the submission folder`);
   return dest;
 }
 
@@ -80,27 +92,43 @@ class Tally {
 
   entry(): void {
     this.entries += 1;
-    if (this.entries > this.limits.entries) throw new Refusal(`the archive holds more than ${this.limits.entries} files and folders`);
+    if (this.entries > this.limits.entries)
+      throw new Refusal(`the archive holds more than ${this.limits.entries} files and folders`);
   }
 
   /** An entry announces its size: refused before a byte is unpacked when that is over a cap. */
   announce(name: string, size: number): void {
-    if (size > this.limits.fileBytes) throw new Refusal(`entry ${JSON.stringify(name)} unpacks to ${formatBytes(size)}, over the cap of ${formatBytes(this.limits.fileBytes)} per file`);
-    if (this.bytes + size > this.limits.totalBytes) throw new Refusal(`the archive unpacks to more than ${formatBytes(this.limits.totalBytes)}, the cap`);
+    if (size > this.limits.fileBytes)
+      throw new Refusal(
+        `entry ${JSON.stringify(name)} unpacks to ${formatBytes(size)}, over the cap of ${formatBytes(this.limits.fileBytes)} per file`,
+      );
+    if (this.bytes + size > this.limits.totalBytes)
+      throw new Refusal(`the archive unpacks to more than ${formatBytes(this.limits.totalBytes)}, the cap`);
   }
 
   /** Bytes really unpacked: a header that understates its size is caught here. */
   add(name: string, fileSoFar: number, n: number): void {
     this.bytes += n;
-    if (fileSoFar > this.limits.fileBytes) throw new Refusal(`entry ${JSON.stringify(name)} unpacks to more than ${formatBytes(this.limits.fileBytes)}, the cap per file`);
-    if (this.bytes > this.limits.totalBytes) throw new Refusal(`the archive unpacks to more than ${formatBytes(this.limits.totalBytes)}, the cap`);
+    if (fileSoFar > this.limits.fileBytes)
+      throw new Refusal(
+        `entry ${JSON.stringify(name)} unpacks to more than ${formatBytes(this.limits.fileBytes)}, the cap per file`,
+      );
+    if (this.bytes > this.limits.totalBytes)
+      throw new Refusal(`the archive unpacks to more than ${formatBytes(this.limits.totalBytes)}, the cap`);
   }
 }
 
 const FS_REFUSALS = new Set(['EEXIST', 'ENOTDIR', 'EISDIR']);
 
 /** Writes one file's bytes to dest (which must not exist), counting them against the caps. */
-async function writeFileEntry(source: Readable | AsyncIterable<Buffer>, dest: string, name: string, executable: boolean, tally: Tally, open: Set<WriteStream>): Promise<void> {
+async function writeFileEntry(
+  source: Readable | AsyncIterable<Buffer>,
+  dest: string,
+  name: string,
+  executable: boolean,
+  tally: Tally,
+  open: Set<WriteStream>,
+): Promise<void> {
   try {
     await mkdir(path.dirname(dest), { recursive: true });
     const out = createWriteStream(dest, { flags: 'wx', mode: executable ? 0o755 : 0o644 });
@@ -125,7 +153,10 @@ async function writeFileEntry(source: Readable | AsyncIterable<Buffer>, dest: st
     tally.files += 1;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code && FS_REFUSALS.has(code)) throw new Refusal(`entry ${JSON.stringify(name)} is in the archive twice, or under a name that is also a file`, { cause: err });
+    if (code && FS_REFUSALS.has(code))
+      throw new Refusal(`entry ${JSON.stringify(name)} is in the archive twice, or under a name that is also a file`, {
+        cause: err,
+      });
     throw err;
   }
 }
@@ -135,7 +166,8 @@ async function makeFolder(dest: string, name: string): Promise<void> {
     await mkdir(dest, { recursive: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code && FS_REFUSALS.has(code)) throw new Refusal(`folder ${JSON.stringify(name)} is also a file in the archive`, { cause: err });
+    if (code && FS_REFUSALS.has(code))
+      throw new Refusal(`folder ${JSON.stringify(name)} is also a file in the archive`, { cause: err });
     throw err;
   }
 }
@@ -154,13 +186,20 @@ const NOT_ACCEPTED = 'only plain files and folders are accepted';
 async function unpackZip(file: string, target: string, tally: Tally, limits: UnpackLimits): Promise<void> {
   let zip: yauzl.ZipFile;
   try {
-    zip = await yauzl.openPromise(file, { lazyEntries: true, autoClose: false, strictFileNames: false, validateEntrySizes: true, decodeStrings: true });
+    zip = await yauzl.openPromise(file, {
+      lazyEntries: true,
+      autoClose: false,
+      strictFileNames: false,
+      validateEntrySizes: true,
+      decodeStrings: true,
+    });
   } catch (err) {
     throw new Refusal(`not a readable .zip archive: ${(err as Error).message}`, { cause: err });
   }
   const open = new Set<WriteStream>();
   try {
-    if (zip.entryCount > limits.entries) throw new Refusal(`the archive holds ${zip.entryCount} files and folders, over the cap of ${limits.entries}`);
+    if (zip.entryCount > limits.entries)
+      throw new Refusal(`the archive holds ${zip.entryCount} files and folders, over the cap of ${limits.entries}`);
     const entries = zip.eachEntry();
     for (;;) {
       let next: IteratorResult<yauzl.Entry>;
@@ -178,7 +217,9 @@ async function unpackZip(file: string, target: string, tally: Tally, limits: Unp
       const unixMode = (entry.externalFileAttributes >>> 16) & 0xffff;
       const type = unixMode & 0o170000;
       if (type !== 0 && type !== 0o100000 && type !== 0o040000) {
-        throw new Refusal(`entry ${JSON.stringify(name)} is ${UNIX_TYPES[type] ?? `of Unix file type 0o${type.toString(8)}`}: ${NOT_ACCEPTED}`);
+        throw new Refusal(
+          `entry ${JSON.stringify(name)} is ${UNIX_TYPES[type] ?? `of Unix file type 0o${type.toString(8)}`}: ${NOT_ACCEPTED}`,
+        );
       }
       if (name.endsWith('/') || type === 0o040000) {
         await makeFolder(dest, name);
@@ -280,7 +321,11 @@ async function unpackTarGz(file: string, target: string, tally: Tally, limits: U
           writes.push(makeFolder(dest, name).catch((e: Error) => stop(e)));
         } else if (TAR_FILE_TYPES.has(entry.type)) {
           tally.announce(name, entry.size);
-          writes.push(writeFileEntry(entry, dest, name, ((entry.mode ?? 0) & 0o111) !== 0, tally, open).catch((e: Error) => stop(e)));
+          writes.push(
+            writeFileEntry(entry, dest, name, ((entry.mode ?? 0) & 0o111) !== 0, tally, open).catch((e: Error) =>
+              stop(e),
+            ),
+          );
         } else {
           const what = TAR_TYPES[entry.type] ?? `a ${entry.type} entry`;
           const to = entry.linkpath ? ` to ${JSON.stringify(entry.linkpath)}` : '';
@@ -291,7 +336,9 @@ async function unpackTarGz(file: string, target: string, tally: Tally, limits: U
         stop(err as Error);
       }
     });
-    parser.on('error', (err: Error) => stop(failure ?? new Refusal(`not a valid tar archive: ${err.message.replace(/^TAR_\w+: /, '')}`, { cause: err })));
+    parser.on('error', (err: Error) =>
+      stop(failure ?? new Refusal(`not a valid tar archive: ${err.message.replace(/^TAR_\w+: /, '')}`, { cause: err })),
+    );
     parser.on('end', () => finish());
     input.on('error', (err) => stop(err));
     gunzip.on('error', (err) => stop(new Refusal(`not a gzip-compressed archive: ${err.message}`, { cause: err })));
@@ -310,14 +357,20 @@ async function submissionRoot(target: string): Promise<string> {
  * Unpacks file (a .zip or a .tar.gz) into target, an empty folder. A refused archive may have
  * left some files in target: the caller removes the folder either way.
  */
-export async function unpackArchive(file: string, kind: 'zip' | 'tar.gz', target: string, limits: UnpackLimits = UNPACK_LIMITS): Promise<UnpackResult> {
+export async function unpackArchive(
+  file: string,
+  kind: 'zip' | 'tar.gz',
+  target: string,
+  limits: UnpackLimits = UNPACK_LIMITS,
+): Promise<UnpackResult> {
   const tally = new Tally(limits);
   try {
     const s = await stat(file).catch((err: Error) => {
       throw new Refusal(`the archive cannot be read: ${err.message}`, { cause: err });
     });
     if (!s.isFile()) throw new Refusal('the archive is not a file');
-    if (s.size > limits.archiveBytes) throw new Refusal(`the archive is ${formatBytes(s.size)}, over the cap of ${formatBytes(limits.archiveBytes)}`);
+    if (s.size > limits.archiveBytes)
+      throw new Refusal(`the archive is ${formatBytes(s.size)}, over the cap of ${formatBytes(limits.archiveBytes)}`);
     const root = path.resolve(target);
     if (kind === 'zip') await unpackZip(file, root, tally, limits);
     else await unpackTarGz(file, root, tally, limits);

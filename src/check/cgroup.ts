@@ -18,9 +18,13 @@ export interface MemoryCgroup {
 
 /** The node's memory controller: v1 when a memory hierarchy is mounted, else the unified v2 hierarchy. */
 async function memoryRoot(node: Node): Promise<{ version: 1 | 2; root: string }> {
-  const r = await sh(node, `awk '$3 == "cgroup" && $4 ~ /(^|,)memory(,|$)/ {print "1 " $2; exit} $3 == "cgroup2" {v2 = $2} END {if (v2 != "") print "2 " v2}' /proc/self/mounts | head -n 1`);
+  const r = await sh(
+    node,
+    `awk '$3 == "cgroup" && $4 ~ /(^|,)memory(,|$)/ {print "1 " $2; exit} $3 == "cgroup2" {v2 = $2} END {if (v2 != "") print "2 " v2}' /proc/self/mounts | head -n 1`,
+  );
   const [v, root] = r.stdout.trim().split(' ');
-  if ((v !== '1' && v !== '2') || !root) throw new GraderError(`the node has no memory cgroup hierarchy mounted: ${r.stdout.trim()} ${r.stderr.trim()}`);
+  if ((v !== '1' && v !== '2') || !root)
+    throw new GraderError(`the node has no memory cgroup hierarchy mounted: ${r.stdout.trim()} ${r.stderr.trim()}`);
   return { version: v === '1' ? 1 : 2, root };
 }
 
@@ -33,7 +37,12 @@ export async function readMemoryCgroup(node: Node, name: string): Promise<Memory
       : `cd ${dir} 2>/dev/null || { echo missing; exit 0; }; echo limit=$(cat memory.max); echo failures=$(awk '$1=="max"||$1=="oom_kill"{s+=$2} END{print s+0}' memory.events); echo oom=$(awk '$1=="oom_kill"{print $2}' memory.events); echo page=$(getconf PAGESIZE)`;
   const r = await sh(node, script);
   if (r.code !== 0) throw new GraderError(`reading memory cgroup ${dir} failed: ${r.stderr.trim()}`);
-  const values = new Map(r.stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]));
+  const values = new Map(
+    r.stdout
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]),
+  );
   const page = Number(values.get('page') ?? '4096');
   if (r.stdout.trim() === 'missing') {
     return { version, name, dir, exists: false, limit: null, failures: 0, oomKills: null, pageSize: page };

@@ -19,9 +19,13 @@ export async function sharedFeatures(root: string): Promise<Lab> {
   const featuresDir = path.join(root, 'features');
   const files = (await readdir(featuresDir)).filter((f) => f.endsWith('.feature')).sort();
   const scenarios: ScenarioDef[] = [];
-  for (const f of files) scenarios.push(...parseFeature(await readFile(path.join(featuresDir, f), 'utf8'), path.join('features', f)));
+  for (const f of files)
+    scenarios.push(...parseFeature(await readFile(path.join(featuresDir, f), 'utf8'), path.join('features', f)));
   const graded = scenarios.filter((s) => !s.course);
-  if (graded.length) throw new LabError(`${path.join(root, graded[0]?.uri ?? '')}: "${graded[0]?.name}": shared features hold @course checks only`);
+  if (graded.length)
+    throw new LabError(
+      `${path.join(root, graded[0]?.uri ?? '')}: "${graded[0]?.name}": shared features hold @course checks only`,
+    );
   const problems = scannerProblems(scenarios);
   if (problems.length) throw new LabError(`${featuresDir}:\n  - ${problems.join('\n  - ')}`);
   return {
@@ -68,7 +72,9 @@ function claimOf(lab: Lab, def: ScenarioDef, run: ScenarioRun | undefined): Clai
 
 /** Every course check of the labs as not checked, with the reason: when the cluster could not be reached at all. */
 export function uncheckedClaims(labs: Lab[], reason: string): Claim[] {
-  return labs.flatMap((lab) => lab.scenarios.filter((s) => s.course).map((s) => ({ ...claimOf(lab, s, undefined), seen: reason })));
+  return labs.flatMap((lab) =>
+    lab.scenarios.filter((s) => s.course).map((s) => ({ ...claimOf(lab, s, undefined), seen: reason })),
+  );
 }
 
 /**
@@ -100,9 +106,21 @@ export async function checkCluster(
       };
       opts.log(`kgrade: ${lab.id}: ${course.length} course check(s)`);
       const runs = await runInLanes({ lab, world }, course, opts.jobs, false);
-      const errored = course.filter((s) => runs.find((r) => r.id === s.id)?.outcome !== 'passed' && runs.find((r) => r.id === s.id)?.outcome !== 'failed');
-      const again = errored.length ? await runInLanes({ lab, world: { ...world, runId: randomBytes(3).toString('hex') } }, errored, opts.jobs, false) : [];
-      for (const s of course) claims.push(claimOf(lab, s, again.find((r) => r.id === s.id) ?? runs.find((r) => r.id === s.id)));
+      const errored = course.filter(
+        (s) =>
+          runs.find((r) => r.id === s.id)?.outcome !== 'passed' &&
+          runs.find((r) => r.id === s.id)?.outcome !== 'failed',
+      );
+      const again = errored.length
+        ? await runInLanes(
+            { lab, world: { ...world, runId: randomBytes(3).toString('hex') } },
+            errored,
+            opts.jobs,
+            false,
+          )
+        : [];
+      for (const s of course)
+        claims.push(claimOf(lab, s, again.find((r) => r.id === s.id) ?? runs.find((r) => r.id === s.id)));
     }
   } finally {
     await finishNamespaceDeletions();

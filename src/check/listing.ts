@@ -2,7 +2,10 @@
 
 /** The processes in a `ps -ax` / `ps ax` listing: one entry per line after the header. */
 export function parsePsListing(text: string): Array<{ pid: number; command: string }> {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const header = lines.findIndex((l) => /^PID\b/.test(l));
   if (header < 0) return [];
   const out: Array<{ pid: number; command: string }> = [];

@@ -39,7 +39,12 @@ export function pingErrors(text: string): string[] {
  * name with the namespace, the service's full DNS name (any cluster domain, with or
  * without the final dot, in any letter case), or one of the addresses the name resolves to.
  */
-export function namesService(target: string, service: string, namespace: string, addresses: readonly string[]): boolean {
+export function namesService(
+  target: string,
+  service: string,
+  namespace: string,
+  addresses: readonly string[],
+): boolean {
   const t = target.replace(/\.$/, '').toLowerCase();
   if (addresses.includes(t)) return true;
   if (t === service || t === `${service}.${namespace}` || t === `${service}.${namespace}.svc`) return true;

@@ -38,7 +38,8 @@ export function programProblem(p: ProgramInRoot, root: string): string | undefin
   if (!p.elf) return p.script ? undefined : `${root}${p.program} is not a program (no ELF header)`;
   if (!p.interp) return undefined;
   if (!p.interpExists) return `${p.program} needs its loader ${p.interp}, which is not inside ${root}`;
-  if (p.missing?.length) return `${p.program} needs ${p.missing.join(', ')}, which the loader cannot find inside ${root}`;
+  if (p.missing?.length)
+    return `${p.program} needs ${p.missing.join(', ')}, which the loader cannot find inside ${root}`;
   if (p.loaderExit !== 0) return `${p.program}: the loader inside ${root} failed: ${p.loaderError ?? ''}`;
   return undefined;
 }

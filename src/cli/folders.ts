@@ -6,7 +6,8 @@ export async function labDirs(root: string): Promise<string[]> {
   const entries = await readdir(root, { withFileTypes: true });
   const out: string[] = [];
   for (const e of entries) {
-    if (e.isDirectory() && (await stat(path.join(root, e.name, 'lab.yaml')).catch(() => undefined))) out.push(path.join(root, e.name));
+    if (e.isDirectory() && (await stat(path.join(root, e.name, 'lab.yaml')).catch(() => undefined)))
+      out.push(path.join(root, e.name));
   }
   return out.sort();
 }

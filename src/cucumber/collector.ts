@@ -111,7 +111,9 @@ export class ScenarioCollector {
   }
 
   private storePickle(p: Pickle): void {
-    const texts = new Map(p.steps.map((s) => [s.id, `${this.keywords.get(s.astNodeIds[0] ?? '') ?? ''} ${s.text}`.trim()]));
+    const texts = new Map(
+      p.steps.map((s) => [s.id, `${this.keywords.get(s.astNodeIds[0] ?? '') ?? ''} ${s.text}`.trim()]),
+    );
     this.pickles.set(p.id, { uri: p.uri.split(path.sep).join('/'), line: p.location?.line ?? 0, texts });
   }
 
@@ -119,7 +121,12 @@ export class ScenarioCollector {
     const pickle = this.pickles.get(tc.pickleId);
     const steps = new Map<string, TestStepSeen>();
     for (const ts of tc.testSteps) {
-      steps.set(ts.id, ts.pickleStepId ? { text: pickle?.texts.get(ts.pickleStepId) ?? ts.pickleStepId, hook: false } : { text: 'a setup or cleanup hook', hook: true });
+      steps.set(
+        ts.id,
+        ts.pickleStepId
+          ? { text: pickle?.texts.get(ts.pickleStepId) ?? ts.pickleStepId, hook: false }
+          : { text: 'a setup or cleanup hook', hook: true },
+      );
     }
     this.testCases.set(tc.id, { pickleId: tc.pickleId, steps });
   }

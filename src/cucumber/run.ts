@@ -15,9 +15,7 @@ const nullStream = () => new Writable({ write: (_c, _e, cb) => cb() });
  */
 export async function runScenarios(req: RunRequest): Promise<RunResult> {
   const { lab } = req;
-  const paths = req.only
-    ? req.only.map((s) => `${path.join(lab.dir, s.uri)}:${s.line}`)
-    : [lab.featuresDir];
+  const paths = req.only ? req.only.map((s) => `${path.join(lab.dir, s.uri)}:${s.line}`) : [lab.featuresDir];
   const environment = { cwd: lab.dir, stdout: nullStream(), stderr: process.stderr };
   const sources = { defaultDialect: 'en', paths, names: [], tagExpression: '', order: 'defined' as const };
   const support = await loadSteps();

@@ -12,6 +12,9 @@ let supportLibrary: Promise<ISupportCodeLibrary> | undefined;
  */
 export function loadSteps(): Promise<ISupportCodeLibrary> {
   const sources = { defaultDialect: 'en', paths: [], names: [], tagExpression: '', order: 'defined' as const };
-  supportLibrary ??= loadSupport({ sources, support: { importPaths: [STEPS_GLOB] } }, { cwd: REPO_ROOT, stderr: process.stderr });
+  supportLibrary ??= loadSupport(
+    { sources, support: { importPaths: [STEPS_GLOB] } },
+    { cwd: REPO_ROOT, stderr: process.stderr },
+  );
   return supportLibrary;
 }

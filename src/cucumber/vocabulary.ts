@@ -22,7 +22,10 @@ export async function stepVocabulary(): Promise<StepSentence[]> {
   };
   return library.stepDefinitions.map((d) => ({
     pattern: String(d.pattern),
-    file: path.relative(REPO_ROOT, d.uri).replace(/^dist\//, '').replace(/\.js$/, '.ts'),
+    file: path
+      .relative(REPO_ROOT, d.uri)
+      .replace(/^dist\//, '')
+      .replace(/\.js$/, '.ts'),
     line: d.line,
   }));
 }

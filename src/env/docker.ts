@@ -37,7 +37,9 @@ export async function docker(args: string[], opts: { input?: string; timeoutMs?:
     throw new GraderError(`cannot run "${dockerBinary()} ${args[0] ?? ''}": ${r.shortMessage}`);
   }
   if (r.timedOut) {
-    throw new GraderError(`"docker ${args.slice(0, 3).join(' ')} …" did not answer within ${Math.round(timeoutMs / 1000)} s: is dockerd healthy?`);
+    throw new GraderError(
+      `"docker ${args.slice(0, 3).join(' ')} …" did not answer within ${Math.round(timeoutMs / 1000)} s: is dockerd healthy?`,
+    );
   }
   const stderr = String(r.stderr ?? '');
   if (/Cannot connect to the Docker daemon|error during connect/i.test(stderr)) {
@@ -54,8 +56,13 @@ export async function docker(args: string[], opts: { input?: string; timeoutMs?:
 }
 
 /** Like docker(), but a non-zero exit is a GraderError naming what was attempted. */
-export async function dockerOk(args: string[], what: string, opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
+export async function dockerOk(
+  args: string[],
+  what: string,
+  opts: { input?: string; timeoutMs?: number } = {},
+): Promise<string> {
   const r = await docker(args, opts);
-  if (r.code !== 0) throw new GraderError(`${what} failed (docker ${args[0]} exited ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+  if (r.code !== 0)
+    throw new GraderError(`${what} failed (docker ${args[0]} exited ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
   return r.stdout;
 }

@@ -24,10 +24,23 @@ async function dockerReady(image: string): Promise<string | undefined> {
 }
 
 /** Runs one of the repository's scripts (with its arguments), its progress shown on stderr; returns its stdout. */
-export async function runRepoScript(command: string, log: (line: string) => void, env: Record<string, string> = {}): Promise<string> {
+export async function runRepoScript(
+  command: string,
+  log: (line: string) => void,
+  env: Record<string, string> = {},
+): Promise<string> {
   const [script = '', ...args] = command.split(' ');
-  log(`kgrade: running ${Object.entries(env).map(([k, v]) => `${k}=${v} `).join('')}${command}`);
-  const r = await execa('bash', [path.join(REPO_ROOT, script), ...args], { reject: false, stderr: 'inherit', stdin: 'ignore', env });
+  log(
+    `kgrade: running ${Object.entries(env)
+      .map(([k, v]) => `${k}=${v} `)
+      .join('')}${command}`,
+  );
+  const r = await execa('bash', [path.join(REPO_ROOT, script), ...args], {
+    reject: false,
+    stderr: 'inherit',
+    stdin: 'ignore',
+    env,
+  });
   if (r.exitCode !== 0) throw new GraderError(`${command} failed (exit ${r.exitCode}); see its output above`);
   return r.stdout;
 }

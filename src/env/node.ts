@@ -36,7 +36,11 @@ export function sh(node: Node, script: string, options?: ExecOptions): Promise<E
 }
 
 export function describeExec(r: ExecResult): string {
-  const status = r.timedOut ? 'was stopped at its deadline' : r.code === null ? 'ended with no exit status (killed)' : `exited ${r.code}`;
+  const status = r.timedOut
+    ? 'was stopped at its deadline'
+    : r.code === null
+      ? 'ended with no exit status (killed)'
+      : `exited ${r.code}`;
   const tail = (s: string) => {
     const lines = s.trimEnd().split('\n');
     return lines.length > 12 ? ['…', ...lines.slice(-12)].join('\n') : lines.join('\n');
@@ -44,6 +48,6 @@ export function describeExec(r: ExecResult): string {
   const parts = [status];
   if (r.stdout.trim()) parts.push(`stdout:\n${tail(r.stdout)}`);
   if (r.stderr.trim()) parts.push(`stderr:\n${tail(r.stderr)}`);
-  if (r.truncated) parts.push('(output was cut at the grader\'s cap)');
+  if (r.truncated) parts.push("(output was cut at the grader's cap)");
   return parts.join('\n');
 }

@@ -1,5 +1,11 @@
 import { rmSync } from 'node:fs';
-import { ISOLATIONS, sandboxRuntime, type Isolation, type SandboxRuntime, type SetAsideSandbox } from './sandbox/index.js';
+import {
+  ISOLATIONS,
+  sandboxRuntime,
+  type Isolation,
+  type SandboxRuntime,
+  type SetAsideSandbox,
+} from './sandbox/index.js';
 
 /** Sandboxes this process started and has not removed yet, with the runtime that removes each. */
 const live = new Map<string, SandboxRuntime>();
@@ -93,7 +99,9 @@ export async function reapOrphans(opts: ReapOptions = {}): Promise<ReapReport> {
       const runtime = await sandboxRuntime(isolation);
       let listed: string[];
       try {
-        listed = (await runtime.list()).filter((s) => s.ownerPid !== process.pid && !alive(s.ownerPid)).map((s) => s.name);
+        listed = (await runtime.list())
+          .filter((s) => s.ownerPid !== process.pid && !alive(s.ownerPid))
+          .map((s) => s.name);
         if (opts.retrySetAside) listed.push(...(await runtime.setAside()).map((s) => s.name));
       } catch {
         return report; // that runtime cannot be asked now (dockerd down): its orphans wait for the next run
@@ -116,7 +124,9 @@ export async function reapOrphans(opts: ReapOptions = {}): Promise<ReapReport> {
   );
   const report = { removed: each.flatMap((r) => r.removed), setAside: each.flatMap((r) => r.setAside) };
   if (!opts.retrySetAside && report.setAside.length) {
-    warn(`kgrade: warning: ${report.setAside.length} sandbox(es) of earlier runs could not be removed and are set aside (${report.setAside.map((s) => s.name).join(', ')}): \`kgrade clean\` tries again`);
+    warn(
+      `kgrade: warning: ${report.setAside.length} sandbox(es) of earlier runs could not be removed and are set aside (${report.setAside.map((s) => s.name).join(', ')}): \`kgrade clean\` tries again`,
+    );
   }
   return report;
 }

@@ -89,7 +89,9 @@ ${waitAndRead}`;
   const execOpts = { timeoutMs: (waitS + 30) * 1000 };
   let r = await sh(node, launch, execOpts);
   if (r.stdout.startsWith('not-copied')) {
-    throw new GraderError(`the submission's ${script} is not in ${SUBMISSION_DIR} on the node: the grader failed to copy it in`);
+    throw new GraderError(
+      `the submission's ${script} is not in ${SUBMISSION_DIR} on the node: the grader failed to copy it in`,
+    );
   }
   // The script may kill every process on the node, the grader's exec included, or fill the node's
   // process table so that no exec can start: wait and read again until the script's own deadline.
@@ -102,7 +104,9 @@ ${waitAndRead}`;
   if (!complete()) {
     const seen = `${r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`}`;
     if (/fork|Resource temporarily unavailable|Cannot allocate memory/i.test(seen)) {
-      throw new SubmissionAssertionError(`after ${script} ran, the node cannot start any process (${seen}): does the script start processes without end?`);
+      throw new SubmissionAssertionError(
+        `after ${script} ran, the node cannot start any process (${seen}): does the script start processes without end?`,
+      );
     }
     throw new GraderError(`could not follow ${script} on the node: ${seen}`);
   }
@@ -131,18 +135,46 @@ ${waitAndRead}`;
  * A script that deleted or broke them (rm -rf /) fails here, as the student's doing.
  */
 export async function assertNodeUsable(node: Node, after: string): Promise<void> {
-  const tools = ['bash', 'timeout', 'chroot', 'unshare', 'ip', 'iptables', 'python3', 'ps', 'cat', 'head', 'base64', 'setsid'];
+  const tools = [
+    'bash',
+    'timeout',
+    'chroot',
+    'unshare',
+    'ip',
+    'iptables',
+    'python3',
+    'ps',
+    'cat',
+    'head',
+    'base64',
+    'setsid',
+  ];
   let r;
   try {
-    r = await node.exec(['sh', '-c', `for t in ${tools.join(' ')}; do command -v $t >/dev/null || echo "missing: $t"; done; echo checked`], { timeoutMs: 20_000 });
+    r = await node.exec(
+      [
+        'sh',
+        '-c',
+        `for t in ${tools.join(' ')}; do command -v $t >/dev/null || echo "missing: $t"; done; echo checked`,
+      ],
+      { timeoutMs: 20_000 },
+    );
   } catch (err) {
     if (err instanceof GraderError && /cannot run/.test(err.message)) {
-      throw new SubmissionAssertionError(`after ${after}, the node cannot run programs anymore (${err.message.split(':').slice(-1)[0]?.trim()}); did the script delete or overwrite system files outside its own folders?`, { cause: err });
+      throw new SubmissionAssertionError(
+        `after ${after}, the node cannot run programs anymore (${err.message.split(':').slice(-1)[0]?.trim()}); did the script delete or overwrite system files outside its own folders?`,
+        { cause: err },
+      );
     }
     throw err;
   }
-  const missing = r.stdout.split('\n').filter((l) => l.startsWith('missing: ')).map((l) => l.slice(9));
+  const missing = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('missing: '))
+    .map((l) => l.slice(9));
   if (!r.stdout.includes('checked') || missing.length) {
-    throw new SubmissionAssertionError(`after ${after}, the node lost ${missing.join(', ') || 'its shell'}; did the script delete or overwrite system files outside its own folders?`);
+    throw new SubmissionAssertionError(
+      `after ${after}, the node lost ${missing.join(', ') || 'its shell'}; did the script delete or overwrite system files outside its own folders?`,
+    );
   }
 }

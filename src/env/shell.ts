@@ -24,7 +24,8 @@ setsid bash -c 'exec 3<>${dir}/in; exec bash <&3 >${dir}/out 2>&1' </dev/null >/
 echo $!`,
   );
   const pid = Number(r.stdout.trim());
-  if (r.code !== 0 || !Number.isInteger(pid) || pid <= 0) throw new GraderError(`could not start the shell ${name}: ${r.stderr.trim()}`);
+  if (r.code !== 0 || !Number.isInteger(pid) || pid <= 0)
+    throw new GraderError(`could not start the shell ${name}: ${r.stderr.trim()}`);
   return { name, pid, dir };
 }
 
@@ -39,7 +40,12 @@ export interface ShellCommandResult {
 }
 
 /** Makes the shell run a command, then waits for it to report, or to die. */
-export async function runInShell(node: Node, shell: BackgroundShell, command: string, timeoutS: number): Promise<ShellCommandResult> {
+export async function runInShell(
+  node: Node,
+  shell: BackgroundShell,
+  command: string,
+  timeoutS: number,
+): Promise<ShellCommandResult> {
   // A fresh marker per command: what the command prints cannot pass for the shell's report.
   const END = `kgrade-status-${randomBytes(6).toString('hex')}=`;
   const line = `${command}; echo "${END}$?"`;

@@ -17,9 +17,11 @@ export interface TestHost {
  * subnet (the subnet's last usable address, or the one before it when taken).
  */
 export async function addTestHost(node: Node, name: string, cidr: string): Promise<TestHost> {
-  if (!/^[a-z][a-z0-9-]{0,10}$/.test(name)) throw new GraderError(`test host name "${name}": use up to 11 lower-case letters, digits and dashes`);
+  if (!/^[a-z][a-z0-9-]{0,10}$/.test(name))
+    throw new GraderError(`test host name "${name}": use up to 11 lower-case letters, digits and dashes`);
   const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(cidr);
-  if (!m) throw new GraderError(`test host ${name}: "${cidr}" is not an IPv4 address with a prefix length, like 10.1.2.3/24`);
+  if (!m)
+    throw new GraderError(`test host ${name}: "${cidr}" is not an IPv4 address with a prefix length, like 10.1.2.3/24`);
   const address = m[1] ?? '';
   const len = m[2] ?? '24';
   let nodeAddress = addressInSubnet(cidr, -1);
@@ -37,7 +39,8 @@ fi
 ip -o -4 addr show dev eth0 | grep -q " ${nodeAddress}/"
 echo ready`;
   const r = await sh(node, script);
-  if (r.code !== 0 || !r.stdout.includes('ready')) throw new GraderError(`could not set up test host ${name} (${cidr}): ${r.stderr.trim()}`);
+  if (r.code !== 0 || !r.stdout.includes('ready'))
+    throw new GraderError(`could not set up test host ${name} (${cidr}): ${r.stderr.trim()}`);
   return { name, cidr, address, nodeAddress };
 }
 
@@ -56,7 +59,8 @@ export async function ensureNodeListener(node: Node): Promise<void> {
     `ss -ltn | grep -q ':${NODE_PROBE_PORT} ' || { setsid socat TCP-LISTEN:${NODE_PROBE_PORT},fork,reuseaddr SYSTEM:'echo kgrade-node' </dev/null >/dev/null 2>&1 & }
 for i in $(seq 50); do ss -ltn | grep -q ':${NODE_PROBE_PORT} ' && exit 0; sleep 0.1; done; exit 1`,
   );
-  if (r.code !== 0) throw new GraderError(`could not start the node's probe listener on port ${NODE_PROBE_PORT}: ${r.stderr.trim()}`);
+  if (r.code !== 0)
+    throw new GraderError(`could not start the node's probe listener on port ${NODE_PROBE_PORT}: ${r.stderr.trim()}`);
 }
 
 /** Whether the node answers the test host: ICMP echo and a TCP connection to the probe listener. */

@@ -22,10 +22,18 @@ function cutLine(line: string): string {
 export function tail(text: string, n: number = LIMITS.lines): { text: string; cut: boolean } {
   const lines = text.replace(/\n+$/, '').split('\n');
   const kept = lines.slice(-n).map(cutLine);
-  return { text: lines.length === 1 && lines[0] === '' ? '' : kept.join('\n'), cut: lines.length > n || kept.some((l, i) => l !== lines[lines.length - kept.length + i]) };
+  return {
+    text: lines.length === 1 && lines[0] === '' ? '' : kept.join('\n'),
+    cut: lines.length > n || kept.some((l, i) => l !== lines[lines.length - kept.length + i]),
+  };
 }
 
-export function commandTail(what: string, exitCode: number | null, stdout: string, stderr: string): { tail: CommandTail; cut: boolean } {
+export function commandTail(
+  what: string,
+  exitCode: number | null,
+  stdout: string,
+  stderr: string,
+): { tail: CommandTail; cut: boolean } {
   const out = tail(stdout);
   const err = tail(stderr);
   return { tail: { what: cutLine(what), exitCode, stdout: out.text, stderr: err.text }, cut: out.cut || err.cut };
@@ -53,7 +61,11 @@ export function bound(d: Diagnostics): Diagnostics {
   if (objects) out.objects = objects;
   const logs = keepLast(out.logs, LIMITS.logs);
   if (logs) out.logs = logs;
-  for (let lines: number = LIMITS.lines; out.logs && size(out) > LIMITS.totalChars && lines > 1; lines = Math.floor(lines / 2)) {
+  for (
+    let lines: number = LIMITS.lines;
+    out.logs && size(out) > LIMITS.totalChars && lines > 1;
+    lines = Math.floor(lines / 2)
+  ) {
     truncated = true;
     out.logs = out.logs.map((l) => ({ ...l, lines: tail(l.lines, lines).text }));
   }
@@ -81,8 +93,16 @@ export function parseDiagnostics(body: string): Diagnostics {
       d !== null &&
       (d.events === undefined || isStringArray(d.events)) &&
       (d.unavailable === undefined || isStringArray(d.unavailable)) &&
-      (d.objects === undefined || (Array.isArray(d.objects) && d.objects.every((o) => typeof o.kind === 'string' && typeof o.name === 'string' && isStringArray(o.conditions)))) &&
-      (d.logs === undefined || (Array.isArray(d.logs) && d.logs.every((l) => typeof l.pod === 'string' && typeof l.container === 'string' && typeof l.lines === 'string')));
+      (d.objects === undefined ||
+        (Array.isArray(d.objects) &&
+          d.objects.every(
+            (o) => typeof o.kind === 'string' && typeof o.name === 'string' && isStringArray(o.conditions),
+          ))) &&
+      (d.logs === undefined ||
+        (Array.isArray(d.logs) &&
+          d.logs.every(
+            (l) => typeof l.pod === 'string' && typeof l.container === 'string' && typeof l.lines === 'string',
+          )));
     if (ok) return bound(d);
   } catch {
     // reported below
@@ -112,10 +132,17 @@ export function diagnosticsText(d: Diagnostics | undefined): string {
   if (d.events?.length) lines.push('Warning events in the namespace:', ...d.events.map((e) => `  - ${e}`));
   if (d.objects?.length) {
     lines.push('Objects:');
-    for (const o of d.objects) lines.push(`  - ${o.kind} ${o.name}${o.conditions.length ? ':' : ': no status conditions'}`, ...o.conditions.map((c) => `      ${c}`));
+    for (const o of d.objects)
+      lines.push(
+        `  - ${o.kind} ${o.name}${o.conditions.length ? ':' : ': no status conditions'}`,
+        ...o.conditions.map((c) => `      ${c}`),
+      );
   }
   for (const l of d.logs ?? []) {
-    lines.push(`Log of pod ${l.pod}, container ${l.container}${l.previous ? ' (the instance before its last restart)' : ''}, last lines:`, ...(l.lines ? indented(l.lines, '  | ') : ['  (empty)']));
+    lines.push(
+      `Log of pod ${l.pod}, container ${l.container}${l.previous ? ' (the instance before its last restart)' : ''}, last lines:`,
+      ...(l.lines ? indented(l.lines, '  | ') : ['  (empty)']),
+    );
   }
   if (d.unavailable?.length) lines.push('Not read:', ...d.unavailable.map((u) => `  - ${u}`));
   if (d.truncated) lines.push('(some of it was cut to keep the report short)');

@@ -36,7 +36,15 @@ export interface Graded {
 const MARK: Record<string, string> = { passed: 'ok   ', failed: 'FAIL ', error: 'ERROR', skipped: 'skip ' };
 
 function toAttempt(run: ScenarioRun, attempts: number): ScenarioAttempt {
-  return { outcome: run.outcome, message: run.message, notes: run.notes, steps: run.steps, durationMs: run.durationMs, attempts, ...(run.diagnostics ? { diagnostics: run.diagnostics } : {}) };
+  return {
+    outcome: run.outcome,
+    message: run.message,
+    notes: run.notes,
+    steps: run.steps,
+    durationMs: run.durationMs,
+    attempts,
+    ...(run.diagnostics ? { diagnostics: run.diagnostics } : {}),
+  };
 }
 
 /**
@@ -56,7 +64,9 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
       provider: opts.cluster ? `${opts.cluster.provider}:${opts.cluster.context}` : 'sandbox',
       image: opts.nodeImage,
       kernel: isolation === 'vm' && lab.environment === 'sandbox' ? vmImages().kernelRelease : os.release(),
-      ...(lab.environment === 'sandbox' ? { isolation, cgroup: isolation === 'vm' ? cgroupFor(lab.kernel.cgroup) : hostCgroupVersion() } : {}),
+      ...(lab.environment === 'sandbox'
+        ? { isolation, cgroup: isolation === 'vm' ? cgroupFor(lab.kernel.cgroup) : hostCgroupVersion() }
+        : {}),
     },
     startedAt,
     finishedAt,
@@ -68,7 +78,14 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
     if (sub.rejected) {
       log(`  ${sub.rejected}`);
       for (const s of selected) {
-        attempts.set(s.id, { outcome: s.course ? 'skipped' : 'failed', message: sub.rejected, notes: [], steps: [], durationMs: 0, attempts: 1 });
+        attempts.set(s.id, {
+          outcome: s.course ? 'skipped' : 'failed',
+          message: sub.rejected,
+          notes: [],
+          steps: [],
+          durationMs: 0,
+          attempts: 1,
+        });
       }
       return { result: buildResult(graded, attempts, meta(new Date())) };
     }
@@ -93,7 +110,9 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
     const onScenario = (run: ScenarioRun, def: ScenarioDef | undefined) => {
       done += 1;
       const pts = def && !def.course ? ` ${run.outcome === 'passed' ? def.points : 0}/${def.points}` : ' (course)';
-      log(`  [${done}/${total}] ${MARK[run.outcome] ?? run.outcome} ${def?.name ?? run.id}${pts} ${(run.durationMs / 1000).toFixed(1)}s`);
+      log(
+        `  [${done}/${total}] ${MARK[run.outcome] ?? run.outcome} ${def?.name ?? run.id}${pts} ${(run.durationMs / 1000).toFixed(1)}s`,
+      );
     };
     const allure = opts.allureResultsDir ? { allureResultsDir: opts.allureResultsDir } : {};
     const first = await runInLanes({ lab, world, ...allure, onScenario }, selected, jobs, !opts.only, opts.budget);
@@ -107,7 +126,13 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
         done += 1;
         log(`  [retry ${done}/${errored.length}] ${MARK[run.outcome] ?? run.outcome} ${def?.name ?? run.id}`);
       };
-      const second = await runInLanes({ lab, world: { ...world, runId: randomBytes(3).toString('hex') }, ...allure, onScenario: onRetry }, errored, jobs, false, opts.budget);
+      const second = await runInLanes(
+        { lab, world: { ...world, runId: randomBytes(3).toString('hex') }, ...allure, onScenario: onRetry },
+        errored,
+        jobs,
+        false,
+        opts.budget,
+      );
       for (const run of second) {
         const before = attempts.get(run.id);
         const attempt = toAttempt(run, 2);

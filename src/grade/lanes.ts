@@ -15,11 +15,11 @@ export async function runInLanes(
   all: boolean,
   budget?: Budget,
 ): Promise<ScenarioRun[]> {
-  if (!budget && (jobs <= 1 || scenarios.length <= 1)) return (await runScenarios({ ...req, ...(all ? {} : { only: scenarios }) })).runs;
+  if (!budget && (jobs <= 1 || scenarios.length <= 1))
+    return (await runScenarios({ ...req, ...(all ? {} : { only: scenarios }) })).runs;
   const slots = budget ?? new Budget(jobs);
   const one = async (s: ScenarioDef) => (await slots.run(() => runScenarios({ ...req, only: [s] }))).runs;
   const runs = (await Promise.all(scenarios.filter((s) => !s.serial).map(one))).flat();
   for (const s of scenarios.filter((x) => x.serial)) runs.push(...(await one(s)));
   return runs;
 }
-

@@ -44,7 +44,12 @@ export function judgeRounds(first: GradeResult, rounds: GradeResult[]): string |
 }
 
 /** Compares one graded case with what the lab expects of it. */
-export function judgeCase(lab: Lab, name: string, result: GradeResult, kind: CaseVerdict['kind'] = name === 'reference' ? 'reference' : 'wrong'): Omit<CaseVerdict, 'result' | 'rounds'> {
+export function judgeCase(
+  lab: Lab,
+  name: string,
+  result: GradeResult,
+  kind: CaseVerdict['kind'] = name === 'reference' ? 'reference' : 'wrong',
+): Omit<CaseVerdict, 'result' | 'rounds'> {
   if (kind !== 'wrong') {
     const bad = result.scenarios.filter((s) => s.outcome !== 'passed');
     const mismatch =
@@ -67,7 +72,10 @@ export function judgeCase(lab: Lab, name: string, result: GradeResult, kind: Cas
 
 async function folders(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }
 
 /**
@@ -88,8 +96,18 @@ export async function verifyLab(
 ): Promise<CaseVerdict[]> {
   const all = [
     { name: 'reference', kind: 'reference' as const, dir: path.join(lab.dir, 'reference'), label: 'reference' },
-    ...(await folders(path.join(lab.dir, 'correct'))).map((n) => ({ name: n, kind: 'correct' as const, dir: path.join(lab.dir, 'correct', n), label: `correct/${n}` })),
-    ...Object.keys(lab.expect).map((n) => ({ name: n, kind: 'wrong' as const, dir: path.join(lab.dir, 'wrong', n), label: `wrong/${n}` })),
+    ...(await folders(path.join(lab.dir, 'correct'))).map((n) => ({
+      name: n,
+      kind: 'correct' as const,
+      dir: path.join(lab.dir, 'correct', n),
+      label: `correct/${n}`,
+    })),
+    ...Object.keys(lab.expect).map((n) => ({
+      name: n,
+      kind: 'wrong' as const,
+      dir: path.join(lab.dir, 'wrong', n),
+      label: `wrong/${n}`,
+    })),
   ];
   const chosen = opts.cases ? all.filter((c) => opts.cases?.includes(c.label) || opts.cases?.includes(c.name)) : all;
   const verdicts: CaseVerdict[] = [];
@@ -107,7 +125,9 @@ export async function verifyLab(
     const repeat = lab.verify.repeat ?? DEFAULT_VERIFY_REPEAT;
     if (kind !== 'wrong' && races.length) {
       for (let round = 2; round <= repeat; round++) {
-        opts.log(`${lab.id}: grading ${label} again (round ${round} of ${repeat}), its @races scenarios: ${races.map((s) => `"${s.name}"`).join(', ')}`);
+        opts.log(
+          `${lab.id}: grading ${label} again (round ${round} of ${repeat}), its @races scenarios: ${races.map((s) => `"${s.name}"`).join(', ')}`,
+        );
         const again = await gradeSubmission(lab, dir, {
           nodeImage: opts.nodeImage,
           log: opts.log,

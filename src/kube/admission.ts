@@ -43,10 +43,12 @@ interface PolicyDef {
 }
 
 const celList = (xs: readonly string[]) => `[${xs.map((x) => `'${x}'`).join(', ')}]`;
-const labelIs = (label: string) => `('${label}' in namespaceObject.metadata.labels && namespaceObject.metadata.labels['${label}'] == 'true')`;
+const labelIs = (label: string) =>
+  `('${label}' in namespaceObject.metadata.labels && namespaceObject.metadata.labels['${label}'] == 'true')`;
 const defaultAccount = (spec: string) =>
   `(!has(${spec}.serviceAccountName) || ${spec}.serviceAccountName in ['', 'default']) && (!has(${spec}.serviceAccount) || ${spec}.serviceAccount in ['', 'default'])`;
-const ACCOUNT_WHY = 'a submission\'s pods run as the namespace\'s "default" ServiceAccount, which has no rights; leave serviceAccountName unset';
+const ACCOUNT_WHY =
+  'a submission\'s pods run as the namespace\'s "default" ServiceAccount, which has no rights; leave serviceAccountName unset';
 
 const POLICIES: PolicyDef[] = [
   {
@@ -55,15 +57,18 @@ const POLICIES: PolicyDef[] = [
     validations: [
       {
         expression: '!has(object.spec.externalIPs) || size(object.spec.externalIPs) == 0',
-        message: 'spec.externalIPs is refused here: an external IP captures traffic for that address in every namespace of the cluster (CVE-2020-8554)',
+        message:
+          'spec.externalIPs is refused here: an external IP captures traffic for that address in every namespace of the cluster (CVE-2020-8554)',
       },
       {
         expression: `!has(object.spec.type) || object.spec.type != 'NodePort' || ${labelIs(ALLOW_NODE_PORT_LABEL)}`,
-        message: 'a NodePort Service opens a port on every node, for every namespace; this lab does not allow it: use a ClusterIP Service',
+        message:
+          'a NodePort Service opens a port on every node, for every namespace; this lab does not allow it: use a ClusterIP Service',
       },
       {
         expression: `!has(object.spec.type) || object.spec.type != 'LoadBalancer' || ${labelIs(ALLOW_LOAD_BALANCER_LABEL)}`,
-        message: 'a LoadBalancer Service opens ports outside the namespace; this lab does not allow it: use a ClusterIP Service',
+        message:
+          'a LoadBalancer Service opens ports outside the namespace; this lab does not allow it: use a ClusterIP Service',
       },
     ],
   },
@@ -77,13 +82,15 @@ const POLICIES: PolicyDef[] = [
     matchConditions: [
       {
         name: 'written-by-other-than-the-cluster',
-        expression: "!request.userInfo.username.startsWith('system:') || request.userInfo.username.startsWith('system:serviceaccount:' + request.namespace + ':')",
+        expression:
+          "!request.userInfo.username.startsWith('system:') || request.userInfo.username.startsWith('system:serviceaccount:' + request.namespace + ':')",
       },
     ],
     validations: [
       {
         expression: 'false',
-        message: 'Endpoints and EndpointSlices are written by the cluster from a Service\'s selector; a submission may not write them (give the Service a selector that matches its pods)',
+        message:
+          "Endpoints and EndpointSlices are written by the cluster from a Service's selector; a submission may not write them (give the Service a selector that matches its pods)",
       },
     ],
   },
@@ -109,7 +116,12 @@ const POLICIES: PolicyDef[] = [
       { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets', 'daemonsets'] },
       { apiGroups: ['batch'], resources: ['jobs'] },
     ],
-    validations: [{ expression: `!has(object.spec.template) || !has(object.spec.template.spec) || (${defaultAccount('object.spec.template.spec')})`, message: ACCOUNT_WHY }],
+    validations: [
+      {
+        expression: `!has(object.spec.template) || !has(object.spec.template.spec) || (${defaultAccount('object.spec.template.spec')})`,
+        message: ACCOUNT_WHY,
+      },
+    ],
   },
   {
     name: 'kgrade-submission-secrets',
@@ -117,7 +129,8 @@ const POLICIES: PolicyDef[] = [
     validations: [
       {
         expression: "!has(object.type) || object.type != 'kubernetes.io/service-account-token'",
-        message: 'a Secret of type kubernetes.io/service-account-token would be filled with a ServiceAccount\'s token; a submission may not make one',
+        message:
+          "a Secret of type kubernetes.io/service-account-token would be filled with a ServiceAccount's token; a submission may not make one",
       },
     ],
   },
@@ -141,12 +154,19 @@ export function admissionObjects(): k8s.KubernetesObject[] {
       validationActions: ['Deny'],
       matchResources: { namespaceSelector: { matchExpressions: [{ key: SUBMISSION_LABEL, operator: 'Exists' }] } },
     };
-    for (const [kind, spec] of [['ValidatingAdmissionPolicy', policySpec], ['ValidatingAdmissionPolicyBinding', bindingSpec]] as const) {
+    for (const [kind, spec] of [
+      ['ValidatingAdmissionPolicy', policySpec],
+      ['ValidatingAdmissionPolicyBinding', bindingSpec],
+    ] as const) {
       const hash = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
       objects.push({
         apiVersion: 'admissionregistration.k8s.io/v1',
         kind,
-        metadata: { name: p.name, labels: { 'app.kubernetes.io/managed-by': 'kgrade' }, annotations: { [HASH_ANNOTATION]: hash } },
+        metadata: {
+          name: p.name,
+          labels: { 'app.kubernetes.io/managed-by': 'kgrade' },
+          annotations: { [HASH_ANNOTATION]: hash },
+        },
         spec,
       } as k8s.KubernetesObject);
     }
@@ -155,13 +175,29 @@ export function admissionObjects(): k8s.KubernetesObject[] {
 }
 
 /** Creates an object, or replaces it when its hash differs; a race with another kgrade is tried again. */
-async function ensureObject(kc: k8s.KubeConfig, client: k8s.KubernetesObjectApi, want: k8s.KubernetesObject): Promise<'created' | 'updated' | 'kept'> {
+async function ensureObject(
+  kc: k8s.KubeConfig,
+  client: k8s.KubernetesObjectApi,
+  want: k8s.KubernetesObject,
+): Promise<'created' | 'updated' | 'kept'> {
   const what = `${want.kind} ${want.metadata?.name ?? ''}`;
   for (let attempt = 0; ; attempt++) {
     try {
-      const have = await api(kc, `reading ${what}`, () => client.read({ apiVersion: want.apiVersion ?? '', kind: want.kind ?? '', metadata: { name: want.metadata?.name ?? '' } }));
-      if (have.metadata?.annotations?.[HASH_ANNOTATION] === want.metadata?.annotations?.[HASH_ANNOTATION]) return 'kept';
-      await api(kc, `replacing ${what}`, () => client.replace({ ...want, metadata: { ...want.metadata, resourceVersion: have.metadata?.resourceVersion ?? '' } }));
+      const have = await api(kc, `reading ${what}`, () =>
+        client.read({
+          apiVersion: want.apiVersion ?? '',
+          kind: want.kind ?? '',
+          metadata: { name: want.metadata?.name ?? '' },
+        }),
+      );
+      if (have.metadata?.annotations?.[HASH_ANNOTATION] === want.metadata?.annotations?.[HASH_ANNOTATION])
+        return 'kept';
+      await api(kc, `replacing ${what}`, () =>
+        client.replace({
+          ...want,
+          metadata: { ...want.metadata, resourceVersion: have.metadata?.resourceVersion ?? '' },
+        }),
+      );
       return 'updated';
     } catch (err) {
       const status = httpStatus(err);
@@ -189,12 +225,17 @@ export async function installAdmission(kc: k8s.KubeConfig): Promise<string[]> {
   const client = k8s.KubernetesObjectApi.makeApiClient(kc);
   const changed: string[] = [];
   try {
-    const results = await Promise.all(admissionObjects().map(async (o) => [o, await ensureObject(kc, client, o)] as const));
+    const results = await Promise.all(
+      admissionObjects().map(async (o) => [o, await ensureObject(kc, client, o)] as const),
+    );
     for (const [o, r] of results) if (r !== 'kept') changed.push(`${o.kind} ${o.metadata?.name ?? ''} ${r}`);
   } catch (err) {
     if (err instanceof GraderError) throw err;
     const status = httpStatus(err);
-    const hint = status === 404 ? ' (the cluster serves no admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy: kgrade needs Kubernetes 1.30 or later)' : '';
+    const hint =
+      status === 404
+        ? ' (the cluster serves no admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy: kgrade needs Kubernetes 1.30 or later)'
+        : '';
     throw new GraderError(`installing kgrade's admission policies: ${describeApiError(err)}${hint}`, { cause: err });
   }
   if (changed.length) await policiesReady(kc, 30_000);
@@ -209,14 +250,25 @@ async function policiesReady(kc: k8s.KubeConfig, timeoutMs: number): Promise<voi
   for (;;) {
     const pending: string[] = [];
     for (const p of POLICIES) {
-      const have = await api(kc, `reading ValidatingAdmissionPolicy ${p.name}`, () => adm.readValidatingAdmissionPolicy({ name: p.name }));
+      const have = await api(kc, `reading ValidatingAdmissionPolicy ${p.name}`, () =>
+        adm.readValidatingAdmissionPolicy({ name: p.name }),
+      );
       const warnings = have.status?.typeChecking?.expressionWarnings ?? [];
-      if (warnings.length) throw new GraderError(`ValidatingAdmissionPolicy ${p.name} does not type-check: ${warnings.map((w) => `${w.fieldRef}: ${w.warning}`).join('; ')}`);
-      if (have.status?.observedGeneration !== have.metadata?.generation) pending.push(`${p.name}: generation ${have.metadata?.generation ?? '?'}, observed ${have.status?.observedGeneration ?? 'none'}`);
+      if (warnings.length)
+        throw new GraderError(
+          `ValidatingAdmissionPolicy ${p.name} does not type-check: ${warnings.map((w) => `${w.fieldRef}: ${w.warning}`).join('; ')}`,
+        );
+      if (have.status?.observedGeneration !== have.metadata?.generation)
+        pending.push(
+          `${p.name}: generation ${have.metadata?.generation ?? '?'}, observed ${have.status?.observedGeneration ?? 'none'}`,
+        );
     }
     if (pending.length === 0) return;
     seen = pending.join('; ');
-    if (Date.now() > deadline) throw new GraderError(`kgrade's admission policies were not taken up within ${Math.round(timeoutMs / 1000)} s: ${seen}`);
+    if (Date.now() > deadline)
+      throw new GraderError(
+        `kgrade's admission policies were not taken up within ${Math.round(timeoutMs / 1000)} s: ${seen}`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }

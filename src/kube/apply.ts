@@ -15,8 +15,17 @@ export const MAX_OBJECTS = 50;
 
 /** The namespaced kinds a submission may create; the namespace's Role allows exactly these. */
 export const SUBMISSION_KINDS = new Set([
-  'Pod', 'Service', 'ConfigMap', 'Secret', 'PersistentVolumeClaim', 'ReplicationController',
-  'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job',
+  'Pod',
+  'Service',
+  'ConfigMap',
+  'Secret',
+  'PersistentVolumeClaim',
+  'ReplicationController',
+  'Deployment',
+  'ReplicaSet',
+  'StatefulSet',
+  'DaemonSet',
+  'Job',
 ]);
 
 /**
@@ -35,13 +44,19 @@ export function parseManifest(file: string, text: string): { objects: k8s.Kubern
   docs.forEach((doc, i) => {
     if (doc === null || doc === undefined) return;
     const where = `${file}, document ${i + 1}`;
-    if (typeof doc !== 'object' || Array.isArray(doc)) throw new SubmissionAssertionError(`${where}: expected a Kubernetes object (a mapping with apiVersion, kind, metadata)`);
+    if (typeof doc !== 'object' || Array.isArray(doc))
+      throw new SubmissionAssertionError(
+        `${where}: expected a Kubernetes object (a mapping with apiVersion, kind, metadata)`,
+      );
     const o = doc as k8s.KubernetesObject & { metadata?: { name?: unknown; namespace?: unknown } };
     if (typeof o.apiVersion !== 'string') throw new SubmissionAssertionError(`${where}: missing apiVersion`);
     if (typeof o.kind !== 'string') throw new SubmissionAssertionError(`${where}: missing kind`);
-    if (typeof o.metadata?.name !== 'string' || o.metadata.name === '') throw new SubmissionAssertionError(`${where}: ${o.kind} has no metadata.name`);
+    if (typeof o.metadata?.name !== 'string' || o.metadata.name === '')
+      throw new SubmissionAssertionError(`${where}: ${o.kind} has no metadata.name`);
     if (!SUBMISSION_KINDS.has(o.kind)) {
-      throw new SubmissionAssertionError(`${where}: kind ${o.kind} is not one a submission may create (${[...SUBMISSION_KINDS].join(', ')})`);
+      throw new SubmissionAssertionError(
+        `${where}: kind ${o.kind} is not one a submission may create (${[...SUBMISSION_KINDS].join(', ')})`,
+      );
     }
     const ns = o.metadata.namespace;
     if (ns !== undefined && ns !== null) {
@@ -56,13 +71,19 @@ export function parseManifest(file: string, text: string): { objects: k8s.Kubern
   });
   if (objects.length === 0) throw new SubmissionAssertionError(`${file} holds no Kubernetes object`);
   if (objects.length > MAX_OBJECTS) {
-    throw new SubmissionAssertionError(`${file} holds ${objects.length} objects; a submission file may hold at most ${MAX_OBJECTS} (nothing of it was created)`);
+    throw new SubmissionAssertionError(
+      `${file} holds ${objects.length} objects; a submission file may hold at most ${MAX_OBJECTS} (nothing of it was created)`,
+    );
   }
   return { objects, notes };
 }
 
 /** Creates a manifest's objects in the submission's namespace, as the namespace's ServiceAccount. */
-export async function applyManifest(ns: SubmissionNamespace, file: string, text: string): Promise<{ applied: AppliedObject[]; notes: string[] }> {
+export async function applyManifest(
+  ns: SubmissionNamespace,
+  file: string,
+  text: string,
+): Promise<{ applied: AppliedObject[]; notes: string[] }> {
   const { objects, notes } = parseManifest(file, text);
   const client = k8s.KubernetesObjectApi.makeApiClient(ns.student);
   const applied: AppliedObject[] = [];

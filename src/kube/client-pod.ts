@@ -7,7 +7,13 @@ import { waitForPod } from './pods.js';
  * A busybox pod of the grader's own in a namespace, to look at the cluster from inside it
  * (DNS, services). It is the grader's: a pod that does not come up is the grader's error.
  */
-export async function startClientPod(admin: k8s.KubeConfig, namespace: string, name: string, image: string, timeoutMs: number): Promise<void> {
+export async function startClientPod(
+  admin: k8s.KubeConfig,
+  namespace: string,
+  name: string,
+  image: string,
+  timeoutMs: number,
+): Promise<void> {
   const core = admin.makeApiClient(k8s.CoreV1Api);
   await api(admin, `creating the grader's pod ${name}`, () =>
     core.createNamespacedPod({
@@ -30,9 +36,14 @@ export async function startClientPod(admin: k8s.KubeConfig, namespace: string, n
     }),
   );
   try {
-    await waitForPod(admin, namespace, name, { what: 'Running', timeoutMs, until: (p) => p.status?.phase === 'Running' });
+    await waitForPod(admin, namespace, name, {
+      what: 'Running',
+      timeoutMs,
+      until: (p) => p.status?.phase === 'Running',
+    });
   } catch (err) {
-    if (err instanceof SubmissionAssertionError) throw new GraderError(`the grader's pod ${name} did not start: ${err.message}`, { cause: err });
+    if (err instanceof SubmissionAssertionError)
+      throw new GraderError(`the grader's pod ${name} did not start: ${err.message}`, { cause: err });
     throw err;
   }
 }

@@ -19,7 +19,9 @@ export function loadKubeConfig(ref: ClusterRef): k8s.KubeConfig {
   }
   const names = kc.getContexts().map((c) => c.name);
   if (!names.includes(ref.context)) {
-    throw new GraderError(`kubeconfig ${ref.kubeconfig}: no context "${ref.context}" (it has: ${names.join(', ') || 'none'})`);
+    throw new GraderError(
+      `kubeconfig ${ref.kubeconfig}: no context "${ref.context}" (it has: ${names.join(', ') || 'none'})`,
+    );
   }
   kc.setCurrentContext(ref.context);
   return kc;
@@ -64,7 +66,9 @@ export function describeApiError(err: unknown): string {
 export function apiFault(err: unknown, doing: string): Error {
   const status = httpStatus(err);
   if (status !== undefined && status >= 400 && status < 500 && status !== 401 && status !== 408 && status !== 429) {
-    return new SubmissionAssertionError(`${doing}: the API server refused it: ${describeApiError(err)}`, { cause: err });
+    return new SubmissionAssertionError(`${doing}: the API server refused it: ${describeApiError(err)}`, {
+      cause: err,
+    });
   }
   return new GraderError(`${doing}: ${describeApiError(err)}`, { cause: err });
 }
@@ -75,7 +79,10 @@ export async function api<T>(kc: k8s.KubeConfig, doing: string, call: () => Prom
     return await call();
   } catch (err) {
     if (httpStatus(err) === undefined) {
-      throw new GraderError(`${doing}: the API server ${kc.getCurrentCluster()?.server ?? '?'} did not answer: ${describeApiError(err)}`, { cause: err });
+      throw new GraderError(
+        `${doing}: the API server ${kc.getCurrentCluster()?.server ?? '?'} did not answer: ${describeApiError(err)}`,
+        { cause: err },
+      );
     }
     throw err;
   }

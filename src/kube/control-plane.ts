@@ -13,7 +13,10 @@ export interface ControlPlaneReport {
 }
 
 function ready(pod: k8s.V1Pod): boolean {
-  return pod.status?.phase === 'Running' && (pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false);
+  return (
+    pod.status?.phase === 'Running' &&
+    (pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false)
+  );
 }
 
 const STATIC_COMPONENTS = ['etcd', 'kube-apiserver', 'kube-scheduler', 'kube-controller-manager'];
@@ -32,39 +35,73 @@ export function isCniDaemon(ds: k8s.V1DaemonSet): boolean {
 export async function readControlPlane(kc: k8s.KubeConfig): Promise<ControlPlaneReport> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const apps = kc.makeApiClient(k8s.AppsV1Api);
-  const pods = (await api(kc, 'listing kube-system pods', () => core.listNamespacedPod({ namespace: 'kube-system' }))).items;
-  const daemonSets = (await api(kc, 'listing kube-system DaemonSets', () => apps.listNamespacedDaemonSet({ namespace: 'kube-system' }))).items;
-  const deployments = (await api(kc, 'listing kube-system Deployments', () => apps.listNamespacedDeployment({ namespace: 'kube-system' }))).items;
+  const pods = (await api(kc, 'listing kube-system pods', () => core.listNamespacedPod({ namespace: 'kube-system' })))
+    .items;
+  const daemonSets = (
+    await api(kc, 'listing kube-system DaemonSets', () => apps.listNamespacedDaemonSet({ namespace: 'kube-system' }))
+  ).items;
+  const deployments = (
+    await api(kc, 'listing kube-system Deployments', () => apps.listNamespacedDeployment({ namespace: 'kube-system' }))
+  ).items;
   const problems: string[] = [];
   const seen: string[] = [];
 
   for (const component of STATIC_COMPONENTS) {
-    const mine = pods.filter((p) => p.metadata?.labels?.['component'] === component || (p.metadata?.name ?? '').startsWith(`${component}-`));
+    const mine = pods.filter(
+      (p) => p.metadata?.labels?.['component'] === component || (p.metadata?.name ?? '').startsWith(`${component}-`),
+    );
     if (mine.length === 0) problems.push(`no ${component} pod in kube-system`);
-    else if (!mine.some(ready)) problems.push(`${component} is not Ready: ${mine.map((p) => `${p.metadata?.name ?? '?'} (${podState(p)})`).join('; ')}`);
-    else seen.push(mine.filter(ready).map((p) => p.metadata?.name ?? '?').join(', '));
+    else if (!mine.some(ready))
+      problems.push(
+        `${component} is not Ready: ${mine.map((p) => `${p.metadata?.name ?? '?'} (${podState(p)})`).join('; ')}`,
+      );
+    else
+      seen.push(
+        mine
+          .filter(ready)
+          .map((p) => p.metadata?.name ?? '?')
+          .join(', '),
+      );
   }
 
   const dnsPods = pods.filter((p) => p.metadata?.labels?.['k8s-app'] === 'kube-dns');
-  const dnsDeployment = deployments.find((d) => d.metadata?.name === 'coredns') ?? deployments.find((d) => d.spec?.selector.matchLabels?.['k8s-app'] === 'kube-dns');
+  const dnsDeployment =
+    deployments.find((d) => d.metadata?.name === 'coredns') ??
+    deployments.find((d) => d.spec?.selector.matchLabels?.['k8s-app'] === 'kube-dns');
   const wanted = dnsDeployment?.spec?.replicas ?? 0;
   const dnsReady = dnsPods.filter((p) => ready(p) && !p.metadata?.deletionTimestamp).length;
-  if (!dnsDeployment) problems.push('no CoreDNS Deployment (coredns, or one selecting k8s-app=kube-dns) in kube-system');
-  else if (wanted < 1) problems.push(`the CoreDNS Deployment ${dnsDeployment.metadata?.name ?? ''} wants ${wanted} replicas`);
+  if (!dnsDeployment)
+    problems.push('no CoreDNS Deployment (coredns, or one selecting k8s-app=kube-dns) in kube-system');
+  else if (wanted < 1)
+    problems.push(`the CoreDNS Deployment ${dnsDeployment.metadata?.name ?? ''} wants ${wanted} replicas`);
   else if (dnsReady < wanted) {
-    problems.push(`CoreDNS has ${dnsReady} of ${wanted} pods Ready: ${dnsPods.map((p) => `${p.metadata?.name ?? '?'} (${podState(p)})`).join('; ') || 'none'}`);
-  } else seen.push(`CoreDNS: ${dnsReady} of ${wanted} Ready (${dnsPods.filter(ready).map((p) => p.metadata?.name ?? '?').join(', ')})`);
+    problems.push(
+      `CoreDNS has ${dnsReady} of ${wanted} pods Ready: ${dnsPods.map((p) => `${p.metadata?.name ?? '?'} (${podState(p)})`).join('; ') || 'none'}`,
+    );
+  } else
+    seen.push(
+      `CoreDNS: ${dnsReady} of ${wanted} Ready (${dnsPods
+        .filter(ready)
+        .map((p) => p.metadata?.name ?? '?')
+        .join(', ')})`,
+    );
 
-  const daemonSetReady = (ds: k8s.V1DaemonSet) => (ds.status?.desiredNumberScheduled ?? 0) > 0 && ds.status?.numberReady === ds.status?.desiredNumberScheduled;
-  const describe = (ds: k8s.V1DaemonSet) => `${ds.metadata?.name ?? '?'} (${ds.status?.numberReady ?? 0}/${ds.status?.desiredNumberScheduled ?? 0} Ready)`;
+  const daemonSetReady = (ds: k8s.V1DaemonSet) =>
+    (ds.status?.desiredNumberScheduled ?? 0) > 0 && ds.status?.numberReady === ds.status?.desiredNumberScheduled;
+  const describe = (ds: k8s.V1DaemonSet) =>
+    `${ds.metadata?.name ?? '?'} (${ds.status?.numberReady ?? 0}/${ds.status?.desiredNumberScheduled ?? 0} Ready)`;
   const proxy = daemonSets.find((d) => d.metadata?.name === 'kube-proxy');
   if (!proxy) problems.push('no kube-proxy DaemonSet in kube-system');
   else if (!daemonSetReady(proxy)) problems.push(`kube-proxy is not Ready on every node: ${describe(proxy)}`);
   else seen.push(`DaemonSet ${describe(proxy)}`);
 
   const cni = daemonSets.filter((d) => d.metadata?.name !== 'kube-proxy' && isCniDaemon(d));
-  if (cni.length === 0) problems.push(`no CNI daemon: no kube-system DaemonSet mounts /etc/cni or /opt/cni from the node (DaemonSets: ${daemonSets.map((d) => d.metadata?.name ?? '?').join(', ') || 'none'})`);
-  else if (!cni.some(daemonSetReady)) problems.push(`the CNI daemon is not Ready on every node: ${cni.map(describe).join(', ')}`);
+  if (cni.length === 0)
+    problems.push(
+      `no CNI daemon: no kube-system DaemonSet mounts /etc/cni or /opt/cni from the node (DaemonSets: ${daemonSets.map((d) => d.metadata?.name ?? '?').join(', ') || 'none'})`,
+    );
+  else if (!cni.some(daemonSetReady))
+    problems.push(`the CNI daemon is not Ready on every node: ${cni.map(describe).join(', ')}`);
   else seen.push(`CNI daemon: DaemonSet ${cni.filter(daemonSetReady).map(describe).join(', ')}`);
 
   return { problems, seen, coredns: { wanted, ready: dnsReady }, cni: cni.map((d) => d.metadata?.name ?? '?') };

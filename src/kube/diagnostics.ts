@@ -33,8 +33,14 @@ function containerLines(statuses: k8s.V1ContainerStatus[] | undefined, init: boo
     const what = `${init ? 'init container' : 'container'} ${c.name}`;
     const restarts = c.restartCount > 0 ? `, restarted ${c.restartCount} times` : '';
     const s = c.state;
-    if (s?.waiting) return [`${what}: waiting${s.waiting.reason ? `, ${s.waiting.reason}` : ''}${s.waiting.message ? `: ${s.waiting.message}` : ''}${restarts}`];
-    if (s?.terminated) return [`${what}: terminated, exit ${s.terminated.exitCode}${s.terminated.reason ? ` (${s.terminated.reason})` : ''}${restarts}`];
+    if (s?.waiting)
+      return [
+        `${what}: waiting${s.waiting.reason ? `, ${s.waiting.reason}` : ''}${s.waiting.message ? `: ${s.waiting.message}` : ''}${restarts}`,
+      ];
+    if (s?.terminated)
+      return [
+        `${what}: terminated, exit ${s.terminated.exitCode}${s.terminated.reason ? ` (${s.terminated.reason})` : ''}${restarts}`,
+      ];
     if (s?.running) return [`${what}: running${c.ready ? ', ready' : ', not ready'}${restarts}`];
     return [];
   });
@@ -57,7 +63,11 @@ const byGrader = (p: k8s.V1Pod) => p.metadata?.labels?.['app.kubernetes.io/manag
  * last lines of those pods' containers' logs, the instance before a restart too. A read that
  * fails is named in `unavailable`; nothing here throws.
  */
-export async function readNamespaceDiagnostics(admin: k8s.KubeConfig, namespace: string, applied: readonly AppliedObject[]): Promise<Found> {
+export async function readNamespaceDiagnostics(
+  admin: k8s.KubeConfig,
+  namespace: string,
+  applied: readonly AppliedObject[],
+): Promise<Found> {
   const core = admin.makeApiClient(k8s.CoreV1Api);
   const objects = k8s.KubernetesObjectApi.makeApiClient(admin);
   const found: Found = { events: [], objects: [], logs: [], unavailable: [] };
@@ -67,38 +77,63 @@ export async function readNamespaceDiagnostics(admin: k8s.KubeConfig, namespace:
   };
 
   const [events, pods] = await Promise.all([
-    core.listNamespacedEvent({ namespace, fieldSelector: 'type=Warning' }).catch((err: unknown) => unavailable('the namespace\'s events', err)),
-    core.listNamespacedPod({ namespace }).catch((err: unknown) => unavailable('the namespace\'s pods', err)),
+    core
+      .listNamespacedEvent({ namespace, fieldSelector: 'type=Warning' })
+      .catch((err: unknown) => unavailable("the namespace's events", err)),
+    core.listNamespacedPod({ namespace }).catch((err: unknown) => unavailable("the namespace's pods", err)),
   ]);
-  if (events) found.events = events.items.sort((a, b) => eventTime(a) - eventTime(b)).slice(-LIMITS.events).map(eventLine);
+  if (events)
+    found.events = events.items
+      .sort((a, b) => eventTime(a) - eventTime(b))
+      .slice(-LIMITS.events)
+      .map(eventLine);
 
   for (const o of applied.filter((a) => a.kind !== 'Pod')) {
     try {
-      const live = (await objects.read({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.name, namespace } })) as k8s.KubernetesObject & { status?: { conditions?: Condition[] } };
-      found.objects.push({ kind: o.kind, name: o.name, conditions: (live.status?.conditions ?? []).map(conditionLine) });
+      const live = (await objects.read({
+        apiVersion: o.apiVersion,
+        kind: o.kind,
+        metadata: { name: o.name, namespace },
+      })) as k8s.KubernetesObject & { status?: { conditions?: Condition[] } };
+      found.objects.push({
+        kind: o.kind,
+        name: o.name,
+        conditions: (live.status?.conditions ?? []).map(conditionLine),
+      });
     } catch (err) {
       unavailable(`${o.kind} ${o.name}`, err);
     }
   }
   const studentPods = (pods?.items ?? []).filter((p) => !byGrader(p));
-  for (const p of studentPods) found.objects.push({ kind: 'Pod', name: p.metadata?.name ?? '?', conditions: podConditions(p) });
+  for (const p of studentPods)
+    found.objects.push({ kind: 'Pod', name: p.metadata?.name ?? '?', conditions: podConditions(p) });
 
   const wanted = studentPods.flatMap((p) =>
     [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]
       .filter((c) => c.state?.running || c.state?.terminated || c.restartCount > 0)
       .flatMap((c) => [
-        ...(c.state?.running || c.state?.terminated ? [{ pod: p.metadata?.name ?? '', container: c.name, previous: false }] : []),
+        ...(c.state?.running || c.state?.terminated
+          ? [{ pod: p.metadata?.name ?? '', container: c.name, previous: false }]
+          : []),
         ...(c.restartCount > 0 ? [{ pod: p.metadata?.name ?? '', container: c.name, previous: true }] : []),
       ]),
   );
   for (const w of wanted.slice(0, LIMITS.logs)) {
     try {
-      const text = await core.readNamespacedPodLog({ name: w.pod, namespace, container: w.container, previous: w.previous, tailLines: LIMITS.lines, limitBytes: 64 * 1024 });
+      const text = await core.readNamespacedPodLog({
+        name: w.pod,
+        namespace,
+        container: w.container,
+        previous: w.previous,
+        tailLines: LIMITS.lines,
+        limitBytes: 64 * 1024,
+      });
       found.logs.push({ ...w, lines: tail(String(text ?? '')).text });
     } catch (err) {
       unavailable(`the log of pod ${w.pod}, container ${w.container}${w.previous ? ' (previous)' : ''}`, err);
     }
   }
-  if (wanted.length > LIMITS.logs) found.unavailable.push(`${wanted.length - LIMITS.logs} more container logs (only ${LIMITS.logs} are kept)`);
+  if (wanted.length > LIMITS.logs)
+    found.unavailable.push(`${wanted.length - LIMITS.logs} more container logs (only ${LIMITS.logs} are kept)`);
   return found;
 }

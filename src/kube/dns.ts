@@ -22,7 +22,11 @@ export async function keepDnsInside(kc: k8s.KubeConfig): Promise<boolean> {
   if (!FORWARD_BLOCK.test(corefile)) return false;
   const patched = corefile.replace(FORWARD_BLOCK, '\n    ');
   try {
-    await core.replaceNamespacedConfigMap({ name: 'coredns', namespace: 'kube-system', body: { ...cm, data: { ...cm.data, Corefile: patched } } });
+    await core.replaceNamespacedConfigMap({
+      name: 'coredns',
+      namespace: 'kube-system',
+      body: { ...cm, data: { ...cm.data, Corefile: patched } },
+    });
     await core.deleteCollectionNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' });
   } catch (err) {
     throw new GraderError(`patching CoreDNS's Corefile: ${describeApiError(err)}`, { cause: err });

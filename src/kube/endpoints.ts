@@ -14,7 +14,9 @@ export interface Endpoint {
 export async function serviceEndpoints(kc: k8s.KubeConfig, namespace: string, service: string): Promise<Endpoint[]> {
   let slices: k8s.V1EndpointSliceList;
   try {
-    slices = await kc.makeApiClient(k8s.DiscoveryV1Api).listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` });
+    slices = await kc
+      .makeApiClient(k8s.DiscoveryV1Api)
+      .listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` });
   } catch (err) {
     throw new GraderError(`listing the endpoints of ${namespace}/${service}: ${describeApiError(err)}`, { cause: err });
   }
@@ -23,7 +25,13 @@ export async function serviceEndpoints(kc: k8s.KubeConfig, namespace: string, se
     for (const ep of slice.endpoints ?? []) {
       for (const ip of ep.addresses) {
         for (const p of slice.ports ?? []) {
-          out.push({ ip, port: p.port ?? 0, portName: p.name ?? '', ready: ep.conditions?.ready ?? false, pod: ep.targetRef?.name ?? '' });
+          out.push({
+            ip,
+            port: p.port ?? 0,
+            portName: p.name ?? '',
+            ready: ep.conditions?.ready ?? false,
+            pod: ep.targetRef?.name ?? '',
+          });
         }
       }
     }
@@ -39,8 +47,13 @@ export async function serviceAddresses(kc: k8s.KubeConfig, namespace: string, se
   const doing = `reading the addresses of ${namespace}/${service}`;
   try {
     const svc = await kc.makeApiClient(k8s.CoreV1Api).readNamespacedService({ name: service, namespace });
-    const slices = await kc.makeApiClient(k8s.DiscoveryV1Api).listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` });
-    const ips = [...(svc.spec?.clusterIPs ?? []), ...slices.items.flatMap((s) => (s.endpoints ?? []).flatMap((e) => e.addresses))];
+    const slices = await kc
+      .makeApiClient(k8s.DiscoveryV1Api)
+      .listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` });
+    const ips = [
+      ...(svc.spec?.clusterIPs ?? []),
+      ...slices.items.flatMap((s) => (s.endpoints ?? []).flatMap((e) => e.addresses)),
+    ];
     return [...new Set(ips.filter((ip) => ip && ip !== 'None'))];
   } catch (err) {
     throw new GraderError(`${doing}: ${describeApiError(err)}`, { cause: err });

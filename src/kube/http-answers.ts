@@ -55,7 +55,10 @@ export function parseAnswers(urls: string[], output: string): HttpAnswer[] {
       error: Buffer.from(error, 'base64').toString('utf8').trim(),
     });
   }
-  return urls.map((url, i) => byIndex.get(i) ?? { url, code: -1, body: '', error: 'no result (the client stopped before this request)' });
+  return urls.map(
+    (url, i) =>
+      byIndex.get(i) ?? { url, code: -1, body: '', error: 'no result (the client stopped before this request)' },
+  );
 }
 
 /** Whether the server answered at all: a body arrived, even if the connection ended badly afterwards. */
@@ -99,15 +102,29 @@ export function namesIn(text: string, names: string[]): string[] {
  * namespace). Anything that keeps the client from running is the grader's error.
  * `budgetSeconds` stops starting requests after that long (see requestScript).
  */
-export async function requestFromPod(kc: k8s.KubeConfig, namespace: string, client: string, urls: string[], timeoutMs: number, budgetSeconds?: number): Promise<HttpAnswer[]> {
+export async function requestFromPod(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  client: string,
+  urls: string[],
+  timeoutMs: number,
+  budgetSeconds?: number,
+): Promise<HttpAnswer[]> {
   let r;
   try {
     r = await execInPod(kc, namespace, client, undefined, ['sh', '-c', requestScript(urls, budgetSeconds)], timeoutMs);
   } catch (err) {
-    if (err instanceof SubmissionAssertionError) throw new GraderError(`the grader's client pod ${client}: ${err.message}`, { cause: err });
+    if (err instanceof SubmissionAssertionError)
+      throw new GraderError(`the grader's client pod ${client}: ${err.message}`, { cause: err });
     throw err;
   }
-  if (r.timedOut) throw new GraderError(`the grader's client pod ${client} did not finish ${urls.length} requests within ${Math.round(timeoutMs / 1000)} s`);
-  if (r.code !== 0) throw new GraderError(`the grader's client pod ${client} could not make its requests (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`);
+  if (r.timedOut)
+    throw new GraderError(
+      `the grader's client pod ${client} did not finish ${urls.length} requests within ${Math.round(timeoutMs / 1000)} s`,
+    );
+  if (r.code !== 0)
+    throw new GraderError(
+      `the grader's client pod ${client} could not make its requests (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`,
+    );
   return parseAnswers(urls, r.stdout);
 }

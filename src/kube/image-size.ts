@@ -26,7 +26,16 @@ interface Manifest {
   manifests?: Descriptor[];
 }
 
-const UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, kB: 1000, KB: 1000, MB: 1000 ** 2, GB: 1000 ** 3 };
+const UNITS: Record<string, number> = {
+  B: 1,
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+  kB: 1000,
+  KB: 1000,
+  MB: 1000 ** 2,
+  GB: 1000 ** 3,
+};
 
 /** "2.0 MiB" (as ctr prints sizes) in bytes; undefined when it is not a size. */
 export function parseSize(text: string): number | undefined {
@@ -63,7 +72,10 @@ async function contentJson(node: Node, digest: string, timeoutMs: number): Promi
   try {
     return JSON.parse(r.stdout) as Manifest;
   } catch (err) {
-    throw new GraderError(`ctr content get ${digest} on node ${node.name} printed no JSON manifest: ${r.stdout.slice(0, 200)}`, { cause: err });
+    throw new GraderError(
+      `ctr content get ${digest} on node ${node.name} printed no JSON manifest: ${r.stdout.slice(0, 200)}`,
+      { cause: err },
+    );
   }
 }
 
@@ -94,8 +106,11 @@ export async function imageSizeOnNode(
   let manifest = await contentJson(node, digest, timeoutMs);
   let shown = ref.endsWith(digest) ? ref : `${ref} (manifest ${digest})`;
   if (manifest.manifests) {
-    const mine = manifest.manifests.find((d) => d.platform?.os === 'linux' && d.platform?.architecture === arch) ?? manifest.manifests[0];
-    if (!mine?.digest) throw new GraderError(`the image index ${digest} on node ${node.name} lists no manifest for linux/${arch}`);
+    const mine =
+      manifest.manifests.find((d) => d.platform?.os === 'linux' && d.platform?.architecture === arch) ??
+      manifest.manifests[0];
+    if (!mine?.digest)
+      throw new GraderError(`the image index ${digest} on node ${node.name} lists no manifest for linux/${arch}`);
     manifest = await contentJson(node, mine.digest, timeoutMs);
     shown = `${ref} (linux/${arch} manifest ${mine.digest})`;
   }
@@ -111,8 +126,14 @@ export async function imageSizeOnNode(
 }
 
 async function kubeletReport(admin: k8s.KubeConfig, nodeName: string, names: string[]): Promise<ImageSize> {
-  const n = await api(admin, `reading node ${nodeName}`, () => admin.makeApiClient(k8s.CoreV1Api).readNode({ name: nodeName }));
+  const n = await api(admin, `reading node ${nodeName}`, () =>
+    admin.makeApiClient(k8s.CoreV1Api).readNode({ name: nodeName }),
+  );
   const image = n.status?.images?.find((i) => i.names?.some((x) => names.includes(x)));
-  if (!image?.sizeBytes) throw new GraderError(`node ${nodeName} has no ctr, and its status lists none of ${names.join(', ')} with a size`);
-  return { bytes: image.sizeBytes, source: `the container runtime of node ${nodeName} as the kubelet reports it (no ctr on the node)` };
+  if (!image?.sizeBytes)
+    throw new GraderError(`node ${nodeName} has no ctr, and its status lists none of ${names.join(', ')} with a size`);
+  return {
+    bytes: image.sizeBytes,
+    source: `the container runtime of node ${nodeName} as the kubelet reports it (no ctr on the node)`,
+  };
 }

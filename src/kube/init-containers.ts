@@ -13,13 +13,22 @@ function lastExit(s: k8s.V1ContainerStatus): k8s.V1ContainerStateTerminated | un
  * restarted (or fails the pod), so its first other exit code settles it.
  * Returns the init containers' names.
  */
-export async function waitForInitContainers(kc: k8s.KubeConfig, namespace: string, pod: string, code: number, timeoutMs: number): Promise<string[]> {
+export async function waitForInitContainers(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  pod: string,
+  code: number,
+  timeoutMs: number,
+): Promise<string[]> {
   const statuses = (p: k8s.V1Pod) => p.status?.initContainerStatuses ?? [];
-  const done = (p: k8s.V1Pod) => (p.spec?.initContainers?.length ?? 0) === 0 || (statuses(p).length > 0 && statuses(p).every((s) => s.state?.terminated?.exitCode === code));
-  const wrong = (p: k8s.V1Pod) => statuses(p).find((s) => {
-    const t = lastExit(s);
-    return t !== undefined && t.exitCode !== code;
-  });
+  const done = (p: k8s.V1Pod) =>
+    (p.spec?.initContainers?.length ?? 0) === 0 ||
+    (statuses(p).length > 0 && statuses(p).every((s) => s.state?.terminated?.exitCode === code));
+  const wrong = (p: k8s.V1Pod) =>
+    statuses(p).find((s) => {
+      const t = lastExit(s);
+      return t !== undefined && t.exitCode !== code;
+    });
   const seen = await waitForPod(kc, namespace, pod, {
     what: `to have run its init containers to exit code ${code}`,
     timeoutMs,
@@ -31,7 +40,9 @@ export async function waitForInitContainers(kc: k8s.KubeConfig, namespace: strin
   if (bad) {
     const t = lastExit(bad);
     const log = (await podLogs(kc, namespace, pod, bad.name).catch(() => '')).trim().split('\n').slice(-5).join(' | ');
-    fail(`init container ${bad.name} of pod ${pod} exited with code ${t?.exitCode ?? '?'}${t?.reason ? ` (${t.reason})` : ''}, not ${code}${bad.restartCount ? `, restarted ${bad.restartCount} times` : ''}; its log: ${log || '(empty)'}`);
+    fail(
+      `init container ${bad.name} of pod ${pod} exited with code ${t?.exitCode ?? '?'}${t?.reason ? ` (${t.reason})` : ''}, not ${code}${bad.restartCount ? `, restarted ${bad.restartCount} times` : ''}; its log: ${log || '(empty)'}`,
+    );
   }
   return names;
 }

@@ -40,7 +40,12 @@ async function jobPods(kc: k8s.KubeConfig, namespace: string, job: k8s.V1Job | u
  * or no such Job is the submission's failure, reported with its counts, its pods and
  * the log of a failed pod.
  */
-export async function waitForJobComplete(kc: k8s.KubeConfig, namespace: string, name: string, timeoutMs: number): Promise<k8s.V1Job> {
+export async function waitForJobComplete(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  name: string,
+  timeoutMs: number,
+): Promise<k8s.V1Job> {
   let last: k8s.V1Job | undefined;
   let seen = false;
   const outcome = await new Promise<'complete' | 'failed' | 'timeout' | Error>((resolve) => {
@@ -62,15 +67,22 @@ export async function waitForJobComplete(kc: k8s.KubeConfig, namespace: string, 
     };
     const start = () => {
       new k8s.Watch(kc)
-        .watch(`/apis/batch/v1/namespaces/${namespace}/jobs`, { fieldSelector: `metadata.name=${name}` }, (_type: string, obj: k8s.V1Job) => look(obj), () => {
-          // A watch ends now and then (the server's timeout); start another until the deadline.
-          if (!settled) setTimeout(start, 500);
-        })
+        .watch(
+          `/apis/batch/v1/namespaces/${namespace}/jobs`,
+          { fieldSelector: `metadata.name=${name}` },
+          (_type: string, obj: k8s.V1Job) => look(obj),
+          () => {
+            // A watch ends now and then (the server's timeout); start another until the deadline.
+            if (!settled) setTimeout(start, 500);
+          },
+        )
         .then((c) => {
           controller = c;
           if (settled) c.abort();
         })
-        .catch((err: unknown) => finish(new GraderError(`watching job ${namespace}/${name}: ${describeApiError(err)}`, { cause: err })));
+        .catch((err: unknown) =>
+          finish(new GraderError(`watching job ${namespace}/${name}: ${describeApiError(err)}`, { cause: err })),
+        );
     };
     start();
   });
@@ -81,10 +93,18 @@ export async function waitForJobComplete(kc: k8s.KubeConfig, namespace: string, 
       .makeApiClient(k8s.BatchV1Api)
       .readNamespacedJob({ name, namespace })
       .then(() => true)
-      .catch((err: unknown) => (httpStatus(err) === 404 ? false : Promise.reject(new GraderError(`reading job ${namespace}/${name}: ${describeApiError(err)}`, { cause: err }))));
+      .catch((err: unknown) =>
+        httpStatus(err) === 404
+          ? false
+          : Promise.reject(
+              new GraderError(`reading job ${namespace}/${name}: ${describeApiError(err)}`, { cause: err }),
+            ),
+      );
     if (!exists) fail(`there is no Job ${name} in the submission's namespace`);
   }
   const failed = last ? condition(last, 'Failed') : undefined;
-  const verdict = failed ? `it failed (${failed.reason ?? ''}: ${failed.message ?? ''})` : `not within ${Math.round(timeoutMs / 1000)} s`;
+  const verdict = failed
+    ? `it failed (${failed.reason ?? ''}: ${failed.message ?? ''})`
+    : `not within ${Math.round(timeoutMs / 1000)} s`;
   fail(`expected Job ${name} to complete: ${verdict}; last seen: ${counts(last)}${await jobPods(kc, namespace, last)}`);
 }

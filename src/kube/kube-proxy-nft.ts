@@ -60,7 +60,8 @@ export function parseNftDump(text: string): NftDump | undefined {
     const chain = item.chain;
     if (isObject(chain) && typeof chain.name === 'string') dump.chains.add(chain.name);
     const rule = item.rule;
-    if (isObject(rule) && typeof rule.chain === 'string' && Array.isArray(rule.expr)) dump.rules.push({ chain: rule.chain, expr: rule.expr.filter(isObject) });
+    if (isObject(rule) && typeof rule.chain === 'string' && Array.isArray(rule.expr))
+      dump.rules.push({ chain: rule.chain, expr: rule.expr.filter(isObject) });
     const map = item.map;
     if (isObject(map) && map.name === 'service-ips' && Array.isArray(map.elem)) {
       for (const e of map.elem) {
@@ -159,8 +160,9 @@ export function nftServiceRouting(dump: NftDump, servicePort: string): ServiceRo
   }
   const n = jumps.length;
   const mods = rules.map(numgenMap).filter((m) => m !== undefined);
-  const spread = n === 0
-    ? `${chain} has no numgen map to endpoint chains`
-    : `${n} endpoint(s): ${chain} picks with numgen random mod ${mods.map((m) => m.mod).join(', ')}, ${jumps.map((j, i) => `${j.chain} ${(shares[i] ?? 0).toFixed(4)}`).join(', ')}`;
+  const spread =
+    n === 0
+      ? `${chain} has no numgen map to endpoint chains`
+      : `${n} endpoint(s): ${chain} picks with numgen random mod ${mods.map((m) => m.mod).join(', ')}, ${jumps.map((j, i) => `${j.chain} ${(shares[i] ?? 0).toFixed(4)}`).join(', ')}`;
   return { servicePort, serviceChain: chain, foundBy, jumps, shares, targets, spread };
 }

@@ -66,7 +66,10 @@ function ruleText(chain: string, rule: string[]): string {
  * is "<port> cluster IP"; failing that, the one KUBE-SVC chain whose rules carry the port's
  * comment (older kube-proxy versions comment the jumps with the bare port name).
  */
-export function findServiceChain(nat: Map<string, string[][]>, servicePort: string): { chain: string; foundBy: string } | undefined {
+export function findServiceChain(
+  nat: Map<string, string[][]>,
+  servicePort: string,
+): { chain: string; foundBy: string } | undefined {
   for (const rule of nat.get('KUBE-SERVICES') ?? []) {
     const t = target(rule);
     const comment = option(rule, '--comment');
@@ -74,9 +77,15 @@ export function findServiceChain(nat: Map<string, string[][]>, servicePort: stri
       return { chain: t, foundBy: `the KUBE-SERVICES rule commented "${comment}" jumps to ${t}` };
     }
   }
-  const candidates = [...nat.entries()].filter(([chain, rules]) => chain.startsWith('KUBE-SVC-') && rules.some((r) => commentNames(option(r, '--comment'), servicePort)));
+  const candidates = [...nat.entries()].filter(
+    ([chain, rules]) =>
+      chain.startsWith('KUBE-SVC-') && rules.some((r) => commentNames(option(r, '--comment'), servicePort)),
+  );
   if (candidates.length === 1 && candidates[0]) {
-    return { chain: candidates[0][0], foundBy: `${candidates[0][0]} is the one KUBE-SVC chain whose rules are commented "${servicePort}"` };
+    return {
+      chain: candidates[0][0],
+      foundBy: `${candidates[0][0]} is the one KUBE-SVC chain whose rules are commented "${servicePort}"`,
+    };
   }
   return undefined;
 }
@@ -112,7 +121,11 @@ export function serviceRouting(rules: Ruleset, servicePort: string): ServiceRout
     const t = target(rule);
     if (!t?.startsWith('KUBE-SEP-')) continue;
     const statistic = option(rule, '--mode') === 'random' ? option(rule, '--probability') : undefined;
-    jumps.push({ chain: t, probability: statistic === undefined ? null : Number(statistic), rule: ruleText(found.chain, rule) });
+    jumps.push({
+      chain: t,
+      probability: statistic === undefined ? null : Number(statistic),
+      rule: ruleText(found.chain, rule),
+    });
   }
   const targets: DnatTarget[] = [];
   for (const jump of jumps) {
@@ -133,7 +146,9 @@ export function spreadProblems(routing: ServiceRouting): string[] {
   routing.shares.forEach((share, i) => {
     if (Math.abs(share - 1 / n) > 1e-4) {
       const j = routing.jumps[i];
-      problems.push(`${j?.chain ?? '?'} gets ${share.toFixed(4)} of the connections (probability ${j?.probability ?? 'none'}), not 1/${n}`);
+      problems.push(
+        `${j?.chain ?? '?'} gets ${share.toFixed(4)} of the connections (probability ${j?.probability ?? 'none'}), not 1/${n}`,
+      );
     }
   });
   return problems;
@@ -143,8 +158,13 @@ export function spreadProblems(routing: ServiceRouting): string[] {
 export function describeSpread(routing: ServiceRouting): string {
   if (routing.spread) return routing.spread;
   const n = routing.jumps.length;
-  if (n === 1) return `one endpoint: ${routing.serviceChain} jumps to ${routing.jumps[0]?.chain ?? '?'} with no statistic match`;
-  const parts = routing.jumps.map((j) => (j.probability === null ? `${j.chain} (the rest)` : `${j.chain} with statistic mode random probability ${j.probability}`));
+  if (n === 1)
+    return `one endpoint: ${routing.serviceChain} jumps to ${routing.jumps[0]?.chain ?? '?'} with no statistic match`;
+  const parts = routing.jumps.map((j) =>
+    j.probability === null
+      ? `${j.chain} (the rest)`
+      : `${j.chain} with statistic mode random probability ${j.probability}`,
+  );
   return `${n} endpoints: ${routing.serviceChain} jumps to ${parts.join(', then ')}`;
 }
 
@@ -181,7 +201,9 @@ export function pickDump(dumps: Array<{ variant: string; text: string }>, servic
   const parsed = dumps.map((d) => ({ variant: d.variant, rules: parseIptablesSave(d.text) }));
   const kubeChains = (r: Ruleset) => [...(r.get('nat')?.keys() ?? [])].filter((c) => c.startsWith('KUBE-')).length;
   const seen = parsed.map((p) => `${iptablesName(p.variant)}: ${kubeChains(p.rules)} KUBE- chains in nat`);
-  const holding = parsed.filter((p) => serviceRouting(p.rules, servicePort)).sort((a, b) => kubeChains(b.rules) - kubeChains(a.rules));
+  const holding = parsed
+    .filter((p) => serviceRouting(p.rules, servicePort))
+    .sort((a, b) => kubeChains(b.rules) - kubeChains(a.rules));
   const best = holding[0];
   return best ? { variant: iptablesName(best.variant), rules: best.rules, seen } : undefined;
 }
@@ -214,15 +236,24 @@ export async function readServiceRouting(
 ): Promise<{ routing?: ServiceRouting; variant?: string; seen: string[] }> {
   const r = await sh(node, SAVE_SCRIPT, { timeoutMs });
   if (r.timedOut || r.code !== 0 || r.truncated) {
-    throw new GraderError(`reading the nat table on node ${node.name} failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}${r.truncated ? ', output cut' : ''}): ${r.stderr.trim().slice(0, 300)}`);
+    throw new GraderError(
+      `reading the nat table on node ${node.name} failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}${r.truncated ? ', output cut' : ''}): ${r.stderr.trim().slice(0, 300)}`,
+    );
   }
   const all = splitDumps(r.stdout).filter((d) => d.variant !== 'end');
   const dumps = all.filter((d) => d.variant !== 'nftables');
   const picked = pickDump(dumps, servicePort);
-  const seen = picked?.seen ?? dumps.map((d) => `${iptablesName(d.variant)}: ${[...(parseIptablesSave(d.text).get('nat')?.keys() ?? [])].filter((c) => c.startsWith('KUBE-')).length} KUBE- chains in nat`);
+  const seen =
+    picked?.seen ??
+    dumps.map(
+      (d) =>
+        `${iptablesName(d.variant)}: ${[...(parseIptablesSave(d.text).get('nat')?.keys() ?? [])].filter((c) => c.startsWith('KUBE-')).length} KUBE- chains in nat`,
+    );
   if (picked) return { routing: serviceRouting(picked.rules, servicePort), variant: picked.variant, seen };
   const onNode = all.find((d) => d.variant === 'nftables');
-  let nft: { text: string; where: string } | undefined = onNode ? { text: onNode.text, where: 'on the node' } : undefined;
+  let nft: { text: string; where: string } | undefined = onNode
+    ? { text: onNode.text, where: 'on the node' }
+    : undefined;
   if (!onNode) {
     seen.push('no nft tool on the node');
     nft = fromPod ? await fromPod() : undefined;
@@ -230,7 +261,9 @@ export async function readServiceRouting(
   if (!nft) return { seen };
   const dump = parseNftDump(nft.text);
   const routing = dump ? nftServiceRouting(dump, servicePort) : undefined;
-  seen.push(`nftables ${nft.where}: ${dump ? `table ip kube-proxy, ${dump.chains.size} chains, ${routing ? `a service chain for ${servicePort}` : `no service chain for ${servicePort}`}` : 'no table ip kube-proxy'}`);
+  seen.push(
+    `nftables ${nft.where}: ${dump ? `table ip kube-proxy, ${dump.chains.size} chains, ${routing ? `a service chain for ${servicePort}` : `no service chain for ${servicePort}`}` : 'no table ip kube-proxy'}`,
+  );
   return routing ? { routing, variant: `nftables, read ${nft.where}`, seen } : { seen };
 }
 
@@ -241,7 +274,12 @@ export interface ReadyEndpoint {
 }
 
 /** The ready IPv4 endpoints of one named port of a service, from its EndpointSlices. */
-export async function readyEndpoints(kc: k8s.KubeConfig, namespace: string, service: string, portName: string): Promise<ReadyEndpoint[]> {
+export async function readyEndpoints(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  service: string,
+  portName: string,
+): Promise<ReadyEndpoint[]> {
   const all = await serviceEndpoints(kc, namespace, service);
   const seen = new Set<string>();
   const out: ReadyEndpoint[] = [];
@@ -256,7 +294,10 @@ export async function readyEndpoints(kc: k8s.KubeConfig, namespace: string, serv
 }
 
 /** Whether the DNAT targets are exactly the endpoints (as ip:port sets), and what differs. */
-export function compareTargets(targets: DnatTarget[], endpoints: Array<{ ip: string; port: number }>): { same: boolean; missing: string[]; extra: string[] } {
+export function compareTargets(
+  targets: DnatTarget[],
+  endpoints: Array<{ ip: string; port: number }>,
+): { same: boolean; missing: string[]; extra: string[] } {
   const t = new Set(targets.map((x) => `${x.ip}:${x.port}`));
   const e = new Set(endpoints.map((x) => `${x.ip}:${x.port}`));
   const missing = [...e].filter((x) => !t.has(x)).sort();
@@ -267,7 +308,9 @@ export function compareTargets(targets: DnatTarget[], endpoints: Array<{ ip: str
 /** kube-proxy's mode from its ConfigMap (kubeadm's kube-system/kube-proxy, config.conf): "iptables", "nftables", "ipvs"; "" is iptables on Linux. */
 export async function kubeProxyMode(kc: k8s.KubeConfig): Promise<string | undefined> {
   try {
-    const cm = await kc.makeApiClient(k8s.CoreV1Api).readNamespacedConfigMap({ name: 'kube-proxy', namespace: 'kube-system' });
+    const cm = await kc
+      .makeApiClient(k8s.CoreV1Api)
+      .readNamespacedConfigMap({ name: 'kube-proxy', namespace: 'kube-system' });
     const conf = cm.data?.['config.conf'] ?? '';
     const mode = /^mode:\s*"?([\w-]*)"?\s*$/m.exec(conf)?.[1];
     return mode === undefined ? undefined : mode || 'iptables (the default)';
@@ -285,11 +328,22 @@ export function nftInKubeProxyPod(kc: k8s.KubeConfig, nodeName: string, timeoutM
   return async () => {
     const pods = await kc
       .makeApiClient(k8s.CoreV1Api)
-      .listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=kube-proxy', fieldSelector: `spec.nodeName=${nodeName}` })
+      .listNamespacedPod({
+        namespace: 'kube-system',
+        labelSelector: 'k8s-app=kube-proxy',
+        fieldSelector: `spec.nodeName=${nodeName}`,
+      })
       .catch(() => undefined);
     const pod = pods?.items.find((p) => p.status?.phase === 'Running')?.metadata?.name;
     if (!pod) return undefined;
-    const r = await execInPod(kc, 'kube-system', pod, undefined, ['nft', '-j', 'list', 'table', 'ip', 'kube-proxy'], timeoutMs);
+    const r = await execInPod(
+      kc,
+      'kube-system',
+      pod,
+      undefined,
+      ['nft', '-j', 'list', 'table', 'ip', 'kube-proxy'],
+      timeoutMs,
+    );
     if (r.code !== 0 || r.timedOut) return undefined;
     return { text: r.stdout, where: `in pod kube-system/${pod}` };
   };

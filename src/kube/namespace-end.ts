@@ -9,20 +9,34 @@ import { describeApiError, httpStatus } from './client.js';
 
 /** Every namespaced kind that can hold a submission's finalizer: what it creates and what its controllers make from it. */
 const KINDS: ReadonlyArray<readonly [string, string]> = [
-  ['v1', 'Pod'], ['v1', 'Service'], ['v1', 'ConfigMap'], ['v1', 'Secret'], ['v1', 'PersistentVolumeClaim'],
-  ['v1', 'ReplicationController'], ['v1', 'Endpoints'], ['discovery.k8s.io/v1', 'EndpointSlice'],
-  ['apps/v1', 'Deployment'], ['apps/v1', 'ReplicaSet'], ['apps/v1', 'StatefulSet'], ['apps/v1', 'DaemonSet'], ['batch/v1', 'Job'],
+  ['v1', 'Pod'],
+  ['v1', 'Service'],
+  ['v1', 'ConfigMap'],
+  ['v1', 'Secret'],
+  ['v1', 'PersistentVolumeClaim'],
+  ['v1', 'ReplicationController'],
+  ['v1', 'Endpoints'],
+  ['discovery.k8s.io/v1', 'EndpointSlice'],
+  ['apps/v1', 'Deployment'],
+  ['apps/v1', 'ReplicaSet'],
+  ['apps/v1', 'StatefulSet'],
+  ['apps/v1', 'DaemonSet'],
+  ['batch/v1', 'Job'],
 ];
 
 /** Finalizers a volume's provisioner holds until it has wiped the volume's data: never removed by kgrade. */
-const PROVISIONER_FINALIZER = /^external-provisioner\.volume\.kubernetes\.io\/finalizer$|^kubernetes\.io\/pv-protection$/;
+const PROVISIONER_FINALIZER =
+  /^external-provisioner\.volume\.kubernetes\.io\/finalizer$|^kubernetes\.io\/pv-protection$/;
 
 /**
  * Splits an object's finalizers into those kept and those removed. With `all`, the
  * cluster's own go too (a namespace still Terminating after its deadline: its pods are
  * gone, nothing needs them), except a volume provisioner's, which stands for data not yet wiped.
  */
-export function splitFinalizers(finalizers: readonly string[] | undefined, all: boolean): { keep: string[]; remove: string[] } {
+export function splitFinalizers(
+  finalizers: readonly string[] | undefined,
+  all: boolean,
+): { keep: string[]; remove: string[] } {
   const keep: string[] = [];
   const remove: string[] = [];
   for (const f of finalizers ?? []) {
@@ -32,12 +46,27 @@ export function splitFinalizers(finalizers: readonly string[] | undefined, all: 
   return { keep, remove };
 }
 
-async function strip(client: k8s.KubernetesObjectApi, o: k8s.KubernetesObject, all: boolean): Promise<string | undefined> {
+async function strip(
+  client: k8s.KubernetesObjectApi,
+  o: k8s.KubernetesObject,
+  all: boolean,
+): Promise<string | undefined> {
   const { keep, remove } = splitFinalizers(o.metadata?.finalizers, all);
   if (remove.length === 0) return undefined;
-  const patch = { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata?.name, namespace: o.metadata?.namespace, finalizers: keep } };
+  const patch = {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: { name: o.metadata?.name, namespace: o.metadata?.namespace, finalizers: keep },
+  };
   try {
-    await client.patch(patch as k8s.KubernetesObject, undefined, undefined, 'kgrade', undefined, k8s.PatchStrategy.MergePatch);
+    await client.patch(
+      patch as k8s.KubernetesObject,
+      undefined,
+      undefined,
+      'kgrade',
+      undefined,
+      k8s.PatchStrategy.MergePatch,
+    );
   } catch (err) {
     if (httpStatus(err) === 404) return undefined;
     throw err;
@@ -83,7 +112,9 @@ export interface NamespaceEnd {
 
 function describeNamespace(ns: k8s.V1Namespace | undefined): string {
   if (!ns) return 'namespace gone';
-  const conditions = (ns.status?.conditions ?? []).filter((c) => c.status === 'True').map((c) => `${c.type}: ${c.message ?? ''}`);
+  const conditions = (ns.status?.conditions ?? [])
+    .filter((c) => c.status === 'True')
+    .map((c) => `${c.type}: ${c.message ?? ''}`);
   return `namespace ${ns.status?.phase ?? '?'}${conditions.length ? ` (${conditions.join('; ')})` : ''}`;
 }
 
@@ -92,7 +123,11 @@ function describeNamespace(ns: k8s.V1Namespace | undefined): string {
  * Half-way to the deadline a namespace still there has every finalizer removed but a
  * provisioner's (see splitFinalizers).
  */
-export async function confirmNamespaceGone(admin: k8s.KubeConfig, namespace: string, timeoutMs: number): Promise<NamespaceEnd> {
+export async function confirmNamespaceGone(
+  admin: k8s.KubeConfig,
+  namespace: string,
+  timeoutMs: number,
+): Promise<NamespaceEnd> {
   const core = admin.makeApiClient(k8s.CoreV1Api);
   const started = Date.now();
   const released: string[] = [];
@@ -107,7 +142,13 @@ export async function confirmNamespaceGone(admin: k8s.KubeConfig, namespace: str
         throw err;
       });
       volumes = (await core.listPersistentVolume()).items.filter((pv) => pv.spec?.claimRef?.namespace === namespace);
-      seen = [describeNamespace(ns), ...volumes.map((pv) => `PersistentVolume ${pv.metadata?.name ?? ''} ${pv.status?.phase ?? '?'}${pv.metadata?.finalizers?.length ? ` (finalizers ${pv.metadata.finalizers.join(', ')})` : ''}`)].join('; ');
+      seen = [
+        describeNamespace(ns),
+        ...volumes.map(
+          (pv) =>
+            `PersistentVolume ${pv.metadata?.name ?? ''} ${pv.status?.phase ?? '?'}${pv.metadata?.finalizers?.length ? ` (finalizers ${pv.metadata.finalizers.join(', ')})` : ''}`,
+        ),
+      ].join('; ');
       if (!ns && volumes.length === 0) return { namespace, gone: true, ms: Date.now() - started, seen, released };
       if (!finished && Date.now() - started > timeoutMs / 2) {
         finished = true;

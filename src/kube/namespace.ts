@@ -19,7 +19,11 @@ const STUDENT = 'student';
  * SUBMISSION_KINDS), nothing else. Reading, changing and deleting is the grader's, as admin.
  */
 const STUDENT_RULES: k8s.V1PolicyRule[] = [
-  { apiGroups: [''], resources: ['pods', 'services', 'configmaps', 'secrets', 'persistentvolumeclaims', 'replicationcontrollers'], verbs: ['create'] },
+  {
+    apiGroups: [''],
+    resources: ['pods', 'services', 'configmaps', 'secrets', 'persistentvolumeclaims', 'replicationcontrollers'],
+    verbs: ['create'],
+  },
   { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets', 'daemonsets'], verbs: ['create'] },
   { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create'] },
 ];
@@ -67,7 +71,14 @@ export const LIMIT_RANGE: k8s.V1LimitRangeItem[] = [
 ];
 
 function slug(text: string, max: number): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, max).replace(/-+$/, '') || 'x';
+  return (
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, max)
+      .replace(/-+$/, '') || 'x'
+  );
 }
 
 /**
@@ -79,7 +90,12 @@ function slug(text: string, max: number): string {
  * process installs the policies when they are missing or out of date, and looks
  * for namespaces earlier runs left Terminating.
  */
-export async function createSubmissionNamespace(admin: k8s.KubeConfig, labId: string, submission: string, allow: NamespaceAllowances = {}): Promise<SubmissionNamespace> {
+export async function createSubmissionNamespace(
+  admin: k8s.KubeConfig,
+  labId: string,
+  submission: string,
+  allow: NamespaceAllowances = {},
+): Promise<SubmissionNamespace> {
   // The namespace is bound by the admission policies from its first object on.
   await ensureAdmission(admin);
   sweepLeftBehind(admin);
@@ -106,11 +122,28 @@ export async function createSubmissionNamespace(admin: k8s.KubeConfig, labId: st
       }),
     );
     await Promise.all([
-      api(admin, doing, () => core.createNamespacedResourceQuota({ namespace: name, body: { metadata: { name: 'kgrade' }, spec: { hard: namespaceQuota(allow) } } })),
-      api(admin, doing, () => core.createNamespacedLimitRange({ namespace: name, body: { metadata: { name: 'kgrade' }, spec: { limits: LIMIT_RANGE } } })),
+      api(admin, doing, () =>
+        core.createNamespacedResourceQuota({
+          namespace: name,
+          body: { metadata: { name: 'kgrade' }, spec: { hard: namespaceQuota(allow) } },
+        }),
+      ),
+      api(admin, doing, () =>
+        core.createNamespacedLimitRange({
+          namespace: name,
+          body: { metadata: { name: 'kgrade' }, spec: { limits: LIMIT_RANGE } },
+        }),
+      ),
     ]);
-    await api(admin, doing, () => core.createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: STUDENT }, automountServiceAccountToken: false } }));
-    await api(admin, doing, () => rbac.createNamespacedRole({ namespace: name, body: { metadata: { name: STUDENT }, rules: STUDENT_RULES } }));
+    await api(admin, doing, () =>
+      core.createNamespacedServiceAccount({
+        namespace: name,
+        body: { metadata: { name: STUDENT }, automountServiceAccountToken: false },
+      }),
+    );
+    await api(admin, doing, () =>
+      rbac.createNamespacedRole({ namespace: name, body: { metadata: { name: STUDENT }, rules: STUDENT_RULES } }),
+    );
     await api(admin, doing, () =>
       rbac.createNamespacedRoleBinding({
         namespace: name,
@@ -122,10 +155,15 @@ export async function createSubmissionNamespace(admin: k8s.KubeConfig, labId: st
       }),
     );
     const token = await api(admin, doing, () =>
-      core.createNamespacedServiceAccountToken({ name: STUDENT, namespace: name, body: { spec: { expirationSeconds: 3600, audiences: [] } } }),
+      core.createNamespacedServiceAccountToken({
+        name: STUDENT,
+        namespace: name,
+        body: { spec: { expirationSeconds: 3600, audiences: [] } },
+      }),
     );
     const cluster = admin.getCurrentCluster();
-    if (!cluster || !token.status?.token) throw new GraderError(`${doing}: no cluster in the kubeconfig or no token issued`);
+    if (!cluster || !token.status?.token)
+      throw new GraderError(`${doing}: no cluster in the kubeconfig or no token issued`);
     const student = new k8s.KubeConfig();
     student.loadFromOptions({
       clusters: [cluster],
@@ -161,10 +199,14 @@ async function requestNamespaceDeletion(admin: k8s.KubeConfig, name: string): Pr
   } catch (err) {
     if (httpStatus(err) === 404) return false;
     // 409: already Terminating (an earlier deletion); its finalizers are still to be released
-    if (httpStatus(err) !== 409) throw new GraderError(`deleting namespace ${name}: ${describeApiError(err)}`, { cause: err });
+    if (httpStatus(err) !== 409)
+      throw new GraderError(`deleting namespace ${name}: ${describeApiError(err)}`, { cause: err });
   }
-  const released = await releaseFinalizers(admin, name, false).catch((err: unknown) => [`(could not read its objects: ${describeApiError(err)})`]);
-  if (released.length) process.stderr.write(`kgrade: namespace ${name}: removed the submission's finalizers: ${released.join('; ')}\n`);
+  const released = await releaseFinalizers(admin, name, false).catch((err: unknown) => [
+    `(could not read its objects: ${describeApiError(err)})`,
+  ]);
+  if (released.length)
+    process.stderr.write(`kgrade: namespace ${name}: removed the submission's finalizers: ${released.join('; ')}\n`);
   return true;
 }
 
@@ -175,7 +217,10 @@ async function requestNamespaceDeletion(admin: k8s.KubeConfig, name: string): Pr
  */
 function watchEnd(admin: k8s.KubeConfig, name: string): void {
   const p = confirmNamespaceGone(admin, name, NAMESPACE_END_MS).then((end) => {
-    if (!end.gone) process.stderr.write(`kgrade: namespace ${name} is not gone ${Math.round(end.ms / 1000)} s after its deletion; last seen: ${end.seen}\n`);
+    if (!end.gone)
+      process.stderr.write(
+        `kgrade: namespace ${name} is not gone ${Math.round(end.ms / 1000)} s after its deletion; last seen: ${end.seen}\n`,
+      );
     return end;
   });
   p.catch(() => undefined).finally(() => pendingEnds.delete(p));
@@ -227,11 +272,15 @@ function sweepLeftBehind(admin: k8s.KubeConfig): void {
     for (const ns of left) {
       const name = ns.metadata?.name ?? '';
       const released = await releaseFinalizers(admin, name, true);
-      process.stderr.write(`kgrade: namespace ${name} of an earlier grade was still Terminating (since ${ns.metadata?.deletionTimestamp?.toISOString?.() ?? String(ns.metadata?.deletionTimestamp)}); finishing it${released.length ? `: removed ${released.join('; ')}` : ''}\n`);
+      process.stderr.write(
+        `kgrade: namespace ${name} of an earlier grade was still Terminating (since ${ns.metadata?.deletionTimestamp?.toISOString?.() ?? String(ns.metadata?.deletionTimestamp)}); finishing it${released.length ? `: removed ${released.join('; ')}` : ''}\n`,
+      );
       watchEnd(admin, name);
     }
   })().catch((err: unknown) => {
-    process.stderr.write(`kgrade: could not look for namespaces of earlier grades left Terminating: ${describeApiError(err)}\n`);
+    process.stderr.write(
+      `kgrade: could not look for namespaces of earlier grades left Terminating: ${describeApiError(err)}\n`,
+    );
   });
   swept.set(key, p);
 }
@@ -240,5 +289,8 @@ function sweepLeftBehind(admin: k8s.KubeConfig): void {
 export async function deleteNamespace(admin: k8s.KubeConfig, name: string, timeoutMs: number): Promise<void> {
   if (!(await requestNamespaceDeletion(admin, name))) return;
   const end = await confirmNamespaceGone(admin, name, timeoutMs);
-  if (!end.gone) throw new GraderError(`namespace ${name} was not gone ${Math.round(timeoutMs / 1000)} s after deletion; last seen: ${end.seen}`);
+  if (!end.gone)
+    throw new GraderError(
+      `namespace ${name} was not gone ${Math.round(timeoutMs / 1000)} s after deletion; last seen: ${end.seen}`,
+    );
 }

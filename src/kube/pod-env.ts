@@ -47,21 +47,33 @@ export function envVerdict(pod: k8s.V1Pod, name: string, src: EnvSource): EnvVer
     const entry = c.env?.find((e) => e.name === name);
     const envFrom = (c.envFrom ?? []).filter((e) => fromRef(e, src));
     if (entry?.valueFrom) {
-      if (refersTo(entry.valueFrom, src)) return { ok: true, how: `${where}: env ${name} valueFrom ${src.kind === 'ConfigMap' ? 'configMapKeyRef' : 'secretKeyRef'} ${src.name}/${src.key}` };
-      wrong.push(`${where} takes ${name} from ${describeRef(entry.valueFrom)}, not from key "${src.key}" of ${src.kind} ${src.name}`);
+      if (refersTo(entry.valueFrom, src))
+        return {
+          ok: true,
+          how: `${where}: env ${name} valueFrom ${src.kind === 'ConfigMap' ? 'configMapKeyRef' : 'secretKeyRef'} ${src.name}/${src.key}`,
+        };
+      wrong.push(
+        `${where} takes ${name} from ${describeRef(entry.valueFrom)}, not from key "${src.key}" of ${src.kind} ${src.name}`,
+      );
       continue;
     }
     if (entry && entry.value !== undefined && !/\$\([A-Za-z_][A-Za-z0-9_]*\)/.test(entry.value)) {
-      wrong.push(`${where} sets ${name} to a value written into the manifest ("${entry.value}"): a copy does not follow ${src.kind} ${src.name}; use valueFrom.${src.kind === 'ConfigMap' ? 'configMapKeyRef' : 'secretKeyRef'}`);
+      wrong.push(
+        `${where} sets ${name} to a value written into the manifest ("${entry.value}"): a copy does not follow ${src.kind} ${src.name}; use valueFrom.${src.kind === 'ConfigMap' ? 'configMapKeyRef' : 'secretKeyRef'}`,
+      );
       continue;
     }
     const from = envFrom[0];
     if (from) {
       const prefix = from.prefix ?? '';
       const ref = src.kind === 'ConfigMap' ? 'configMapRef' : 'secretRef';
-      if (prefix + src.key === name) return { ok: true, how: `${where}: envFrom ${ref} ${src.name}${prefix ? ` with prefix ${prefix}` : ''}` };
+      if (prefix + src.key === name)
+        return { ok: true, how: `${where}: envFrom ${ref} ${src.name}${prefix ? ` with prefix ${prefix}` : ''}` };
       const via = entry?.value !== undefined ? `env ${name}=${entry.value}` : `the container's command`;
-      return { ok: true, how: `${where}: envFrom ${ref} ${src.name} gives $${prefix}${src.key}; ${name} is made from it by ${via}` };
+      return {
+        ok: true,
+        how: `${where}: envFrom ${ref} ${src.name} gives $${prefix}${src.key}; ${name} is made from it by ${via}`,
+      };
     }
   }
   if (wrong.length) return { ok: false, why: wrong.join('; ') };
@@ -77,7 +89,9 @@ export function envVerdict(pod: k8s.V1Pod, name: string, src: EnvSource): EnvVer
  */
 export function logShows(log: string, name: string, value: string): boolean {
   const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`(^|[^A-Za-z0-9_])${esc(name)}\\s*[=:]?\\s*["']?${esc(value)}(["']|[^A-Za-z0-9_-]|$)`, 'm').test(log);
+  return new RegExp(`(^|[^A-Za-z0-9_])${esc(name)}\\s*[=:]?\\s*["']?${esc(value)}(["']|[^A-Za-z0-9_-]|$)`, 'm').test(
+    log,
+  );
 }
 
 /**
@@ -90,14 +104,21 @@ export async function freshValue(admin: k8s.KubeConfig, namespace: string, src: 
   try {
     if (src.kind === 'ConfigMap') {
       const cm = await core.readNamespacedConfigMap({ name: src.name, namespace });
-      await core.replaceNamespacedConfigMap({ name: src.name, namespace, body: { ...cm, data: { ...cm.data, [src.key]: value } } });
+      await core.replaceNamespacedConfigMap({
+        name: src.name,
+        namespace,
+        body: { ...cm, data: { ...cm.data, [src.key]: value } },
+      });
     } else {
       const s = await core.readNamespacedSecret({ name: src.name, namespace });
       const data = { ...s.data, [src.key]: Buffer.from(value).toString('base64') };
       await core.replaceNamespacedSecret({ name: src.name, namespace, body: { ...s, data, stringData: undefined } });
     }
   } catch (err) {
-    throw new GraderError(`setting key ${src.key} of ${src.kind} ${namespace}/${src.name} (a fixture of the lab): ${describeApiError(err)}`, { cause: err });
+    throw new GraderError(
+      `setting key ${src.key} of ${src.kind} ${namespace}/${src.name} (a fixture of the lab): ${describeApiError(err)}`,
+      { cause: err },
+    );
   }
   return value;
 }
@@ -121,7 +142,14 @@ async function allLogs(kc: k8s.KubeConfig, namespace: string, pod: k8s.V1Pod): P
  * a pod that has ended prints nothing more, so its log is final at once.
  * Returns the log and the line that shows it.
  */
-export async function waitForLogToShow(kc: k8s.KubeConfig, namespace: string, name: string, env: string, value: string, timeoutMs: number): Promise<{ log: string; line: string }> {
+export async function waitForLogToShow(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  name: string,
+  env: string,
+  value: string,
+  timeoutMs: number,
+): Promise<{ log: string; line: string }> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const log = await eventually(
     async () => {
@@ -130,12 +158,24 @@ export async function waitForLogToShow(kc: k8s.KubeConfig, namespace: string, na
       const text = await allLogs(kc, namespace, pod);
       const lines = text.split('\n').filter((l) => l.includes(env));
       const tail = text.trim().split('\n').slice(-3).join(' | ');
-      const seen = lines.length ? `lines naming ${env}: ${lines.slice(0, 3).join(' | ')}` : text.trim() ? `no line names ${env}; the log ends: ${tail}` : 'an empty log';
+      const seen = lines.length
+        ? `lines naming ${env}: ${lines.slice(0, 3).join(' | ')}`
+        : text.trim()
+          ? `no line names ${env}; the log ends: ${tail}`
+          : 'an empty log';
       const ok = logShows(text, env, value);
-      if (!ok && ended) throw new SubmissionAssertionError(`pod ${name} ended without printing ${env}=${value}; ${seen}`);
+      if (!ok && ended)
+        throw new SubmissionAssertionError(`pod ${name} ended without printing ${env}=${value}; ${seen}`);
       return { ok, value: text, seen };
     },
     { what: `the log of pod ${name} to show ${env}=${value}`, timeoutMs, intervalMs: 1000 },
   );
-  return { log, line: log.split('\n').find((l) => l.includes(env) && l.includes(value))?.trim() ?? `${env}=${value}` };
+  return {
+    log,
+    line:
+      log
+        .split('\n')
+        .find((l) => l.includes(env) && l.includes(value))
+        ?.trim() ?? `${env}=${value}`,
+  };
 }

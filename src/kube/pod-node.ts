@@ -51,7 +51,11 @@ export function memoryCgroupPath(text: string, version: 1 | 2): string | undefin
  * cgroupfs "/kubepods/burstable/pod<uid>/<container id>", or systemd
  * ".../kubepods-burstable-pod<uid with _>.slice/cri-containerd-<container id>.scope".
  */
-export function containerCgroupLayout(path: string, podUid: string, containerId: string): 'systemd' | 'cgroupfs' | undefined {
+export function containerCgroupLayout(
+  path: string,
+  podUid: string,
+  containerId: string,
+): 'systemd' | 'cgroupfs' | undefined {
   const segments = path.split('/');
   const last = segments.at(-1) ?? '';
   const podSegment = segments.at(-2) ?? '';
@@ -89,7 +93,13 @@ export function parseMountinfo(text: string): MountinfoEntry[] {
     const f = left.trim().split(' ');
     const r = right.trim().split(' ');
     if (f.length < 5) continue;
-    out.push({ majorMinor: f[2] ?? '', root: unescapeOctal(f[3] ?? ''), mountPoint: unescapeOctal(f[4] ?? ''), fsType: r[0] ?? '', source: r[1] ?? '' });
+    out.push({
+      majorMinor: f[2] ?? '',
+      root: unescapeOctal(f[3] ?? ''),
+      mountPoint: unescapeOctal(f[4] ?? ''),
+      fsType: r[0] ?? '',
+      source: r[1] ?? '',
+    });
   }
   return out;
 }
@@ -120,7 +130,11 @@ export function parseIpAddr(text: string): IpInterface[] {
     }
     if (!current) continue;
     for (const m of raw.matchAll(/\b(inet6?)\s+([0-9a-fA-F.:]+)\/(\d+)/g)) {
-      current.addresses.push({ family: m[1] === 'inet6' ? 'inet6' : 'inet', address: m[2] ?? '', prefix: Number(m[3]) });
+      current.addresses.push({
+        family: m[1] === 'inet6' ? 'inet6' : 'inet',
+        address: m[2] ?? '',
+        prefix: Number(m[3]),
+      });
     }
   }
   return out;
@@ -150,7 +164,11 @@ export function parseIpRoute(text: string): Route[] {
 }
 
 /** The most specific route for an address: a host route "10.244.0.7" or "10.244.0.7/32", else the longest prefix. */
-export function routeFor(routes: Route[], ip: string, contains: (cidr: string, ip: string) => boolean): Route | undefined {
+export function routeFor(
+  routes: Route[],
+  ip: string,
+  contains: (cidr: string, ip: string) => boolean,
+): Route | undefined {
   const prefix = (r: Route) => (r.destination === 'default' ? 0 : Number(r.destination.split('/')[1] ?? 32));
   return routes
     .filter((r) => r.destination === 'default' || contains(r.destination, ip))
@@ -181,7 +199,14 @@ export function nslookupAnswers(text: string): string[] {
   return out;
 }
 
-const BINARY_SUFFIX: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+const BINARY_SUFFIX: Record<string, number> = {
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
 const DECIMAL_SUFFIX: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, m: 1e-3 };
 
 /** A Kubernetes quantity ("200Mi", "209715200", "200M", "0.5Gi", "1e8") in bytes; undefined when it does not parse. */
@@ -235,9 +260,12 @@ export function descendants(psText: string, root: number): number[] {
 /** A pod of the submission's namespace; none by that name is the submission's failure. */
 export async function readSubmissionPod(kc: k8s.KubeConfig, namespace: string, name: string): Promise<k8s.V1Pod> {
   try {
-    return await api(kc, `reading pod ${name}`, () => kc.makeApiClient(k8s.CoreV1Api).readNamespacedPod({ name, namespace }));
+    return await api(kc, `reading pod ${name}`, () =>
+      kc.makeApiClient(k8s.CoreV1Api).readNamespacedPod({ name, namespace }),
+    );
   } catch (err) {
-    if (httpStatus(err) === 404) throw new SubmissionAssertionError(`there is no pod ${name} in the submission's namespace`);
+    if (httpStatus(err) === 404)
+      throw new SubmissionAssertionError(`there is no pod ${name} in the submission's namespace`);
     if (err instanceof GraderError) throw err;
     throw new GraderError(`reading pod ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });
   }
@@ -255,17 +283,23 @@ export function runningContainers(pod: k8s.V1Pod): RunningContainer[] {
   for (const c of pod.status?.containerStatuses ?? []) {
     if (!c.state?.running || !c.containerID) continue;
     const [scheme, id] = c.containerID.split('://');
-    if (scheme !== 'containerd' || !id) throw new GraderError(`container ${c.name} of pod ${pod.metadata?.name ?? '?'} runs on ${scheme ?? '?'}; these checks read containerd with ctr`);
+    if (scheme !== 'containerd' || !id)
+      throw new GraderError(
+        `container ${c.name} of pod ${pod.metadata?.name ?? '?'} runs on ${scheme ?? '?'}; these checks read containerd with ctr`,
+      );
     out.push({ name: c.name, id });
   }
-  if (out.length === 0) throw new SubmissionAssertionError(`pod ${pod.metadata?.name ?? '?'} has no running container (${podState(pod)})`);
+  if (out.length === 0)
+    throw new SubmissionAssertionError(`pod ${pod.metadata?.name ?? '?'} has no running container (${podState(pod)})`);
   return out;
 }
 
 async function nodeRun(node: Node, script: string, doing: string, timeoutMs: number): Promise<string> {
   const r = await sh(node, script, { timeoutMs });
   if (r.timedOut || r.code !== 0) {
-    throw new GraderError(`${doing} on node ${node.name} failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}): ${(r.stderr || r.stdout).trim().slice(0, 400)}`);
+    throw new GraderError(
+      `${doing} on node ${node.name} failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}): ${(r.stderr || r.stdout).trim().slice(0, 400)}`,
+    );
   }
   return r.stdout;
 }
@@ -274,18 +308,30 @@ async function nodeRun(node: Node, script: string, doing: string, timeoutMs: num
 export async function containerPid(node: Node, containerId: string, timeoutMs: number): Promise<number> {
   const tasks = parseCtrTasks(await nodeRun(node, 'ctr -n k8s.io task ls', 'listing containerd tasks', timeoutMs));
   const task = tasks.get(containerId);
-  if (!task || task.pid === 0) throw new GraderError(`containerd on node ${node.name} has no running task for container ${containerId.slice(0, 13)} (${tasks.size} tasks listed)`);
+  if (!task || task.pid === 0)
+    throw new GraderError(
+      `containerd on node ${node.name} has no running task for container ${containerId.slice(0, 13)} (${tasks.size} tasks listed)`,
+    );
   return task.pid;
 }
 
 /** The PIDs of every process on the node. */
 export async function nodePids(node: Node, timeoutMs: number): Promise<Set<number>> {
   const out = await nodeRun(node, 'ps -e -o pid=', 'listing processes', timeoutMs);
-  return new Set(out.split('\n').map((l) => Number(l.trim())).filter((n) => Number.isInteger(n) && n > 0));
+  return new Set(
+    out
+      .split('\n')
+      .map((l) => Number(l.trim()))
+      .filter((n) => Number.isInteger(n) && n > 0),
+  );
 }
 
 /** The processes of a container on its node: its main process and every descendant, with their argv. */
-export async function containerProcesses(node: Node, pid: number, timeoutMs: number): Promise<Array<{ pid: number; argv: string[] }>> {
+export async function containerProcesses(
+  node: Node,
+  pid: number,
+  timeoutMs: number,
+): Promise<Array<{ pid: number; argv: string[] }>> {
   const tree = descendants(await nodeRun(node, 'ps -e -o pid=,ppid=', 'listing processes', timeoutMs), pid);
   const script = tree.map((p) => `printf '%s ' ${p}; base64 -w0 /proc/${p}/cmdline 2>/dev/null; echo`).join('\n');
   const out = await nodeRun(node, script, 'reading command lines', timeoutMs);
@@ -312,18 +358,27 @@ export function parseContainerInfo(json: string): ContainerInfo {
     Labels?: Record<string, string>;
     Spec?: { annotations?: Record<string, string>; mounts?: Array<{ destination?: string; source?: string }> };
   };
-  const sandboxId = info.Spec?.annotations?.['io.kubernetes.cri.sandbox-id'] ?? info.Labels?.['io.kubernetes.cri.sandbox-id'] ?? '';
+  const sandboxId =
+    info.Spec?.annotations?.['io.kubernetes.cri.sandbox-id'] ?? info.Labels?.['io.kubernetes.cri.sandbox-id'] ?? '';
   const mounts = new Map<string, string>();
   for (const m of info.Spec?.mounts ?? []) if (m.destination && m.source) mounts.set(m.destination, m.source);
   return { sandboxId, mounts };
 }
 
 export async function containerInfo(node: Node, containerId: string, timeoutMs: number): Promise<ContainerInfo> {
-  const out = await nodeRun(node, `ctr -n k8s.io containers info ${shellQuote(containerId)}`, `reading container ${containerId.slice(0, 13)} from containerd`, timeoutMs);
+  const out = await nodeRun(
+    node,
+    `ctr -n k8s.io containers info ${shellQuote(containerId)}`,
+    `reading container ${containerId.slice(0, 13)} from containerd`,
+    timeoutMs,
+  );
   try {
     return parseContainerInfo(out);
   } catch (err) {
-    throw new GraderError(`ctr containers info ${containerId.slice(0, 13)} on node ${node.name} printed no JSON: ${out.slice(0, 200)}`, { cause: err });
+    throw new GraderError(
+      `ctr containers info ${containerId.slice(0, 13)} on node ${node.name} printed no JSON: ${out.slice(0, 200)}`,
+      { cause: err },
+    );
   }
 }
 
@@ -348,7 +403,12 @@ export interface ContainerMemoryCgroup {
  * from where the grader looks (a cgroup namespace of its own), the container's cgroup is
  * looked up by its id under the memory hierarchy instead.
  */
-export async function containerMemoryCgroup(node: Node, podUid: string, containerId: string, timeoutMs: number): Promise<ContainerMemoryCgroup> {
+export async function containerMemoryCgroup(
+  node: Node,
+  podUid: string,
+  containerId: string,
+  timeoutMs: number,
+): Promise<ContainerMemoryCgroup> {
   const pid = await containerPid(node, containerId, timeoutMs);
   const root = await nodeRun(
     node,
@@ -363,14 +423,28 @@ export async function containerMemoryCgroup(node: Node, podUid: string, containe
   const path = memoryCgroupPath(procCgroup, version);
   if (path && !path.startsWith('/..')) {
     const layout = containerCgroupLayout(path, podUid, containerId);
-    if (!layout) throw new GraderError(`process ${pid} of container ${containerId.slice(0, 13)} is in memory cgroup ${path}, which is not the pod's (uid ${podUid})`);
+    if (!layout)
+      throw new GraderError(
+        `process ${pid} of container ${containerId.slice(0, 13)} is in memory cgroup ${path}, which is not the pod's (uid ${podUid})`,
+      );
     const cgroup = await readMemoryCgroup(node, path);
     if (cgroup.exists) return { cgroup, layout, path, pid };
   }
-  const found = await nodeRun(node, `find ${shellQuote(mountPoint)} -maxdepth 8 -type d -name ${shellQuote(`*${containerId}*`)} 2>/dev/null | head -n 1`, 'looking up the container\'s cgroup', timeoutMs);
+  const found = await nodeRun(
+    node,
+    `find ${shellQuote(mountPoint)} -maxdepth 8 -type d -name ${shellQuote(`*${containerId}*`)} 2>/dev/null | head -n 1`,
+    "looking up the container's cgroup",
+    timeoutMs,
+  );
   const dir = found.trim();
-  if (!dir) throw new GraderError(`no memory cgroup of container ${containerId.slice(0, 13)} under ${mountPoint} on node ${node.name} (process ${pid} is in "${path ?? '?'}")`);
+  if (!dir)
+    throw new GraderError(
+      `no memory cgroup of container ${containerId.slice(0, 13)} under ${mountPoint} on node ${node.name} (process ${pid} is in "${path ?? '?'}")`,
+    );
   const rel = dir.slice(mountPoint.length);
-  if (!containerCgroupLayout(rel, podUid, containerId)) throw new GraderError(`the cgroup ${dir} named for container ${containerId.slice(0, 13)} is not under pod ${podUid}`);
+  if (!containerCgroupLayout(rel, podUid, containerId))
+    throw new GraderError(
+      `the cgroup ${dir} named for container ${containerId.slice(0, 13)} is not under pod ${podUid}`,
+    );
   return { cgroup: await readMemoryCgroup(node, rel), layout: 'found by id', path: rel, pid };
 }

@@ -30,14 +30,20 @@ export function claimMountProblem(pod: k8s.V1Pod, claim: string, path: string): 
   for (const m of at) {
     const v = volumes.find((vol) => vol.name === m.mount.name);
     if (v?.persistentVolumeClaim?.claimName === claim) return undefined;
-    kinds.push(v ? `${v.persistentVolumeClaim ? `PersistentVolumeClaim ${v.persistentVolumeClaim.claimName}` : `${/^[aeiou]/i.test(volumeKind(v)) ? 'an' : 'a'} ${volumeKind(v)} volume`} (volume ${v.name}, container ${m.container})` : `volume ${m.mount.name}, which the pod does not declare`);
+    kinds.push(
+      v
+        ? `${v.persistentVolumeClaim ? `PersistentVolumeClaim ${v.persistentVolumeClaim.claimName}` : `${/^[aeiou]/i.test(volumeKind(v)) ? 'an' : 'a'} ${volumeKind(v)} volume`} (volume ${v.name}, container ${m.container})`
+        : `volume ${m.mount.name}, which the pod does not declare`,
+    );
   }
   return `pod ${name} mounts ${kinds.join(', ')} at ${path}, not PersistentVolumeClaim ${claim}`;
 }
 
 /** The cluster's default StorageClass names (the is-default-class annotation). */
 export async function defaultStorageClasses(admin: k8s.KubeConfig): Promise<string[]> {
-  const list = await api(admin, 'listing StorageClasses', () => admin.makeApiClient(k8s.StorageV1Api).listStorageClass()).catch((err: unknown) => {
+  const list = await api(admin, 'listing StorageClasses', () =>
+    admin.makeApiClient(k8s.StorageV1Api).listStorageClass(),
+  ).catch((err: unknown) => {
     throw new GraderError(`listing StorageClasses: ${describeApiError(err)}`, { cause: err });
   });
   return list.items
@@ -45,12 +51,18 @@ export async function defaultStorageClasses(admin: k8s.KubeConfig): Promise<stri
     .map((sc) => sc.metadata?.name ?? '');
 }
 
-export async function readClaim(admin: k8s.KubeConfig, namespace: string, name: string): Promise<k8s.V1PersistentVolumeClaim | undefined> {
+export async function readClaim(
+  admin: k8s.KubeConfig,
+  namespace: string,
+  name: string,
+): Promise<k8s.V1PersistentVolumeClaim | undefined> {
   try {
     return await admin.makeApiClient(k8s.CoreV1Api).readNamespacedPersistentVolumeClaim({ name, namespace });
   } catch (err) {
     if (httpStatus(err) === 404) return undefined;
-    throw new GraderError(`reading PersistentVolumeClaim ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });
+    throw new GraderError(`reading PersistentVolumeClaim ${namespace}/${name}: ${describeApiError(err)}`, {
+      cause: err,
+    });
   }
 }
 
@@ -58,14 +70,25 @@ export async function readClaim(admin: k8s.KubeConfig, namespace: string, name: 
  * Checks that the claim asks for the cluster's default StorageClass (left
  * out, or named as it is) and waits until it is Bound. Returns a line for the report.
  */
-export async function claimOnDefaultClass(admin: k8s.KubeConfig, namespace: string, name: string, timeoutMs: number): Promise<string> {
+export async function claimOnDefaultClass(
+  admin: k8s.KubeConfig,
+  namespace: string,
+  name: string,
+  timeoutMs: number,
+): Promise<string> {
   const defaults = await defaultStorageClasses(admin);
   if (defaults.length === 0) throw new GraderError('the cluster has no default StorageClass');
   const first = await readClaim(admin, namespace, name);
   if (!first) fail(`there is no PersistentVolumeClaim ${name}`);
   const cls = first.spec?.storageClassName;
-  if (!cls) fail(`PersistentVolumeClaim ${name} asks for no StorageClass (storageClassName ""); leave storageClassName out to get the default, ${defaults.join(' or ')}`);
-  if (!defaults.includes(cls)) fail(`PersistentVolumeClaim ${name} asks for StorageClass ${cls}; the lab asks for the cluster's default, ${defaults.join(' or ')}`);
+  if (!cls)
+    fail(
+      `PersistentVolumeClaim ${name} asks for no StorageClass (storageClassName ""); leave storageClassName out to get the default, ${defaults.join(' or ')}`,
+    );
+  if (!defaults.includes(cls))
+    fail(
+      `PersistentVolumeClaim ${name} asks for StorageClass ${cls}; the lab asks for the cluster's default, ${defaults.join(' or ')}`,
+    );
   const pvc = await eventually(
     async () => {
       const c = await readClaim(admin, namespace, name);

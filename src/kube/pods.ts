@@ -13,8 +13,10 @@ export function podState(pod: k8s.V1Pod | undefined): string {
   const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
   for (const c of statuses) {
     const s = c.state;
-    if (s?.waiting) parts.push(`${c.name} waiting: ${s.waiting.reason ?? ''}${s.waiting.message ? ` (${s.waiting.message})` : ''}`);
-    else if (s?.terminated) parts.push(`${c.name} terminated: ${s.terminated.reason ?? ''} exit ${s.terminated.exitCode}`);
+    if (s?.waiting)
+      parts.push(`${c.name} waiting: ${s.waiting.reason ?? ''}${s.waiting.message ? ` (${s.waiting.message})` : ''}`);
+    else if (s?.terminated)
+      parts.push(`${c.name} terminated: ${s.terminated.reason ?? ''} exit ${s.terminated.exitCode}`);
     else if (s?.running) parts.push(`${c.name} running${c.ready ? ', ready' : ''}`);
   }
   return parts.join('; ');
@@ -28,7 +30,9 @@ function eventTime(e: k8s.CoreV1Event): number {
 /** The events about an object, oldest first; none when they cannot be read. */
 export async function eventsOf(kc: k8s.KubeConfig, namespace: string, name: string): Promise<k8s.CoreV1Event[]> {
   try {
-    const list = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` });
+    const list = await kc
+      .makeApiClient(k8s.CoreV1Api)
+      .listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` });
     return list.items.sort((a, b) => eventTime(a) - eventTime(b));
   } catch {
     return [];
@@ -51,8 +55,10 @@ export function pullStillRunning(events: k8s.CoreV1Event[]): string | undefined 
   const pulling = events.filter((e) => e.reason === 'Pulling').at(-1);
   if (!pulling) return undefined;
   const since = eventTime(pulling);
-  const ended = events.some((e) => (e.reason === 'Pulled' || e.reason === 'Failed' || e.reason === 'BackOff') && eventTime(e) >= since);
-  return ended ? undefined : /image "([^"]+)"/.exec(pulling.message ?? '')?.[1] ?? 'its image';
+  const ended = events.some(
+    (e) => (e.reason === 'Pulled' || e.reason === 'Failed' || e.reason === 'BackOff') && eventTime(e) >= since,
+  );
+  return ended ? undefined : (/image "([^"]+)"/.exec(pulling.message ?? '')?.[1] ?? 'its image');
 }
 
 export interface PullProblem {
@@ -80,9 +86,10 @@ export function imagePullProblem(pod: k8s.V1Pod | undefined, previous?: Map<stri
     if (!waiting?.reason || !PULL_REASONS.has(waiting.reason)) continue;
     const own = waiting.message ?? '';
     if (waiting.reason === 'ErrImagePull' && own) previous?.set(c.name, own);
-    const detail = waiting.reason === 'ErrImagePull' ? own : previous?.get(c.name) ?? own;
+    const detail = waiting.reason === 'ErrImagePull' ? own : (previous?.get(c.name) ?? own);
     const base = { container: c.name, image: c.image, detail: `${waiting.reason}: ${detail}`.trim() };
-    if (waiting.reason === 'InvalidImageName' || waiting.reason === 'ErrImageNeverPull') return { ...base, blame: 'submission' };
+    if (waiting.reason === 'InvalidImageName' || waiting.reason === 'ErrImageNeverPull')
+      return { ...base, blame: 'submission' };
     if (NOT_FOUND.test(detail)) return { ...base, blame: 'submission' };
     // A cause that is known and is not "not found": the registry failed to answer (refused, timed out, 5xx).
     if (detail && !/^Back-off pulling image/.test(detail)) return { ...base, blame: 'grader' };
@@ -103,13 +110,19 @@ export interface PodWait {
  * Waits for a pod by watching it (not by sleeping), up to the deadline. When it
  * gives up it reports the last state it saw and the pod's recent events.
  */
-export async function waitForPod(kc: k8s.KubeConfig, namespace: string, name: string, wait: PodWait): Promise<k8s.V1Pod> {
+export async function waitForPod(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  name: string,
+  wait: PodWait,
+): Promise<k8s.V1Pod> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   let last: k8s.V1Pod | undefined;
   try {
     last = await core.readNamespacedPod({ name, namespace });
   } catch (err) {
-    if (httpStatus(err) !== 404) throw new GraderError(`reading pod ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });
+    if (httpStatus(err) !== 404)
+      throw new GraderError(`reading pod ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });
   }
   if (last && wait.until(last)) return last;
   const pullMessages = new Map<string, string>();
@@ -149,7 +162,9 @@ export async function waitForPod(kc: k8s.KubeConfig, namespace: string, name: st
           controller = c;
           if (settled) c.abort();
         })
-        .catch((err: unknown) => finish(new GraderError(`watching pod ${namespace}/${name}: ${describeApiError(err)}`, { cause: err })));
+        .catch((err: unknown) =>
+          finish(new GraderError(`watching pod ${namespace}/${name}: ${describeApiError(err)}`, { cause: err })),
+        );
     };
     start();
   });
@@ -159,18 +174,26 @@ export async function waitForPod(kc: k8s.KubeConfig, namespace: string, name: st
   const events = describeEvents(eventList);
   const pulling = outcome === 'timeout' && last?.status?.phase === 'Pending' ? pullStillRunning(eventList) : undefined;
   if (pulling) {
-    throw new GraderError(`pod ${name}: pulling ${pulling} had not finished after ${Math.round(wait.timeoutMs / 1000)} s: the image registry did not answer; this is the grading cluster's fault, not the submission's (events: ${events})`);
+    throw new GraderError(
+      `pod ${name}: pulling ${pulling} had not finished after ${Math.round(wait.timeoutMs / 1000)} s: the image registry did not answer; this is the grading cluster's fault, not the submission's (events: ${events})`,
+    );
   }
   const pull = imagePullProblem(last, pullMessages);
   if (pull?.blame === 'grader') {
-    throw new GraderError(`pod ${name} could not pull ${pull.image}: the image registry did not answer (${pull.detail}); this is the grading cluster's fault, not the submission's`);
+    throw new GraderError(
+      `pod ${name} could not pull ${pull.image}: the image registry did not answer (${pull.detail}); this is the grading cluster's fault, not the submission's`,
+    );
   }
   if (pull) {
-    throw new SubmissionAssertionError(`expected pod ${name} ${wait.what}: its image ${pull.image} cannot be pulled, it does not exist (${pull.detail}); check the image's name and tag`);
+    throw new SubmissionAssertionError(
+      `expected pod ${name} ${wait.what}: its image ${pull.image} cannot be pulled, it does not exist (${pull.detail}); check the image's name and tag`,
+    );
   }
   const seconds = Math.round(wait.timeoutMs / 1000);
   const verdict = outcome === 'hopeless' ? `it can no longer get there` : `not within ${seconds} s`;
-  throw new SubmissionAssertionError(`expected pod ${name} ${wait.what}: ${verdict}; last seen: ${podState(last)}${events ? `; events: ${events}` : ''}`);
+  throw new SubmissionAssertionError(
+    `expected pod ${name} ${wait.what}: ${verdict}; last seen: ${podState(last)}${events ? `; events: ${events}` : ''}`,
+  );
 }
 
 /** Runs argv in a container of a pod and collects its output and exit code. */
@@ -191,7 +214,9 @@ export async function execInPod(
   stderr.on('data', (d: Buffer) => (err += d.toString()));
   let containerName = container;
   if (!containerName) {
-    const p = await api(kc, `reading pod ${pod}`, () => kc.makeApiClient(k8s.CoreV1Api).readNamespacedPod({ name: pod, namespace }));
+    const p = await api(kc, `reading pod ${pod}`, () =>
+      kc.makeApiClient(k8s.CoreV1Api).readNamespacedPod({ name: pod, namespace }),
+    );
     containerName = p.spec?.containers[0]?.name ?? '';
   }
   const exec = new k8s.Exec(kc);
@@ -199,7 +224,15 @@ export async function execInPod(
     let ws: { close: () => void } | undefined;
     const timer = setTimeout(() => {
       ws?.close();
-      resolve({ argv, code: null, stdout: out, stderr: err, timedOut: true, truncated: false, durationMs: Date.now() - started });
+      resolve({
+        argv,
+        code: null,
+        stdout: out,
+        stderr: err,
+        timedOut: true,
+        truncated: false,
+        durationMs: Date.now() - started,
+      });
     }, timeoutMs);
     exec
       .exec(namespace, pod, containerName ?? '', argv, stdout, stderr, null, false, (status: k8s.V1Status) => {
@@ -208,7 +241,17 @@ export async function execInPod(
         const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
         if (cause?.message) code = Number(cause.message);
         else if (status.status !== 'Success' && status.message) err += `${status.message}\n`;
-        setImmediate(() => resolve({ argv, code, stdout: out, stderr: err, timedOut: false, truncated: false, durationMs: Date.now() - started }));
+        setImmediate(() =>
+          resolve({
+            argv,
+            code,
+            stdout: out,
+            stderr: err,
+            timedOut: false,
+            truncated: false,
+            durationMs: Date.now() - started,
+          }),
+        );
       })
       .then((socket) => {
         ws = socket;
@@ -225,11 +268,16 @@ export async function execInPod(
 
 export async function podLogs(kc: k8s.KubeConfig, namespace: string, pod: string, container?: string): Promise<string> {
   try {
-    return await kc.makeApiClient(k8s.CoreV1Api).readNamespacedPodLog({ name: pod, namespace, ...(container ? { container } : {}) });
+    return await kc
+      .makeApiClient(k8s.CoreV1Api)
+      .readNamespacedPodLog({ name: pod, namespace, ...(container ? { container } : {}) });
   } catch (err) {
     const status = httpStatus(err);
     if (status !== undefined && status >= 400 && status < 500) {
-      throw new SubmissionAssertionError(`the log of pod ${pod}${container ? ` (container ${container})` : ''} cannot be read: ${describeApiError(err)}`, { cause: err });
+      throw new SubmissionAssertionError(
+        `the log of pod ${pod}${container ? ` (container ${container})` : ''} cannot be read: ${describeApiError(err)}`,
+        { cause: err },
+      );
     }
     throw new GraderError(`reading the log of pod ${namespace}/${pod}: ${describeApiError(err)}`, { cause: err });
   }

@@ -13,7 +13,11 @@ export interface DeletedReplica {
 }
 
 function ready(p: k8s.V1Pod): boolean {
-  return !p.metadata?.deletionTimestamp && p.status?.phase === 'Running' && (p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false);
+  return (
+    !p.metadata?.deletionTimestamp &&
+    p.status?.phase === 'Running' &&
+    (p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false)
+  );
 }
 
 export interface Strength {
@@ -29,31 +33,51 @@ export async function strength(kc: k8s.KubeConfig, namespace: string, deployment
   const core = kc.makeApiClient(k8s.CoreV1Api);
   let d: k8s.V1Deployment;
   try {
-    d = await api(kc, `reading deployment ${namespace}/${deployment}`, () => apps.readNamespacedDeployment({ name: deployment, namespace }));
+    d = await api(kc, `reading deployment ${namespace}/${deployment}`, () =>
+      apps.readNamespacedDeployment({ name: deployment, namespace }),
+    );
   } catch (err) {
     if (err instanceof GraderError) throw err;
     throw new GraderError(`reading deployment ${namespace}/${deployment}: ${describeApiError(err)}`, { cause: err });
   }
-  const selector = Object.entries(d.spec?.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  const selector = Object.entries(d.spec?.selector.matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   if (!selector) throw new GraderError(`deployment ${namespace}/${deployment} has no matchLabels selector`);
-  const pods = (await api(kc, `listing the pods of ${namespace}/${deployment}`, () => core.listNamespacedPod({ namespace, labelSelector: selector }))).items;
+  const pods = (
+    await api(kc, `listing the pods of ${namespace}/${deployment}`, () =>
+      core.listNamespacedPod({ namespace, labelSelector: selector }),
+    )
+  ).items;
   const replicas = d.spec?.replicas ?? 1;
   const readyPods = pods.filter(ready);
   const terminating = pods.filter((p) => p.metadata?.deletionTimestamp);
-  const full = readyPods.length === replicas && terminating.length === 0 && (d.status?.readyReplicas ?? 0) === replicas && (d.status?.updatedReplicas ?? 0) === replicas;
+  const full =
+    readyPods.length === replicas &&
+    terminating.length === 0 &&
+    (d.status?.readyReplicas ?? 0) === replicas &&
+    (d.status?.updatedReplicas ?? 0) === replicas;
   const seen = `${readyPods.length} of ${replicas} pods Ready${terminating.length ? `, ${terminating.length} terminating` : ''}: ${pods.map((p) => `${p.metadata?.name ?? '?'} (${p.metadata?.deletionTimestamp ? 'terminating; ' : ''}${podState(p)})`).join('; ')}`;
   return { full, replicas, pods, seen };
 }
 
 /** Waits until the deployment has all its replicas Ready and none terminating; the cluster's fault (GraderError) when it does not. */
-export async function waitForFullStrength(kc: k8s.KubeConfig, namespace: string, deployment: string, timeoutMs: number): Promise<string> {
+export async function waitForFullStrength(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  deployment: string,
+  timeoutMs: number,
+): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let s = await strength(kc, namespace, deployment);
   while (!s.full && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 1000));
     s = await strength(kc, namespace, deployment);
   }
-  if (!s.full) throw new GraderError(`deployment ${namespace}/${deployment} was not back to full strength ${Math.round(timeoutMs / 1000)} s later: ${s.seen}; the cluster did not recover`);
+  if (!s.full)
+    throw new GraderError(
+      `deployment ${namespace}/${deployment} was not back to full strength ${Math.round(timeoutMs / 1000)} s later: ${s.seen}; the cluster did not recover`,
+    );
   return `deployment ${namespace}/${deployment} is at full strength: ${s.seen}`;
 }
 
@@ -61,14 +85,22 @@ export async function waitForFullStrength(kc: k8s.KubeConfig, namespace: string,
  * Deletes one Ready pod of a deployment that is at full strength (with its grace period, as
  * `kubectl delete pod` would), so that the cluster's reaction can be watched.
  */
-export async function deleteOneReplica(kc: k8s.KubeConfig, namespace: string, deployment: string, timeoutMs: number): Promise<DeletedReplica> {
+export async function deleteOneReplica(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  deployment: string,
+  timeoutMs: number,
+): Promise<DeletedReplica> {
   await waitForFullStrength(kc, namespace, deployment, timeoutMs);
   const s = await strength(kc, namespace, deployment);
   const victim = s.pods.filter(ready).sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))[0];
-  if (!victim?.metadata?.name) throw new GraderError(`deployment ${namespace}/${deployment} has no Ready pod to delete`);
+  if (!victim?.metadata?.name)
+    throw new GraderError(`deployment ${namespace}/${deployment} has no Ready pod to delete`);
   const name = victim.metadata.name;
   try {
-    await api(kc, `deleting pod ${namespace}/${name}`, () => kc.makeApiClient(k8s.CoreV1Api).deleteNamespacedPod({ name, namespace }));
+    await api(kc, `deleting pod ${namespace}/${name}`, () =>
+      kc.makeApiClient(k8s.CoreV1Api).deleteNamespacedPod({ name, namespace }),
+    );
   } catch (err) {
     if (err instanceof GraderError) throw err;
     throw new GraderError(`deleting pod ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });

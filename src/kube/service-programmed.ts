@@ -20,14 +20,20 @@ export async function kubeProxyFollows(
   timeoutMs: number,
 ): Promise<{ ok: boolean; seen: string }> {
   const name = svc.metadata?.name ?? '';
-  if (!svc.spec?.selector || svc.spec.clusterIP === 'None') return { ok: true, seen: `service ${name} has no kube-proxy rules` };
+  if (!svc.spec?.selector || svc.spec.clusterIP === 'None')
+    return { ok: true, seen: `service ${name} has no kube-proxy rules` };
   const lines: string[] = [];
   let ok = true;
   for (const port of svc.spec.ports ?? []) {
     const sp = servicePortName(namespace, name, port.name ?? '');
     const eps = await readyEndpoints(kc, namespace, name, port.name ?? '');
     for (const node of nodes) {
-      const { routing, seen } = await readServiceRouting(node, sp, timeoutMs, nftInKubeProxyPod(kc, node.name, timeoutMs));
+      const { routing, seen } = await readServiceRouting(
+        node,
+        sp,
+        timeoutMs,
+        nftInKubeProxyPod(kc, node.name, timeoutMs),
+      );
       const cmp = routing ? compareTargets(routing.targets, eps) : undefined;
       if (!cmp?.same) {
         ok = false;

@@ -39,12 +39,19 @@ export function judgeSpread(s: SpreadSample, atLeast: number): SpreadVerdict {
     };
   }
   if (s.answered === s.requests && s.answered > 0 && reached === 0) {
-    return { verdict: 'fail', why: `all ${s.requests} requests were answered, but no answer named the pod that sent it: each pod must answer with its own name (its hostname)` };
+    return {
+      verdict: 'fail',
+      why: `all ${s.requests} requests were answered, but no answer named the pod that sent it: each pod must answer with its own name (its hostname)`,
+    };
   }
   if (s.answered < s.requests) {
-    return { verdict: 'retry', why: `${s.requests - s.answered} of ${s.requests} requests got no answer (the Service's rules or its pods may not be in place yet)` };
+    return {
+      verdict: 'retry',
+      why: `${s.requests - s.answered} of ${s.requests} requests got no answer (the Service's rules or its pods may not be in place yet)`,
+    };
   }
-  if (!s.settled) return { verdict: 'retry', why: `answers came from ${pods(reached)} while the Service's pods are still starting` };
+  if (!s.settled)
+    return { verdict: 'retry', why: `answers came from ${pods(reached)} while the Service's pods are still starting` };
   if (s.readyEndpoints >= atLeast) {
     return {
       verdict: 'retry',

@@ -31,7 +31,13 @@ function latestStart(p: k8s.V1Pod): number {
  * once and is restarted (CrashLoopBackOff) is Ready for an instant now and then: this
  * wait does not take that instant for a running pod.
  */
-export async function waitForSteadyPod(kc: k8s.KubeConfig, namespace: string, name: string, timeoutMs: number, settleMs = 5000): Promise<k8s.V1Pod> {
+export async function waitForSteadyPod(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  name: string,
+  timeoutMs: number,
+  settleMs = 5000,
+): Promise<k8s.V1Pod> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const deadline = Date.now() + timeoutMs;
   let flapped: k8s.V1Pod | undefined;
@@ -55,9 +61,13 @@ export async function waitForSteadyPod(kc: k8s.KubeConfig, namespace: string, na
     }
   } catch (err) {
     if (!(err instanceof SubmissionAssertionError)) throw err;
-    fail(`${flapped ? `expected pod ${name} to be Ready and keep running within ${Math.round(timeoutMs / 1000)} s: it was Ready only for moments; then ` : ''}${err.message}${await lastWords(kc, namespace, name)}`);
+    fail(
+      `${flapped ? `expected pod ${name} to be Ready and keep running within ${Math.round(timeoutMs / 1000)} s: it was Ready only for moments; then ` : ''}${err.message}${await lastWords(kc, namespace, name)}`,
+    );
   }
-  fail(`expected pod ${name} to be Ready and keep running: within ${Math.round(timeoutMs / 1000)} s it was Ready only for moments; its containers keep ending; last seen: ${podState(flapped)}${await lastWords(kc, namespace, name)}`);
+  fail(
+    `expected pod ${name} to be Ready and keep running: within ${Math.round(timeoutMs / 1000)} s it was Ready only for moments; its containers keep ending; last seen: ${podState(flapped)}${await lastWords(kc, namespace, name)}`,
+  );
 }
 
 /** The end of the pod's log, where a container that keeps ending usually says why. */

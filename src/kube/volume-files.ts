@@ -46,19 +46,31 @@ export function parseWriteProbe(container: string, output: string): FileAccess[]
  * each file called `name` in those volumes for writing, as the container's own user.
  * No such file anywhere is the submission's failure; so is no emptyDir at all.
  */
-export async function emptyDirFileAccess(kc: k8s.KubeConfig, namespace: string, pod: k8s.V1Pod, name: string, timeoutMs: number): Promise<FileAccess[]> {
+export async function emptyDirFileAccess(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  pod: k8s.V1Pod,
+  name: string,
+  timeoutMs: number,
+): Promise<FileAccess[]> {
   const podName = pod.metadata?.name ?? '?';
-  const containers = (pod.spec?.containers ?? []).map((c) => ({ c, mounts: emptyDirMounts(pod, c) })).filter((x) => x.mounts.length > 0);
+  const containers = (pod.spec?.containers ?? [])
+    .map((c) => ({ c, mounts: emptyDirMounts(pod, c) }))
+    .filter((x) => x.mounts.length > 0);
   if (containers.length === 0) fail(`no container of pod ${podName} mounts an emptyDir volume`);
   const found: FileAccess[] = [];
   const looked: string[] = [];
   for (const { c, mounts } of containers) {
     const r = await execInPod(kc, namespace, podName, c.name, ['sh', '-c', writeProbeScript(mounts, name)], timeoutMs);
-    if (r.timedOut) throw new GraderError(`looking for ${name} in container ${c.name} of pod ${podName} did not finish: ${describeExec(r)}`);
+    if (r.timedOut)
+      throw new GraderError(
+        `looking for ${name} in container ${c.name} of pod ${podName} did not finish: ${describeExec(r)}`,
+      );
     if (!/^uid\t/m.test(r.stdout)) fail(`cannot look into container ${c.name} of pod ${podName}: ${describeExec(r)}`);
     found.push(...parseWriteProbe(c.name, r.stdout));
     looked.push(`${c.name}: ${mounts.join(', ')}`);
   }
-  if (found.length === 0) fail(`no file ${name} in the emptyDir volumes of pod ${podName} (looked in ${looked.join('; ')})`);
+  if (found.length === 0)
+    fail(`no file ${name} in the emptyDir volumes of pod ${podName} (looked in ${looked.join('; ')})`);
   return found;
 }

@@ -54,19 +54,32 @@ export function labelsText(labels: Record<string, string> | undefined): string {
  * The ReplicationController or Deployment of that name in the namespace, or
  * undefined. An API server that does not answer is the grader's error.
  */
-export async function findController(kc: k8s.KubeConfig, namespace: string, name: string): Promise<Controller | undefined> {
+export async function findController(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  name: string,
+): Promise<Controller | undefined> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const notFound = (err: unknown) => {
     if (httpStatus(err) === 404) return undefined;
     throw new GraderError(`reading controller ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });
   };
-  const rc = await api(kc, `reading ReplicationController ${name}`, () => core.readNamespacedReplicationController({ name, namespace })).catch(notFound);
+  const rc = await api(kc, `reading ReplicationController ${name}`, () =>
+    core.readNamespacedReplicationController({ name, namespace }),
+  ).catch(notFound);
   if (rc) {
     // The API server fills an RC's selector from its template's labels when the manifest leaves it out.
-    return { kind: 'ReplicationController', name, selector: selectorText(rc.spec?.selector ?? rc.spec?.template?.metadata?.labels), replicas: rc.spec?.replicas ?? 1 };
+    return {
+      kind: 'ReplicationController',
+      name,
+      selector: selectorText(rc.spec?.selector ?? rc.spec?.template?.metadata?.labels),
+      replicas: rc.spec?.replicas ?? 1,
+    };
   }
-  const d = await api(kc, `reading Deployment ${name}`, () => apps.readNamespacedDeployment({ name, namespace })).catch(notFound);
+  const d = await api(kc, `reading Deployment ${name}`, () => apps.readNamespacedDeployment({ name, namespace })).catch(
+    notFound,
+  );
   if (d) return { kind: 'Deployment', name, selector: selectorText(d.spec?.selector), replicas: d.spec?.replicas ?? 1 };
   return undefined;
 }
@@ -76,13 +89,34 @@ async function namespaceContents(kc: k8s.KubeConfig, namespace: string): Promise
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const [rcs, deps, rss, pods] = await Promise.all([
-    core.listNamespacedReplicationController({ namespace }).then((l) => l.items, () => []),
-    apps.listNamespacedDeployment({ namespace }).then((l) => l.items, () => []),
-    apps.listNamespacedReplicaSet({ namespace }).then((l) => l.items.filter((r) => !r.metadata?.ownerReferences?.length), () => []),
-    core.listNamespacedPod({ namespace }).then((l) => l.items.filter((p) => !isGraderPod(p)), () => []),
+    core.listNamespacedReplicationController({ namespace }).then(
+      (l) => l.items,
+      () => [],
+    ),
+    apps.listNamespacedDeployment({ namespace }).then(
+      (l) => l.items,
+      () => [],
+    ),
+    apps.listNamespacedReplicaSet({ namespace }).then(
+      (l) => l.items.filter((r) => !r.metadata?.ownerReferences?.length),
+      () => [],
+    ),
+    core.listNamespacedPod({ namespace }).then(
+      (l) => l.items.filter((p) => !isGraderPod(p)),
+      () => [],
+    ),
   ]);
-  const named = (kind: string, items: Array<{ metadata?: k8s.V1ObjectMeta }>) => items.map((i) => `${kind} ${i.metadata?.name ?? '?'}`);
-  const all = [...named('ReplicationController', rcs), ...named('Deployment', deps), ...named('ReplicaSet', rss), ...named('Pod', pods.filter((p) => !p.metadata?.ownerReferences?.length))];
+  const named = (kind: string, items: Array<{ metadata?: k8s.V1ObjectMeta }>) =>
+    items.map((i) => `${kind} ${i.metadata?.name ?? '?'}`);
+  const all = [
+    ...named('ReplicationController', rcs),
+    ...named('Deployment', deps),
+    ...named('ReplicaSet', rss),
+    ...named(
+      'Pod',
+      pods.filter((p) => !p.metadata?.ownerReferences?.length),
+    ),
+  ];
   return all.length ? all.join(', ') : 'nothing';
 }
 
@@ -98,7 +132,9 @@ export async function requireController(kc: k8s.KubeConfig, namespace: string, n
 
 /** The submission's pods in the namespace: not the grader's, not being deleted. */
 export async function submissionPods(kc: k8s.KubeConfig, namespace: string): Promise<k8s.V1Pod[]> {
-  const list = await api(kc, 'listing pods', () => kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace })).catch((err: unknown) => {
+  const list = await api(kc, 'listing pods', () =>
+    kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace }),
+  ).catch((err: unknown) => {
     if (err instanceof GraderError) throw err;
     throw new GraderError(`listing the pods in ${namespace}: ${describeApiError(err)}`, { cause: err });
   });
@@ -133,7 +169,12 @@ export interface ReadyWait {
  * number of Ready pods, none of them being deleted. A controller that asks for
  * another number fails at once; an image that does not exist fails at once.
  */
-export async function waitForReadyPods(kc: k8s.KubeConfig, namespace: string, name: string, wait: ReadyWait): Promise<{ controller: Controller; pods: k8s.V1Pod[] }> {
+export async function waitForReadyPods(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  name: string,
+  wait: ReadyWait,
+): Promise<{ controller: Controller; pods: k8s.V1Pod[] }> {
   const pullMessages = new Map<string, string>();
   let registryTrouble: string | undefined;
   try {
@@ -141,15 +182,22 @@ export async function waitForReadyPods(kc: k8s.KubeConfig, namespace: string, na
       async () => {
         const c = await requireController(kc, namespace, name);
         const want = wait.count === 'desired' ? c.replicas : wait.count;
-        if (wait.count === 'desired' && want < 1) throw new SubmissionAssertionError(`${c.kind} ${name} asks for ${want} replicas; it must run at least one pod`);
+        if (wait.count === 'desired' && want < 1)
+          throw new SubmissionAssertionError(
+            `${c.kind} ${name} asks for ${want} replicas; it must run at least one pod`,
+          );
         if (c.replicas !== want) {
-          throw new SubmissionAssertionError(`${c.kind} ${name} asks for ${c.replicas} replica${c.replicas === 1 ? '' : 's'} (spec.replicas); expected ${want}`);
+          throw new SubmissionAssertionError(
+            `${c.kind} ${name} asks for ${c.replicas} replica${c.replicas === 1 ? '' : 's'} (spec.replicas); expected ${want}`,
+          );
         }
         const pods = await controllerPods(kc, namespace, c);
         for (const p of pods) {
           const pull = imagePullProblem(p, pullMessages);
           if (pull?.blame === 'submission') {
-            throw new SubmissionAssertionError(`pod ${p.metadata?.name ?? '?'} of ${c.kind} ${name}: its image ${pull.image} cannot be pulled, it does not exist (${pull.detail}); check the image's name and tag`);
+            throw new SubmissionAssertionError(
+              `pod ${p.metadata?.name ?? '?'} of ${c.kind} ${name}: its image ${pull.image} cannot be pulled, it does not exist (${pull.detail}); check the image's name and tag`,
+            );
           }
           if (pull) registryTrouble = `${pull.image}: ${pull.detail}`;
         }
@@ -159,11 +207,18 @@ export async function waitForReadyPods(kc: k8s.KubeConfig, namespace: string, na
           : `no pod matches ${c.kind} ${name}'s selector ${c.selector || '(none)'}`;
         return { ok: ready.length === want && pods.length === want, value: { controller: c, pods: ready }, seen };
       },
-      { what: `${name} to have ${wait.count === 'desired' ? 'all its' : wait.count} pods Ready`, timeoutMs: wait.timeoutMs, intervalMs: 1000 },
+      {
+        what: `${name} to have ${wait.count === 'desired' ? 'all its' : wait.count} pods Ready`,
+        timeoutMs: wait.timeoutMs,
+        intervalMs: 1000,
+      },
     );
   } catch (err) {
     if (registryTrouble && err instanceof SubmissionAssertionError && /within \d+ s/.test(err.message)) {
-      throw new GraderError(`the image registry did not answer (${registryTrouble}); this is the grading cluster's fault: ${err.message}`, { cause: err });
+      throw new GraderError(
+        `the image registry did not answer (${registryTrouble}); this is the grading cluster's fault: ${err.message}`,
+        { cause: err },
+      );
     }
     throw err;
   }
@@ -187,8 +242,14 @@ export async function workloadsSettled(kc: k8s.KubeConfig, namespace: string): P
       api(kc, doing, () => core.listNamespacedPod({ namespace })),
     ]);
     const controllers = [...rcs.items, ...deps.items, ...rss.items, ...sts.items];
-    const settled = controllers.every((c) => (c.status?.readyReplicas ?? 0) === (c.spec?.replicas ?? 1) && (c.status?.replicas ?? 0) === (c.spec?.replicas ?? 1));
-    return settled && pods.items.filter((p) => !isGraderPod(p)).every((p) => isReady(p) && !p.metadata?.deletionTimestamp);
+    const settled = controllers.every(
+      (c) =>
+        (c.status?.readyReplicas ?? 0) === (c.spec?.replicas ?? 1) &&
+        (c.status?.replicas ?? 0) === (c.spec?.replicas ?? 1),
+    );
+    return (
+      settled && pods.items.filter((p) => !isGraderPod(p)).every((p) => isReady(p) && !p.metadata?.deletionTimestamp)
+    );
   } catch (err) {
     if (err instanceof GraderError) throw err;
     throw new GraderError(`${doing}: ${describeApiError(err)}`, { cause: err });
@@ -196,13 +257,22 @@ export async function workloadsSettled(kc: k8s.KubeConfig, namespace: string): P
 }
 
 /** Sets a controller's replicas through its scale subresource, as `kubectl scale` does. */
-export async function scaleController(kc: k8s.KubeConfig, namespace: string, c: Controller, replicas: number): Promise<void> {
+export async function scaleController(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  c: Controller,
+  replicas: number,
+): Promise<void> {
   const doing = `scaling ${c.kind} ${c.name} to ${replicas}`;
   try {
     if (c.kind === 'ReplicationController') {
       const core = kc.makeApiClient(k8s.CoreV1Api);
       const scale = await core.readNamespacedReplicationControllerScale({ name: c.name, namespace });
-      await core.replaceNamespacedReplicationControllerScale({ name: c.name, namespace, body: { ...scale, spec: { replicas } } });
+      await core.replaceNamespacedReplicationControllerScale({
+        name: c.name,
+        namespace,
+        body: { ...scale, spec: { replicas } },
+      });
     } else {
       const apps = kc.makeApiClient(k8s.AppsV1Api);
       const scale = await apps.readNamespacedDeploymentScale({ name: c.name, namespace });
@@ -214,9 +284,16 @@ export async function scaleController(kc: k8s.KubeConfig, namespace: string, c: 
 }
 
 /** Deletes a pod as `kubectl delete pod` does (its own grace period); gone already is fine. */
-export async function deletePod(kc: k8s.KubeConfig, namespace: string, name: string, gracePeriodSeconds?: number): Promise<void> {
+export async function deletePod(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  name: string,
+  gracePeriodSeconds?: number,
+): Promise<void> {
   try {
-    await kc.makeApiClient(k8s.CoreV1Api).deleteNamespacedPod({ name, namespace, ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}) });
+    await kc
+      .makeApiClient(k8s.CoreV1Api)
+      .deleteNamespacedPod({ name, namespace, ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}) });
   } catch (err) {
     if (httpStatus(err) === 404) return;
     throw new GraderError(`deleting pod ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });
@@ -224,13 +301,22 @@ export async function deletePod(kc: k8s.KubeConfig, namespace: string, name: str
 }
 
 /** Waits until no pod of that name exists (a deleted pod has finished terminating). */
-export async function waitPodGone(kc: k8s.KubeConfig, namespace: string, name: string, timeoutMs: number): Promise<void> {
+export async function waitPodGone(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  name: string,
+  timeoutMs: number,
+): Promise<void> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   await eventually(
     async () => {
       try {
         const p = await core.readNamespacedPod({ name, namespace });
-        return { ok: false, value: undefined, seen: `still there: ${podState(p)}${p.metadata?.deletionTimestamp ? ', terminating' : ''}` };
+        return {
+          ok: false,
+          value: undefined,
+          seen: `still there: ${podState(p)}${p.metadata?.deletionTimestamp ? ', terminating' : ''}`,
+        };
       } catch (err) {
         if (httpStatus(err) === 404) return { ok: true, value: undefined, seen: 'gone' };
         throw new GraderError(`reading pod ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });
@@ -244,7 +330,14 @@ export async function waitPodGone(kc: k8s.KubeConfig, namespace: string, name: s
  * Deletes a pod and creates it again from `body` once the old one is gone,
  * with the rights of `creator` (the student's account for a submission's pod).
  */
-export async function recreatePod(admin: k8s.KubeConfig, creator: k8s.KubeConfig, namespace: string, body: k8s.V1Pod, timeoutMs: number, what: string): Promise<string> {
+export async function recreatePod(
+  admin: k8s.KubeConfig,
+  creator: k8s.KubeConfig,
+  namespace: string,
+  body: k8s.V1Pod,
+  timeoutMs: number,
+  what: string,
+): Promise<string> {
   const name = body.metadata?.name ?? '';
   // A short grace: busybox's sleep ignores SIGTERM and would hold the name for 30 s.
   await deletePod(admin, namespace, name, 1);
@@ -272,7 +365,11 @@ export function respawnBody(live: k8s.V1Pod): k8s.V1Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: live.metadata?.name ?? '', labels: live.metadata?.labels ?? {}, annotations: live.metadata?.annotations ?? {} },
+    metadata: {
+      name: live.metadata?.name ?? '',
+      labels: live.metadata?.labels ?? {},
+      annotations: live.metadata?.annotations ?? {},
+    },
     spec: {
       ...spec,
       nodeName: undefined,

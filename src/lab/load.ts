@@ -76,7 +76,8 @@ export async function readLabFile(labDir: string): Promise<LabFile> {
   obj['verify'] ??= {};
   obj['kernel'] ??= {};
   const kernel = obj['kernel'];
-  if (kernel !== null && typeof kernel === 'object' && !Array.isArray(kernel)) (kernel as Record<string, unknown>)['cgroup'] ??= 'either';
+  if (kernel !== null && typeof kernel === 'object' && !Array.isArray(kernel))
+    (kernel as Record<string, unknown>)['cgroup'] ??= 'either';
   const validate = await labValidator();
   if (!validate(obj)) {
     const lines = (validate.errors ?? []).map((e) => `  - ${describeSchemaError(e)}`);
@@ -104,16 +105,22 @@ function dedent(text: string): string {
   const lines = text.split('\n');
   const indents = lines.filter((l) => l.trim() !== '').map((l) => /^\s*/.exec(l)?.[0].length ?? 0);
   const cut = indents.length ? Math.min(...indents) : 0;
-  return lines.map((l) => l.slice(cut)).join('\n').trim();
+  return lines
+    .map((l) => l.slice(cut))
+    .join('\n')
+    .trim();
 }
 
 function scenariosOf(doc: GherkinDocument): Map<string, { scenario: Scenario; exampleLines: Map<string, number> }> {
   const byId = new Map<string, { scenario: Scenario; exampleLines: Map<string, number> }>();
-  const visit = (children: ReadonlyArray<{ scenario?: Scenario; rule?: { children: ReadonlyArray<{ scenario?: Scenario }> } }>) => {
+  const visit = (
+    children: ReadonlyArray<{ scenario?: Scenario; rule?: { children: ReadonlyArray<{ scenario?: Scenario }> } }>,
+  ) => {
     for (const child of children) {
       if (child.scenario) {
         const exampleLines = new Map<string, number>();
-        for (const ex of child.scenario.examples) for (const row of ex.tableBody) exampleLines.set(row.id, row.location.line);
+        for (const ex of child.scenario.examples)
+          for (const row of ex.tableBody) exampleLines.set(row.id, row.location.line);
         byId.set(child.scenario.id, { scenario: child.scenario, exampleLines });
       }
       if (child.rule) visit(child.rule.children);
@@ -135,7 +142,8 @@ function feedbackOf(tags: string[], where: string, problems: string[]): Feedback
     problems.push(`${where}: ${tag}: the level must be one of ${levels}`);
     return undefined;
   }
-  if (tags.includes('@hidden') && level !== 'hidden') problems.push(`${where}: @hidden and ${tag} contradict each other; keep one`);
+  if (tags.includes('@hidden') && level !== 'hidden')
+    problems.push(`${where}: @hidden and ${tag} contradict each other; keep one`);
   return level as Feedback;
 }
 
@@ -144,7 +152,8 @@ function severityOf(tags: string[], course: boolean, where: string, problems: st
   const given = tags.filter((t) => t.startsWith('@severity:'));
   const levels = SEVERITIES.join(', ');
   if (!course) {
-    if (given.length) problems.push(`${where}: ${given[0]} belongs to @course checks; a graded scenario's weight is its @points`);
+    if (given.length)
+      problems.push(`${where}: ${given[0]} belongs to @course checks; a graded scenario's weight is its @points`);
     return undefined;
   }
   if (given.length === 0) return undefined;
@@ -169,8 +178,12 @@ export function scannerProblems(scenarios: ScenarioDef[]): string[] {
   const problems: string[] = [];
   for (const s of scenarios.filter((x) => x.course)) {
     const where = `${s.id}: scenario "${s.name}"`;
-    if (!s.severity) problems.push(`${where}: a @course check of a cluster needs a @severity:<level> tag (${SEVERITIES.join(', ')})`);
-    if (s.hint === '') problems.push(`${where}: a @course check of a cluster needs a remediation: a line of text under the Scenario line that tells an operator what to fix`);
+    if (!s.severity)
+      problems.push(`${where}: a @course check of a cluster needs a @severity:<level> tag (${SEVERITIES.join(', ')})`);
+    if (s.hint === '')
+      problems.push(
+        `${where}: a @course check of a cluster needs a remediation: a line of text under the Scenario line that tells an operator what to fix`,
+      );
   }
   return problems;
 }
@@ -249,7 +262,10 @@ export async function loadLab(labDir: string): Promise<Lab> {
   const dir = path.resolve(labDir);
   const file = await readLabFile(dir);
   const featuresDir = path.join(dir, 'features');
-  const isDir = await stat(featuresDir).then((s) => s.isDirectory(), () => false);
+  const isDir = await stat(featuresDir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!isDir) throw new LabError(`${dir}: has no features/ folder`);
   const files = await featureFiles(featuresDir);
   if (files.length === 0) throw new LabError(`${featuresDir}: holds no .feature file`);
@@ -267,7 +283,10 @@ export async function loadLab(labDir: string): Promise<Lab> {
   const names = new Map<string, string>();
   for (const s of scenarios) {
     const seen = names.get(s.name);
-    if (seen) problems.push(`${s.id}: scenario name "${s.name}" is already used at ${seen}; names identify scenarios in reports and expect:`);
+    if (seen)
+      problems.push(
+        `${s.id}: scenario name "${s.name}" is already used at ${seen}; names identify scenarios in reports and expect:`,
+      );
     names.set(s.name, s.id);
   }
   for (const [wrongCase, exp] of Object.entries(file.expect)) {
@@ -276,23 +295,37 @@ export async function loadLab(labDir: string): Promise<Lab> {
     }
   }
   const fixtureNames = new Set<string>();
-  if (file.allow && file.environment !== 'cluster') problems.push(`lab.yaml: allow: only cluster labs have Services to allow (environment is ${file.environment})`);
+  if (file.allow && file.environment !== 'cluster')
+    problems.push(`lab.yaml: allow: only cluster labs have Services to allow (environment is ${file.environment})`);
   for (const f of file.fixtures) {
-    if (file.environment !== 'cluster') problems.push(`lab.yaml: fixtures: only cluster labs start fixtures (environment is ${file.environment})`);
+    if (file.environment !== 'cluster')
+      problems.push(`lab.yaml: fixtures: only cluster labs start fixtures (environment is ${file.environment})`);
     if (fixtureNames.has(f.name)) problems.push(`lab.yaml: fixtures: the name "${f.name}" is used twice`);
     fixtureNames.add(f.name);
-    if (!(await stat(path.join(dir, f.manifest)).then((s) => s.isFile(), () => false))) problems.push(`lab.yaml: fixtures.${f.name}.manifest: ${f.manifest} is not a file in the lab's folder`);
+    if (
+      !(await stat(path.join(dir, f.manifest)).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    )
+      problems.push(`lab.yaml: fixtures.${f.name}.manifest: ${f.manifest} is not a file in the lab's folder`);
   }
   if (file.environment === 'cluster') problems.push(...scannerProblems(scenarios));
   if (file.environment !== 'sandbox' && file.kernel.cgroup !== 'either') {
-    problems.push(`lab.yaml: kernel.cgroup: only sandbox labs choose their kernel (a ${file.environment} lab runs on its cluster's nodes)`);
+    problems.push(
+      `lab.yaml: kernel.cgroup: only sandbox labs choose their kernel (a ${file.environment} lab runs on its cluster's nodes)`,
+    );
   }
   const serial = scenarios.filter((s) => s.serial);
   if (serial.length && !file.disruptive) {
-    problems.push(`${serial[0]?.id}: @serial marks a scenario that disturbs the whole cluster; say so in lab.yaml with disruptive: true`);
+    problems.push(
+      `${serial[0]?.id}: @serial marks a scenario that disturbs the whole cluster; say so in lab.yaml with disruptive: true`,
+    );
   }
   if (file.verify.repeat !== undefined && !scenarios.some((s) => s.races)) {
-    problems.push('lab.yaml: verify.repeat: no scenario is tagged @races, so kgrade verify has nothing to repeat; tag the scenarios whose outcome depends on the cluster converging');
+    problems.push(
+      'lab.yaml: verify.repeat: no scenario is tagged @races, so kgrade verify has nothing to repeat; tag the scenarios whose outcome depends on the cluster converging',
+    );
   }
   if (problems.length) throw new LabError(`${dir}:\n  - ${problems.join('\n  - ')}`);
   const maxScore = scenarios.reduce((sum, s) => sum + s.points, 0);

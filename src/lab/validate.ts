@@ -12,7 +12,10 @@ export interface Validation {
 
 async function folders(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }
 
 /**
@@ -32,26 +35,53 @@ export async function validateLab(dir: string): Promise<Validation> {
   const dry = await runScenarios({
     lab,
     dryRun: true,
-    world: { labDir: lab.dir, labId: lab.id, runId: 'dry', submissionDir: '', submissionName: '', missingFiles: [], nodeImage: '', isolation: 'userns', fixtures: lab.fixtures, timeouts: { script: 1, command: 1, wait: 1 } },
+    world: {
+      labDir: lab.dir,
+      labId: lab.id,
+      runId: 'dry',
+      submissionDir: '',
+      submissionName: '',
+      missingFiles: [],
+      nodeImage: '',
+      isolation: 'userns',
+      fixtures: lab.fixtures,
+      timeouts: { script: 1, command: 1, wait: 1 },
+    },
   });
   for (const run of dry.runs) {
     if (run.outcome === 'error') problems.push(`${path.join(lab.dir, run.id)}: ${run.message}`);
   }
   const reference = path.join(lab.dir, 'reference');
-  if (!(await stat(reference).then((s) => s.isDirectory(), () => false))) {
+  if (
+    !(await stat(reference).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  ) {
     problems.push(`${reference}: missing; a lab needs a reference submission that gets full marks`);
   } else {
     for (const f of lab.submission.files) {
-      if (!(await stat(path.join(reference, f.path)).then((s) => s.isFile(), () => false))) {
+      if (
+        !(await stat(path.join(reference, f.path)).then(
+          (s) => s.isFile(),
+          () => false,
+        ))
+      ) {
         problems.push(`${reference}: lacks ${f.path}, which lab.yaml's submission.files asks for`);
       }
     }
   }
   const wrong = await folders(path.join(lab.dir, 'wrong'));
-  for (const c of wrong) if (!(c in lab.expect)) problems.push(`${path.join(lab.dir, 'lab.yaml')}: expect: has no entry for wrong/${c}`);
-  for (const c of Object.keys(lab.expect)) if (!wrong.includes(c)) problems.push(`${path.join(lab.dir, 'lab.yaml')}: expect.${c}: there is no folder wrong/${c}`);
+  for (const c of wrong)
+    if (!(c in lab.expect)) problems.push(`${path.join(lab.dir, 'lab.yaml')}: expect: has no entry for wrong/${c}`);
+  for (const c of Object.keys(lab.expect))
+    if (!wrong.includes(c))
+      problems.push(`${path.join(lab.dir, 'lab.yaml')}: expect.${c}: there is no folder wrong/${c}`);
   for (const [c, e] of Object.entries(lab.expect)) {
-    if (e.score >= lab.maxScore) problems.push(`${path.join(lab.dir, 'lab.yaml')}: expect.${c}.score: ${e.score} is full marks (${lab.maxScore}); a wrong submission must lose points`);
+    if (e.score >= lab.maxScore)
+      problems.push(
+        `${path.join(lab.dir, 'lab.yaml')}: expect.${c}.score: ${e.score} is full marks (${lab.maxScore}); a wrong submission must lose points`,
+      );
   }
   return { lab, dir, problems };
 }

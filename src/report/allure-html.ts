@@ -36,7 +36,9 @@ async function countResultFiles(resultsDir: string): Promise<number> {
   if (!info.isDirectory()) throw new Error(`${resultsDir}: is a file, expected an allure-results folder`);
   const count = (await readdir(resultsDir)).filter((f) => f.endsWith('-result.json')).length;
   if (count === 0) {
-    throw new Error(`${resultsDir}: no *-result.json files in this allure-results folder, so there is nothing to report`);
+    throw new Error(
+      `${resultsDir}: no *-result.json files in this allure-results folder, so there is nothing to report`,
+    );
   }
   return count;
 }
@@ -81,10 +83,14 @@ export async function generateAllureHtml(
         cli,
         'awesome',
         '--single-file',
-        '--config', config,
-        '--cwd', results,
-        '--output', out,
-        '--report-name', options.reportName ?? 'kgrade',
+        '--config',
+        config,
+        '--cwd',
+        results,
+        '--output',
+        out,
+        '--report-name',
+        options.reportName ?? 'kgrade',
         '.',
       ],
       {
@@ -96,7 +102,9 @@ export async function generateAllureHtml(
       },
     );
     if (run.timedOut) {
-      throw new Error(`allure awesome on ${results} did not finish within ${TIMEOUT_MS / 1000} s:\n${tail(run.all ?? '')}`);
+      throw new Error(
+        `allure awesome on ${results} did not finish within ${TIMEOUT_MS / 1000} s:\n${tail(run.all ?? '')}`,
+      );
     }
     if (run.failed) {
       throw new Error(`allure awesome on ${results} failed (${run.shortMessage}):\n${tail(run.all ?? '')}`);

@@ -95,8 +95,14 @@ function toTest(s: ScenarioResult, hiddenIndex: number): ClassroomTest {
  */
 export function toClassroom(result: GradeResult): ClassroomResult {
   let hidden = 0;
-  const tests = result.scenarios.filter((s) => !s.course).map((s) => toTest(s, feedbackOf(s) === 'hidden' ? ++hidden : 0));
-  const status: ClassroomStatus = !result.complete ? 'error' : tests.every((t) => t.status === 'pass') ? 'pass' : 'fail';
+  const tests = result.scenarios
+    .filter((s) => !s.course)
+    .map((s) => toTest(s, feedbackOf(s) === 'hidden' ? ++hidden : 0));
+  const status: ClassroomStatus = !result.complete
+    ? 'error'
+    : tests.every((t) => t.status === 'pass')
+      ? 'pass'
+      : 'fail';
   return { version: 1, status, max_score: result.complete ? result.maxScore : 0, tests };
 }
 
@@ -116,7 +122,8 @@ export function classroomFeedback(result: ClassroomResult): string {
   const lines = [`kgrade: ${classroomSummary(result)}`];
   for (const t of result.tests) {
     lines.push(`  ${MARKS[t.status]} ${t.name} (${plural(t.score, 'point')})`);
-    if (t.status !== 'pass' && t.message) lines.push(...t.message.split('\n').map((l) => (l === '' ? '' : `        ${l}`)));
+    if (t.status !== 'pass' && t.message)
+      lines.push(...t.message.split('\n').map((l) => (l === '' ? '' : `        ${l}`)));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -11,7 +11,9 @@ function failureBody(s: ScenarioResult): string {
 }
 
 function errorBody(s: ScenarioResult): string {
-  const parts = [`Grader error (the grader, the lab or the infrastructure failed; not the student's doing):\n${s.message}`];
+  const parts = [
+    `Grader error (the grader, the lab or the infrastructure failed; not the student's doing):\n${s.message}`,
+  ];
   if (s.notes.length > 0) parts.push(s.notes.map((n) => `note: ${n}`).join('\n'));
   return parts.join('\n\n');
 }
@@ -52,7 +54,9 @@ function testcase(s: ScenarioResult): string[] {
     case 'passed':
       break;
   }
-  const out = [stepsOutput(s), s.outcome === 'passed' ? '' : diagnosticsText(s.diagnostics)].filter((x) => x !== '').join('\n\nWhat the grader saw:\n');
+  const out = [stepsOutput(s), s.outcome === 'passed' ? '' : diagnosticsText(s.diagnostics)]
+    .filter((x) => x !== '')
+    .join('\n\nWhat the grader saw:\n');
   if (out !== '') lines.push(`      <system-out>${xmlText(out)}</system-out>`);
   lines.push('    </testcase>');
   return lines;

@@ -37,7 +37,10 @@ function codeBlock(text: string): string[] {
 
 function nameCell(s: ScenarioResult): string {
   const feedback = feedbackOf(s);
-  const tags = [s.course ? '_(course)_' : '', feedback === 'hidden' ? '_(hidden)_' : feedback === 'message' ? '_(message only)_' : ''].filter((t) => t !== '');
+  const tags = [
+    s.course ? '_(course)_' : '',
+    feedback === 'hidden' ? '_(hidden)_' : feedback === 'message' ? '_(message only)_' : '',
+  ].filter((t) => t !== '');
   return [inline(s.name), ...tags].join(' ');
 }
 
@@ -51,7 +54,8 @@ function detail(s: ScenarioResult): string[] {
   if (s.outcome === 'failed' && s.hint !== '') lines.push(`**Hint:** ${inline(s.hint)}`, '');
   if (s.notes.length > 0) lines.push(...s.notes.map((n) => `- ${inline(n)}`), '');
   const seen = diagnosticsText(s.diagnostics);
-  if (seen !== '') lines.push('<details><summary>What the grader saw</summary>', '', ...codeBlock(seen), '', '</details>', '');
+  if (seen !== '')
+    lines.push('<details><summary>What the grader saw</summary>', '', ...codeBlock(seen), '', '</details>', '');
   return lines;
 }
 
@@ -68,7 +72,9 @@ export function toMarkdown(result: GradeResult): string {
   if (result.environment.isolation) {
     lines.push(
       `> **Isolation:** ${result.environment.isolation} sandbox: ${ISOLATION_WORDS[result.environment.isolation]}` +
-        (result.environment.cgroup ? ` Kernel ${inline(result.environment.kernel)}, cgroup ${result.environment.cgroup}.` : ''),
+        (result.environment.cgroup
+          ? ` Kernel ${inline(result.environment.kernel)}, cgroup ${result.environment.cgroup}.`
+          : ''),
       '',
     );
   }

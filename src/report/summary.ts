@@ -73,8 +73,15 @@ export function toSummary(result: GradeResult, options: { color: boolean }): str
   if (!result.complete) {
     header.push(paint('1;33', `INCOMPLETE: ${plural(result.counts.error, 'scenario')} errored`));
   }
-  if (result.environment.isolation === 'privileged') header.push(paint('1;33', 'privileged sandbox: no security boundary'));
-  else if (result.environment.isolation) header.push(paint('2', `${result.environment.isolation} sandbox${result.environment.cgroup ? `, cgroup ${result.environment.cgroup}` : ''}`));
+  if (result.environment.isolation === 'privileged')
+    header.push(paint('1;33', 'privileged sandbox: no security boundary'));
+  else if (result.environment.isolation)
+    header.push(
+      paint(
+        '2',
+        `${result.environment.isolation} sandbox${result.environment.cgroup ? `, cgroup ${result.environment.cgroup}` : ''}`,
+      ),
+    );
   const lines = [header.join(' · ')];
   const points = result.scenarios.map((s) => `${formatPoints(s.points)}/${formatPoints(s.maxPoints)}`);
   const width = Math.max(0, ...points.map((p) => p.length));

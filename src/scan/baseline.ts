@@ -47,14 +47,21 @@ export async function readBaseline(file: string, kgradeVersion: string): Promise
     doc = JSON.parse(text);
   } catch (err) {
     const line = parseErrorLine(text, (err as Error).message);
-    throw new UsageError(`${file}:${line}: not JSON (${(err as Error).message}); save a baseline with kgrade check --format json`, { cause: err });
+    throw new UsageError(
+      `${file}:${line}: not JSON (${(err as Error).message}); save a baseline with kgrade check --format json`,
+      { cause: err },
+    );
   }
   const run = doc as { format?: unknown; kgrade?: unknown; claims?: unknown };
   if (typeof doc !== 'object' || doc === null || run.format !== FORMAT) {
-    throw new UsageError(`${file}:${keyLine(text, 'format')}: not a run saved by kgrade check --format json (format is ${JSON.stringify(run.format ?? null)}, expected "${FORMAT}")`);
+    throw new UsageError(
+      `${file}:${keyLine(text, 'format')}: not a run saved by kgrade check --format json (format is ${JSON.stringify(run.format ?? null)}, expected "${FORMAT}")`,
+    );
   }
   if (run.kgrade !== kgradeVersion) {
-    throw new UsageError(`${file}:${keyLine(text, 'kgrade')}: saved by kgrade ${String(run.kgrade)}, and this is kgrade ${kgradeVersion}: save a new baseline with this version (kgrade check --format json > ${file})`);
+    throw new UsageError(
+      `${file}:${keyLine(text, 'kgrade')}: saved by kgrade ${String(run.kgrade)}, and this is kgrade ${kgradeVersion}: save a new baseline with this version (kgrade check --format json > ${file})`,
+    );
   }
   if (!Array.isArray(run.claims)) throw new UsageError(`${file}:${keyLine(text, 'claims')}: "claims" must be a list`);
   const failing = new Set<string>();

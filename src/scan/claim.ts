@@ -51,12 +51,16 @@ export interface Verdict {
 
 export function judge(claims: Claim[], failOn: Severity, baselineFailing?: ReadonlySet<string>): Verdict {
   const states = new Map<string, BaselineState>();
-  if (baselineFailing) for (const c of claims) if (c.outcome === 'fails') states.set(c.id, baselineFailing.has(c.id) ? 'unchanged' : 'new');
+  if (baselineFailing)
+    for (const c of claims)
+      if (c.outcome === 'fails') states.set(c.id, baselineFailing.has(c.id) ? 'unchanged' : 'new');
   const known = (c: Claim) => baselineFailing?.has(c.id) ?? false;
   return {
     counted: claims.filter((c) => c.outcome === 'fails' && atLeast(c.severity, failOn) && !known(c)),
     unknown: claims.filter((c) => c.outcome === 'unchecked' && atLeast(c.severity, failOn) && !known(c)),
-    fixed: baselineFailing ? claims.filter((c) => c.outcome === 'holds' && baselineFailing.has(c.id)).map((c) => c.id) : [],
+    fixed: baselineFailing
+      ? claims.filter((c) => c.outcome === 'holds' && baselineFailing.has(c.id)).map((c) => c.id)
+      : [],
     states,
   };
 }

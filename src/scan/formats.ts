@@ -40,7 +40,12 @@ export function toJson(claims: Claim[], ctx: ScanContext): CheckRun {
     kgrade: ctx.kgradeVersion,
     cluster: ctx.cluster,
     failOn: ctx.failOn,
-    summary: { holds: count(claims, 'holds'), fails: count(claims, 'fails'), unchecked: count(claims, 'unchecked'), counted: ctx.verdict.counted.length },
+    summary: {
+      holds: count(claims, 'holds'),
+      fails: count(claims, 'fails'),
+      unchecked: count(claims, 'unchecked'),
+      counted: ctx.verdict.counted.length,
+    },
     ...(ctx.baseline !== undefined ? { baseline: { file: ctx.baseline, fixed: ctx.verdict.fixed } } : {}),
     claims: claims.map((c) => {
       const state = ctx.verdict.states.get(c.id);
@@ -64,19 +69,34 @@ export function toText(claims: Claim[], ctx: ScanContext): string {
   const lines: string[] = [];
   for (const c of claims) {
     const state = ctx.verdict.states.get(c.id);
-    lines.push(`${MARK[c.outcome]} ${c.severity.padEnd(SEVERITY_WIDTH)} ${c.source}: ${c.name}${state === 'unchanged' ? '  (in the baseline)' : state === 'new' ? '  (new)' : ''}`);
+    lines.push(
+      `${MARK[c.outcome]} ${c.severity.padEnd(SEVERITY_WIDTH)} ${c.source}: ${c.name}${state === 'unchanged' ? '  (in the baseline)' : state === 'new' ? '  (new)' : ''}`,
+    );
     if (c.outcome === 'holds') {
       const one = c.seen.replace(/\s+/g, ' ').trim();
       if (one) lines.push(`${INDENT}seen: ${one.length > HELD_SEEN ? `${one.slice(0, HELD_SEEN - 1)}…` : one}`);
       continue;
     }
-    lines.push(...(c.seen || (c.outcome === 'unchecked' ? 'not checked: no reason was recorded' : '')).split('\n').slice(0, 8).map((l) => `${INDENT}${l}`));
-    if (c.outcome === 'fails') lines.push(...c.remediation.split('\n').map((l, i) => `${INDENT}${i === 0 ? 'remediation: ' : '             '}${l}`));
+    lines.push(
+      ...(c.seen || (c.outcome === 'unchecked' ? 'not checked: no reason was recorded' : ''))
+        .split('\n')
+        .slice(0, 8)
+        .map((l) => `${INDENT}${l}`),
+    );
+    if (c.outcome === 'fails')
+      lines.push(
+        ...c.remediation.split('\n').map((l, i) => `${INDENT}${i === 0 ? 'remediation: ' : '             '}${l}`),
+      );
   }
   const v = ctx.verdict;
-  lines.push('', `${count(claims, 'holds')} hold, ${count(claims, 'fails')} do not hold, ${count(claims, 'unchecked')} could not be checked`);
+  lines.push(
+    '',
+    `${count(claims, 'holds')} hold, ${count(claims, 'fails')} do not hold, ${count(claims, 'unchecked')} could not be checked`,
+  );
   const scope = `at or above ${ctx.failOn}${ctx.baseline !== undefined ? `, not failing in ${ctx.baseline}` : ''}`;
-  lines.push(`${v.counted.length} failing ${scope}; ${v.unknown.length} unchecked ${scope}${v.fixed.length ? `; ${v.fixed.length} fixed since the baseline` : ''}`);
+  lines.push(
+    `${v.counted.length} failing ${scope}; ${v.unknown.length} unchecked ${scope}${v.fixed.length ? `; ${v.fixed.length} fixed since the baseline` : ''}`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -88,7 +108,9 @@ export function toJunit(claims: Claim[], ctx: ScanContext): string {
   ];
   for (const source of [...new Set(claims.map((c) => c.source))]) {
     const mine = claims.filter((c) => c.source === source);
-    out.push(`  <testsuite${attrs({ name: source, tests: String(mine.length), failures: String(count(mine, 'fails')), skipped: String(count(mine, 'unchecked')) })}>`);
+    out.push(
+      `  <testsuite${attrs({ name: source, tests: String(mine.length), failures: String(count(mine, 'fails')), skipped: String(count(mine, 'unchecked')) })}>`,
+    );
     for (const c of mine) {
       const open = `    <testcase${attrs({ classname: source, name: c.name, file: c.uri, line: String(c.line) })}`;
       if (c.outcome === 'holds') {
@@ -112,7 +134,12 @@ export function toJunit(claims: Claim[], ctx: ScanContext): string {
   return out.join('\n');
 }
 
-const LEVEL: Record<Severity, Sarif.ReportingConfiguration.level> = { critical: 'error', high: 'error', medium: 'warning', low: 'note' };
+const LEVEL: Record<Severity, Sarif.ReportingConfiguration.level> = {
+  critical: 'error',
+  high: 'error',
+  medium: 'warning',
+  low: 'note',
+};
 /** GitHub code scanning reads security-severity as a CVSS-like score. */
 const SCORE: Record<Severity, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '2.0' };
 
@@ -154,10 +181,17 @@ export function toSarif(claims: Claim[], ctx: ScanContext): Sarif.Log {
             executionSuccessful: ctx.verdict.unknown.length === 0,
             toolExecutionNotifications: claims
               .filter((c) => c.outcome === 'unchecked')
-              .map((c) => ({ level: 'warning', message: { text: `not checked: ${c.source}: ${c.name}: ${c.seen}` }, descriptor: { id: c.id } })),
+              .map((c) => ({
+                level: 'warning',
+                message: { text: `not checked: ${c.source}: ${c.name}: ${c.seen}` },
+                descriptor: { id: c.id },
+              })),
           },
         ],
-        properties: { failOn: ctx.failOn, ...(ctx.baseline !== undefined ? { baseline: ctx.baseline, fixed: ctx.verdict.fixed } : {}) },
+        properties: {
+          failOn: ctx.failOn,
+          ...(ctx.baseline !== undefined ? { baseline: ctx.baseline, fixed: ctx.verdict.fixed } : {}),
+        },
       },
     ],
   };

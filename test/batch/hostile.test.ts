@@ -30,7 +30,8 @@ const SLEEP_ARG = String(8_640_000 + (parseInt(TAG.slice(0, 4), 16) % 100_000));
 
 const HOSTILE: Record<string, string> = {
   'h-forkbomb': ':(){ :|:& };:',
-  'h-filldisk': 'cat /dev/zero > /filler 2>/dev/null\nmkdir -p "$1" && cat /dev/zero > "$1/more" 2>/dev/null\necho "LAYER $(df -B1 -P / | tail -n 1)" >&2\n# exits non-zero so that its stderr goes into the notes\nexit 3',
+  'h-filldisk':
+    'cat /dev/zero > /filler 2>/dev/null\nmkdir -p "$1" && cat /dev/zero > "$1/more" 2>/dev/null\necho "LAYER $(df -B1 -P / | tail -n 1)" >&2\n# exits non-zero so that its stderr goes into the notes\nexit 3',
   'h-flood': "yes 'all work and no play'",
   'h-killall': 'kill -9 -1',
   'h-rmrf': 'rm -rf --no-preserve-root / 2>/dev/null\nexit 0',
@@ -67,7 +68,11 @@ function explain(s: StoredResult | undefined): string {
 before(async () => {
   await requireDocker();
   root = await mkdtemp(path.join(os.tmpdir(), 'kgrade-bt-hostile-'));
-  const lab = await copyLab(root, undefined, { timeouts: { script: SCRIPT_TIMEOUT_S }, withoutCourseChecks: true, withoutFeatures: ['same-port.feature'] });
+  const lab = await copyLab(root, undefined, {
+    timeouts: { script: SCRIPT_TIMEOUT_S },
+    withoutCourseChecks: true,
+    withoutFeatures: ['same-port.feature'],
+  });
   const subs = path.join(root, 'submissions');
   for (const id of GOOD) await asFolder(lab, 'reference', subs, id);
   await appendFile(path.join(subs, 'good-2', 'make-root.sh'), `# owner: KGRADE-MARK-good2-${TAG}\n`);
@@ -83,47 +88,85 @@ after(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-test('the correct submissions graded in the same batch keep full marks, every scenario passed, first attempt', T, async () => {
-  for (const id of GOOD) {
-    const s = results.get(id);
-    assert.equal(s?.status, 'graded', `${id}${explain(s)}\n${show(run)}`);
-    assert.equal(s?.result?.score, 7, `${id}${explain(s)}`);
-    assert.equal(s?.attempts, 1, id);
-    assert.deepEqual(s?.result?.scenarios.map((x) => x.outcome), Array(3).fill('passed'), `${id}${explain(s)}`);
-  }
-});
+test(
+  'the correct submissions graded in the same batch keep full marks, every scenario passed, first attempt',
+  T,
+  async () => {
+    for (const id of GOOD) {
+      const s = results.get(id);
+      assert.equal(s?.status, 'graded', `${id}${explain(s)}\n${show(run)}`);
+      assert.equal(s?.result?.score, 7, `${id}${explain(s)}`);
+      assert.equal(s?.attempts, 1, id);
+      assert.deepEqual(
+        s?.result?.scenarios.map((x) => x.outcome),
+        Array(3).fill('passed'),
+        `${id}${explain(s)}`,
+      );
+    }
+  },
+);
 
-test('every hostile submission gets a grade, with less than full marks, and the batch says all were graded', T, async (t) => {
-  t.diagnostic(`batch: ${Math.round(run.wallMs / 1000)} s; ${run.lines.map((l) => `${l.student} ${l.score}/${l.maxScore} in ${Math.round(l.durationMs / 1000)} s`).join(', ')}`);
-  assert.equal(run.code, 0, show(run));
-  assert.equal(run.lines.length, GOOD.length + Object.keys(HOSTILE).length);
-  for (const id of Object.keys(HOSTILE)) {
-    const s = results.get(id);
-    assert.equal(s?.status, 'graded', `${id}${explain(s)}`);
-    assert.ok((s?.result?.score ?? 7) < 7, `${id}: ${s?.result?.score}${explain(s)}`);
-  }
-});
+test(
+  'every hostile submission gets a grade, with less than full marks, and the batch says all were graded',
+  T,
+  async (t) => {
+    t.diagnostic(
+      `batch: ${Math.round(run.wallMs / 1000)} s; ${run.lines.map((l) => `${l.student} ${l.score}/${l.maxScore} in ${Math.round(l.durationMs / 1000)} s`).join(', ')}`,
+    );
+    assert.equal(run.code, 0, show(run));
+    assert.equal(run.lines.length, GOOD.length + Object.keys(HOSTILE).length);
+    for (const id of Object.keys(HOSTILE)) {
+      const s = results.get(id);
+      assert.equal(s?.status, 'graded', `${id}${explain(s)}`);
+      assert.ok((s?.result?.score ?? 7) < 7, `${id}: ${s?.result?.score}${explain(s)}`);
+    }
+  },
+);
 
 test('what each hostile script ran into is in its feedback', T, async () => {
-  const messages = (id: string) => results.get(id)?.result?.scenarios.map((x) => `${x.message}\n${x.notes.join('\n')}`).join('\n') ?? '';
-  assert.match(messages('h-sleeper'), new RegExp(`make-root\\.sh /srv/newroot did not finish within ${SCRIPT_TIMEOUT_S} s`), explain(results.get('h-sleeper')));
+  const messages = (id: string) =>
+    results
+      .get(id)
+      ?.result?.scenarios.map((x) => `${x.message}\n${x.notes.join('\n')}`)
+      .join('\n') ?? '';
+  assert.match(
+    messages('h-sleeper'),
+    new RegExp(`make-root\\.sh /srv/newroot did not finish within ${SCRIPT_TIMEOUT_S} s`),
+    explain(results.get('h-sleeper')),
+  );
   // yes(1) stops by itself once its output fills the space the sandbox gives script output
-  assert.match(messages('h-flood'), new RegExp(`make-root\\.sh /srv/newroot (exited [1-9]|did not finish within ${SCRIPT_TIMEOUT_S} s)`), explain(results.get('h-flood')));
-  assert.match(messages('h-rmrf'), /after make-root\.sh ran, the node (lost .+|cannot run programs anymore .*)/, explain(results.get('h-rmrf')));
-  assert.match(messages('h-killall'), /make-root\.sh \/srv\/newroot (ended with no exit status|exited \d+)/, explain(results.get('h-killall')));
+  assert.match(
+    messages('h-flood'),
+    new RegExp(`make-root\\.sh /srv/newroot (exited [1-9]|did not finish within ${SCRIPT_TIMEOUT_S} s)`),
+    explain(results.get('h-flood')),
+  );
+  assert.match(
+    messages('h-rmrf'),
+    /after make-root\.sh ran, the node (lost .+|cannot run programs anymore .*)/,
+    explain(results.get('h-rmrf')),
+  );
+  assert.match(
+    messages('h-killall'),
+    /make-root\.sh \/srv\/newroot (ended with no exit status|exited \d+)/,
+    explain(results.get('h-killall')),
+  );
 });
 
-test('the snoop finds only its own script: no other student\'s file, no reference, from find / or /proc/*/root or the host\'s paths', T, async () => {
-  const s = results.get('h-snoop');
-  const notes = s?.result?.scenarios.flatMap((x) => x.notes).filter((n) => n.includes('FOUND ')) ?? [];
-  assert.ok(notes.length >= 3, `the snoop ran in each scenario that runs make-root.sh${explain(s)}`);
-  for (const n of notes) {
-    assert.match(n, /FOUND [^|]*\/submission\/make-root\.sh/, `it can see files at all: its own\n${n}`);
-    assert.match(n, new RegExp(`MARKERS KGRADE-MARK-snoop-${TAG} \\| `), `only its own marker\n${n}`);
-    assert.doesNotMatch(n, /KGRADE-MARK-good2/, n);
-    assert.match(n, /REFSEEN no$/, n);
-  }
-});
+test(
+  "the snoop finds only its own script: no other student's file, no reference, from find / or /proc/*/root or the host's paths",
+  T,
+  async () => {
+    const s = results.get('h-snoop');
+    const notes = s?.result?.scenarios.flatMap((x) => x.notes).filter((n) => n.includes('FOUND ')) ?? [];
+    assert.ok(notes.length >= 3, `the snoop ran in each scenario that runs make-root.sh${explain(s)}`);
+    for (const n of notes) {
+      assert.match(n, /FOUND [^|]*\/submission\/make-root\.sh/, `it can see files at all: its own\n${n}`);
+      assert.match(n, new RegExp(`MARKERS KGRADE-MARK-snoop-${TAG} \\| `), `only its own marker\n${n}`);
+      assert.doesNotMatch(n, /KGRADE-MARK-good2/, n);
+      assert.match(n, /REFSEEN no$/, n);
+    }
+  },
+);
 
 test('the key hunter sees its own key only, none of the sandboxes graded beside it', T, async () => {
   const s = results.get('h-keys');
@@ -141,18 +184,29 @@ test('the host is fine and nothing is left behind', T, async () => {
   assert.equal(info.exitCode, 0, info.stderr);
   // The filler's disk, as df in its sandbox saw it once full: the sandbox's writable layer, of the
   // sandbox's own size cap, and full (the host's free disk moves with all other work on the machine).
-  const cap = Number(/^\d+/.exec(sandboxDisk())?.[0]) * 1024 ** ('kmgt'.indexOf(sandboxDisk().slice(-1).toLowerCase()) + 1);
-  const layers = (results.get('h-filldisk')?.result?.scenarios.flatMap((x) => x.notes) ?? []).flatMap((n) => [...n.matchAll(/LAYER \S+ +(\d+) +(\d+) +(\d+) /g)]);
+  const cap =
+    Number(/^\d+/.exec(sandboxDisk())?.[0]) * 1024 ** ('kmgt'.indexOf(sandboxDisk().slice(-1).toLowerCase()) + 1);
+  const layers = (results.get('h-filldisk')?.result?.scenarios.flatMap((x) => x.notes) ?? []).flatMap((n) => [
+    ...n.matchAll(/LAYER \S+ +(\d+) +(\d+) +(\d+) /g),
+  ]);
   assert.ok(layers.length >= 1, `the filler reported its disk${explain(results.get('h-filldisk'))}`);
   for (const [line, size, , avail] of layers) {
-    assert.equal(Number(size), cap, `the filler wrote to a disk of the sandbox's cap (KGRADE_SANDBOX_DISK=${sandboxDisk()}): ${line}`);
+    assert.equal(
+      Number(size),
+      cap,
+      `the filler wrote to a disk of the sandbox's cap (KGRADE_SANDBOX_DISK=${sandboxDisk()}): ${line}`,
+    );
     assert.ok(Number(avail) < MiB, `and filled it up to the cap: ${line}`);
   }
   assert.deepEqual(hostPidsWithArgv(['sleep', SLEEP_ARG]), [], 'the sleeper is gone with its sandbox');
   await assertNothingLeft([run.pid]);
   assert.deepEqual(await strayTraces(), []);
-  for (const id of [...GOOD, ...Object.keys(HOSTILE)]) assert.deepEqual(await workspacesOf(id), [], `no private copy of ${id} left`);
-  assert.deepEqual((await readdir(os.tmpdir())).filter((n) => n.startsWith(`kgrade-unpack-${run.pid}-`)), []);
+  for (const id of [...GOOD, ...Object.keys(HOSTILE)])
+    assert.deepEqual(await workspacesOf(id), [], `no private copy of ${id} left`);
+  assert.deepEqual(
+    (await readdir(os.tmpdir())).filter((n) => n.startsWith(`kgrade-unpack-${run.pid}-`)),
+    [],
+  );
   const log = await readFile(path.join(root, 'out', 'logs', 'h-forkbomb.log'), 'utf8');
   assert.match(log, /== \S+ graded: /, log);
 });

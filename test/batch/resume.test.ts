@@ -28,7 +28,9 @@ const leftByKill = new Map<string, string>();
 let resumed: BatchRun;
 
 async function resultFiles(): Promise<string[]> {
-  return (await readdir(path.join(out, 'results')).catch(() => [] as string[])).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
+  return (await readdir(path.join(out, 'results')).catch(() => [] as string[])).filter(
+    (f) => f.endsWith('.json') && !f.startsWith('.'),
+  );
 }
 
 before(async () => {
@@ -65,28 +67,44 @@ test('the killed run stopped midway, with whole result files only', T, async () 
   for (const l of killed.lines) assert.ok(leftByKill.has(`${l.student}.json`), `${l.student} printed but not stored`);
 });
 
-test('run again: every student graded, each exactly once over both runs; the killed run\'s results kept byte for byte', T, async () => {
-  assert.equal(resumed.code, 0, show(resumed));
-  const gradedBefore = [...leftByKill.keys()].map((f) => f.replace(/\.json$/, ''));
-  const gradedNow = resumed.lines.filter((l) => !l.reused).map((l) => l.student);
-  const reusedNow = resumed.lines.filter((l) => l.reused).map((l) => l.student);
-  assert.deepEqual([...gradedBefore, ...gradedNow].sort(), STUDENTS, `graded before: ${gradedBefore.join(', ')}; now: ${gradedNow.join(', ')}`);
-  assert.deepEqual(reusedNow.sort(), gradedBefore.sort(), 'what the killed run stored is reused');
-  for (const [f, text] of leftByKill) assert.equal(await readFile(path.join(out, 'results', f), 'utf8'), text, `${f} untouched`);
-  for (const id of STUDENTS) {
-    const s = await stored(out, id);
-    assert.equal(s.status, 'graded', id);
-    assert.equal(s.result?.score, SCORES[id], id);
-    assert.equal(s.attempts, 1, id);
-  }
-  assert.deepEqual((await readdir(path.join(out, 'results'))).filter((f) => f.includes('.tmp')), [], 'no temporary file left');
-  assert.deepEqual((await batchJson(out)).students, STUDENTS);
-});
+test(
+  "run again: every student graded, each exactly once over both runs; the killed run's results kept byte for byte",
+  T,
+  async () => {
+    assert.equal(resumed.code, 0, show(resumed));
+    const gradedBefore = [...leftByKill.keys()].map((f) => f.replace(/\.json$/, ''));
+    const gradedNow = resumed.lines.filter((l) => !l.reused).map((l) => l.student);
+    const reusedNow = resumed.lines.filter((l) => l.reused).map((l) => l.student);
+    assert.deepEqual(
+      [...gradedBefore, ...gradedNow].sort(),
+      STUDENTS,
+      `graded before: ${gradedBefore.join(', ')}; now: ${gradedNow.join(', ')}`,
+    );
+    assert.deepEqual(reusedNow.sort(), gradedBefore.sort(), 'what the killed run stored is reused');
+    for (const [f, text] of leftByKill)
+      assert.equal(await readFile(path.join(out, 'results', f), 'utf8'), text, `${f} untouched`);
+    for (const id of STUDENTS) {
+      const s = await stored(out, id);
+      assert.equal(s.status, 'graded', id);
+      assert.equal(s.result?.score, SCORES[id], id);
+      assert.equal(s.attempts, 1, id);
+    }
+    assert.deepEqual(
+      (await readdir(path.join(out, 'results'))).filter((f) => f.includes('.tmp')),
+      [],
+      'no temporary file left',
+    );
+    assert.deepEqual((await batchJson(out)).students, STUDENTS);
+  },
+);
 
-test('nothing left behind: the killed run\'s sandboxes were reaped by the next run', T, async () => {
+test("nothing left behind: the killed run's sandboxes were reaped by the next run", T, async () => {
   assert.deepEqual(await sandboxesOwnedBy([killed.pid]), []);
   await assertNothingLeft([resumed.pid]);
-  assert.deepEqual((await readdir(os.tmpdir())).filter((n) => n.startsWith(`kgrade-unpack-${killed.pid}-`)), []);
+  assert.deepEqual(
+    (await readdir(os.tmpdir())).filter((n) => n.startsWith(`kgrade-unpack-${killed.pid}-`)),
+    [],
+  );
   // A private copy of a submission that the killed process was grading stays in the temp folder
   // (the grader cannot tell whose it is once its owner is gone): only of a student it had not
   // stored. assertNothingLeft removes it and says so; anything else it finds fails the test.
@@ -95,7 +113,11 @@ test('nothing left behind: the killed run\'s sandboxes were reaped by the next r
       await assertNothingLeft([], id);
       continue;
     }
-    await assert.rejects(assertNothingLeft([], id), /^Error: submission workspace\(s\) left in /, `${id}: only its copy is left`);
+    await assert.rejects(
+      assertNothingLeft([], id),
+      /^Error: submission workspace\(s\) left in /,
+      `${id}: only its copy is left`,
+    );
     assert.deepEqual(await workspacesOf(id), [], `${id}'s copy removed`);
   }
 });
@@ -103,7 +125,10 @@ test('nothing left behind: the killed run\'s sandboxes were reaped by the next r
 test('a third run reuses everything; --regrade is not needed to see the stored results', T, async () => {
   const again = await batch(lab, subs, out);
   assert.equal(again.code, 0, show(again));
-  assert.deepEqual(again.lines.map((l) => [l.student, l.reused]).sort(), STUDENTS.map((id) => [id, true]));
+  assert.deepEqual(
+    again.lines.map((l) => [l.student, l.reused]).sort(),
+    STUDENTS.map((id) => [id, true]),
+  );
 });
 
 test('a stored result from an older version of the lab is graded again, not reused', T, async () => {
@@ -114,13 +139,19 @@ test('a stored result from an older version of the lab is graded again, not reus
   await writeFile(path.join(root, 'ben.csv'), `id,path\nben,${path.join(subs, 'ben')}\n`);
   const r = await batch(lab, path.join(root, 'ben.csv'), out);
   assert.equal(r.code, 0, show(r));
-  assert.deepEqual(parseLines(r.stdout).map((l) => [l.student, l.reused]), [['ben', false]]);
+  assert.deepEqual(
+    parseLines(r.stdout).map((l) => [l.student, l.reused]),
+    [['ben', false]],
+  );
   const ben = await stored(out, 'ben');
   assert.notEqual(ben.provenance.labHash, oldHash);
   assert.equal((await batchJson(out)).lab.hash, ben.provenance.labHash);
   assert.equal(ben.result?.score, 7);
   assert.notEqual(await readFile(path.join(out, 'results', 'ben.json'), 'utf8'), oldBen);
-  assert.match(await readFile(path.join(out, 'logs', 'ben.log'), 'utf8'), /grading: the lab changed since \(another lab hash\)/);
+  assert.match(
+    await readFile(path.join(out, 'logs', 'ben.log'), 'utf8'),
+    /grading: the lab changed since \(another lab hash\)/,
+  );
   await assertNothingLeft([r.pid], 'ben');
   assert.ok(existsSync(path.join(out, 'students', 'ben', 'results.json')));
 });

@@ -73,45 +73,69 @@ after(async () => {
 
 const privileged = ['--isolation', 'privileged'];
 
-test('docker down for longer than the retries: the student is stored as an error after 3 attempts, listed at the end, exit 3', T, async () => {
-  await failFirst(1_000_000);
-  const started = Date.now();
-  const r = await batch(lab, subs, out, privileged, { env: { KGRADE_DOCKER: wrapper } });
-  const wall = Date.now() - started;
-  assert.equal(r.code, 3, show(r));
-  const s = await stored(out, 'dora');
-  assert.equal(s.status, 'error');
-  assert.equal(s.attempts, 3);
-  assert.match(s.reason ?? '', /scenario\(s\) ended in a grader error even after a retry: .*the Docker daemon is not reachable: Cannot connect to the Docker daemon.* \(after 3 attempts\)$/);
-  assert.equal(s.result?.complete, false, 'the incomplete grade is kept, never a zero');
-  assert.match(r.stderr, /kgrade: dora: attempt 1 ended in an error \(.*\); grading again in 5 s/);
-  assert.match(r.stderr, /kgrade: dora: attempt 2 ended in an error \(.*\); grading again in 15 s/);
-  assert.match(r.stderr, /1 student\(s\) without a final grade .*:\n {2}dora: /);
-  assert.deepEqual(r.lines.map((l) => [l.student, l.status, l.attempts]), [['dora', 'error', 3]]);
-  assert.ok(wall >= 20_000, `the backoff (5 s + 15 s) was waited: ${wall} ms`);
-  const starts = await sandboxStarts();
-  assert.equal(starts % 3, 0, `three attempts start the same number of sandboxes: ${starts}`);
-  perAttempt = starts / 3;
-  assert.equal(perAttempt, 8, `each attempt tried each of the 4 scenarios' sandboxes twice (the grade's own retry): ${perAttempt}`);
-  await assertNothingLeft([r.pid], 'dora');
-});
+test(
+  'docker down for longer than the retries: the student is stored as an error after 3 attempts, listed at the end, exit 3',
+  T,
+  async () => {
+    await failFirst(1_000_000);
+    const started = Date.now();
+    const r = await batch(lab, subs, out, privileged, { env: { KGRADE_DOCKER: wrapper } });
+    const wall = Date.now() - started;
+    assert.equal(r.code, 3, show(r));
+    const s = await stored(out, 'dora');
+    assert.equal(s.status, 'error');
+    assert.equal(s.attempts, 3);
+    assert.match(
+      s.reason ?? '',
+      /scenario\(s\) ended in a grader error even after a retry: .*the Docker daemon is not reachable: Cannot connect to the Docker daemon.* \(after 3 attempts\)$/,
+    );
+    assert.equal(s.result?.complete, false, 'the incomplete grade is kept, never a zero');
+    assert.match(r.stderr, /kgrade: dora: attempt 1 ended in an error \(.*\); grading again in 5 s/);
+    assert.match(r.stderr, /kgrade: dora: attempt 2 ended in an error \(.*\); grading again in 15 s/);
+    assert.match(r.stderr, /1 student\(s\) without a final grade .*:\n {2}dora: /);
+    assert.deepEqual(
+      r.lines.map((l) => [l.student, l.status, l.attempts]),
+      [['dora', 'error', 3]],
+    );
+    assert.ok(wall >= 20_000, `the backoff (5 s + 15 s) was waited: ${wall} ms`);
+    const starts = await sandboxStarts();
+    assert.equal(starts % 3, 0, `three attempts start the same number of sandboxes: ${starts}`);
+    perAttempt = starts / 3;
+    assert.equal(
+      perAttempt,
+      8,
+      `each attempt tried each of the 4 scenarios' sandboxes twice (the grade's own retry): ${perAttempt}`,
+    );
+    await assertNothingLeft([r.pid], 'dora');
+  },
+);
 
-test('docker down for one attempt: the batch grades the student again and it ends graded, attempts 2 (the stored error is not reused)', T, async () => {
-  assert.ok(perAttempt > 0, 'needs the first test');
-  await failFirst(perAttempt);
-  const r = await batch(lab, subs, out, privileged, { env: { KGRADE_DOCKER: wrapper } });
-  assert.equal(r.code, 0, show(r));
-  assert.ok((await sandboxStarts()) > perAttempt, 'the fault was really injected, then docker worked');
-  const s = await stored(out, 'dora');
-  assert.equal(s.status, 'graded', JSON.stringify({ ...s, result: undefined }));
-  assert.equal(s.attempts, 2);
-  assert.equal(s.result?.score, 10);
-  assert.equal(s.result?.complete, true);
-  assert.match(s.provenance.environment, /isolation privileged/);
-  assert.match(r.stderr, /kgrade: dora: attempt 1 ended in an error \(.*Docker daemon is not reachable.*\); grading again in 5 s/);
-  assert.doesNotMatch(r.stderr, /attempt 2 ended/);
-  assert.deepEqual(r.lines.map((l) => [l.student, l.status, l.attempts, l.reused]), [['dora', 'graded', 2, false]]);
-  const log = await readFile(path.join(out, 'logs', 'dora.log'), 'utf8');
-  assert.match(log, /attempt 1\n[\s\S]*== \S+ incomplete: 0\/10\n[\s\S]*attempt 2\n[\s\S]*== \S+ graded: 10\/10\n$/);
-  await assertNothingLeft([r.pid], 'dora');
-});
+test(
+  'docker down for one attempt: the batch grades the student again and it ends graded, attempts 2 (the stored error is not reused)',
+  T,
+  async () => {
+    assert.ok(perAttempt > 0, 'needs the first test');
+    await failFirst(perAttempt);
+    const r = await batch(lab, subs, out, privileged, { env: { KGRADE_DOCKER: wrapper } });
+    assert.equal(r.code, 0, show(r));
+    assert.ok((await sandboxStarts()) > perAttempt, 'the fault was really injected, then docker worked');
+    const s = await stored(out, 'dora');
+    assert.equal(s.status, 'graded', JSON.stringify({ ...s, result: undefined }));
+    assert.equal(s.attempts, 2);
+    assert.equal(s.result?.score, 10);
+    assert.equal(s.result?.complete, true);
+    assert.match(s.provenance.environment, /isolation privileged/);
+    assert.match(
+      r.stderr,
+      /kgrade: dora: attempt 1 ended in an error \(.*Docker daemon is not reachable.*\); grading again in 5 s/,
+    );
+    assert.doesNotMatch(r.stderr, /attempt 2 ended/);
+    assert.deepEqual(
+      r.lines.map((l) => [l.student, l.status, l.attempts, l.reused]),
+      [['dora', 'graded', 2, false]],
+    );
+    const log = await readFile(path.join(out, 'logs', 'dora.log'), 'utf8');
+    assert.match(log, /attempt 1\n[\s\S]*== \S+ incomplete: 0\/10\n[\s\S]*attempt 2\n[\s\S]*== \S+ graded: 10\/10\n$/);
+    await assertNothingLeft([r.pid], 'dora');
+  },
+);

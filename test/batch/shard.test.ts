@@ -11,7 +11,18 @@ import { readdir, readFile, rm, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { assertNothingLeft, requireDocker, runCli } from '../helpers/grading.js';
-import { asFolder, asTarGz, asZip, batch, batchJson, CH01, copyLab, show, timeless, type BatchRun } from '../helpers/batch.js';
+import {
+  asFolder,
+  asTarGz,
+  asZip,
+  batch,
+  batchJson,
+  CH01,
+  copyLab,
+  show,
+  timeless,
+  type BatchRun,
+} from '../helpers/batch.js';
 
 const T = { timeout: 420_000 };
 const STUDENTS = ['ann', 'bob', 'cyd'];
@@ -32,7 +43,10 @@ before(async () => {
   await asTarGz(CH01, 'reference', subs, 'cyd');
   lab = await copyLab(root, CH01, { withoutCourseChecks: true });
   single = await batch(lab, subs, dir('single'));
-  shards = [await batch(lab, subs, dir('shard1'), ['--shard', '1/2']), await batch(lab, subs, dir('shard2'), ['--shard', '2/2'])];
+  shards = [
+    await batch(lab, subs, dir('shard1'), ['--shard', '1/2']),
+    await batch(lab, subs, dir('shard2'), ['--shard', '2/2']),
+  ];
 });
 
 after(async () => {
@@ -57,7 +71,10 @@ test('the single run and each shard grade; the shards split the class and record
   assert.equal(two.shard, '2/2');
   assert.deepEqual([...one.students, ...two.students].sort(), STUDENTS);
   assert.equal(one.students.length + two.students.length, STUDENTS.length);
-  assert.deepEqual(shards.map((s) => s.lines.map((l) => l.student).sort()), [one.students, two.students]);
+  assert.deepEqual(
+    shards.map((s) => s.lines.map((l) => l.student).sort()),
+    [one.students, two.students],
+  );
   assert.equal((await batchJson(dir('single'))).shard, undefined);
   await assertNothingLeft([single.pid, ...shards.map((s) => s.pid)]);
 });
@@ -68,29 +85,48 @@ test('a shard folder is not reused for another shard or a whole batch', T, async
   assert.match(r.stderr, /holds shard 1\/2, not shard 2\/2: give each shard its own --out/);
 });
 
-test('kgrade merge of the shards gives what the single run wrote: same files, same students, same grades', T, async () => {
-  const m = await runCli(['merge', dir('merged'), dir('shard2'), dir('shard1')]);
-  assert.equal(m.code, 0, show(m));
-  assert.match(m.stderr, /3 of 3 student\(s\) graded/);
-  assert.deepEqual(await files(dir('merged')), await files(dir('single')));
-  const merged = await batchJson(dir('merged'));
-  const one = await batchJson(dir('single'));
-  assert.deepEqual(Object.keys(merged), Object.keys(one));
-  assert.deepEqual(timeless(merged), timeless(one));
-  // each grading plants a fresh random secret for the chroot check: the only text that differs
-  const unsecret = (t: string) => t.replace(/kgrade-secret-[0-9a-f]+/g, 'kgrade-secret-X');
-  for (const id of STUDENTS) {
-    const a = JSON.parse(unsecret(await readFile(path.join(dir('merged'), 'results', `${id}.json`), 'utf8'))) as unknown;
-    const b = JSON.parse(unsecret(await readFile(path.join(dir('single'), 'results', `${id}.json`), 'utf8'))) as unknown;
-    assert.deepEqual(timeless(a), timeless(b), `results/${id}.json`);
-    const ma = await readFile(path.join(dir('merged'), 'students', id, 'summary.md'), 'utf8');
-    const mb = await readFile(path.join(dir('single'), 'students', id, 'summary.md'), 'utf8');
-    const untimed = (t: string) => unsecret(t).replace(/\d+(\.\d+)? ?(s|ms)\b/g, 'T');
-    assert.equal(untimed(ma), untimed(mb), `students/${id}/summary.md`);
-  }
-  const scores = Object.fromEntries(await Promise.all(STUDENTS.map(async (id) => [id, (JSON.parse(await readFile(path.join(dir('merged'), 'results', `${id}.json`), 'utf8')) as { result: { score: number } }).result.score])));
-  assert.deepEqual(scores, { ann: 10, bob: 8, cyd: 10 });
-});
+test(
+  'kgrade merge of the shards gives what the single run wrote: same files, same students, same grades',
+  T,
+  async () => {
+    const m = await runCli(['merge', dir('merged'), dir('shard2'), dir('shard1')]);
+    assert.equal(m.code, 0, show(m));
+    assert.match(m.stderr, /3 of 3 student\(s\) graded/);
+    assert.deepEqual(await files(dir('merged')), await files(dir('single')));
+    const merged = await batchJson(dir('merged'));
+    const one = await batchJson(dir('single'));
+    assert.deepEqual(Object.keys(merged), Object.keys(one));
+    assert.deepEqual(timeless(merged), timeless(one));
+    // each grading plants a fresh random secret for the chroot check: the only text that differs
+    const unsecret = (t: string) => t.replace(/kgrade-secret-[0-9a-f]+/g, 'kgrade-secret-X');
+    for (const id of STUDENTS) {
+      const a = JSON.parse(
+        unsecret(await readFile(path.join(dir('merged'), 'results', `${id}.json`), 'utf8')),
+      ) as unknown;
+      const b = JSON.parse(
+        unsecret(await readFile(path.join(dir('single'), 'results', `${id}.json`), 'utf8')),
+      ) as unknown;
+      assert.deepEqual(timeless(a), timeless(b), `results/${id}.json`);
+      const ma = await readFile(path.join(dir('merged'), 'students', id, 'summary.md'), 'utf8');
+      const mb = await readFile(path.join(dir('single'), 'students', id, 'summary.md'), 'utf8');
+      const untimed = (t: string) => unsecret(t).replace(/\d+(\.\d+)? ?(s|ms)\b/g, 'T');
+      assert.equal(untimed(ma), untimed(mb), `students/${id}/summary.md`);
+    }
+    const scores = Object.fromEntries(
+      await Promise.all(
+        STUDENTS.map(async (id) => [
+          id,
+          (
+            JSON.parse(await readFile(path.join(dir('merged'), 'results', `${id}.json`), 'utf8')) as {
+              result: { score: number };
+            }
+          ).result.score,
+        ]),
+      ),
+    );
+    assert.deepEqual(scores, { ann: 10, bob: 8, cyd: 10 });
+  },
+);
 
 test('merge refuses an incomplete split', T, async () => {
   const r = await runCli(['merge', dir('merged-half'), dir('shard1')]);

@@ -16,7 +16,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { assertNothingLeft, requireDocker, workspacesOf } from '../helpers/grading.js';
 import { tarGz, tarGzBomb, zip } from '../helpers/archives.js';
-import { asFolder, asTarGz, asZip, batch, batchJson, CH01, copyLab, show, stored, type BatchRun } from '../helpers/batch.js';
+import {
+  asFolder,
+  asTarGz,
+  asZip,
+  batch,
+  batchJson,
+  CH01,
+  copyLab,
+  show,
+  stored,
+  type BatchRun,
+} from '../helpers/batch.js';
 
 const T = { timeout: 420_000 };
 const TAG = `${process.pid}-${Date.now()}`;
@@ -31,18 +42,74 @@ const passwdBefore = createHash('sha256').update(readFileSync('/etc/passwd')).di
 
 /** The student ids of the attacks and the reason each must end with. */
 const ATTACKS: Record<string, { file: () => Buffer; ext: 'zip' | 'tar.gz'; reason: RegExp }> = {
-  'zip-traversal': { ext: 'zip', file: () => zip([{ name: 'make-root.sh', body: 'true' }, { name: `../../${ESCAPED}.txt`, body: 'out' }]), reason: /invalid relative path: \.\.\/\.\.\/kgrade-escaped/ },
-  'zip-absolute': { ext: 'zip', file: () => zip([{ name: `/tmp/${ESCAPED}-abs.txt`, body: 'out' }]), reason: /absolute path: \/tmp\/kgrade-escaped/ },
-  'zip-symlink-etc': { ext: 'zip', file: () => zip([{ name: 'etc', body: '/etc', mode: 0o120777 }, { name: `etc/${ESCAPED}`, body: 'through the link' }]), reason: /entry "etc" is a symbolic link: only plain files and folders are accepted/ },
-  'zip-bomb': { ext: 'zip', file: () => zip([{ name: 'zeros', body: Buffer.alloc(100 * MiB), deflate: true }]), reason: /entry "zeros" unpacks to 100 MiB, over the cap of 32 MiB per file/ },
-  'zip-bomb-lying': { ext: 'zip', file: () => zip([{ name: 'zeros', body: Buffer.alloc(100 * MiB), deflate: true, declaredSize: 1000 }]), reason: /entry "zeros": too many bytes in the stream/ },
-  'tgz-traversal': { ext: 'tar.gz', file: () => tarGz([{ path: `../../${ESCAPED}.txt`, body: 'out' }]), reason: /climbs out of the submission folder/ },
-  'tgz-absolute': { ext: 'tar.gz', file: () => tarGz([{ path: `/tmp/${ESCAPED}-abs.txt`, body: 'out' }]), reason: /is an absolute path/ },
-  'tgz-symlink-etc': { ext: 'tar.gz', file: () => tarGz([{ path: 'etc', type: 'SymbolicLink', linkpath: '/etc' }, { path: 'etc/passwd', body: 'root::0:0::/:/bin/sh\n' }]), reason: /entry "etc" is a symbolic link to "\/etc"/ },
-  'tgz-hardlink-out': { ext: 'tar.gz', file: () => tarGz([{ path: 'passwd', type: 'Link', linkpath: '/etc/passwd' }]), reason: /entry "passwd" is a hard link to "\/etc\/passwd"/ },
-  'tgz-device': { ext: 'tar.gz', file: () => tarGz([{ path: 'mem', type: 'CharacterDevice', devmaj: 1, devmin: 1 }]), reason: /entry "mem" is a character device/ },
+  'zip-traversal': {
+    ext: 'zip',
+    file: () =>
+      zip([
+        { name: 'make-root.sh', body: 'true' },
+        { name: `../../${ESCAPED}.txt`, body: 'out' },
+      ]),
+    reason: /invalid relative path: \.\.\/\.\.\/kgrade-escaped/,
+  },
+  'zip-absolute': {
+    ext: 'zip',
+    file: () => zip([{ name: `/tmp/${ESCAPED}-abs.txt`, body: 'out' }]),
+    reason: /absolute path: \/tmp\/kgrade-escaped/,
+  },
+  'zip-symlink-etc': {
+    ext: 'zip',
+    file: () =>
+      zip([
+        { name: 'etc', body: '/etc', mode: 0o120777 },
+        { name: `etc/${ESCAPED}`, body: 'through the link' },
+      ]),
+    reason: /entry "etc" is a symbolic link: only plain files and folders are accepted/,
+  },
+  'zip-bomb': {
+    ext: 'zip',
+    file: () => zip([{ name: 'zeros', body: Buffer.alloc(100 * MiB), deflate: true }]),
+    reason: /entry "zeros" unpacks to 100 MiB, over the cap of 32 MiB per file/,
+  },
+  'zip-bomb-lying': {
+    ext: 'zip',
+    file: () => zip([{ name: 'zeros', body: Buffer.alloc(100 * MiB), deflate: true, declaredSize: 1000 }]),
+    reason: /entry "zeros": too many bytes in the stream/,
+  },
+  'tgz-traversal': {
+    ext: 'tar.gz',
+    file: () => tarGz([{ path: `../../${ESCAPED}.txt`, body: 'out' }]),
+    reason: /climbs out of the submission folder/,
+  },
+  'tgz-absolute': {
+    ext: 'tar.gz',
+    file: () => tarGz([{ path: `/tmp/${ESCAPED}-abs.txt`, body: 'out' }]),
+    reason: /is an absolute path/,
+  },
+  'tgz-symlink-etc': {
+    ext: 'tar.gz',
+    file: () =>
+      tarGz([
+        { path: 'etc', type: 'SymbolicLink', linkpath: '/etc' },
+        { path: 'etc/passwd', body: 'root::0:0::/:/bin/sh\n' },
+      ]),
+    reason: /entry "etc" is a symbolic link to "\/etc"/,
+  },
+  'tgz-hardlink-out': {
+    ext: 'tar.gz',
+    file: () => tarGz([{ path: 'passwd', type: 'Link', linkpath: '/etc/passwd' }]),
+    reason: /entry "passwd" is a hard link to "\/etc\/passwd"/,
+  },
+  'tgz-device': {
+    ext: 'tar.gz',
+    file: () => tarGz([{ path: 'mem', type: 'CharacterDevice', devmaj: 1, devmin: 1 }]),
+    reason: /entry "mem" is a character device/,
+  },
   'tgz-fifo': { ext: 'tar.gz', file: () => tarGz([{ path: 'pipe', type: 'FIFO' }]), reason: /entry "pipe" is a FIFO/ },
-  'tgz-bomb': { ext: 'tar.gz', file: () => tarGzBomb('zeros', 100 * MiB), reason: /entry "zeros" unpacks to 100 MiB, over the cap of 32 MiB per file/ },
+  'tgz-bomb': {
+    ext: 'tar.gz',
+    file: () => tarGzBomb('zeros', 100 * MiB),
+    reason: /entry "zeros" unpacks to 100 MiB, over the cap of 32 MiB per file/,
+  },
 };
 const HONEST: Record<string, number> = { 'a-folder': 10, 'b-zip': 10, 'c-tgz-wrong': 7 };
 
@@ -66,14 +133,18 @@ after(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-test('the batch ends with exit 3 (some students have no grade), one JSON line per student on stdout, the bad archives listed at the end', T, async () => {
-  assert.equal(run.code, 3, show(run));
-  const students = [...Object.keys(HONEST), ...Object.keys(ATTACKS)].sort();
-  assert.deepEqual(run.lines.map((l) => l.student).sort(), students, show(run));
-  assert.deepEqual((await batchJson(out)).students, students);
-  assert.match(run.stderr, new RegExp(`${Object.keys(ATTACKS).length} student\\(s\\) without a final grade`));
-  for (const id of Object.keys(ATTACKS)) assert.match(run.stderr, new RegExp(`^  ${id}: .*was not unpacked`, 'm'));
-});
+test(
+  'the batch ends with exit 3 (some students have no grade), one JSON line per student on stdout, the bad archives listed at the end',
+  T,
+  async () => {
+    assert.equal(run.code, 3, show(run));
+    const students = [...Object.keys(HONEST), ...Object.keys(ATTACKS)].sort();
+    assert.deepEqual(run.lines.map((l) => l.student).sort(), students, show(run));
+    assert.deepEqual((await batchJson(out)).students, students);
+    assert.match(run.stderr, new RegExp(`${Object.keys(ATTACKS).length} student\\(s\\) without a final grade`));
+    for (const id of Object.keys(ATTACKS)) assert.match(run.stderr, new RegExp(`^  ${id}: .*was not unpacked`, 'm'));
+  },
+);
 
 test('each attack: that student is an error with the reason, never retried, no report folder', T, async () => {
   for (const [id, a] of Object.entries(ATTACKS)) {
@@ -90,29 +161,50 @@ test('each attack: that student is an error with the reason, never retried, no r
   }
 });
 
-test('the honest students of the same batch are graded as usual: folder, zip (one folder inside) and tar.gz', T, async () => {
-  for (const [id, score] of Object.entries(HONEST)) {
-    const s = await stored(out, id);
-    assert.equal(s.status, 'graded', `${id}: ${JSON.stringify({ ...s, result: undefined })}\n${show(run)}`);
-    assert.equal(s.result?.score, score, id);
-    assert.equal(s.result?.complete, true);
-    assert.equal(s.result?.submission.name, id);
-    assert.equal(s.attempts, 1);
-    assert.match(s.provenance.submissionHash, /^[0-9a-f]{64}$/);
-    for (const f of ['results.json', 'junit.xml', 'gradescope/results.json', 'summary.md']) assert.ok(existsSync(path.join(out, 'students', id, f)), `${id}/${f}`);
-  }
-  assert.equal((await stored(out, 'b-zip')).provenance.submissionHash, (await stored(out, 'a-folder')).provenance.submissionHash, 'the zipped reference has the same content hash as the folder');
-});
+test(
+  'the honest students of the same batch are graded as usual: folder, zip (one folder inside) and tar.gz',
+  T,
+  async () => {
+    for (const [id, score] of Object.entries(HONEST)) {
+      const s = await stored(out, id);
+      assert.equal(s.status, 'graded', `${id}: ${JSON.stringify({ ...s, result: undefined })}\n${show(run)}`);
+      assert.equal(s.result?.score, score, id);
+      assert.equal(s.result?.complete, true);
+      assert.equal(s.result?.submission.name, id);
+      assert.equal(s.attempts, 1);
+      assert.match(s.provenance.submissionHash, /^[0-9a-f]{64}$/);
+      for (const f of ['results.json', 'junit.xml', 'gradescope/results.json', 'summary.md'])
+        assert.ok(existsSync(path.join(out, 'students', id, f)), `${id}/${f}`);
+    }
+    assert.equal(
+      (await stored(out, 'b-zip')).provenance.submissionHash,
+      (await stored(out, 'a-folder')).provenance.submissionHash,
+      'the zipped reference has the same content hash as the folder',
+    );
+  },
+);
 
 test('nothing landed outside the unpack folders, /etc is untouched, and nothing is left behind', T, async () => {
   const look = [root, path.join(root, 'deep'), path.join(root, 'deep', 'er'), os.tmpdir(), '/'];
   for (const dir of look) {
     const names = await readdir(dir).catch(() => [] as string[]);
-    assert.deepEqual(names.filter((n) => n.includes(ESCAPED)), [], `no escaped file in ${dir}`);
+    assert.deepEqual(
+      names.filter((n) => n.includes(ESCAPED)),
+      [],
+      `no escaped file in ${dir}`,
+    );
   }
   assert.equal(existsSync(`/etc/${ESCAPED}`), false);
-  assert.equal(createHash('sha256').update(readFileSync('/etc/passwd')).digest('hex'), passwdBefore, '/etc/passwd unchanged');
-  assert.deepEqual((await readdir(os.tmpdir())).filter((n) => n.startsWith(`kgrade-unpack-${run.pid}-`)), [], 'unpacked submissions removed');
+  assert.equal(
+    createHash('sha256').update(readFileSync('/etc/passwd')).digest('hex'),
+    passwdBefore,
+    '/etc/passwd unchanged',
+  );
+  assert.deepEqual(
+    (await readdir(os.tmpdir())).filter((n) => n.startsWith(`kgrade-unpack-${run.pid}-`)),
+    [],
+    'unpacked submissions removed',
+  );
   await assertNothingLeft([run.pid]);
   for (const id of Object.keys(HONEST)) assert.deepEqual(await workspacesOf(id), [], `no private copy of ${id} left`);
 });

@@ -17,21 +17,38 @@ test('cluster down removes the nodes, the registry, the network, the volumes, th
   const cluster = kindClusterName();
   const { serve, writer, network } = provider.registry;
   // The volumes of the cluster's own containers (kind gives each node one for /var), read before it goes.
-  const nodes = await execa('docker', ['ps', '-a', '--filter', `label=io.x-k8s.kind.cluster=${cluster}`, '--format', '{{.Names}}']);
+  const nodes = await execa('docker', [
+    'ps',
+    '-a',
+    '--filter',
+    `label=io.x-k8s.kind.cluster=${cluster}`,
+    '--format',
+    '{{.Names}}',
+  ]);
   const owned: string[] = [];
   for (const n of [...nodes.stdout.split('\n').filter(Boolean), serve, writer]) {
-    const m = await execa('docker', ['inspect', '-f', '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}', n], { reject: false });
+    const m = await execa(
+      'docker',
+      ['inspect', '-f', '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}', n],
+      { reject: false },
+    );
     owned.push(...m.stdout.split(' ').filter(Boolean));
   }
   assert.ok(owned.length > 0, 'expected the cluster to be up, with its node volumes, before cluster down');
   const bridge = await bridgeOf(network);
-  const r = await execa('node', [path.join(REPO_ROOT, 'bin/kgrade.js'), 'cluster', 'down'], { reject: false, timeout: 300_000 });
+  const r = await execa('node', [path.join(REPO_ROOT, 'bin/kgrade.js'), 'cluster', 'down'], {
+    reject: false,
+    timeout: 300_000,
+  });
   assert.equal(r.exitCode, 0, r.stderr);
   const containers = await execa('docker', ['ps', '-a', '--format', '{{.Names}}']);
-  const left = containers.stdout.split('\n').filter((n) => n.startsWith(`${cluster}-control-plane`) || n === serve || n === writer);
+  const left = containers.stdout
+    .split('\n')
+    .filter((n) => n.startsWith(`${cluster}-control-plane`) || n === serve || n === writer);
   assert.deepEqual(left, []);
   const networks = await execa('docker', ['network', 'ls', '--format', '{{.Name}}']);
-  for (const n of [network, writer]) assert.ok(!networks.stdout.split('\n').includes(n), `the network ${n} is still there`);
+  for (const n of [network, writer])
+    assert.ok(!networks.stdout.split('\n').includes(n), `the network ${n} is still there`);
   const volumes = (await execa('docker', ['volume', 'ls', '-q'])).stdout.split('\n');
   const kept = owned.filter((v) => volumes.includes(v));
   assert.deepEqual(kept, [], `the cluster's volumes remain: ${kept.join(', ')}`);

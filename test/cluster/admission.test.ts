@@ -24,7 +24,9 @@ before(async () => {
   ns = await createSubmissionNamespace(admin(), 'admission-test', 'hostile');
   allowing = await createSubmissionNamespace(admin(), 'admission-test', 'allowed', { nodePorts: true });
   const core = admin().makeApiClient(k8s.CoreV1Api);
-  await core.createNamespace({ body: { metadata: { name: open, labels: { 'app.kubernetes.io/managed-by': 'kgrade-test' } } } });
+  await core.createNamespace({
+    body: { metadata: { name: open, labels: { 'app.kubernetes.io/managed-by': 'kgrade-test' } } },
+  });
   await core.createNamespacedServiceAccount({ namespace: open, body: { metadata: { name: 'student' } } });
 });
 
@@ -32,22 +34,40 @@ after(async () => {
   await Promise.all([
     ns && deleteNamespace(admin(), ns.name, 120_000),
     allowing && deleteNamespace(admin(), allowing.name, 120_000),
-    admin().makeApiClient(k8s.CoreV1Api).deleteNamespace({ name: open }).catch(() => undefined),
+    admin()
+      .makeApiClient(k8s.CoreV1Api)
+      .deleteNamespace({ name: open })
+      .catch(() => undefined),
   ]);
 });
 
 /** A dry-run create; undefined when accepted, else the HTTP status and the API server's message. */
-async function dryRun(kc: k8s.KubeConfig, namespace: string, obj: k8s.KubernetesObject): Promise<{ status: number | undefined; message: string } | undefined> {
+async function dryRun(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  obj: k8s.KubernetesObject,
+): Promise<{ status: number | undefined; message: string } | undefined> {
   try {
-    await k8s.KubernetesObjectApi.makeApiClient(kc).create({ ...obj, metadata: { ...obj.metadata, namespace } }, undefined, 'All');
+    await k8s.KubernetesObjectApi.makeApiClient(kc).create(
+      { ...obj, metadata: { ...obj.metadata, namespace } },
+      undefined,
+      'All',
+    );
     return undefined;
   } catch (err) {
     return { status: httpStatus(err), message: describeApiError(err) };
   }
 }
 
-const kubeDnsIP = async () => (await admin().makeApiClient(k8s.CoreV1Api).readNamespacedService({ name: 'kube-dns', namespace: 'kube-system' })).spec?.clusterIP ?? '';
-const service = (spec: Record<string, unknown>) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'hostile' }, spec: { ports: [{ port: 53, protocol: 'UDP' }], selector: { app: 'x' }, ...spec } });
+const kubeDnsIP = async () =>
+  (await admin().makeApiClient(k8s.CoreV1Api).readNamespacedService({ name: 'kube-dns', namespace: 'kube-system' }))
+    .spec?.clusterIP ?? '';
+const service = (spec: Record<string, unknown>) => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name: 'hostile' },
+  spec: { ports: [{ port: 53, protocol: 'UDP' }], selector: { app: 'x' }, ...spec },
+});
 const smokePod = (spec: Record<string, unknown> = {}, meta: Record<string, unknown> = {}) => ({
   apiVersion: 'v1',
   kind: 'Pod',
@@ -56,17 +76,36 @@ const smokePod = (spec: Record<string, unknown> = {}, meta: Record<string, unkno
 });
 
 const ROUTES: Array<{ name: string; obj: () => Promise<k8s.KubernetesObject>; refused: RegExp }> = [
-  { name: 'a Service with externalIPs on kube-dns\'s ClusterIP', obj: async () => service({ externalIPs: [await kubeDnsIP()] }), refused: /externalIPs is refused/ },
-  { name: 'a NodePort Service', obj: async () => service({ type: 'NodePort' }), refused: /NodePort Service .* this lab does not allow it/ },
-  { name: 'a LoadBalancer Service', obj: async () => service({ type: 'LoadBalancer' }), refused: /LoadBalancer Service .* this lab does not allow it/ },
-  { name: 'a pod running as ServiceAccount student', obj: async () => smokePod({ serviceAccountName: 'student' }), refused: /"default" ServiceAccount/ },
+  {
+    name: "a Service with externalIPs on kube-dns's ClusterIP",
+    obj: async () => service({ externalIPs: [await kubeDnsIP()] }),
+    refused: /externalIPs is refused/,
+  },
+  {
+    name: 'a NodePort Service',
+    obj: async () => service({ type: 'NodePort' }),
+    refused: /NodePort Service .* this lab does not allow it/,
+  },
+  {
+    name: 'a LoadBalancer Service',
+    obj: async () => service({ type: 'LoadBalancer' }),
+    refused: /LoadBalancer Service .* this lab does not allow it/,
+  },
+  {
+    name: 'a pod running as ServiceAccount student',
+    obj: async () => smokePod({ serviceAccountName: 'student' }),
+    refused: /"default" ServiceAccount/,
+  },
   {
     name: 'a Deployment whose pods run as student',
     obj: async () => ({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'hostile' },
-      spec: { selector: { matchLabels: { app: 'h' } }, template: { metadata: { labels: { app: 'h' } }, spec: { ...smokePod().spec, serviceAccountName: 'student' } } },
+      spec: {
+        selector: { matchLabels: { app: 'h' } },
+        template: { metadata: { labels: { app: 'h' } }, spec: { ...smokePod().spec, serviceAccountName: 'student' } },
+      },
     }),
     refused: /"default" ServiceAccount/,
   },
@@ -80,10 +119,19 @@ const ROUTES: Array<{ name: string; obj: () => Promise<k8s.KubernetesObject>; re
     }),
     refused: /metadata\.finalizers example\.com\/hold refused/,
   },
-  { name: 'a pod with a finalizer', obj: async () => smokePod({}, { finalizers: ['example.com/hold'] }), refused: /metadata\.finalizers example\.com\/hold refused/ },
   {
-    name: 'a Secret the cluster would fill with student\'s token',
-    obj: async () => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'hostile', annotations: { 'kubernetes.io/service-account.name': 'student' } }, type: 'kubernetes.io/service-account-token' }),
+    name: 'a pod with a finalizer',
+    obj: async () => smokePod({}, { finalizers: ['example.com/hold'] }),
+    refused: /metadata\.finalizers example\.com\/hold refused/,
+  },
+  {
+    name: "a Secret the cluster would fill with student's token",
+    obj: async () => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'hostile', annotations: { 'kubernetes.io/service-account.name': 'student' } },
+      type: 'kubernetes.io/service-account-token',
+    }),
     refused: /service-account-token/,
   },
 ];
@@ -100,9 +148,20 @@ for (const route of ROUTES) {
   });
 }
 
-test('a hand-written Endpoints or EndpointSlice: refused to anyone but the cluster\'s controllers, admin included', async () => {
-  const endpoints = { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'kubernetes' }, subsets: [{ addresses: [{ ip: await kubeDnsIP() }], ports: [{ port: 53 }] }] };
-  const slice = { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'hostile', labels: { 'kubernetes.io/service-name': 'x' } }, addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'] }] };
+test("a hand-written Endpoints or EndpointSlice: refused to anyone but the cluster's controllers, admin included", async () => {
+  const endpoints = {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { name: 'kubernetes' },
+    subsets: [{ addresses: [{ ip: await kubeDnsIP() }], ports: [{ port: 53 }] }],
+  };
+  const slice = {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: 'hostile', labels: { 'kubernetes.io/service-name': 'x' } },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: ['10.0.0.1'] }],
+  };
   for (const obj of [endpoints, slice]) {
     assert.equal(await dryRun(admin(), open, obj), undefined, `${obj.kind}: open without the policy`);
     const byAdmin = await dryRun(admin(), ns.name, obj);
@@ -117,39 +176,56 @@ test('a lab that allows NodePorts gets them; the quota bounds how many', async (
   assert.equal(await dryRun(allowing.student, allowing.name, service({ type: 'NodePort' })), undefined);
   const lb = await dryRun(allowing.student, allowing.name, service({ type: 'LoadBalancer' }));
   assert.equal(lb?.status, 422, 'LoadBalancer is a separate allowance');
-  const quota = (namespace: string) => admin().makeApiClient(k8s.CoreV1Api).readNamespacedResourceQuota({ name: 'kgrade', namespace });
+  const quota = (namespace: string) =>
+    admin().makeApiClient(k8s.CoreV1Api).readNamespacedResourceQuota({ name: 'kgrade', namespace });
   assert.equal((await quota(ns.name)).spec?.hard?.['services.nodeports'], '0');
   assert.equal((await quota(allowing.name)).spec?.hard?.['services.nodeports'], '3');
 });
 
-test('applying a refused object is the student\'s failure with the API server\'s message', async () => {
+test("applying a refused object is the student's failure with the API server's message", async () => {
   const manifest = `apiVersion: v1\nkind: Service\nmetadata:\n  name: dns-thief\nspec:\n  externalIPs: ["${await kubeDnsIP()}"]\n  ports: [{port: 53, protocol: UDP}]\n  selector: {app: x}\n`;
   await assert.rejects(applyManifest(ns, 'svc.yaml', manifest), (err: unknown) => {
     assert.ok(err instanceof SubmissionAssertionError, String(err));
-    assert.match(err.message, /creating Service dns-thief from svc\.yaml: the API server refused it: HTTP 422: .*externalIPs is refused/);
+    assert.match(
+      err.message,
+      /creating Service dns-thief from svc\.yaml: the API server refused it: HTTP 422: .*externalIPs is refused/,
+    );
     return true;
   });
   const svcs = await admin().makeApiClient(k8s.CoreV1Api).listServiceForAllNamespaces();
   assert.ok(!svcs.items.some((s) => s.spec?.externalIPs?.length), 'no Service in the cluster has externalIPs');
 });
 
-test('the student\'s token creates the lab\'s kinds and nothing more: no reads, no deletes, no other namespace', async () => {
+test("the student's token creates the lab's kinds and nothing more: no reads, no deletes, no other namespace", async () => {
   const core = ns.student.makeApiClient(k8s.CoreV1Api);
   await core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'mine' } } });
   for (const [what, call] of [
     ['list its pods', () => core.listNamespacedPod({ namespace: ns.name })],
     ['read its ConfigMap', () => core.readNamespacedConfigMap({ name: 'mine', namespace: ns.name })],
     ['delete its ConfigMap', () => core.deleteNamespacedConfigMap({ name: 'mine', namespace: ns.name })],
-    ['create an Event', () => core.createNamespacedEvent({ namespace: ns.name, body: { metadata: { name: 'e' }, involvedObject: { name: 'mine' } } })],
-    ['create a ConfigMap in kube-system', () => core.createNamespacedConfigMap({ namespace: 'kube-system', body: { metadata: { name: 'kgrade-hostile' } } })],
+    [
+      'create an Event',
+      () =>
+        core.createNamespacedEvent({
+          namespace: ns.name,
+          body: { metadata: { name: 'e' }, involvedObject: { name: 'mine' } },
+        }),
+    ],
+    [
+      'create a ConfigMap in kube-system',
+      () =>
+        core.createNamespacedConfigMap({ namespace: 'kube-system', body: { metadata: { name: 'kgrade-hostile' } } }),
+    ],
   ] as const) {
     await assert.rejects(call(), (err: unknown) => httpStatus(err) === 403, what);
   }
-  const sa = await admin().makeApiClient(k8s.CoreV1Api).readNamespacedServiceAccount({ name: 'student', namespace: ns.name });
+  const sa = await admin()
+    .makeApiClient(k8s.CoreV1Api)
+    .readNamespacedServiceAccount({ name: 'student', namespace: ns.name });
   assert.equal(sa.automountServiceAccountToken, false);
 });
 
-test('a pod without resources gets the LimitRange\'s defaults, ephemeral storage included', async () => {
+test("a pod without resources gets the LimitRange's defaults, ephemeral storage included", async () => {
   const core = admin().makeApiClient(k8s.CoreV1Api);
   const pod = await core.createNamespacedPod({ namespace: ns.name, body: smokePod() as k8s.V1Pod, dryRun: 'All' });
   const r = pod.spec?.containers[0]?.resources;
@@ -157,7 +233,13 @@ test('a pod without resources gets the LimitRange\'s defaults, ephemeral storage
     assert.ok(r?.limits?.[k], `limit ${k}: ${JSON.stringify(r)}`);
     assert.ok(r?.requests?.[k], `request ${k}: ${JSON.stringify(r)}`);
   }
-  const big = await dryRun(admin(), ns.name, smokePod({ containers: [{ name: 'c', image: 'busybox:1.36', resources: { limits: { 'ephemeral-storage': '50Gi' } } }] }));
+  const big = await dryRun(
+    admin(),
+    ns.name,
+    smokePod({
+      containers: [{ name: 'c', image: 'busybox:1.36', resources: { limits: { 'ephemeral-storage': '50Gi' } } }],
+    }),
+  );
   assert.equal(big?.status, 403, big?.message);
   assert.match(big?.message ?? '', /ephemeral-storage/);
 });
@@ -180,11 +262,23 @@ test('at run time a pod\'s identity (the namespace\'s "default" ServiceAccount) 
         },
       })
     ).status?.allowed ?? false;
-  for (const [verb, resource] of [['get', 'pods'], ['list', 'secrets'], ['create', 'pods'], ['create', 'endpoints'], ['delete', 'configmaps']]) {
+  for (const [verb, resource] of [
+    ['get', 'pods'],
+    ['list', 'secrets'],
+    ['create', 'pods'],
+    ['create', 'endpoints'],
+    ['delete', 'configmaps'],
+  ]) {
     assert.equal(await may('default', verb ?? '', resource ?? ''), false, `default may not ${verb} ${resource}`);
   }
   assert.equal(await may('student', 'create', 'pods'), true, 'the student account creates (kgrade uses it to apply)');
-  for (const [verb, resource] of [['get', 'pods'], ['list', 'secrets'], ['create', 'endpoints'], ['update', 'services'], ['delete', 'pods']]) {
+  for (const [verb, resource] of [
+    ['get', 'pods'],
+    ['list', 'secrets'],
+    ['create', 'endpoints'],
+    ['update', 'services'],
+    ['delete', 'pods'],
+  ]) {
     assert.equal(await may('student', verb ?? '', resource ?? ''), false, `student may not ${verb} ${resource}`);
   }
   assert.equal(await may('student', 'create', 'pods', 'kube-system'), false);

@@ -23,7 +23,8 @@ import { KGRADE_BIN } from '../helpers/grading.js';
 import { smokePod, writeTree } from '../helpers/labs.js';
 
 const SMOKE = path.join(REPO_ROOT, 'labs/smoke-cluster');
-const SERVICE = (spec: string) => `apiVersion: v1\nkind: Service\nmetadata:\n  name: hostile\nspec:\n  ports: [{port: 53, protocol: UDP}]\n  selector: {app: x}\n${spec}---\n`;
+const SERVICE = (spec: string) =>
+  `apiVersion: v1\nkind: Service\nmetadata:\n  name: hostile\nspec:\n  ports: [{port: 53, protocol: UDP}]\n  selector: {app: x}\n${spec}---\n`;
 const HOSTILE: Record<string, string> = {
   // the address is kube-dns's ClusterIP, filled in before the batch
   'h-externalip': `${SERVICE('  externalIPs: ["KUBE_DNS_IP"]\n')}${smokePod()}`,
@@ -35,7 +36,10 @@ const HOSTILE: Record<string, string> = {
   'h-privileged': smokePod('', '\n      securityContext:\n        privileged: true'),
   'h-hostpath': `${smokePod('', '\n      volumeMounts: [{name: root, mountPath: /host}]')}  volumes:\n    - name: root\n      hostPath: {path: /}\n`,
   'h-huge': smokePod('', '\n      resources:\n        requests: {memory: 4000Gi, cpu: "4000"}'),
-  'h-configmaps': Array.from({ length: 10_000 }, (_, i) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\n`).join('---\n'),
+  'h-configmaps': Array.from(
+    { length: 10_000 },
+    (_, i) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\n`,
+  ).join('---\n'),
   'h-kube-system': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kgrade-hostile-marker\n  namespace: kube-system\n---\n${smokePod()}`,
 };
 const GOOD = ['good-1', 'good-2'];
@@ -55,8 +59,11 @@ before(async () => {
   const core = kc().makeApiClient(k8s.CoreV1Api);
   kubeDnsIP = (await core.readNamespacedService({ name: 'kube-dns', namespace: 'kube-system' })).spec?.clusterIP ?? '';
   assert.ok(kubeDnsIP);
-  kubeDnsEndpoints = JSON.stringify((await core.readNamespacedEndpoints({ name: 'kube-dns', namespace: 'kube-system' })).subsets);
-  for (const [id, text] of Object.entries(HOSTILE)) await writeTree(path.join(subs, id), { 'pod.yaml': text.replace('KUBE_DNS_IP', kubeDnsIP) });
+  kubeDnsEndpoints = JSON.stringify(
+    (await core.readNamespacedEndpoints({ name: 'kube-dns', namespace: 'kube-system' })).subsets,
+  );
+  for (const [id, text] of Object.entries(HOSTILE))
+    await writeTree(path.join(subs, id), { 'pod.yaml': text.replace('KUBE_DNS_IP', kubeDnsIP) });
   configMapsBefore = (await core.listConfigMapForAllNamespaces()).items.length;
   out = path.join(root, 'out');
   run = await batch(SMOKE, subs, out, [], { timeoutMs: 900_000 });
@@ -75,16 +82,21 @@ test('the batch ends with every student graded, none in error', { timeout: 900_0
 test('the correct submissions keep full marks beside the hostile ones', async () => {
   for (const id of GOOD) {
     const s = await stored(out, id);
-    assert.equal(s.result?.score, s.result?.maxScore, `${id}: ${JSON.stringify(s.result?.scenarios.map((x) => [x.name, x.outcome, x.message]))}`);
+    assert.equal(
+      s.result?.score,
+      s.result?.maxScore,
+      `${id}: ${JSON.stringify(s.result?.scenarios.map((x) => [x.name, x.outcome, x.message]))}`,
+    );
   }
 });
 
-test('each hostile manifest loses the pod\'s points with a message that says why', async () => {
+test("each hostile manifest loses the pod's points with a message that says why", async () => {
   const why: Record<string, RegExp> = {
     'h-privileged': /violates PodSecurity "baseline[^"]*": privileged/,
     'h-hostpath': /violates PodSecurity "baseline[^"]*": hostPath volumes/,
     // over the LimitRange's default limit it is invalid at once; with its own limits, over the maximum
-    'h-huge': /Insufficient (memory|cpu)|Unschedulable|must be less than or equal to (memory|cpu) limit|maximum (memory|cpu) usage per Container/,
+    'h-huge':
+      /Insufficient (memory|cpu)|Unschedulable|must be less than or equal to (memory|cpu) limit|maximum (memory|cpu) usage per Container/,
     // over the smoke lab's 64 KiB cap it is refused at intake; under a larger cap, by the object count
     'h-configmaps': /holds 10000 objects|over this lab's cap/,
   };
@@ -96,7 +108,7 @@ test('each hostile manifest loses the pod\'s points with a message that says why
   }
 });
 
-test('each route across namespaces is refused: the student\'s failed, with the API server\'s (or the intake\'s) reason', async () => {
+test("each route across namespaces is refused: the student's failed, with the API server's (or the intake's) reason", async () => {
   const why: Record<string, RegExp> = {
     'h-externalip': /Service hostile from pod\.yaml: the API server refused it: HTTP 422: .*externalIPs is refused/,
     'h-nodeport': /HTTP 422: .*NodePort Service .*this lab does not allow it/,
@@ -104,40 +116,64 @@ test('each route across namespaces is refused: the student\'s failed, with the A
     'h-finalizer': /HTTP 422: .*metadata\.finalizers example\.com\/hold refused/,
     'h-student-sa': /HTTP 422: .*"default" ServiceAccount/,
     'h-sa-token': /HTTP 422: .*service-account-token/,
-    'h-kube-system': /names namespace "kube-system"; a submission's objects are created in the scenario's own namespace/,
+    'h-kube-system':
+      /names namespace "kube-system"; a submission's objects are created in the scenario's own namespace/,
   };
   for (const [id, pattern] of Object.entries(why)) {
     const s = await stored(out, id);
-    for (const x of s.result?.scenarios.filter((x) => !x.name.startsWith('every') && !x.name.startsWith('kube-proxy')) ?? []) {
+    for (const x of s.result?.scenarios.filter(
+      (x) => !x.name.startsWith('every') && !x.name.startsWith('kube-proxy'),
+    ) ?? []) {
       assert.equal(x.outcome, 'failed', `${id}: ${x.name}: ${JSON.stringify(x)}`);
       assert.match(x.message, pattern, `${id}: ${x.name}`);
     }
   }
   const cms = await kc().makeApiClient(k8s.CoreV1Api).listNamespacedConfigMap({ namespace: 'kube-system' });
-  assert.ok(!cms.items.some((c) => c.metadata?.name === 'kgrade-hostile-marker'), 'the marker ConfigMap is not in kube-system');
+  assert.ok(
+    !cms.items.some((c) => c.metadata?.name === 'kgrade-hostile-marker'),
+    'the marker ConfigMap is not in kube-system',
+  );
 });
 
 test('kube-dns is untouched: no Service claims an external IP, its endpoints are CoreDNS pods only, the good pods resolve names', async () => {
   const core = kc().makeApiClient(k8s.CoreV1Api);
   const claimed = (await core.listServiceForAllNamespaces()).items.filter((s) => s.spec?.externalIPs?.length);
-  assert.deepEqual(claimed.map((s) => `${s.metadata?.namespace}/${s.metadata?.name}`), []);
+  assert.deepEqual(
+    claimed.map((s) => `${s.metadata?.namespace}/${s.metadata?.name}`),
+    [],
+  );
   // CoreDNS pods come and go (a lab's @serial check deletes one): every address must still be one of theirs
-  const targets = ((await core.readNamespacedEndpoints({ name: 'kube-dns', namespace: 'kube-system' })).subsets ?? []).flatMap((s) => s.addresses ?? []);
+  const targets = (
+    (await core.readNamespacedEndpoints({ name: 'kube-dns', namespace: 'kube-system' })).subsets ?? []
+  ).flatMap((s) => s.addresses ?? []);
   assert.ok(targets.length > 0, kubeDnsEndpoints);
-  for (const a of targets) assert.ok(a.targetRef?.namespace === 'kube-system' && a.targetRef.name?.startsWith('coredns-'), `kube-dns endpoint ${JSON.stringify(a)}`);
+  for (const a of targets)
+    assert.ok(
+      a.targetRef?.namespace === 'kube-system' && a.targetRef.name?.startsWith('coredns-'),
+      `kube-dns endpoint ${JSON.stringify(a)}`,
+    );
   for (const id of GOOD) {
-    const dns = (await stored(out, id)).result?.scenarios.find((x) => x.name === 'the pod resolves kubernetes.default through CoreDNS');
+    const dns = (await stored(out, id)).result?.scenarios.find(
+      (x) => x.name === 'the pod resolves kubernetes.default through CoreDNS',
+    );
     assert.equal(dns?.outcome, 'passed', `${id}: ${JSON.stringify(dns)}`);
   }
 });
 
 test('when the batch has ended, its namespaces and their volumes are gone', async () => {
   const core = kc().makeApiClient(k8s.CoreV1Api);
-  const ours = (n: string | undefined) => [...GOOD, ...Object.keys(HOSTILE)].some((id) => n?.startsWith(`kg-smoke-cluster-${id}-`));
+  const ours = (n: string | undefined) =>
+    [...GOOD, ...Object.keys(HOSTILE)].some((id) => n?.startsWith(`kg-smoke-cluster-${id}-`));
   const left = (await core.listNamespace()).items.filter((n) => ours(n.metadata?.name));
-  assert.deepEqual(left.map((n) => `${n.metadata?.name} ${n.status?.phase}`), []);
+  assert.deepEqual(
+    left.map((n) => `${n.metadata?.name} ${n.status?.phase}`),
+    [],
+  );
   const pvs = (await core.listPersistentVolume()).items.filter((pv) => ours(pv.spec?.claimRef?.namespace));
-  assert.deepEqual(pvs.map((pv) => pv.metadata?.name), []);
+  assert.deepEqual(
+    pvs.map((pv) => pv.metadata?.name),
+    [],
+  );
 });
 
 test('nothing is left outside: no extra ConfigMaps, the cluster healthy', async () => {

@@ -37,7 +37,11 @@ after(async () => {
 function pod(name: string, script: string): k8s.V1Pod {
   return {
     metadata: { name },
-    spec: { restartPolicy: 'Never', terminationGracePeriodSeconds: 0, containers: [{ name: 'box', image: 'busybox:1.36', command: ['sh', '-c', script] }] },
+    spec: {
+      restartPolicy: 'Never',
+      terminationGracePeriodSeconds: 0,
+      containers: [{ name: 'box', image: 'busybox:1.36', command: ['sh', '-c', script] }],
+    },
   };
 }
 
@@ -46,39 +50,73 @@ test('the node carries the hash of the settings it was made with', async () => {
   assert.equal(n.metadata?.labels?.[CONFIG_LABEL], clusterConfigHash());
 });
 
-test(`a pod's fork loop stops at the pod PID limit (${POD_PIDS_LIMIT}); the node and another pod are unaffected`, { timeout: 300_000 }, async (t) => {
+test(`a pod's fork loop stops at the pod PID limit (${POD_PIDS_LIMIT}); the node and another pod are unaffected`, {
+  timeout: 300_000,
+}, async (t) => {
   await core.createNamespacedPod({ namespace: ns, body: pod('bystander', 'sleep 3600') });
-  await waitForPod(kc, ns, 'bystander', { what: 'Running', timeoutMs: 120_000, until: (p) => p.status?.phase === 'Running' });
+  await waitForPod(kc, ns, 'bystander', {
+    what: 'Running',
+    timeoutMs: 120_000,
+    until: (p) => p.status?.phase === 'Running',
+  });
   // Each child sleeps long enough to be counted while the loop goes on; printed once started.
-  await core.createNamespacedPod({ namespace: ns, body: pod('forker', `n=0; while [ $n -lt ${LOOP} ]; do sleep 120 & n=$((n+1)); echo $n; done; echo reached $n`) });
+  await core.createNamespacedPod({
+    namespace: ns,
+    body: pod('forker', `n=0; while [ $n -lt ${LOOP} ]; do sleep 120 & n=$((n+1)); echo $n; done; echo reached $n`),
+  });
   const done = await waitForPod(kc, ns, 'forker', {
     what: 'Succeeded or Failed',
     timeoutMs: 240_000,
     until: (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed',
   });
   const logs = await core.readNamespacedPodLog({ name: 'forker', namespace: ns });
-  const counts = logs.split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
+  const counts = logs
+    .split('\n')
+    .filter((l) => /^\d+$/.test(l))
+    .map(Number);
   const most = Math.max(0, ...counts);
   const tail = logs.split('\n').slice(-4).join('\n');
-  t.diagnostic(`started ${most} processes, then: ${logs.split('\n').filter((l) => /fork/.test(l))[0] ?? '(no refusal)'}`);
+  t.diagnostic(
+    `started ${most} processes, then: ${logs.split('\n').filter((l) => /fork/.test(l))[0] ?? '(no refusal)'}`,
+  );
   assert.doesNotMatch(logs, /^reached/m, `the loop started all ${LOOP} processes: no limit (${done.status?.phase})`);
   assert.match(logs, /can't fork/, `the shell was refused a fork:\n${tail}`);
-  assert.ok(most < POD_PIDS_LIMIT && most > POD_PIDS_LIMIT / 2, `it started ${most} processes before the refusal, limit ${POD_PIDS_LIMIT}:\n${tail}`);
+  assert.ok(
+    most < POD_PIDS_LIMIT && most > POD_PIDS_LIMIT / 2,
+    `it started ${most} processes before the refusal, limit ${POD_PIDS_LIMIT}:\n${tail}`,
+  );
 
-  const bystander = await execInPod(kc, ns, 'bystander', 'box', ['sh', '-c', 'sleep 1 & sleep 1 & wait; echo forked'], 60_000);
+  const bystander = await execInPod(
+    kc,
+    ns,
+    'bystander',
+    'box',
+    ['sh', '-c', 'sleep 1 & sleep 1 & wait; echo forked'],
+    60_000,
+  );
   assert.match(bystander.stdout, /forked/, bystander.stderr);
-  const onNode = await execa('docker', ['exec', node, 'sh', '-c', 'for i in 1 2 3 4 5 6 7 8; do true & done; wait; echo forked'], { reject: false, timeout: 60_000 });
+  const onNode = await execa(
+    'docker',
+    ['exec', node, 'sh', '-c', 'for i in 1 2 3 4 5 6 7 8; do true & done; wait; echo forked'],
+    { reject: false, timeout: 60_000 },
+  );
   assert.equal(onNode.stdout.trim(), 'forked', onNode.stderr);
   const s = await provider.status();
   assert.deepEqual(s.problems, [], 'the cluster is healthy after the loop');
 });
 
-test('a Service with externalIPs is refused by the API server; the same Service without them is created', { timeout: 120_000 }, async () => {
+test('a Service with externalIPs is refused by the API server; the same Service without them is created', {
+  timeout: 120_000,
+}, async () => {
   const dns = await core.readNamespacedService({ name: 'kube-dns', namespace: 'kube-system' });
   const claim = dns.spec?.clusterIP ?? '10.96.0.10';
   const service = (name: string, externalIPs?: string[]): k8s.V1Service => ({
     metadata: { name },
-    spec: { selector: { app: 'none' }, ports: [{ port: 53, protocol: 'UDP' }], ...(externalIPs ? { externalIPs } : {}) },
+    spec: {
+      selector: { app: 'none' },
+      ports: [{ port: 53, protocol: 'UDP' }],
+      ...(externalIPs ? { externalIPs } : {}),
+    },
   });
   let refused: unknown;
   try {

@@ -20,12 +20,18 @@ async function gradeSmoke(root: string, name: string, podYaml: string): Promise<
   const sub = path.join(root, name);
   await writeTree(sub, { 'pod.yaml': podYaml });
   const out = path.join(root, `out-${name}`);
-  const r = await execa('node', [CLI, 'grade', SMOKE, '--submission', sub, '--out', out], { reject: false, timeout: 600_000, env: { NO_COLOR: '1' } });
+  const r = await execa('node', [CLI, 'grade', SMOKE, '--submission', sub, '--out', out], {
+    reject: false,
+    timeout: 600_000,
+    env: { NO_COLOR: '1' },
+  });
   assert.equal(r.exitCode, 0, r.stderr);
   return JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as GradeResult;
 }
 
-test('a pod that crashes: its state, its restarts and its last log lines, the instance before the restart too', { timeout: 600_000 }, async (t) => {
+test('a pod that crashes: its state, its restarts and its last log lines, the instance before the restart too', {
+  timeout: 600_000,
+}, async (t) => {
   const root = await tempRoot('cluster-diag', t);
   const result = await gradeSmoke(
     root,
@@ -47,21 +53,44 @@ spec:
   assert.ok(d, 'a failed cluster scenario carries diagnostics');
   const pod = d.objects?.find((o) => o.kind === 'Pod' && o.name === 'smoke');
   assert.ok(pod, JSON.stringify(d));
-  assert.ok(pod.conditions.some((c) => /container box: (terminated, exit 2|waiting, CrashLoopBackOff|running)/.test(c)), pod.conditions.join('\n'));
+  assert.ok(
+    pod.conditions.some((c) => /container box: (terminated, exit 2|waiting, CrashLoopBackOff|running)/.test(c)),
+    pod.conditions.join('\n'),
+  );
   const logs = (d.logs ?? []).filter((l) => l.pod === 'smoke' && l.container === 'box');
-  assert.ok(logs.some((l) => l.lines.includes('kgrade-diag started') && l.lines.includes('kgrade-diag: config missing')), JSON.stringify(d.logs));
-  assert.ok(!(d.objects ?? []).some((o) => o.name === 'dns-client'), 'the grader\'s own pods are left out');
+  assert.ok(
+    logs.some((l) => l.lines.includes('kgrade-diag started') && l.lines.includes('kgrade-diag: config missing')),
+    JSON.stringify(d.logs),
+  );
+  assert.ok(!(d.objects ?? []).some((o) => o.name === 'dns-client'), "the grader's own pods are left out");
 });
 
-test('an image that does not exist: the pull failure in the warning events and the container waiting', { timeout: 600_000 }, async (t) => {
+test('an image that does not exist: the pull failure in the warning events and the container waiting', {
+  timeout: 600_000,
+}, async (t) => {
   const root = await tempRoot('cluster-diag', t);
-  const result = await gradeSmoke(root, 'typo', await readFile(path.join(SMOKE, 'wrong', 'tag-typo', 'pod.yaml'), 'utf8'));
+  const result = await gradeSmoke(
+    root,
+    'typo',
+    await readFile(path.join(SMOKE, 'wrong', 'tag-typo', 'pod.yaml'), 'utf8'),
+  );
   const s = result.scenarios.find((x) => x.name === RUNS);
   assert.equal(s?.outcome, 'failed', JSON.stringify(s));
   const d = s?.diagnostics;
-  assert.ok(d?.events?.some((e) => /^Failed Pod\/smoke: .*busybox:1\.36x/.test(e)), JSON.stringify(d));
+  assert.ok(
+    d?.events?.some((e) => /^Failed Pod\/smoke: .*busybox:1\.36x/.test(e)),
+    JSON.stringify(d),
+  );
   const pod = d?.objects?.find((o) => o.kind === 'Pod' && o.name === 'smoke');
-  assert.ok(pod?.conditions.some((c) => /container busybox: waiting, (ErrImagePull|ImagePullBackOff)/.test(c)), JSON.stringify(pod));
-  const gradescope = JSON.parse(await readFile(path.join(root, 'out-typo', 'gradescope', 'results.json'), 'utf8')) as { tests: Array<{ name: string; output: string }> };
-  assert.match(gradescope.tests.find((x) => x.name === RUNS)?.output ?? '', /What the grader saw:\nWarning events in the namespace:\n {2}- Failed Pod\/smoke/);
+  assert.ok(
+    pod?.conditions.some((c) => /container busybox: waiting, (ErrImagePull|ImagePullBackOff)/.test(c)),
+    JSON.stringify(pod),
+  );
+  const gradescope = JSON.parse(await readFile(path.join(root, 'out-typo', 'gradescope', 'results.json'), 'utf8')) as {
+    tests: Array<{ name: string; output: string }>;
+  };
+  assert.match(
+    gradescope.tests.find((x) => x.name === RUNS)?.output ?? '',
+    /What the grader saw:\nWarning events in the namespace:\n {2}- Failed Pod\/smoke/,
+  );
 });

@@ -49,13 +49,21 @@ ip -n ${NETNS} route add default via 203.0.113.254
 ip netns exec ${NETNS} iptables -A INPUT -p icmp --icmp-type echo-request -m comment --comment kgrade-probe -j ACCEPT`);
   assert.equal(setup.exitCode, 0, setup.stderr);
   ns = await createSubmissionNamespace(provider.kubeConfig(), 'egress-test', 'probe');
-  await applyManifest(ns, 'probe.yaml', `apiVersion: v1
+  await applyManifest(
+    ns,
+    'probe.yaml',
+    `apiVersion: v1
 kind: Pod
 metadata: {name: probe}
 spec:
   containers: [{name: busybox, image: "busybox:1.36", command: ["sleep", "3600"]}]
-`);
-  await waitForPod(provider.kubeConfig(), ns.name, 'probe', { what: 'Running', timeoutMs: 120_000, until: (p) => p.status?.phase === 'Running' });
+`,
+  );
+  await waitForPod(provider.kubeConfig(), ns.name, 'probe', {
+    what: 'Running',
+    timeoutMs: 120_000,
+    until: (p) => p.status?.phase === 'Running',
+  });
 });
 
 after(async () => {
@@ -65,7 +73,14 @@ after(async () => {
 });
 
 async function pingFromPod(): Promise<number | null> {
-  const r = await execInPod(provider.kubeConfig(), ns.name, 'probe', 'busybox', ['ping', '-c', '3', '-W', '1', OUTSIDE], 30_000);
+  const r = await execInPod(
+    provider.kubeConfig(),
+    ns.name,
+    'probe',
+    'busybox',
+    ['ping', '-c', '3', '-W', '1', OUTSIDE],
+    30_000,
+  );
   return r.code;
 }
 

@@ -45,13 +45,24 @@ test('an API server that does not answer: the grade is an error, not a zero', as
   await writeFile(file, dead);
   const context = /current-context: (\S+)/.exec(real)?.[1] ?? 'kind-kgrade';
   const out = path.join(dir, 'out');
-  const r = await kgrade('grade', SMOKE, '--submission', path.join(SMOKE, 'reference'), '--kubeconfig', file, '--context', context, '--out', out);
+  const r = await kgrade(
+    'grade',
+    SMOKE,
+    '--submission',
+    path.join(SMOKE, 'reference'),
+    '--kubeconfig',
+    file,
+    '--context',
+    context,
+    '--out',
+    out,
+  );
   assert.equal(r.exitCode, 3, r.stdout + r.stderr);
   assert.match(r.stderr, /127\.0\.0\.1:9/);
   assert.doesNotMatch(r.stdout, /✘/);
 });
 
-test('the image registry down while a pod pulls: an error naming the registry, never the student\'s failed', async (t) => {
+test("the image registry down while a pod pulls: an error naming the registry, never the student's failed", async (t) => {
   const root = await tempRoot('registry-down', t);
   const lab = await writeLab(root, 'pull-always', {
     yaml: labYaml('pull-always', { files: ['pod.yaml'], extra: { environment: 'cluster' } }),
@@ -102,11 +113,16 @@ spec:
   assert.match(again.stdout, /1\/1/);
 });
 
-test('a kube-system pod not ready for a while: cluster up waits for it and reuses the cluster, never recreates it', { timeout: 300_000 }, async (t) => {
+test('a kube-system pod not ready for a while: cluster up waits for it and reuses the cluster, never recreates it', {
+  timeout: 300_000,
+}, async (t) => {
   const kind = new KindProvider();
   const kc = kind.kubeConfig();
   const core = kc.makeApiClient(k8s.CoreV1Api);
-  const node = async () => (await execa('docker', ['inspect', '--format', '{{.Id}}', 'kgrade-control-plane'], { reject: false })).stdout.trim();
+  const node = async () =>
+    (
+      await execa('docker', ['inspect', '--format', '{{.Id}}', 'kgrade-control-plane'], { reject: false })
+    ).stdout.trim();
   const before = await node();
   assert.ok(before, 'the kind cluster is up');
   // Unready for its first 15 s, as a CoreDNS pod being replaced is: the cluster is unhealthy, not broken.
@@ -117,16 +133,20 @@ test('a kube-system pod not ready for a while: cluster up waits for it and reuse
       metadata: { name },
       spec: {
         terminationGracePeriodSeconds: 0,
-        containers: [{
-          name: 'slow',
-          image: 'busybox:1.36',
-          command: ['sh', '-c', 'sleep 15; touch /tmp/ready; sleep 3600'],
-          readinessProbe: { exec: { command: ['test', '-e', '/tmp/ready'] }, periodSeconds: 1 },
-        }],
+        containers: [
+          {
+            name: 'slow',
+            image: 'busybox:1.36',
+            command: ['sh', '-c', 'sleep 15; touch /tmp/ready; sleep 3600'],
+            readinessProbe: { exec: { command: ['test', '-e', '/tmp/ready'] }, periodSeconds: 1 },
+          },
+        ],
       },
     },
   });
-  t.after(() => core.deleteNamespacedPod({ name, namespace: 'kube-system', gracePeriodSeconds: 0 }).catch(() => undefined));
+  t.after(() =>
+    core.deleteNamespacedPod({ name, namespace: 'kube-system', gracePeriodSeconds: 0 }).catch(() => undefined),
+  );
   const r = await kgrade('cluster', 'up');
   assert.equal(r.exitCode, 0, r.stderr);
   assert.match(r.stderr, new RegExp(`kube-system/${name} is \\w+, not ready`), 'the problem is named');

@@ -36,13 +36,31 @@ async function holdPastAdmission(ns: string, kind: 'PersistentVolumeClaim' | 'Co
   const label = (await core().readNamespace({ name: ns })).metadata?.labels?.[SUBMISSION_LABEL] ?? '';
   const objects = k8s.KubernetesObjectApi.makeApiClient(admin());
   const setLabel = (value: string | null) =>
-    objects.patch({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { [SUBMISSION_LABEL]: value } } } as unknown as k8s.KubernetesObject, undefined, undefined, 'kgrade-test', undefined, k8s.PatchStrategy.MergePatch);
+    objects.patch(
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: ns, labels: { [SUBMISSION_LABEL]: value } },
+      } as unknown as k8s.KubernetesObject,
+      undefined,
+      undefined,
+      'kgrade-test',
+      undefined,
+      k8s.PatchStrategy.MergePatch,
+    );
   await setLabel(null);
   try {
     // the policies' bindings follow the label within a moment
     for (let i = 0; ; i++) {
       try {
-        await objects.patch({ apiVersion: 'v1', kind, metadata: { name, namespace: ns, finalizers: [HOLD] } }, undefined, undefined, 'kgrade-test', undefined, k8s.PatchStrategy.MergePatch);
+        await objects.patch(
+          { apiVersion: 'v1', kind, metadata: { name, namespace: ns, finalizers: [HOLD] } },
+          undefined,
+          undefined,
+          'kgrade-test',
+          undefined,
+          k8s.PatchStrategy.MergePatch,
+        );
         break;
       } catch (err) {
         if (i > 20) throw err;
@@ -68,7 +86,10 @@ before(async () => {
   await core().deleteNamespace({ name: leftover.name });
 
   held = await createSubmissionNamespace(admin(), 'namespace-end-test', 'pvc');
-  await applyManifest(held, 'pvc.yaml', `apiVersion: v1
+  await applyManifest(
+    held,
+    'pvc.yaml',
+    `apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: data}
 spec:
@@ -85,8 +106,13 @@ spec:
       command: [sh, -c, "dd if=/dev/zero of=/data/fill bs=1M count=20 && sleep 3600"]
       volumeMounts: [{name: data, mountPath: /data}]
   volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]
-`);
-  await waitForPod(admin(), held.name, 'writer', { what: 'Running', timeoutMs: 180_000, until: (p) => p.status?.phase === 'Running' });
+`,
+  );
+  await waitForPod(admin(), held.name, 'writer', {
+    what: 'Running',
+    timeoutMs: 180_000,
+    until: (p) => p.status?.phase === 'Running',
+  });
 });
 
 after(async () => {
@@ -108,30 +134,54 @@ test('a PVC holding a finalizer keeps its namespace Terminating and its data on 
   assert.ok((await nodeVolumes()).includes(volume), 'the data is still on the node');
 });
 
-test('kgrade\'s teardown removes the finalizer: namespace, volume and the folder on the node are gone', async () => {
+test("kgrade's teardown removes the finalizer: namespace, volume and the folder on the node are gone", async () => {
   const started = Date.now();
   await deleteNamespace(admin(), held.name, 120_000);
   const tookMs = Date.now() - started;
   await assert.rejects(core().readNamespace({ name: held.name }), /404|not found/i);
   const pvs = (await core().listPersistentVolume()).items.filter((pv) => pv.spec?.claimRef?.namespace === held.name);
-  assert.deepEqual(pvs.map((pv) => pv.metadata?.name), []);
-  assert.ok(!(await nodeVolumes()).some((v) => v.includes(`_${held.name}_`)), `no folder of ${held.name} left in /var/local-path-provisioner`);
+  assert.deepEqual(
+    pvs.map((pv) => pv.metadata?.name),
+    [],
+  );
+  assert.ok(
+    !(await nodeVolumes()).some((v) => v.includes(`_${held.name}_`)),
+    `no folder of ${held.name} left in /var/local-path-provisioner`,
+  );
   process.stdout.write(`# namespace and volume gone ${tookMs} ms after kgrade's teardown began\n`);
 });
 
-test('a namespace left Terminating by an earlier run: the next grade reports and finishes it, and keeps full marks', { timeout: 600_000 }, async () => {
+test('a namespace left Terminating by an earlier run: the next grade reports and finishes it, and keeps full marks', {
+  timeout: 600_000,
+}, async () => {
   const since = (await core().readNamespace({ name: leftover.name })).metadata?.deletionTimestamp;
   assert.ok(since, 'the leftover is Terminating');
   const wait = new Date(since).getTime() + LEFT_BEHIND_MS + 2_000 - Date.now();
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  assert.equal((await core().readNamespace({ name: leftover.name })).status?.phase, 'Terminating', 'still held by its finalizer');
+  assert.equal(
+    (await core().readNamespace({ name: leftover.name })).status?.phase,
+    'Terminating',
+    'still held by its finalizer',
+  );
   const sub = path.join(root, 'good');
   await writeTree(sub, { 'pod.yaml': smokePod() });
   const out = path.join(root, 'out');
-  const r = await execa('node', [CLI, 'grade', path.join(REPO_ROOT, 'labs/smoke-cluster'), '--submission', sub, '--out', out], { reject: false, timeout: 600_000, env: { NO_COLOR: '1' } });
+  const r = await execa(
+    'node',
+    [CLI, 'grade', path.join(REPO_ROOT, 'labs/smoke-cluster'), '--submission', sub, '--out', out],
+    { reject: false, timeout: 600_000, env: { NO_COLOR: '1' } },
+  );
   assert.equal(r.exitCode, 0, r.stderr);
-  assert.match(r.stderr, new RegExp(`namespace ${leftover.name} of an earlier grade was still Terminating .*removed ConfigMap held: ${HOLD}`));
-  const result = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as { score: number; maxScore: number };
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `namespace ${leftover.name} of an earlier grade was still Terminating .*removed ConfigMap held: ${HOLD}`,
+    ),
+  );
+  const result = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as {
+    score: number;
+    maxScore: number;
+  };
   assert.equal(result.score, result.maxScore);
   // the grade's process waited for it before exiting
   await assert.rejects(core().readNamespace({ name: leftover.name }), /404|not found/i);

@@ -28,7 +28,9 @@ after(async () => {
   await docker('rmi', RENAMED);
 });
 
-test('cluster up --node-image: the cluster runs that image, is healthy, and down removes it', { timeout: 900_000 }, async () => {
+test('cluster up --node-image: the cluster runs that image, is healthy, and down removes it', {
+  timeout: 900_000,
+}, async () => {
   const tagged = await docker('tag', defaultKindOptions().image, RENAMED);
   assert.equal(tagged.exitCode, 0, tagged.stderr);
   const up = await kgrade('cluster', 'up', '--node-image', RENAMED, '--kube-proxy-mode', 'nftables');
@@ -43,14 +45,28 @@ test('cluster up --node-image: the cluster runs that image, is healthy, and down
   assert.match(again.stderr, /reusing healthy cluster/, again.stderr);
 
   // kube-proxy in nftables mode: the course's claims about its rules hold, read from its own table
-  const check = await kgrade('check', 'labs/ch03-pods-on-kind', '--node-image', RENAMED, '--kube-proxy-mode', 'nftables');
+  const check = await kgrade(
+    'check',
+    'labs/ch03-pods-on-kind',
+    '--node-image',
+    RENAMED,
+    '--kube-proxy-mode',
+    'nftables',
+  );
   assert.equal(check.exitCode, 0, check.stdout + check.stderr);
   assert.match(check.stderr, /reusing healthy cluster/, 'the check ran on this cluster, not a new one');
   const held = check.stdout.split('\n');
-  for (const claim of ["kube-proxy programs the node's packet filter for the kubernetes service", "kube-proxy spreads kube-dns's dns-tcp port over the CoreDNS pods"]) {
+  for (const claim of [
+    "kube-proxy programs the node's packet filter for the kubernetes service",
+    "kube-proxy spreads kube-dns's dns-tcp port over the CoreDNS pods",
+  ]) {
     const at = held.findIndex((l) => l.startsWith('holds') && l.endsWith(claim));
     assert.ok(at >= 0, `${claim} holds:\n${check.stdout}`);
-    assert.match(held[at + 1] ?? '', /\(nftables, read (on the node|in pod kube-system\/kube-proxy-\S+)\): the service-ips map sends /, check.stdout);
+    assert.match(
+      held[at + 1] ?? '',
+      /\(nftables, read (on the node|in pod kube-system\/kube-proxy-\S+)\): the service-ips map sends /,
+      check.stdout,
+    );
   }
   const down = await kgrade('cluster', 'down');
   assert.equal(down.exitCode, 0, down.stderr);
@@ -62,7 +78,16 @@ test('--node-image with --kubernetes-version, or with an existing cluster, and a
   const both = await kgrade('cluster', 'up', '--node-image', RENAMED, '--kubernetes-version', 'v1.31.0');
   assert.equal(both.exitCode, 2, both.stderr);
   assert.match(both.stderr, /exclude each other/);
-  const existing = await kgrade('cluster', 'status', '--kubeconfig', '/dev/null', '--context', 'x', '--node-image', RENAMED);
+  const existing = await kgrade(
+    'cluster',
+    'status',
+    '--kubeconfig',
+    '/dev/null',
+    '--context',
+    'x',
+    '--node-image',
+    RENAMED,
+  );
   assert.equal(existing.exitCode, 2, existing.stderr);
   const mode = await kgrade('cluster', 'up', '--kube-proxy-mode', 'ipvs');
   assert.equal(mode.exitCode, 2, mode.stderr);

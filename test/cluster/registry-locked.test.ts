@@ -14,7 +14,13 @@ import assert from 'node:assert/strict';
 import * as k8s from '../../src/vendor/kubernetes-client.js';
 import { execa } from '../../src/vendor/execa.js';
 import { KindProvider, pinnedVersion } from '../../src/env/cluster/kind.js';
-import { readRegistry, recordedRegistry, registryDifferences, registryPorts, type RegistryContents } from '../../src/env/cluster/registry.js';
+import {
+  readRegistry,
+  recordedRegistry,
+  registryDifferences,
+  registryPorts,
+  type RegistryContents,
+} from '../../src/env/cluster/registry.js';
 import { kindClusterName } from '../../src/config.js';
 import { execInPod, waitForPod } from '../../src/kube/pods.js';
 import { REPO_ROOT } from '../../src/paths.js';
@@ -32,7 +38,12 @@ async function docker(...args: string[]) {
 }
 
 async function ipOn(container: string, network: string): Promise<string> {
-  const r = await docker('inspect', '--format', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, container);
+  const r = await docker(
+    'inspect',
+    '--format',
+    `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`,
+    container,
+  );
   assert.equal(r.exitCode, 0, r.stderr);
   assert.match(r.stdout.trim(), /^\d+\.\d+\.\d+\.\d+$/, `${container} has no IPv4 address on ${network}`);
   return r.stdout.trim();
@@ -67,7 +78,12 @@ echo "delete $(status DELETE /v2/library/busybox/manifests/$digest none '')"
 }
 
 function answers(out: string): Record<string, string> {
-  return Object.fromEntries(out.split('\n').filter(Boolean).map((l) => [l.split(' ')[0] ?? '', l.slice(l.indexOf(' ') + 1)]));
+  return Object.fromEntries(
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => [l.split(' ')[0] ?? '', l.slice(l.indexOf(' ') + 1)]),
+  );
 }
 
 let kc: k8s.KubeConfig;
@@ -82,19 +98,27 @@ before(async () => {
     namespace: ns,
     body: {
       metadata: { name: 'job' },
-      spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'box', image: 'busybox:1.36', command: ['sleep', '3600'] }] },
+      spec: {
+        terminationGracePeriodSeconds: 0,
+        containers: [{ name: 'box', image: 'busybox:1.36', command: ['sleep', '3600'] }],
+      },
     },
   });
   await waitForPod(kc, ns, 'job', { what: 'Running', timeoutMs: 120_000, until: (p) => p.status?.phase === 'Running' });
 });
 
 after(async () => {
-  await kc?.makeApiClient(k8s.CoreV1Api).deleteNamespace({ name: ns, gracePeriodSeconds: 0 }).catch(() => undefined);
+  await kc
+    ?.makeApiClient(k8s.CoreV1Api)
+    .deleteNamespace({ name: ns, gracePeriodSeconds: 0 })
+    .catch(() => undefined);
   await docker('rm', '-f', '-v', open);
   await docker('rmi', tampered);
 });
 
-test('a pod cannot push, tag, retag or delete in the registry; the writer is out of its reach', { timeout: 300_000 }, async (t) => {
+test('a pod cannot push, tag, retag or delete in the registry; the writer is out of its reach', {
+  timeout: 300_000,
+}, async (t) => {
   const expected = await recordedRegistry(cluster);
   assert.ok(expected, 'kgrade recorded what it pushed at provision');
   assert.deepEqual(await served(), expected, 'the registry serves what kgrade recorded before the probe');
@@ -112,11 +136,20 @@ test('a pod cannot push, tag, retag or delete in the registry; the writer is out
 
   // The writer, on its own network: a pod's connection to it goes nowhere.
   const writerIp = await ipOn(names.writer, names.writer);
-  const w = await execInPod(kc, ns, 'job', 'box', ['sh', '-c', `printf 'GET /v2/ HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${writerIp} 5000; echo "exit $?"`], 30_000);
+  const w = await execInPod(
+    kc,
+    ns,
+    'job',
+    'box',
+    ['sh', '-c', `printf 'GET /v2/ HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${writerIp} 5000; echo "exit $?"`],
+    30_000,
+  );
   assert.doesNotMatch(w.stdout, /HTTP\/1/, `the writer answered a pod: ${w.stdout}`);
 });
 
-test('the same probe against a registry as it was configured before (writable, delete on) succeeds at each write', { timeout: 300_000 }, async () => {
+test('the same probe against a registry as it was configured before (writable, delete on) succeeds at each write', {
+  timeout: 300_000,
+}, async () => {
   const image = `kgrade/registry:${pinnedVersion('REGISTRY_VERSION')}`;
   const run = await docker('run', '-d', '--name', open, '--network', names.network, '-p', '127.0.0.1::5000', image);
   assert.equal(run.exitCode, 0, run.stderr);
@@ -128,7 +161,11 @@ test('the same probe against a registry as it was configured before (writable, d
   }
   assert.ok(ready, `the open registry on 127.0.0.1:${port} answers`);
   const ref = `127.0.0.1:${port}/library/busybox:1.36`;
-  for (const args of [['tag', 'busybox:1.36', ref], ['push', '-q', ref], ['rmi', ref]]) {
+  for (const args of [
+    ['tag', 'busybox:1.36', ref],
+    ['push', '-q', ref],
+    ['rmi', ref],
+  ]) {
     const p = await docker(...args);
     assert.equal(p.exitCode, 0, `docker ${args.join(' ')}: ${p.stderr}`);
   }
@@ -141,7 +178,9 @@ test('the same probe against a registry as it was configured before (writable, d
   assert.match(got.delete ?? '', /^HTTP\/1\.[01] 202 /, `delete accepted${log}`);
 });
 
-test('a registry changed behind kgrade\'s back is restored by the next warm cluster up, which says so', { timeout: 600_000 }, async (t) => {
+test("a registry changed behind kgrade's back is restored by the next warm cluster up, which says so", {
+  timeout: 600_000,
+}, async (t) => {
   const expected = await recordedRegistry(cluster);
   assert.ok(expected, 'kgrade recorded what it pushed at provision');
   const { write } = await registryPorts(names);
@@ -153,13 +192,20 @@ test('a registry changed behind kgrade\'s back is restored by the next warm clus
   await docker('rm', made.stdout.trim());
   assert.equal(commit.exitCode, 0, commit.stderr);
   for (const target of [`127.0.0.1:${write}/library/busybox:latest`, `127.0.0.1:${write}/kgrade-escape/box:1`]) {
-    for (const args of [['tag', tampered, target], ['push', '-q', target], ['rmi', target]]) {
+    for (const args of [
+      ['tag', tampered, target],
+      ['push', '-q', target],
+      ['rmi', target],
+    ]) {
       const p = await docker(...args);
       assert.equal(p.exitCode, 0, `docker ${args.join(' ')}: ${p.stderr}`);
     }
   }
   const diff = registryDifferences(expected, await served());
-  assert.ok(diff.some((d) => /^library\/busybox:latest is /.test(d)), `busybox:latest repointed: ${diff.join('; ')}`);
+  assert.ok(
+    diff.some((d) => /^library\/busybox:latest is /.test(d)),
+    `busybox:latest repointed: ${diff.join('; ')}`,
+  );
   assert.ok(diff.includes('repository kgrade-escape/box added'), `a repository added: ${diff.join('; ')}`);
 
   const up = await execa('node', [CLI, 'cluster', 'up'], { reject: false, timeout: 540_000, env: { NO_COLOR: '1' } });
@@ -167,11 +213,19 @@ test('a registry changed behind kgrade\'s back is restored by the next warm clus
   assert.equal(up.exitCode, 0, log);
   const said = up.stderr.split('\n').filter((l) => /serves what kgrade did not put there/.test(l));
   assert.equal(said.length, 1, `one line says the registry was restored${log}`);
-  assert.match(said[0] ?? '', /library\/busybox:latest is [0-9a-f]{12}, not [0-9a-f]{12}.*repository kgrade-escape\/box added|repository kgrade-escape\/box added.*library\/busybox:latest is/, log);
+  assert.match(
+    said[0] ?? '',
+    /library\/busybox:latest is [0-9a-f]{12}, not [0-9a-f]{12}.*repository kgrade-escape\/box added|repository kgrade-escape\/box added.*library\/busybox:latest is/,
+    log,
+  );
   t.diagnostic(said[0] ?? '');
   assert.deepEqual(await served(), expected, 'the registry serves again exactly what kgrade recorded');
 
-  const again = await execa('node', [CLI, 'cluster', 'up'], { reject: false, timeout: 300_000, env: { NO_COLOR: '1' } });
+  const again = await execa('node', [CLI, 'cluster', 'up'], {
+    reject: false,
+    timeout: 300_000,
+    env: { NO_COLOR: '1' },
+  });
   assert.equal(again.exitCode, 0, again.stderr);
   assert.doesNotMatch(again.stderr, /did not put there/, 'a registry as recorded is left alone');
   assert.match(again.stderr, /reusing healthy cluster .*provisioned/, again.stderr);

@@ -66,10 +66,17 @@ function webDeployment(replicas: number): k8s.V1Deployment {
 }
 
 function webService(selector: Record<string, string>): k8s.V1Service {
-  return { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { selector, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web' },
+    spec: { selector, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+  };
 }
 
-async function scratchNamespace(t: { after: (fn: () => Promise<void>) => void }): Promise<{ kc: k8s.KubeConfig; ns: string }> {
+async function scratchNamespace(t: {
+  after: (fn: () => Promise<void>) => void;
+}): Promise<{ kc: k8s.KubeConfig; ns: string }> {
   const kc = new KindProvider().kubeConfig();
   const ns = `kgrade-test-spread-${randomBytes(3).toString('hex')}`;
   await kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: ns } } });
@@ -77,7 +84,9 @@ async function scratchNamespace(t: { after: (fn: () => Promise<void>) => void })
   return { kc, ns };
 }
 
-test('scaled from 1 to 3 as the check starts: one pod answers at first, and the check passes once the cluster converges', { timeout: 600_000 }, async (t) => {
+test('scaled from 1 to 3 as the check starts: one pod answers at first, and the check passes once the cluster converges', {
+  timeout: 600_000,
+}, async (t) => {
   const { kc, ns } = await scratchNamespace(t);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   await startClientPod(kc, ns, 'client', debugPodImage(), WAIT_MS);
@@ -98,11 +107,27 @@ test('scaled from 1 to 3 as the check starts: one pod answers at first, and the 
   // What the check sees first: every answer from the one Ready pod, while two more are on their way.
   const pods = await submissionPods(kc, ns);
   const hosts = pods.map((p) => p.metadata?.name ?? '');
-  const first = await requestFromPod(kc, ns, 'client', Array.from({ length: 30 }, () => `http://${svc.ip}/`), 200_000);
+  const first = await requestFromPod(
+    kc,
+    ns,
+    'client',
+    Array.from({ length: 30 }, () => `http://${svc.ip}/`),
+    200_000,
+  );
   const named = new Set(first.flatMap((a) => namesIn(a.body, hosts)));
   assert.equal(first.filter(answered).length, 30, JSON.stringify(first.slice(0, 3)));
   assert.equal(named.size, 1, `the first round should reach the one Ready pod only: ${[...named].join(', ')}`);
-  const early = judgeSpread({ requests: 30, answered: 30, hits: new Map([[[...named][0] ?? '', 30]]), readyEndpoints: 1, selected: pods.length, settled: false }, 2);
+  const early = judgeSpread(
+    {
+      requests: 30,
+      answered: 30,
+      hits: new Map([[[...named][0] ?? '', 30]]),
+      readyEndpoints: 1,
+      selected: pods.length,
+      settled: false,
+    },
+    2,
+  );
   assert.equal(early.verdict, 'retry', 'all answers from one pod while pods are starting must not fail');
 
   const seen = await spreadOverPods(kc, ns, 'client', svc, 30, 2, WAIT_MS);
@@ -111,20 +136,28 @@ test('scaled from 1 to 3 as the check starts: one pod answers at first, and the 
   t.diagnostic(`converged: ${seen}`);
 });
 
-test('a Service whose selector picks one pod fails, saying so, whether the endpoints or the requests see it first', { timeout: 600_000 }, async (t) => {
+test('a Service whose selector picks one pod fails, saying so, whether the endpoints or the requests see it first', {
+  timeout: 600_000,
+}, async (t) => {
   const { kc, ns } = await scratchNamespace(t);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   await startClientPod(kc, ns, 'client', debugPodImage(), WAIT_MS);
   await kc.makeApiClient(k8s.AppsV1Api).createNamespacedDeployment({ namespace: ns, body: webDeployment(3) });
   await waitForReadyPods(kc, ns, 'web', { count: 3, timeoutMs: WAIT_MS });
   const one = (await submissionPods(kc, ns))[0]?.metadata?.name ?? '';
-  await core.patchNamespacedPod({ name: one, namespace: ns, body: [{ op: 'add', path: '/metadata/labels/solo', value: 'yes' }] }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch));
+  await core.patchNamespacedPod(
+    { name: one, namespace: ns, body: [{ op: 'add', path: '/metadata/labels/solo', value: 'yes' }] },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
+  );
   await core.createNamespacedService({ namespace: ns, body: webService({ solo: 'yes' }) });
   const svc = await serviceFront(kc, ns, 'web', 80);
 
   await assert.rejects(serviceSpreads(kc, ns, 'client', svc, 30, 2, WAIT_MS), (err: unknown) => {
     assert.ok(err instanceof SubmissionAssertionError, String(err));
-    assert.match(err.message, new RegExp(`Service web must send requests to at least 2 pods, but its selector solo=yes matches ${one}`));
+    assert.match(
+      err.message,
+      new RegExp(`Service web must send requests to at least 2 pods, but its selector solo=yes matches ${one}`),
+    );
     return true;
   });
   // The requests' own verdict once the EndpointSlice lists the one pod: the selector picks one pod, nothing is starting.
@@ -137,7 +170,10 @@ test('a Service whose selector picks one pod fails, saying so, whether the endpo
   );
   await assert.rejects(spreadOverPods(kc, ns, 'client', svc, 30, 2, WAIT_MS), (err: unknown) => {
     assert.ok(err instanceof SubmissionAssertionError, String(err));
-    assert.match(err.message, /cannot reach 2 different pods: the Service's selector picks 1 pod and no controller is making more/);
+    assert.match(
+      err.message,
+      /cannot reach 2 different pods: the Service's selector picks 1 pod and no controller is making more/,
+    );
     assert.match(err.message, /ready endpoints: [\d.]+:8080 \(web-/);
     return true;
   });

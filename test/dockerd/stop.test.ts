@@ -77,7 +77,9 @@ after(async () => {
 /** A command that is still running on the node when dockerd stops. */
 const IN_FLIGHT = 'sleep 47; echo done';
 
-test('dockerd stopped mid-grade: exit 3, every unfinished scenario an error naming Docker, nothing failed; the next run cleans up', { timeout: 900_000 }, async (t) => {
+test('dockerd stopped mid-grade: exit 3, every unfinished scenario an error naming Docker, nothing failed; the next run cleans up', {
+  timeout: 900_000,
+}, async (t) => {
   if (process.getuid?.() !== 0) throw new Error('this test stops and restarts dockerd: run it as root');
   const out = await mkdtemp(path.join(os.tmpdir(), 'kgrade-dockerd-stop-'));
   t.after(() => rm(out, { recursive: true, force: true }));
@@ -106,9 +108,25 @@ test('dockerd stopped mid-grade: exit 3, every unfinished scenario an error nami
   // Privileged sandboxes run their commands through docker exec: the route that dockerd's stop cuts.
   // (userns sandboxes are runc containers of kgrade's own, which dockerd's stop does not touch.)
   // One scenario at a time: the later scenario must still be waiting when dockerd stops.
-  const child = spawn('node', [KGRADE_BIN, 'grade', lab, '--submission', submission, '--isolation', 'privileged', '--jobs', '1', '--out', path.join(out, 'reports')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'node',
+    [
+      KGRADE_BIN,
+      'grade',
+      lab,
+      '--submission',
+      submission,
+      '--isolation',
+      'privileged',
+      '--jobs',
+      '1',
+      '--out',
+      path.join(out, 'reports'),
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -128,7 +146,10 @@ test('dockerd stopped mid-grade: exit 3, every unfinished scenario an error nami
       if (top.stdout.includes('sleep 47')) inFlight = true;
     }
   }
-  assert.ok(inFlight, `the slow command never ran on a sandbox (kgrade ${ended ? 'ended' : 'still runs'}):\n${stdout}\n${stderr}`);
+  assert.ok(
+    inFlight,
+    `the slow command never ran on a sandbox (kgrade ${ended ? 'ended' : 'still runs'}):\n${stdout}\n${stderr}`,
+  );
 
   await stopDockerd();
   let timer: NodeJS.Timeout | undefined;
@@ -146,16 +167,30 @@ test('dockerd stopped mid-grade: exit 3, every unfinished scenario an error nami
     scenarios: { name: string; outcome: string; message: string }[];
   };
   assert.equal(results.complete, false, log);
-  for (const s of results.scenarios) t.diagnostic(`${s.outcome}: ${s.name}${s.message ? ` (${s.message.split('\n')[0]})` : ''}`);
+  for (const s of results.scenarios)
+    t.diagnostic(`${s.outcome}: ${s.name}${s.message ? ` (${s.message.split('\n')[0]})` : ''}`);
   const failed = results.scenarios.filter((s) => s.outcome === 'failed');
   assert.deepEqual(failed, [], `a scenario was marked the student's failure while Docker was down${log}`);
   const errors = results.scenarios.filter((s) => s.outcome === 'error');
-  assert.deepEqual(errors.map((s) => s.name), ['a slow command on the node', 'a later scenario'], log);
-  for (const s of errors) assert.match(s.message, /Docker daemon is not reachable|stopped|went away/, `${s.name}: ${s.message}`);
+  assert.deepEqual(
+    errors.map((s) => s.name),
+    ['a slow command on the node', 'a later scenario'],
+    log,
+  );
+  for (const s of errors)
+    assert.match(s.message, /Docker daemon is not reachable|stopped|went away/, `${s.name}: ${s.message}`);
 
   // kgrade could not remove its sandbox while dockerd was down; the next run reaps it.
   const leftBefore = await sandboxesOwnedBy([pid]);
-  const grade = await execa('node', [KGRADE_BIN, 'grade', LAB, '--submission', REFERENCE, '--out', path.join(out, 'again')], { reject: false, timeout: 600_000 });
+  const grade = await execa(
+    'node',
+    [KGRADE_BIN, 'grade', LAB, '--submission', REFERENCE, '--out', path.join(out, 'again')],
+    { reject: false, timeout: 600_000 },
+  );
   assert.equal(grade.exitCode, 0, `a grade after dockerd came back:\n${grade.stdout}\n${grade.stderr}`);
-  assert.deepEqual(await sandboxesOwnedBy([pid]), [], `left by the stopped run (before the next run: ${leftBefore.join(', ') || 'none'})`);
+  assert.deepEqual(
+    await sandboxesOwnedBy([pid]),
+    [],
+    `left by the stopped run (before the next run: ${leftBefore.join(', ') || 'none'})`,
+  );
 });

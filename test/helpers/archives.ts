@@ -62,7 +62,10 @@ export function tarGz(entries: TarEntry[]): Buffer {
 /** A tar.gz whose one file is `bytes` zeros: small compressed, large unpacked. */
 export function tarGzBomb(name: string, bytes: number): Buffer {
   const head = Buffer.alloc(512);
-  new Header({ path: name, type: 'File', size: bytes, mode: 0o644, mtime: new Date('2024-01-01T00:00:00Z') }).encode(head, 0);
+  new Header({ path: name, type: 'File', size: bytes, mode: 0o644, mtime: new Date('2024-01-01T00:00:00Z') }).encode(
+    head,
+    0,
+  );
   return gzipSync(Buffer.concat([head, Buffer.alloc(Math.ceil(bytes / 512) * 512), Buffer.alloc(1024)]), { level: 9 });
 }
 

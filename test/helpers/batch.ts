@@ -50,11 +50,17 @@ export async function copyLab(root: string, labDir = CH01, change: LabCopy = {})
 /** Every file of a folder, relative, with its content and executable bit. */
 async function filesOf(dir: string, under = ''): Promise<Array<{ rel: string; body: Buffer; executable: boolean }>> {
   const out = [];
-  for (const e of (await readdir(path.join(dir, under), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  for (const e of (await readdir(path.join(dir, under), { withFileTypes: true })).sort((a, b) =>
+    a.name < b.name ? -1 : 1,
+  )) {
     const rel = path.posix.join(under, e.name);
     if (e.isDirectory()) out.push(...(await filesOf(dir, rel)));
     else if (e.isFile()) {
-      out.push({ rel, body: await readFile(path.join(dir, rel)), executable: ((await stat(path.join(dir, rel))).mode & 0o111) !== 0 });
+      out.push({
+        rel,
+        body: await readFile(path.join(dir, rel)),
+        executable: ((await stat(path.join(dir, rel))).mode & 0o111) !== 0,
+      });
     }
   }
   return out;
@@ -73,7 +79,18 @@ export async function asZip(labDir: string, which: string, subs: string, id: str
   const files = await filesOf(path.join(labDir, which));
   const file = path.join(subs, `${id}.zip`);
   await mkdir(subs, { recursive: true });
-  await writeFile(file, zip([{ name: `${id}/` }, ...files.map((f) => ({ name: `${id}/${f.rel}`, body: f.body, mode: f.executable ? 0o100755 : 0o100644, deflate: true }))]));
+  await writeFile(
+    file,
+    zip([
+      { name: `${id}/` },
+      ...files.map((f) => ({
+        name: `${id}/${f.rel}`,
+        body: f.body,
+        mode: f.executable ? 0o100755 : 0o100644,
+        deflate: true,
+      })),
+    ]),
+  );
   return file;
 }
 
@@ -82,13 +99,25 @@ export async function asTarGz(labDir: string, which: string, subs: string, id: s
   const files = await filesOf(path.join(labDir, which));
   const file = path.join(subs, `${id}.tar.gz`);
   await mkdir(subs, { recursive: true });
-  await writeFile(file, gzipSync(tar(files.map((f) => ({ path: f.rel, body: f.body, mode: f.executable ? 0o755 : 0o644 })))));
+  await writeFile(
+    file,
+    gzipSync(tar(files.map((f) => ({ path: f.rel, body: f.body, mode: f.executable ? 0o755 : 0o644 })))),
+  );
   return file;
 }
 
 export interface BatchRun extends CliRun {
   /** stdout's JSON lines, parsed. */
-  lines: Array<{ student: string; status: string; reused: boolean; score?: number; maxScore?: number; attempts: number; reason?: string; durationMs: number }>;
+  lines: Array<{
+    student: string;
+    status: string;
+    reused: boolean;
+    score?: number;
+    maxScore?: number;
+    attempts: number;
+    reason?: string;
+    durationMs: number;
+  }>;
 }
 
 export function parseLines(stdout: string): BatchRun['lines'] {
@@ -105,8 +134,17 @@ export function parseLines(stdout: string): BatchRun['lines'] {
 }
 
 /** kgrade batch LAB SUBS --out OUT --no-build [extra]; stdout is a pipe, so it prints JSON lines. */
-export async function batch(lab: string, subs: string, out: string, extra: string[] = [], opts: CliOptions = {}): Promise<BatchRun> {
-  const r = await runCli(['batch', lab, subs, '--out', out, '--no-build', '--jobs', '2', ...extra], { timeoutMs: 400_000, ...opts });
+export async function batch(
+  lab: string,
+  subs: string,
+  out: string,
+  extra: string[] = [],
+  opts: CliOptions = {},
+): Promise<BatchRun> {
+  const r = await runCli(['batch', lab, subs, '--out', out, '--no-build', '--jobs', '2', ...extra], {
+    timeoutMs: 400_000,
+    ...opts,
+  });
   return { ...r, lines: parseLines(r.stdout) };
 }
 
@@ -127,7 +165,8 @@ export function timeless(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(timeless);
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (!['startedAt', 'finishedAt', 'durationMs'].includes(k)) out[k] = timeless(v);
+    for (const [k, v] of Object.entries(value))
+      if (!['startedAt', 'finishedAt', 'durationMs'].includes(k)) out[k] = timeless(v);
     return out;
   }
   return value;

@@ -17,6 +17,12 @@ export async function matchesGolden(rel: string, actual: string): Promise<void> 
     await writeFile(file, actual, 'utf8');
     return;
   }
-  const expected = await readFile(file, 'utf8').catch(() => assert.fail(`${file} is missing: create it with UPDATE_GOLDEN=1`));
-  assert.equal(actual, expected, `${rel} differs from its golden file ${file}; if the change is intended, regenerate with UPDATE_GOLDEN=1`);
+  const expected = await readFile(file, 'utf8').catch(() =>
+    assert.fail(`${file} is missing: create it with UPDATE_GOLDEN=1`),
+  );
+  assert.equal(
+    actual,
+    expected,
+    `${rel} differs from its golden file ${file}; if the change is intended, regenerate with UPDATE_GOLDEN=1`,
+  );
 }

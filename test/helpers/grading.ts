@@ -67,7 +67,8 @@ export function hostTracesOf(name: string): string[] {
 export async function strayTraces(): Promise<string[]> {
   const known = new Set<string>();
   const listAll = async () => {
-    for (const isolation of ISOLATIONS) for (const s of await (await sandboxRuntime(isolation)).list()) known.add(s.name);
+    for (const isolation of ISOLATIONS)
+      for (const s of await (await sandboxRuntime(isolation)).list()) known.add(s.name);
   };
   // Listed before and after the traces are read: a sandbox another process starts meanwhile is no stray.
   await listAll();
@@ -75,12 +76,15 @@ export async function strayTraces(): Promise<string[]> {
   for (const h of existsSync('/sys/fs/cgroup') ? readdirSync('/sys/fs/cgroup') : []) {
     const dir = path.join('/sys/fs/cgroup', h, 'kgrade');
     if (!existsSync(dir)) continue;
-    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) traces.push({ name: e.name, trace: `cgroup ${path.join(dir, e.name)}` });
+    for (const e of readdirSync(dir, { withFileTypes: true }))
+      if (e.isDirectory()) traces.push({ name: e.name, trace: `cgroup ${path.join(dir, e.name)}` });
   }
   const sandboxes = path.join(stateDir(), 'sandboxes');
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const mountPoint = line.split(' ')[4] ?? '';
-    const name = mountPoint.startsWith(`${sandboxes}/`) ? mountPoint.slice(sandboxes.length + 1).split('/')[0] : undefined;
+    const name = mountPoint.startsWith(`${sandboxes}/`)
+      ? mountPoint.slice(sandboxes.length + 1).split('/')[0]
+      : undefined;
     if (name) traces.push({ name, trace: `mount ${mountPoint}` });
   }
   await listAll();
@@ -114,8 +118,12 @@ export async function assertNothingLeft(pids: number[], submissionName?: string)
 /** Fails fast, with the fix, when Docker or the node image is missing. */
 export async function requireDocker(): Promise<string> {
   const image = nodeImageRef();
-  const r = await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { reject: false, timeout: 30_000 });
-  if (r.exitCode !== 0) throw new Error(`integration tests need Docker and ${image}: run scripts/ensure-images.sh (${r.stderr.trim()})`);
+  const r = await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', image], {
+    reject: false,
+    timeout: 30_000,
+  });
+  if (r.exitCode !== 0)
+    throw new Error(`integration tests need Docker and ${image}: run scripts/ensure-images.sh (${r.stderr.trim()})`);
   return image;
 }
 
@@ -181,7 +189,9 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`kgrade ${args.join(' ')} did not end within ${opts.timeoutMs ?? 180_000} ms\nstderr:\n${stderr}`));
+      reject(
+        new Error(`kgrade ${args.join(' ')} did not end within ${opts.timeoutMs ?? 180_000} ms\nstderr:\n${stderr}`),
+      );
     }, opts.timeoutMs ?? 180_000);
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -195,7 +205,12 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
   });
 }
 
-export async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<void> {
+export async function until(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 200,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

@@ -124,7 +124,10 @@ export function hostPidsWithArgv(argv: string[]): number[] {
 
 /** The Uid: line of a host process: real, effective, saved, file system. */
 export function hostUids(pid: number): number[] {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('Uid:')) ?? '';
+  const line =
+    readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Uid:')) ?? '';
   return line.split(/\s+/).slice(1).filter(Boolean).map(Number);
 }
 
@@ -164,7 +167,10 @@ export interface LoopDevice {
 }
 
 export function attachLoop(image: string): LoopDevice {
-  const dev = execFileSync('losetup', ['--find', '--show', '--read-only', image], { encoding: 'utf8', timeout: 30_000 }).trim();
+  const dev = execFileSync('losetup', ['--find', '--show', '--read-only', image], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  }).trim();
   const { major, minor } = deviceNumbers(dev);
   return {
     path: dev,

@@ -13,7 +13,13 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from '../../src/vendor/execa.js';
-import { assertNothingLeft, gradeHere, requireDocker, sandboxesOwnedBy, type InProcessGrade } from '../helpers/grading.js';
+import {
+  assertNothingLeft,
+  gradeHere,
+  requireDocker,
+  sandboxesOwnedBy,
+  type InProcessGrade,
+} from '../helpers/grading.js';
 import { labYaml, script, writeLab, writeTree, type Tree } from '../helpers/labs.js';
 
 const SCRIPT_TIMEOUT_S = 3;
@@ -68,7 +74,17 @@ async function grade(labDir: string, tree: Tree): Promise<InProcessGrade> {
 }
 
 function explain(g: InProcessGrade): string {
-  return `\n${g.log.join('\n')}\n${JSON.stringify(g.result.scenarios.map((s) => ({ name: s.name, outcome: s.outcome, message: s.message, notes: s.notes, steps: s.steps })), null, 2)}`;
+  return `\n${g.log.join('\n')}\n${JSON.stringify(
+    g.result.scenarios.map((s) => ({
+      name: s.name,
+      outcome: s.outcome,
+      message: s.message,
+      notes: s.notes,
+      steps: s.steps,
+    })),
+    null,
+    2,
+  )}`;
 }
 
 /**
@@ -78,11 +94,14 @@ function explain(g: InProcessGrade): string {
  */
 const T = { timeout: 180_000 };
 
-test('a submission missing a contract file: the scenario that runs it fails naming the file; the others still count', T, async () => {
-  const lab = await writeLab(root, 'missing-file', {
-    yaml: labYaml('missing-file', { files: ['first.sh', 'second.sh'], timeouts: TIMEOUTS }),
-    features: {
-      'scripts.feature': `Feature: two scripts
+test(
+  'a submission missing a contract file: the scenario that runs it fails naming the file; the others still count',
+  T,
+  async () => {
+    const lab = await writeLab(root, 'missing-file', {
+      yaml: labYaml('missing-file', { files: ['first.sh', 'second.sh'], timeouts: TIMEOUTS }),
+      features: {
+        'scripts.feature': `Feature: two scripts
   @points:2
   Scenario: first.sh prints one
     first.sh prints one.
@@ -102,26 +121,33 @@ test('a submission missing a contract file: the scenario that runs it fails nami
     When the node runs "echo alive"
     Then its output is "alive"
 `,
-    },
-  });
-  const g = await grade(lab, { 'first.sh': script('echo one') });
-  const { result } = g;
-  assert.equal(g.byName('first.sh prints one').outcome, 'passed', explain(g));
-  const second = g.byName('second.sh prints two');
-  assert.equal(second.outcome, 'failed', explain(g));
-  assert.match(second.message, /the submission has no second\.sh; the lab asks for it/);
-  assert.equal(g.byName('the node echoes').outcome, 'passed', explain(g));
-  assert.equal(result.score, 2);
-  assert.equal(result.maxScore, 3);
-  assert.equal(result.complete, true);
-  assert.ok(g.log.some((l) => /missing from the submission: second\.sh/.test(l)), g.log.join('\n'));
-});
+      },
+    });
+    const g = await grade(lab, { 'first.sh': script('echo one') });
+    const { result } = g;
+    assert.equal(g.byName('first.sh prints one').outcome, 'passed', explain(g));
+    const second = g.byName('second.sh prints two');
+    assert.equal(second.outcome, 'failed', explain(g));
+    assert.match(second.message, /the submission has no second\.sh; the lab asks for it/);
+    assert.equal(g.byName('the node echoes').outcome, 'passed', explain(g));
+    assert.equal(result.score, 2);
+    assert.equal(result.maxScore, 3);
+    assert.equal(result.complete, true);
+    assert.ok(
+      g.log.some((l) => /missing from the submission: second\.sh/.test(l)),
+      g.log.join('\n'),
+    );
+  },
+);
 
-test('a submission over the size cap: every graded scenario fails with the cap message, course checks are skipped', T, async () => {
-  const lab = await writeLab(root, 'size-cap', {
-    yaml: labYaml('size-cap', { maxBytes: 1024, timeouts: TIMEOUTS }),
-    features: {
-      'cap.feature': `Feature: capped
+test(
+  'a submission over the size cap: every graded scenario fails with the cap message, course checks are skipped',
+  T,
+  async () => {
+    const lab = await writeLab(root, 'size-cap', {
+      yaml: labYaml('size-cap', { maxBytes: 1024, timeouts: TIMEOUTS }),
+      features: {
+        'cap.feature': `Feature: capped
   @points:2
   Scenario: run.sh runs
     run.sh must run.
@@ -141,21 +167,25 @@ test('a submission over the size cap: every graded scenario fails with the cap m
     When the node runs "true"
     Then it succeeds
 `,
-    },
-  });
-  const g = await grade(lab, { 'run.sh': script(`echo hi\n# ${'x'.repeat(1500)}`), 'data/blob.bin': 'y'.repeat(600) });
-  const { result } = g;
-  for (const name of ['run.sh runs', 'the node still echoes']) {
-    const s = g.byName(name);
-    assert.equal(s.outcome, 'failed', explain(g));
-    assert.equal(s.message, "the submission is 3 KiB, over this lab's cap of 1 KiB; it was not run");
-  }
-  assert.equal(g.byName('a course check').outcome, 'skipped');
-  assert.equal(result.score, 0);
-  assert.equal(result.maxScore, 5);
-  assert.equal(result.complete, true);
-  assert.deepEqual(result.counts, { passed: 0, failed: 2, error: 0, skipped: 1 });
-});
+      },
+    });
+    const g = await grade(lab, {
+      'run.sh': script(`echo hi\n# ${'x'.repeat(1500)}`),
+      'data/blob.bin': 'y'.repeat(600),
+    });
+    const { result } = g;
+    for (const name of ['run.sh runs', 'the node still echoes']) {
+      const s = g.byName(name);
+      assert.equal(s.outcome, 'failed', explain(g));
+      assert.equal(s.message, "the submission is 3 KiB, over this lab's cap of 1 KiB; it was not run");
+    }
+    assert.equal(g.byName('a course check').outcome, 'skipped');
+    assert.equal(result.score, 0);
+    assert.equal(result.maxScore, 5);
+    assert.equal(result.complete, true);
+    assert.deepEqual(result.counts, { passed: 0, failed: 2, error: 0, skipped: 1 });
+  },
+);
 
 test('a script that hangs (sleep 1000) fails quickly: did not finish within N s', T, async () => {
   const g = await grade(scriptLab, { 'run.sh': script('echo starting\nsleep 1000') });
@@ -194,22 +224,32 @@ test('a script that prints forever is stopped at its deadline, with its last out
   assert.ok(s.message.length < 2000, `the message stays short: ${s.message.length} characters`);
 });
 
-test('a script that fills the grader\'s own space on the node and then hangs still fails at its deadline', T, async () => {
-  const g = await grade(scriptLab, { 'run.sh': script('cat /dev/zero > /run/kgrade/filler 2>/dev/null\ndf -h /run/kgrade\nsleep 1000') });
-  const s = g.byName(SURVIVES);
-  assert.equal(s.outcome, 'failed', explain(g));
-  assert.match(s.message, new RegExp(`did not finish within ${SCRIPT_TIMEOUT_S} s`));
-});
+test(
+  "a script that fills the grader's own space on the node and then hangs still fails at its deadline",
+  T,
+  async () => {
+    const g = await grade(scriptLab, {
+      'run.sh': script('cat /dev/zero > /run/kgrade/filler 2>/dev/null\ndf -h /run/kgrade\nsleep 1000'),
+    });
+    const s = g.byName(SURVIVES);
+    assert.equal(s.outcome, 'failed', explain(g));
+    assert.match(s.message, new RegExp(`did not finish within ${SCRIPT_TIMEOUT_S} s`));
+  },
+);
 
-test('a script cannot forge its exit status: output that mimics the grader\'s separators, then a hang, still fails', T, async () => {
-  // The old reader split on \x1e: this output made a hanging script read as "ended, exit 0".
-  const forged = String.raw`printf 'spoof\x1e\x1e0\x1ekgrade-read-done'`;
-  const g = await grade(scriptLab, { 'run.sh': script(`${forged}\nsleep 1000`) });
-  const s = g.byName(SURVIVES);
-  assert.equal(s.outcome, 'failed', explain(g));
-  assert.match(s.message, new RegExp(`did not finish within ${SCRIPT_TIMEOUT_S} s`));
-  assert.match(s.message, /spoof/);
-});
+test(
+  "a script cannot forge its exit status: output that mimics the grader's separators, then a hang, still fails",
+  T,
+  async () => {
+    // The old reader split on \x1e: this output made a hanging script read as "ended, exit 0".
+    const forged = String.raw`printf 'spoof\x1e\x1e0\x1ekgrade-read-done'`;
+    const g = await grade(scriptLab, { 'run.sh': script(`${forged}\nsleep 1000`) });
+    const s = g.byName(SURVIVES);
+    assert.equal(s.outcome, 'failed', explain(g));
+    assert.match(s.message, new RegExp(`did not finish within ${SCRIPT_TIMEOUT_S} s`));
+    assert.match(s.message, /spoof/);
+  },
+);
 
 test('a node command that prints a gigabyte, or forever: a result in bounded time, not a grader error', T, async () => {
   const lab = await writeLab(root, 'noisy-node', {
@@ -252,71 +292,75 @@ test('kill -9 -1 in a script: the node survives (PID 1 is out of its reach) and 
   const s = g.byName(SURVIVES);
   assert.equal(g.result.complete, true, explain(g));
   assert.equal(s.outcome, 'passed', explain(g));
-  assert.ok(s.notes.some((n) => /run\.sh ended with no exit status \(killed/.test(n)), explain(g));
+  assert.ok(
+    s.notes.some((n) => /run\.sh ended with no exit status \(killed/.test(n)),
+    explain(g),
+  );
 });
 
-test('kill -9 -1 while the grader waits on the script: the grader follows up, no false "did not finish"', T, async () => {
-  const g = await grade(scriptLab, { 'run.sh': script('sleep 2; kill -9 -1') });
-  const s = g.byName(SURVIVES);
-  assert.equal(g.result.complete, true, explain(g));
-  assert.equal(s.outcome, 'passed', explain(g));
-  assert.doesNotMatch(s.message, /did not finish/);
-  assert.ok(s.notes.some((n) => /ended with no exit status/.test(n)), explain(g));
-});
+test(
+  'kill -9 -1 while the grader waits on the script: the grader follows up, no false "did not finish"',
+  T,
+  async () => {
+    const g = await grade(scriptLab, { 'run.sh': script('sleep 2; kill -9 -1') });
+    const s = g.byName(SURVIVES);
+    assert.equal(g.result.complete, true, explain(g));
+    assert.equal(s.outcome, 'passed', explain(g));
+    assert.doesNotMatch(s.message, /did not finish/);
+    assert.ok(
+      s.notes.some((n) => /ended with no exit status/.test(n)),
+      explain(g),
+    );
+  },
+);
 
 test('rm -rf --no-preserve-root / in a script fails: the node lost its tools', T, async () => {
   const g = await grade(scriptLab, { 'run.sh': script('rm -rf --no-preserve-root / 2>/dev/null; exit 0') });
   const s = g.byName(SURVIVES);
   assert.equal(s.outcome, 'failed', explain(g));
-  assert.match(s.message, /^after run\.sh ran, the node (lost .+|cannot run programs anymore .*); did the script delete or overwrite system files outside its own folders\?$/);
+  assert.match(
+    s.message,
+    /^after run\.sh ran, the node (lost .+|cannot run programs anymore .*); did the script delete or overwrite system files outside its own folders\?$/,
+  );
   assert.equal(g.result.complete, true);
 });
 
-test(
-  'a script killed by SIGKILL at once is not reported as "did not finish within N s"',
-  T,
-  async () => {
-    const g = await grade(scriptLab, { 'run.sh': script('echo bye\nkill -9 $$') });
-    const s = g.byName(SURVIVES);
-    assert.doesNotMatch(s.message, /did not finish within/, explain(g));
-  },
-);
+test('a script killed by SIGKILL at once is not reported as "did not finish within N s"', T, async () => {
+  const g = await grade(scriptLab, { 'run.sh': script('echo bye\nkill -9 $$') });
+  const s = g.byName(SURVIVES);
+  assert.doesNotMatch(s.message, /did not finish within/, explain(g));
+});
 
-test(
-  'a script without #! and without the executable bit still runs, with bash',
-  T,
-  async () => {
-    const g = await grade(scriptLab, { 'run.sh': { text: 'sleep 1000\n', mode: 0o644 } });
-    const s = g.byName(SURVIVES);
-    assert.equal(s.outcome, 'failed', explain(g));
-    assert.match(s.message, /did not finish within/);
-  },
-);
+test('a script without #! and without the executable bit still runs, with bash', T, async () => {
+  const g = await grade(scriptLab, { 'run.sh': { text: 'sleep 1000\n', mode: 0o644 } });
+  const s = g.byName(SURVIVES);
+  assert.equal(s.outcome, 'failed', explain(g));
+  assert.match(s.message, /did not finish within/);
+});
 
-test(
-  'a submission holding a FIFO is graded (or refused with a clear message), leaving no copy behind',
-  T,
-  async () => {
-    const sub = await submission({ 'run.sh': script('echo hi') });
-    execFileSync('mkfifo', [path.join(sub.dir, 'pipe')]);
-    try {
-      const g = await gradeHere(scriptLab, sub.dir);
-      assert.ok(['passed', 'failed'].includes(g.byName(SURVIVES).outcome), explain(g));
-    } finally {
-      await assertNothingLeft([process.pid], sub.name);
-    }
-  },
-);
+test('a submission holding a FIFO is graded (or refused with a clear message), leaving no copy behind', T, async () => {
+  const sub = await submission({ 'run.sh': script('echo hi') });
+  execFileSync('mkfifo', [path.join(sub.dir, 'pipe')]);
+  try {
+    const g = await gradeHere(scriptLab, sub.dir);
+    assert.ok(['passed', 'failed'].includes(g.byName(SURVIVES).outcome), explain(g));
+  } finally {
+    await assertNothingLeft([process.pid], sub.name);
+  }
+});
 
 test('no sandbox of this process is left at the end', async () => {
   assert.deepEqual(await sandboxesOwnedBy([process.pid]), []);
 });
 
-test('a background shell runs two commands: each gets its own status and output, and printed markers forge nothing', T, async () => {
-  const lab = await writeLab(root, 'two-commands', {
-    yaml: labYaml('two-commands', { timeouts: TIMEOUTS }),
-    features: {
-      'shell.feature': `Feature: one shell, two commands
+test(
+  'a background shell runs two commands: each gets its own status and output, and printed markers forge nothing',
+  T,
+  async () => {
+    const lab = await writeLab(root, 'two-commands', {
+      yaml: labYaml('two-commands', { timeouts: TIMEOUTS }),
+      features: {
+        'shell.feature': `Feature: one shell, two commands
   @course
   Scenario: the second command is judged on its own
     Given a shell "s" runs on the node
@@ -327,8 +371,9 @@ test('a background shell runs two commands: each gets its own status and output,
     Then its exit code is 3
     And its output contains "two"
 `,
-    },
-  });
-  const g = await grade(lab, { 'run.sh': script('true') });
-  assert.equal(g.result.scenarios[0]?.outcome, 'passed', explain(g));
-});
+      },
+    });
+    const g = await grade(lab, { 'run.sh': script('true') });
+    assert.equal(g.result.scenarios[0]?.outcome, 'passed', explain(g));
+  },
+);

@@ -31,7 +31,12 @@ const VERBS: Record<string, string[]> = {
  * Should help ever fall through to the verb, a cluster verb must not touch the
  * shared cluster: it is pointed at a kubeconfig that does not exist.
  */
-const NO_CLUSTER = ['--kubeconfig', path.join(os.tmpdir(), `kgrade-no-such-kubeconfig-${process.pid}`), '--context', 'none'];
+const NO_CLUSTER = [
+  '--kubeconfig',
+  path.join(os.tmpdir(), `kgrade-no-such-kubeconfig-${process.pid}`),
+  '--context',
+  'none',
+];
 const NO_CLUSTER_ENV = { KGRADE_CLUSTER: `kgrade-help-${process.pid}` };
 
 function show(r: CliRun): string {
@@ -42,7 +47,8 @@ test('kgrade --help lists every verb with its summary, exit 0; kgrade alone prin
   for (const args of [['--help'], ['-h'], ['help']]) {
     const r = await runCli(args);
     assert.equal(r.code, 0, show(r));
-    for (const verb of Object.keys(VERBS)) assert.match(r.stdout, new RegExp(`^  kgrade ${verb}\\b`, 'm'), `${verb} in kgrade ${args[0]}${show(r)}`);
+    for (const verb of Object.keys(VERBS))
+      assert.match(r.stdout, new RegExp(`^  kgrade ${verb}\\b`, 'm'), `${verb} in kgrade ${args[0]}${show(r)}`);
     assert.match(r.stdout, /kgrade VERB --help/);
     assert.match(r.stdout, /^Exit codes: /m);
   }
@@ -57,13 +63,20 @@ for (const [verb, options] of Object.entries(VERBS)) {
       const r = await runCli([verb, flag], { env: NO_CLUSTER_ENV });
       assert.equal(r.code, 0, show(r));
       assert.match(r.stdout, new RegExp(`^usage: kgrade ${verb}\\b`), show(r));
-      for (const option of [...options, '--help']) assert.match(r.stdout, new RegExp(`^  (-h, )?${option}\\b`, 'm'), `${option} in kgrade ${verb} ${flag}${show(r)}`);
+      for (const option of [...options, '--help'])
+        assert.match(
+          r.stdout,
+          new RegExp(`^  (-h, )?${option}\\b`, 'm'),
+          `${option} in kgrade ${verb} ${flag}${show(r)}`,
+        );
       assert.equal(r.stderr, '', show(r));
     }
   });
 
   test(`kgrade ${verb} with an unknown option: exit 2, named by ${verb}, with its usage`, async () => {
-    const r = await runCli([verb, '--no-such-option', ...(verb === 'cluster' ? ['status', ...NO_CLUSTER] : [])], { env: NO_CLUSTER_ENV });
+    const r = await runCli([verb, '--no-such-option', ...(verb === 'cluster' ? ['status', ...NO_CLUSTER] : [])], {
+      env: NO_CLUSTER_ENV,
+    });
     assert.equal(r.code, 2, show(r));
     assert.match(r.stderr, new RegExp(`^kgrade ${verb}: Unknown option '--no-such-option'`), show(r));
     assert.match(r.stderr, new RegExp(`^usage: kgrade ${verb}\\b`, 'm'), show(r));
@@ -86,15 +99,25 @@ test('every cluster verb has its help, and asking for it touches no cluster', as
     assert.equal(r.stderr, '', show(r));
   }
   const all = await runCli(['cluster', '--help']);
-  for (const sub of ['up', 'down', 'status', 'logs', 'load']) assert.match(all.stdout, new RegExp(`^  ${sub} +\\S`, 'm'), show(all));
+  for (const sub of ['up', 'down', 'status', 'logs', 'load'])
+    assert.match(all.stdout, new RegExp(`^  ${sub} +\\S`, 'm'), show(all));
 });
 
 test('a bad option value is reported by the verb, with its usage, exit 2', async () => {
   const cases: [string[], RegExp][] = [
-    [['grade', 'labs/ch01-isolation', '--submission', 'labs/ch01-isolation/reference', '--isolation', 'nope'], /^kgrade grade: --isolation must be userns or privileged[^\n]*, not "nope"$/m],
-    [['verify', 'labs/ch01-isolation', '--jobs', '0'], /^kgrade verify: --jobs must be a whole number from 1, not "0"$/m],
+    [
+      ['grade', 'labs/ch01-isolation', '--submission', 'labs/ch01-isolation/reference', '--isolation', 'nope'],
+      /^kgrade grade: --isolation must be userns or privileged[^\n]*, not "nope"$/m,
+    ],
+    [
+      ['verify', 'labs/ch01-isolation', '--jobs', '0'],
+      /^kgrade verify: --jobs must be a whole number from 1, not "0"$/m,
+    ],
     [['cluster', 'status', '--provider', 'nope'], /^kgrade cluster: --provider must be kind or existing, not "nope"$/m],
-    [['grade', 'labs/ch01-isolation', '--submission'], /^kgrade grade: Option '--submission <value>' argument missing$/m],
+    [
+      ['grade', 'labs/ch01-isolation', '--submission'],
+      /^kgrade grade: Option '--submission <value>' argument missing$/m,
+    ],
   ];
   for (const [args, message] of cases) {
     const r = await runCli(args, { env: NO_CLUSTER_ENV });

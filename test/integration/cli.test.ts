@@ -10,7 +10,16 @@ import os from 'node:os';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { GradeResult } from '../../src/grade/model.js';
-import { assertNothingLeft, hostTracesOf, requireDocker, runCli, sandboxesOwnedBy, until, workspacesOf, type CliRun } from '../helpers/grading.js';
+import {
+  assertNothingLeft,
+  hostTracesOf,
+  requireDocker,
+  runCli,
+  sandboxesOwnedBy,
+  until,
+  workspacesOf,
+  type CliRun,
+} from '../helpers/grading.js';
 import { labYaml, script, writeLab, writeTree } from '../helpers/labs.js';
 
 const TIMEOUTS = { script: 5, command: 15, wait: 3 };
@@ -49,13 +58,19 @@ before(async () => {
   const good = { 'run.sh': script('echo hello') };
   const silent = { 'run.sh': script('true') };
   helloLab = await writeLab(root, 'cli-hello', {
-    yaml: labYaml('cli-hello', { timeouts: TIMEOUTS, expect: { silent: { score: 0, failed: ['run.sh prints hello'] } } }),
+    yaml: labYaml('cli-hello', {
+      timeouts: TIMEOUTS,
+      expect: { silent: { score: 0, failed: ['run.sh prints hello'] } },
+    }),
     features: { 'hello.feature': HELLO_FEATURE },
     reference: good,
     wrong: { silent },
   });
   mismatchLab = await writeLab(root, 'cli-mismatch', {
-    yaml: labYaml('cli-mismatch', { timeouts: TIMEOUTS, expect: { silent: { score: 0, failed: ['the node echoes'] } } }),
+    yaml: labYaml('cli-mismatch', {
+      timeouts: TIMEOUTS,
+      expect: { silent: { score: 0, failed: ['the node echoes'] } },
+    }),
     features: { 'hello.feature': HELLO_FEATURE },
     reference: good,
     wrong: { silent },
@@ -134,13 +149,24 @@ test('grade: exit 0 whatever the score', T, async () => {
   const res = await results(out);
   assert.equal(res.score, 0);
   assert.equal(res.scenarios.find((s) => s.name === 'run.sh prints hello')?.outcome, 'failed');
-  assert.match(res.scenarios.find((s) => s.name === 'run.sh prints hello')?.message ?? '', /expected the output to contain "hello"/);
+  assert.match(
+    res.scenarios.find((s) => s.name === 'run.sh prints hello')?.message ?? '',
+    /expected the output to contain "hello"/,
+  );
 });
 
 // ---------------------------------------------------------------- exit 2
 
 test('exit 2: an invalid lab names the file and the field', T, async () => {
-  const r = await runCli(['grade', invalidLab, '--submission', path.join(subs, GOOD), '--no-build', '--out', path.join(root, 'out', 'invalid')]);
+  const r = await runCli([
+    'grade',
+    invalidLab,
+    '--submission',
+    path.join(subs, GOOD),
+    '--no-build',
+    '--out',
+    path.join(root, 'out', 'invalid'),
+  ]);
   assert.equal(r.code, 2, show(r));
   assert.match(r.stderr, /kgrade: invalid lab: /);
   assert.ok(r.stderr.includes(path.join(invalidLab, 'lab.yaml')), show(r));
@@ -168,15 +194,19 @@ test('exit 2: usage errors', T, async () => {
   assert.equal(noLab.code, 2, show(noLab));
 });
 
-test(
-  'exit 2: a submission folder that does not exist is a usage error with a one-line message',
-  T,
-  async () => {
-    const r = await runCli(['grade', helloLab, '--submission', path.join(root, 'no-such-folder'), '--no-build', '--out', path.join(root, 'out', 'nope')]);
-    assert.equal(r.code, 2, show(r));
-    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-  },
-);
+test('exit 2: a submission folder that does not exist is a usage error with a one-line message', T, async () => {
+  const r = await runCli([
+    'grade',
+    helloLab,
+    '--submission',
+    path.join(root, 'no-such-folder'),
+    '--no-build',
+    '--out',
+    path.join(root, 'out', 'nope'),
+  ]);
+  assert.equal(r.code, 2, show(r));
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+});
 
 // ---------------------------------------------------------------- exit 3
 
@@ -186,7 +216,10 @@ test('exit 3: the node image does not exist (--no-build)', T, async () => {
     env: { KGRADE_NODE_IMAGE: 'kgrade/does-not-exist:1' },
   });
   assert.equal(r.code, 3, show(r));
-  assert.match(r.stderr, /kgrade: could not grade: image kgrade\/does-not-exist:1 is not built; run scripts\/ensure-images\.sh/);
+  assert.match(
+    r.stderr,
+    /kgrade: could not grade: image kgrade\/does-not-exist:1 is not built; run scripts\/ensure-images\.sh/,
+  );
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   await assertNothingLeft([r.pid], GOOD);
 });
@@ -195,14 +228,22 @@ test('an undefined step: validate reports it without Docker (exit 2)', T, async 
   const r = await runCli(['validate', brokenLab], { env: { KGRADE_DOCKER: path.join(root, 'no-docker-here') } });
   assert.equal(r.code, 2, show(r));
   assert.match(r.stdout, /^INVALID /);
-  assert.ok(r.stdout.includes(`${path.join(brokenLab, 'features/moon.feature')}:3: the lab is broken: no step definition matches "When the moon is full"`), show(r));
+  assert.ok(
+    r.stdout.includes(
+      `${path.join(brokenLab, 'features/moon.feature')}:3: the lab is broken: no step definition matches "When the moon is full"`,
+    ),
+    show(r),
+  );
   assert.doesNotMatch(r.stdout, /hello\.feature/, 'the good scenarios are not reported');
 });
 
 test('an undefined step: grading makes that scenario an error, the others still count, exit 3', T, async () => {
   const { r, out } = await grade(brokenLab, path.join(subs, GOOD));
   assert.equal(r.code, 3, show(r));
-  assert.match(r.stderr, /1 scenario\(s\) ended in a grader error even after a retry: this grade is incomplete, not a zero/);
+  assert.match(
+    r.stderr,
+    /1 scenario\(s\) ended in a grader error even after a retry: this grade is incomplete, not a zero/,
+  );
   const res = await results(out);
   assert.equal(res.complete, false);
   const moon = res.scenarios.find((s) => s.name === 'a step nobody defined');
@@ -227,13 +268,29 @@ test('verify: exit 0 when reference and wrong cases score as lab.yaml says', T, 
   assert.equal((await results(path.join(out, 'silent'))).score, 0);
 });
 
-test('verify of two labs in one process: exit 1 on a mismatch, naming it; the other lab still verified', T, async () => {
-  const r = await runCli(['verify', helloLab, mismatchLab, '--case', 'silent', '--no-build', '--out', path.join(root, 'out', 'verify-mismatch')]);
-  await assertNothingLeft([r.pid]);
-  assert.equal(r.code, 1, show(r));
-  assert.match(r.stdout, /^ok +cli-hello wrong\/silent: 0\/2 \(expected 0\/2\)$/m);
-  assert.match(r.stdout, /^MISMATCH cli-mismatch wrong\/silent: 0\/2 \(expected 0\/2\): "the node echoes" should fail but passed$/m);
-});
+test(
+  'verify of two labs in one process: exit 1 on a mismatch, naming it; the other lab still verified',
+  T,
+  async () => {
+    const r = await runCli([
+      'verify',
+      helloLab,
+      mismatchLab,
+      '--case',
+      'silent',
+      '--no-build',
+      '--out',
+      path.join(root, 'out', 'verify-mismatch'),
+    ]);
+    await assertNothingLeft([r.pid]);
+    assert.equal(r.code, 1, show(r));
+    assert.match(r.stdout, /^ok +cli-hello wrong\/silent: 0\/2 \(expected 0\/2\)$/m);
+    assert.match(
+      r.stdout,
+      /^MISMATCH cli-mismatch wrong\/silent: 0\/2 \(expected 0\/2\): "the node echoes" should fail but passed$/m,
+    );
+  },
+);
 
 test('validate: several labs in one process are each checked against the step definitions', T, async () => {
   const r = await runCli(['validate', helloLab, mismatchLab, brokenLab]);
@@ -249,7 +306,10 @@ test('validate: several labs in one process are each checked against the step de
 /** Private submission copies a signal left behind (removed, and remembered here for the todo test). */
 const copiesLeftBySignal: string[] = [];
 
-async function interrupted(signal: 'SIGINT' | 'SIGTERM', toGroup: boolean): Promise<{ r: CliRun; sandboxSeen: string[] }> {
+async function interrupted(
+  signal: 'SIGINT' | 'SIGTERM',
+  toGroup: boolean,
+): Promise<{ r: CliRun; sandboxSeen: string[] }> {
   const out = path.join(root, 'out', `signal-${signal}`);
   let pid = 0;
   let sandboxSeen: string[] = [];
@@ -259,7 +319,11 @@ async function interrupted(signal: 'SIGINT' | 'SIGTERM', toGroup: boolean): Prom
     onStart: (p) => (pid = p),
   });
   await until('kgrade to start', async () => pid > 0, 10_000, 20);
-  await until('the sandbox container to appear', async () => (sandboxSeen = await sandboxesOwnedBy([pid])).length > 0, 60_000);
+  await until(
+    'the sandbox container to appear',
+    async () => (sandboxSeen = await sandboxesOwnedBy([pid])).length > 0,
+    60_000,
+  );
   // let the slow step start on the node
   await new Promise((r) => setTimeout(r, 1500));
   process.kill(toGroup ? -pid : pid, signal);
@@ -297,7 +361,11 @@ test('kill -9 of kgrade: its orphaned sandbox is removed by the next kgrade run'
   let box = '';
   await until('the sandbox to appear', async () => (box = (await sandboxesOwnedBy([pid]))[0] ?? '') !== '', 60_000);
   // the slow step has made a cgroup and a network namespace inside before it sleeps
-  await until('the slow step to run', async () => existsSync(`/sys/fs/cgroup/memory/kgrade/${box}/node/chroot0`), 120_000);
+  await until(
+    'the slow step to run',
+    async () => existsSync(`/sys/fs/cgroup/memory/kgrade/${box}/node/chroot0`),
+    120_000,
+  );
   process.kill(pid, 'SIGKILL');
   const killed = await running;
   assert.equal(killed.signal, 'SIGKILL');
@@ -309,10 +377,6 @@ test('kill -9 of kgrade: its orphaned sandbox is removed by the next kgrade run'
   await assertNothingLeft([pid], INTERRUPTED).catch(() => undefined); // the killed run's submission copy
 });
 
-test(
-  'Ctrl-C also removes the private copy of the submission',
-  T,
-  async () => {
-    assert.deepEqual(copiesLeftBySignal, []);
-  },
-);
+test('Ctrl-C also removes the private copy of the submission', T, async () => {
+  assert.deepEqual(copiesLeftBySignal, []);
+});

@@ -37,17 +37,28 @@ const FEATURE = `Feature: diagnostics
     Then it succeeds
 `;
 
-test('a failing scenario shows the script\'s last output and the failing command; feedback levels decide what students see', { timeout: 300_000 }, async (t) => {
+test("a failing scenario shows the script's last output and the failing command; feedback levels decide what students see", {
+  timeout: 300_000,
+}, async (t) => {
   await requireDocker();
   const root = await tempRoot('feedback', t);
   const lab = await writeLab(root, 'feedback-lab', {
     yaml: labYaml('feedback-lab', { files: ['setup.sh'], timeouts: { script: 20, command: 15, wait: 5 } }),
     features: { 'diag.feature': FEATURE },
     reference: { 'setup.sh': script('echo ready; echo ok > /tmp/marker') },
-    wrong: { broken: { 'setup.sh': script('for i in $(seq 1 60); do echo "step $i"; done; echo "mkdir: cannot create /tmp/nowhere/x" >&2; exit 3') } },
+    wrong: {
+      broken: {
+        'setup.sh': script(
+          'for i in $(seq 1 60); do echo "step $i"; done; echo "mkdir: cannot create /tmp/nowhere/x" >&2; exit 3',
+        ),
+      },
+    },
   });
   const out = path.join(root, 'out');
-  const r = await runCli(['grade', lab, '--submission', path.join(lab, 'wrong', 'broken'), '--no-build', '--out', out, '--allure'], { timeoutMs: 280_000 });
+  const r = await runCli(
+    ['grade', lab, '--submission', path.join(lab, 'wrong', 'broken'), '--no-build', '--out', out, '--allure'],
+    { timeoutMs: 280_000 },
+  );
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as GradeResult;
   const marker = result.scenarios.find((s) => s.name === 'setup.sh leaves a marker file');
@@ -67,7 +78,10 @@ test('a failing scenario shows the script\'s last output and the failing command
   // Gradescope: full shows what the grader saw, message shows the message only, hidden waits
   const gs = JSON.parse(await readFile(path.join(out, 'gradescope', 'results.json'), 'utf8')) as GradescopeResults;
   const byName = new Map(gs.tests.map((x) => [x.name, x]));
-  assert.match(byName.get('setup.sh leaves a marker file')?.output ?? '', /What the grader saw:\nThe script setup\.sh \(exit 3\):[\s\S]*\| step 60/);
+  assert.match(
+    byName.get('setup.sh leaves a marker file')?.output ?? '',
+    /What the grader saw:\nThe script setup\.sh \(exit 3\):[\s\S]*\| step 60/,
+  );
   const message = byName.get('setup.sh prints ready');
   assert.equal(message?.status, 'failed');
   assert.doesNotMatch(message?.output ?? '', /Hint|What the grader saw/);
@@ -80,12 +94,21 @@ test('a failing scenario shows the script\'s last output and the failing command
   assert.match(await readFile(path.join(out, 'summary.md'), 'utf8'), /<summary>What the grader saw<\/summary>/);
   assert.match(r.stdout, /seen: The script setup\.sh \(exit 3\)/);
   const allure = path.join(out, 'allure-results');
-  const attachments = await Promise.all((await readdir(allure)).filter((f) => f.endsWith('-attachment.json')).map((f) => readFile(path.join(allure, f), 'utf8')));
-  assert.ok(attachments.some((a) => a.includes('"what":"setup.sh"')), 'Allure holds the diagnostics as an attachment');
+  const attachments = await Promise.all(
+    (await readdir(allure))
+      .filter((f) => f.endsWith('-attachment.json'))
+      .map((f) => readFile(path.join(allure, f), 'utf8')),
+  );
+  assert.ok(
+    attachments.some((a) => a.includes('"what":"setup.sh"')),
+    'Allure holds the diagnostics as an attachment',
+  );
 
   // a passing grade carries none
   const good = path.join(root, 'good');
-  const ok = await runCli(['grade', lab, '--submission', path.join(lab, 'reference'), '--no-build', '--out', good], { timeoutMs: 280_000 });
+  const ok = await runCli(['grade', lab, '--submission', path.join(lab, 'reference'), '--no-build', '--out', good], {
+    timeoutMs: 280_000,
+  });
   assert.equal(ok.code, 0, ok.stderr);
   const passed = JSON.parse(await readFile(path.join(good, 'results.json'), 'utf8')) as GradeResult;
   assert.equal(passed.score, 4);

@@ -39,7 +39,8 @@ before(async () => {
   await requireDocker();
 });
 
-const start = (isolation: Isolation = 'userns') => startSandbox(isolation, { image: nodeImageRef(), runId: RUN_ID, purpose: 'hostile-shared-test' });
+const start = (isolation: Isolation = 'userns') =>
+  startSandbox(isolation, { image: nodeImageRef(), runId: RUN_ID, purpose: 'hostile-shared-test' });
 
 async function run(sb: Sandbox, script: string, timeoutMs = 60_000): Promise<string> {
   const r = await sb.exec(['bash', '-c', script], { timeoutMs });
@@ -54,7 +55,9 @@ async function hostRootUid(sb: Sandbox): Promise<number> {
 
 /** Every cgroup kgrade/<name> in any hierarchy, the deepest cgroup the chain reached included. */
 function cgroupsOf(name: string): string[] {
-  return readdirSync('/sys/fs/cgroup').map((h) => path.join('/sys/fs/cgroup', h, 'kgrade', name)).filter((d) => existsSync(d));
+  return readdirSync('/sys/fs/cgroup')
+    .map((h) => path.join('/sys/fs/cgroup', h, 'kgrade', name))
+    .filter((d) => existsSync(d));
 }
 
 /** Builds, in every delegated hierarchy, 20 nested cgroups with 250-character names and leaves a process in the deepest. */
@@ -69,78 +72,101 @@ for c in ${DELEGATED.join(' ')}; do
 done
 echo "depth $(pwd | wc -c)"`;
 
-test('a chain of cgroups longer than PATH_MAX is removed with its sandbox, and nothing is left in any hierarchy', T, async () => {
-  const sb = await start();
-  const out = await run(sb, DEEP_CHAIN);
-  const depth = Number(/depth (\d+)/.exec(out)?.[1]);
-  assert.ok(depth > 4096, `the chain's path in the sandbox is ${depth} bytes, past PATH_MAX`);
-  await sb.destroy();
-  assert.deepEqual(cgroupsOf(sb.name), []);
-  assert.deepEqual(hostTracesOf(sb.name), []);
-});
+test(
+  'a chain of cgroups longer than PATH_MAX is removed with its sandbox, and nothing is left in any hierarchy',
+  T,
+  async () => {
+    const sb = await start();
+    const out = await run(sb, DEEP_CHAIN);
+    const depth = Number(/depth (\d+)/.exec(out)?.[1]);
+    assert.ok(depth > 4096, `the chain's path in the sandbox is ${depth} bytes, past PATH_MAX`);
+    await sb.destroy();
+    assert.deepEqual(cgroupsOf(sb.name), []);
+    assert.deepEqual(hostTracesOf(sb.name), []);
+  },
+);
 
-test('the same chain left by a run that died is removed by `kgrade clean`, which exits 0, and the next sandbox works', T, async () => {
-  const sb = await start();
-  await run(sb, DEEP_CHAIN);
-  // The owner dies: its pid becomes one that no longer runs.
-  const dead = spawnSync('true').pid;
-  writeFileSync(path.join(stateDir(), 'sandboxes', sb.name, 'owner'), `${dead}\n`);
-  untrack(sb.name);
-  const clean = await runCli(['clean'], { timeoutMs: 120_000 });
-  assert.equal(clean.code, 0, `${clean.stdout}\n${clean.stderr}`);
-  assert.match(clean.stdout, new RegExp(`removed 1 orphaned sandbox\\(es\\): .*${sb.name}`));
-  assert.deepEqual(cgroupsOf(sb.name), []);
-  assert.deepEqual(hostTracesOf(sb.name), []);
-  const next = await start();
-  try {
-    assert.equal((await run(next, 'mkdir /sys/fs/cgroup/memory/ok && echo fine')).trim(), 'fine');
-  } finally {
-    await next.destroy();
-  }
-});
-
-test('a sandbox whose cgroup cannot be emptied is set aside: later runs go on, `kgrade clean` says so (exit 4) until it is removed', T, async () => {
-  const freezer = `/sys/fs/cgroup/freezer/kgrade-test-${randomTag()}`;
-  const sb = await start();
-  let stuck: number | undefined;
-  try {
-    await run(sb, 'mkdir /sys/fs/cgroup/memory/stuck');
-    // A host process in the sandbox's cgroup that SIGKILL cannot end while it is frozen.
-    const sleeper = spawnSync('sh', ['-c', 'sleep 100000 >/dev/null 2>&1 & echo $!'], { encoding: 'utf8' });
-    stuck = Number(sleeper.stdout.trim());
-    writeFileSync(`/sys/fs/cgroup/memory/kgrade/${sb.name}/node/stuck/cgroup.procs`, String(stuck));
-    mkdirSync(freezer);
-    writeFileSync(path.join(freezer, 'cgroup.procs'), String(stuck));
-    writeFileSync(path.join(freezer, 'freezer.state'), 'FROZEN');
-    await until('the process frozen', async () => readFileSync(path.join(freezer, 'freezer.state'), 'utf8').trim() === 'FROZEN', 10_000);
-
-    await assert.rejects(sb.destroy(), (err: Error) => /set aside/.test(err.message) && err.message.includes(sb.name));
-    const other = await runCli(['clean'], { timeoutMs: 120_000 });
-    assert.equal(other.code, 4, `${other.stdout}\n${other.stderr}`);
-    assert.match(other.stdout, new RegExp(`set aside since .*: ${sb.name}: could not remove the cgroup`));
-    const next = await start();
-    try {
-      assert.equal((await run(next, 'echo fine')).trim(), 'fine', 'a sandbox starts while another is set aside');
-    } finally {
-      await next.destroy();
-    }
-
-    writeFileSync(path.join(freezer, 'freezer.state'), 'THAWED');
+test(
+  'the same chain left by a run that died is removed by `kgrade clean`, which exits 0, and the next sandbox works',
+  T,
+  async () => {
+    const sb = await start();
+    await run(sb, DEEP_CHAIN);
+    // The owner dies: its pid becomes one that no longer runs.
+    const dead = spawnSync('true').pid;
+    writeFileSync(path.join(stateDir(), 'sandboxes', sb.name, 'owner'), `${dead}\n`);
+    untrack(sb.name);
     const clean = await runCli(['clean'], { timeoutMs: 120_000 });
     assert.equal(clean.code, 0, `${clean.stdout}\n${clean.stderr}`);
     assert.match(clean.stdout, new RegExp(`removed 1 orphaned sandbox\\(es\\): .*${sb.name}`));
     assert.deepEqual(cgroupsOf(sb.name), []);
     assert.deepEqual(hostTracesOf(sb.name), []);
-  } finally {
-    if (existsSync(freezer)) {
-      writeFileSync(path.join(freezer, 'freezer.state'), 'THAWED');
-      if (stuck) spawnSync('kill', ['-9', String(stuck)]);
-      await until('the frozen process gone', async () => readFileSync(path.join(freezer, 'cgroup.procs'), 'utf8').trim() === '', 10_000).catch(() => undefined);
-      rmdirSync(freezer);
+    const next = await start();
+    try {
+      assert.equal((await run(next, 'mkdir /sys/fs/cgroup/memory/ok && echo fine')).trim(), 'fine');
+    } finally {
+      await next.destroy();
     }
-    await runCli(['clean'], { timeoutMs: 120_000 });
-  }
-});
+  },
+);
+
+test(
+  'a sandbox whose cgroup cannot be emptied is set aside: later runs go on, `kgrade clean` says so (exit 4) until it is removed',
+  T,
+  async () => {
+    const freezer = `/sys/fs/cgroup/freezer/kgrade-test-${randomTag()}`;
+    const sb = await start();
+    let stuck: number | undefined;
+    try {
+      await run(sb, 'mkdir /sys/fs/cgroup/memory/stuck');
+      // A host process in the sandbox's cgroup that SIGKILL cannot end while it is frozen.
+      const sleeper = spawnSync('sh', ['-c', 'sleep 100000 >/dev/null 2>&1 & echo $!'], { encoding: 'utf8' });
+      stuck = Number(sleeper.stdout.trim());
+      writeFileSync(`/sys/fs/cgroup/memory/kgrade/${sb.name}/node/stuck/cgroup.procs`, String(stuck));
+      mkdirSync(freezer);
+      writeFileSync(path.join(freezer, 'cgroup.procs'), String(stuck));
+      writeFileSync(path.join(freezer, 'freezer.state'), 'FROZEN');
+      await until(
+        'the process frozen',
+        async () => readFileSync(path.join(freezer, 'freezer.state'), 'utf8').trim() === 'FROZEN',
+        10_000,
+      );
+
+      await assert.rejects(
+        sb.destroy(),
+        (err: Error) => /set aside/.test(err.message) && err.message.includes(sb.name),
+      );
+      const other = await runCli(['clean'], { timeoutMs: 120_000 });
+      assert.equal(other.code, 4, `${other.stdout}\n${other.stderr}`);
+      assert.match(other.stdout, new RegExp(`set aside since .*: ${sb.name}: could not remove the cgroup`));
+      const next = await start();
+      try {
+        assert.equal((await run(next, 'echo fine')).trim(), 'fine', 'a sandbox starts while another is set aside');
+      } finally {
+        await next.destroy();
+      }
+
+      writeFileSync(path.join(freezer, 'freezer.state'), 'THAWED');
+      const clean = await runCli(['clean'], { timeoutMs: 120_000 });
+      assert.equal(clean.code, 0, `${clean.stdout}\n${clean.stderr}`);
+      assert.match(clean.stdout, new RegExp(`removed 1 orphaned sandbox\\(es\\): .*${sb.name}`));
+      assert.deepEqual(cgroupsOf(sb.name), []);
+      assert.deepEqual(hostTracesOf(sb.name), []);
+    } finally {
+      if (existsSync(freezer)) {
+        writeFileSync(path.join(freezer, 'freezer.state'), 'THAWED');
+        if (stuck) spawnSync('kill', ['-9', String(stuck)]);
+        await until(
+          'the frozen process gone',
+          async () => readFileSync(path.join(freezer, 'cgroup.procs'), 'utf8').trim() === '',
+          10_000,
+        ).catch(() => undefined);
+        rmdirSync(freezer);
+      }
+      await runCli(['clean'], { timeoutMs: 120_000 });
+    }
+  },
+);
 
 /** Python in the sandbox: the key syscalls of x86_64 and arm64, by number (no keyctl tool in the node image). */
 const KEYS_PY = `import ctypes, os, platform, sys
@@ -157,7 +183,7 @@ def session():
     return libc.syscall(KEYCTL, 0, ctypes.c_int(-3), 1)
 `;
 
-test('two sandboxes at once have host uids apart: neither sees, reads or writes the other\'s keys', T, async (t) => {
+test("two sandboxes at once have host uids apart: neither sees, reads or writes the other's keys", T, async (t) => {
   const tag = randomTag();
   const [a, b] = await Promise.all([start(), start()]);
   try {
@@ -189,13 +215,17 @@ print('WRITE', add('KGRADE-MARK-b-${tag}', ${ringA}))
 EOF`,
     );
     t.diagnostic(bOut.trim().replace(/\n/g, ' | '));
-    assert.match(bOut, /^SEES 0$/m, 'B does not see A\'s key in /proc/keys');
-    assert.match(bOut, /^READ errno \d+$/m, 'B cannot read A\'s key');
-    assert.match(bOut, /^WRITE -\d+$/m, 'B cannot add a key to A\'s keyring');
+    assert.match(bOut, /^SEES 0$/m, "B does not see A's key in /proc/keys");
+    assert.match(bOut, /^READ errno \d+$/m, "B cannot read A's key");
+    assert.match(bOut, /^WRITE -\d+$/m, "B cannot add a key to A's keyring");
     assert.equal(await run(a, `grep -c KGRADE-MARK-b-${tag} /proc/keys || true`), '0\n');
 
     // What every sandbox saw when all of them were the same host uid: a process with A's uid sees A's key.
-    const sameUid = execFileSync('setpriv', [`--reuid=${uidA}`, `--regid=${uidA}`, '--clear-groups', 'cat', '/proc/keys'], { encoding: 'utf8' });
+    const sameUid = execFileSync(
+      'setpriv',
+      [`--reuid=${uidA}`, `--regid=${uidA}`, '--clear-groups', 'cat', '/proc/keys'],
+      { encoding: 'utf8' },
+    );
     assert.ok(sameUid.includes(`KGRADE-MARK-a-${tag}`), `a process with A's host uid sees A's key:\n${sameUid}`);
     // Key quotas are counted per host uid: each sandbox has its own line.
     const users = readFileSync('/proc/key-users', 'utf8');
@@ -216,7 +246,14 @@ time.sleep(float(sys.argv[2]))
 /** How many inotify instances a host process can make now, as uid (root by default). */
 function hostInotify(uid?: number): number {
   const prefix = uid === undefined ? [] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'];
-  const argv = [...prefix, existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3', '-c', INOTIFY_PY, '1000', '0'];
+  const argv = [
+    ...prefix,
+    existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3',
+    '-c',
+    INOTIFY_PY,
+    '1000',
+    '0',
+  ];
   const out = execFileSync(argv[0] ?? '', argv.slice(1), { encoding: 'utf8', timeout: 30_000 });
   return Number(/made (\d+)/.exec(out)?.[1]);
 }
@@ -224,14 +261,18 @@ function hostInotify(uid?: number): number {
 for (const isolation of ['userns', 'privileged'] as const) {
   const title =
     isolation === 'userns'
-      ? 'userns: a sandbox\'s inotify instances are charged to its own host uid, not to host root\'s'
-      : 'privileged: a sandbox\'s inotify instances are host root\'s (the route the userns test sees closed)';
+      ? "userns: a sandbox's inotify instances are charged to its own host uid, not to host root's"
+      : "privileged: a sandbox's inotify instances are host root's (the route the userns test sees closed)";
   test(title, T, async (t) => {
     const sb = await start(isolation);
     try {
       await run(sb, `cat > /run/ino.py <<'EOF'\n${INOTIFY_PY}\nEOF`);
       const holding = sb.exec(['bash', '-c', 'python3 /run/ino.py 1000 20 > /run/ino.out 2>&1'], { timeoutMs: 60_000 });
-      await until('the sandbox holding its inotify instances', async () => /made \d+/.test(await run(sb, 'cat /run/ino.out 2>/dev/null || true')), 30_000);
+      await until(
+        'the sandbox holding its inotify instances',
+        async () => /made \d+/.test(await run(sb, 'cat /run/ino.out 2>/dev/null || true')),
+        30_000,
+      );
       const made = Number(/made (\d+)/.exec(await run(sb, 'cat /run/ino.out'))?.[1]);
       const root = hostInotify();
       t.diagnostic(`the sandbox made ${made} inotify instances; host root could still make ${root}`);
@@ -240,7 +281,7 @@ for (const isolation of ['userns', 'privileged'] as const) {
         assert.ok(root > 0, 'host root can still make inotify instances while the sandbox holds all it may');
         const own = hostInotify(await hostRootUid(sb));
         t.diagnostic(`a host process with the sandbox's uid could make ${own}`);
-        assert.equal(own, 0, 'the sandbox\'s instances are charged to its own host uid');
+        assert.equal(own, 0, "the sandbox's instances are charged to its own host uid");
       } else {
         assert.equal(root, 0, 'host root has none left while the privileged sandbox holds them');
       }
@@ -251,7 +292,7 @@ for (const isolation of ['userns', 'privileged'] as const) {
   });
 }
 
-test('userns: unix socket buffers are charged to the sandbox\'s memory limit, which holds', T, async (t) => {
+test("userns: unix socket buffers are charged to the sandbox's memory limit, which holds", T, async (t) => {
   const sb = await start();
   const cg = (f: string) => Number(readFileSync(`/sys/fs/cgroup/memory/kgrade/${sb.name}/${f}`, 'utf8').trim());
   try {
@@ -279,10 +320,19 @@ print('queued MiB', total >> 20, 'pairs', len(pairs), flush=True)`,
     );
     const peak = cg('memory.max_usage_in_bytes');
     const kmemPeak = cg('memory.kmem.max_usage_in_bytes');
-    t.diagnostic(`${r.stdout.trim() || `the filler ended with ${r.code}`}; the sandbox's memory peaked at ${mib(peak)} MiB, kernel memory at ${mib(kmemPeak)} MiB (limit ${mib(LIMITS.memoryBytes)} MiB)`);
-    assert.ok(kmemPeak > 512 * MiB, `socket buffers are charged to the sandbox: kernel memory peaked at ${mib(kmemPeak)} MiB`);
+    t.diagnostic(
+      `${r.stdout.trim() || `the filler ended with ${r.code}`}; the sandbox's memory peaked at ${mib(peak)} MiB, kernel memory at ${mib(kmemPeak)} MiB (limit ${mib(LIMITS.memoryBytes)} MiB)`,
+    );
+    assert.ok(
+      kmemPeak > 512 * MiB,
+      `socket buffers are charged to the sandbox: kernel memory peaked at ${mib(kmemPeak)} MiB`,
+    );
     assert.ok(peak <= LIMITS.memoryBytes, `the limit held: ${mib(peak)} MiB`);
-    assert.equal(cg('memory.kmem.tcp.limit_in_bytes'), LIMITS.memoryBytes, 'TCP buffers are charged under the same limit');
+    assert.equal(
+      cg('memory.kmem.tcp.limit_in_bytes'),
+      LIMITS.memoryBytes,
+      'TCP buffers are charged under the same limit',
+    );
   } finally {
     await sb.destroy();
   }

@@ -143,10 +143,18 @@ function assertSysctl(isolation: Isolation, key: string, setting: HostSetting, t
   assert.equal(setting.current(), setting.original, `the host's ${key} is back to its original`);
 }
 
-async function sysctlRoute(isolation: Isolation, t: TestContext, file: string, values: [string, string]): Promise<void> {
+async function sysctlRoute(
+  isolation: Isolation,
+  t: TestContext,
+  file: string,
+  values: [string, string],
+): Promise<void> {
   const key = path.relative('/proc/sys', file).replaceAll('/', '.');
   const setting = new HostSetting(file);
-  assert.ok(!values.includes(setting.original), `test values ${values.join(', ')} differ from the host's ${key} (${setting.original})`);
+  assert.ok(
+    !values.includes(setting.original),
+    `test values ${values.join(', ')} differ from the host's ${key} (${setting.original})`,
+  );
   try {
     await withSandbox(isolation, async (sb) => {
       const tries = await writeSysctl(sb, setting, values);
@@ -244,10 +252,18 @@ true`;
       assert.equal(r.code, 0, `the probe ran${seen(r)}`);
       assert.deepEqual(linesOf(r, 'OK'), [], `no release_agent write succeeded${seen(r)}`);
       for (const a of host.agents) {
-        assert.equal(a.current(), a.original, `the host's ${a.file} is unchanged (it reads ${JSON.stringify(a.current())})${seen(r)}`);
+        assert.equal(
+          a.current(),
+          a.original,
+          `the host's ${a.file} is unchanged (it reads ${JSON.stringify(a.current())})${seen(r)}`,
+        );
       }
       assert.equal(host.hierarchies(), hierarchiesBefore, `the host's /proc/cgroups shows no new hierarchy${seen(r)}`);
-      assert.equal(host.mine(), mineBefore, `the host's processes are in no new hierarchy (/proc/self/cgroup)${seen(r)}`);
+      assert.equal(
+        host.mine(),
+        mineBefore,
+        `the host's processes are in no new hierarchy (/proc/self/cgroup)${seen(r)}`,
+      );
     });
   } finally {
     for (const a of host.agents) a.restore();
@@ -304,7 +320,11 @@ true`;
         show(t, r);
         assert.equal(r.code, 0, `the probe ran${seen(r)}`);
         if (isolation === 'userns') {
-          assert.deepEqual(linesOf(r, 'MOUNTED-RO', 'MOUNTED-SHARED', 'SEEN'), [], `the host's disk ${dev.path} was not mounted${seen(r)}`);
+          assert.deepEqual(
+            linesOf(r, 'MOUNTED-RO', 'MOUNTED-SHARED', 'SEEN'),
+            [],
+            `the host's disk ${dev.path} was not mounted${seen(r)}`,
+          );
           assert.ok(!r.stdout.includes(`kgrade-hostile-marker-${tag}`), `the host's marker was not seen${seen(r)}`);
           assert.deepEqual(linesOf(r, 'MKNOD-OK'), [], `no block device node could be made${seen(r)}`);
         } else {
@@ -340,7 +360,9 @@ async function readRawDisk(isolation: Isolation, t: TestContext): Promise<void> 
     loop = attachLoop(image);
     const targets: { label: string; kind: 'b' | 'c'; major: number; minor: number; path?: string }[] = [
       { label: 'loop', kind: 'b', major: loop.major, minor: loop.minor, path: loop.path },
-      ...(ROOT_DEV ? [{ label: 'root', kind: 'b' as const, major: ROOT_DEV.major, minor: ROOT_DEV.minor, path: ROOT_DEV.path }] : []),
+      ...(ROOT_DEV
+        ? [{ label: 'root', kind: 'b' as const, major: ROOT_DEV.major, minor: ROOT_DEV.minor, path: ROOT_DEV.path }]
+        : []),
       { label: 'mem', kind: 'c', major: 1, minor: 1, path: '/dev/mem' },
     ];
     const script = `${PRELUDE}readraw() {
@@ -360,7 +382,9 @@ done`,
   )
   .join('\n')}
 true`;
-    t.diagnostic(`host: loop ${loop.path} (${loop.major}:${loop.minor}); root ${ROOT_DEV?.path ?? '-'} host-readable: ${ROOT_READ?.ok ? 'yes' : `no (${ROOT_READ && !ROOT_READ.ok ? ROOT_READ.error : '-'})`}; /dev/mem in this kernel: ${HAS_DEVMEM}`);
+    t.diagnostic(
+      `host: loop ${loop.path} (${loop.major}:${loop.minor}); root ${ROOT_DEV?.path ?? '-'} host-readable: ${ROOT_READ?.ok ? 'yes' : `no (${ROOT_READ && !ROOT_READ.ok ? ROOT_READ.error : '-'})`}; /dev/mem in this kernel: ${HAS_DEVMEM}`,
+    );
     await withSandbox(isolation, async (sb) => {
       const r = await sh(sb, script, { timeoutMs: 30_000 });
       show(t, r);
@@ -371,9 +395,17 @@ true`;
         assert.ok(!r.stdout.includes(marker), `the loop device's marker was not seen${seen(r)}`);
         return;
       }
-      assert.ok(reads('loop').some((l) => l.includes(marker)), `a host loop device was read raw, its marker seen${seen(r)}`);
+      assert.ok(
+        reads('loop').some((l) => l.includes(marker)),
+        `a host loop device was read raw, its marker seen${seen(r)}`,
+      );
       if (ROOT_READ?.ok) assert.ok(reads('root').length > 0, `the host's root disk was read raw${seen(r)}`);
-      else assert.deepEqual(reads('root'), [], `the root disk, refused to host root itself, was refused here too${seen(r)}`);
+      else
+        assert.deepEqual(
+          reads('root'),
+          [],
+          `the root disk, refused to host root itself, was refused here too${seen(r)}`,
+        );
       if (!HAS_DEVMEM) assert.deepEqual(reads('mem'), [], `this kernel has no /dev/mem: nothing read${seen(r)}`);
       else t.diagnostic(`/dev/mem under privileged: ${reads('mem').length ? 'read' : 'refused'}`);
     });
@@ -385,7 +417,9 @@ true`;
 
 // --- 6 and 7: /sys and sysrq -------------------------------------------------------------------
 
-const SYSFS_CHOICE = ['/sys/kernel/mm/transparent_hugepage/enabled', '/sys/kernel/mm/transparent_hugepage/defrag'].find((f) => existsSync(f));
+const SYSFS_CHOICE = ['/sys/kernel/mm/transparent_hugepage/enabled', '/sys/kernel/mm/transparent_hugepage/defrag'].find(
+  (f) => existsSync(f),
+);
 
 async function writeSys(isolation: Isolation, t: TestContext): Promise<void> {
   if (!SYSFS_CHOICE) {
@@ -395,7 +429,8 @@ async function writeSys(isolation: Isolation, t: TestContext): Promise<void> {
   const file = SYSFS_CHOICE;
   const setting = new HostSetting(file, bracketed);
   const choices = readHost(file).replace(/[[\]]/g, '').split(/\s+/).filter(Boolean);
-  const other = choices.find((c) => c !== setting.original && c !== 'always') ?? choices.find((c) => c !== setting.original);
+  const other =
+    choices.find((c) => c !== setting.original && c !== 'always') ?? choices.find((c) => c !== setting.original);
   assert.ok(other, `${file} offers another value than ${setting.original}: ${choices.join(' ')}`);
   try {
     await withSandbox(isolation, async (sb) => {
@@ -462,7 +497,11 @@ async function hostProcess(isolation: Isolation, t: TestContext): Promise<void> 
   const tag = randomTag();
   const arg = `300.${parseInt(tag, 16) % 1_000_000}`;
   const secret = `kgrade-hostile-secret-${tag}`;
-  const child = spawn('sleep', [arg], { detached: true, stdio: 'ignore', env: { ...process.env, KGRADE_HOSTILE_SECRET: secret } });
+  const child = spawn('sleep', [arg], {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, KGRADE_HOSTILE_SECRET: secret },
+  });
   child.unref();
   const pid = child.pid ?? 0;
   try {
@@ -484,7 +523,11 @@ true`;
       assert.ok(!r.stdout.includes(secret), `the host process's environment was not read${seen(r)}`);
       assert.deepEqual(linesOf(r, 'FOUND', 'KILLED', 'SECRET-SEEN'), [], `the sandbox saw no host process${seen(r)}`);
       if (said(r, 'nsenter') === 'OK' && os.hostname() !== 'node') {
-        assert.match(r.stdout, /^OK nsenter: node$/m, `nsenter -t 1 stayed in the sandbox (hostname node, the host is ${os.hostname()})${seen(r)}`);
+        assert.match(
+          r.stdout,
+          /^OK nsenter: node$/m,
+          `nsenter -t 1 stayed in the sandbox (hostname node, the host is ${os.hostname()})${seen(r)}`,
+        );
       }
     });
     assert.ok(hostAlive(pid), `the host's sleep ${arg} (PID ${pid}) is alive after the sandbox is gone`);
@@ -539,7 +582,11 @@ print('ROOT', ' '.join(sorted(os.listdir('/'))))
       show(t, r);
       assert.equal(r.code, 0, `the climb ran${seen(r)}`);
       assert.match(r.stdout, /^JAILED sees the sandbox root: False$/m, `the jail hid the sandbox's root${seen(r)}`);
-      assert.match(r.stdout, /^CLIMBED sees the sandbox root: True$/m, `the second chroot climbed out of a jail (the technique works)${seen(r)}`);
+      assert.match(
+        r.stdout,
+        /^CLIMBED sees the sandbox root: True$/m,
+        `the second chroot climbed out of a jail (the technique works)${seen(r)}`,
+      );
       assert.match(r.stdout, /^NO-HOST-MARKER /m, `the host's ${marker} was not readable${seen(r)}`);
       assert.ok(!r.stdout.includes(content), `the host marker's content (${content}) was not seen${seen(r)}`);
     });
@@ -556,7 +603,9 @@ print('ROOT', ' '.join(sorted(os.listdir('/'))))
  */
 async function sandboxProcessOnHost(sb: Sandbox, extra = ''): Promise<{ pid: number; arg: string; r: ExecResult }> {
   const arg = `1234.${parseInt(randomTag(), 16) % 1_000_000}`;
-  const r = await sh(sb, `sleep ${arg} </dev/null >/dev/null 2>&1 & echo "pid in the sandbox: $!"\n${extra}`, { timeoutMs: 15_000 });
+  const r = await sh(sb, `sleep ${arg} </dev/null >/dev/null 2>&1 & echo "pid in the sandbox: $!"\n${extra}`, {
+    timeoutMs: 15_000,
+  });
   assert.equal(r.code, 0, `the sandbox started sleep ${arg}${seen(r)}`);
   let pids: number[] = [];
   await until(`a host process sleep ${arg}`, async () => (pids = hostPidsWithArgv(['sleep', arg])).length > 0, 10_000);
@@ -566,12 +615,16 @@ async function sandboxProcessOnHost(sb: Sandbox, extra = ''): Promise<{ pid: num
 
 async function fillDisk(isolation: Isolation, t: TestContext): Promise<void> {
   const count = isolation === 'userns' ? 2048 : 1200;
-  const hostRoot = mountsOf('self').reverse().find((m) => m.mountPoint === '/');
+  const hostRoot = mountsOf('self')
+    .reverse()
+    .find((m) => m.mountPoint === '/');
   await withSandbox(isolation, async (sb) => {
     // Where the sandbox's writes land, read on the host from a sandbox process's mount table.
     const { pid } = await sandboxProcessOnHost(sb);
     const { root, layer, upperdir } = writableLayerOf(pid);
-    t.diagnostic(`the sandbox's /: ${root.fsType} ${root.source}; its writes go to ${upperdir ?? '/'} on the host's ${layer?.fsType} ${layer?.source} (${layer?.majMin}) at ${layer?.mountPoint}; the host's / is ${hostRoot?.fsType} ${hostRoot?.source} (${hostRoot?.majMin})`);
+    t.diagnostic(
+      `the sandbox's /: ${root.fsType} ${root.source}; its writes go to ${upperdir ?? '/'} on the host's ${layer?.fsType} ${layer?.source} (${layer?.majMin}) at ${layer?.mountPoint}; the host's / is ${hostRoot?.fsType} ${hostRoot?.source} (${hostRoot?.majMin})`,
+    );
     // Other work on the host moves its free space too: a write that really lands on the host's disk
     // shows in every attempt, a burst of someone else's only in some.
     const attempts = isolation === 'userns' ? 3 : 1;
@@ -579,12 +632,18 @@ async function fillDisk(isolation: Isolation, t: TestContext): Promise<void> {
     for (let i = 1; i <= attempts; i++) {
       try {
         const free0 = hostFreeBytes('/');
-        const r = await sh(sb, `dd if=/dev/zero of=/big bs=1M count=${count} conv=fsync 2>&1; echo "dd-exit=$?"; ls -l /big; df -B1 / | tail -1`, { timeoutMs: 40_000 });
+        const r = await sh(
+          sb,
+          `dd if=/dev/zero of=/big bs=1M count=${count} conv=fsync 2>&1; echo "dd-exit=$?"; ls -l /big; df -B1 / | tail -1`,
+          { timeoutMs: 40_000 },
+        );
         const free1 = hostFreeBytes('/');
         show(t, r);
         const copied = Number(/^(\d+) bytes/m.exec(r.stdout)?.[1] ?? NaN);
         const dropMiB = Math.round((free0 - free1) / MiB);
-        t.diagnostic(`attempt ${i}: dd copied ${Math.round(copied / MiB)} MiB; host free on /: ${Math.round(free0 / MiB)} -> ${Math.round(free1 / MiB)} MiB (drop ${dropMiB} MiB)`);
+        t.diagnostic(
+          `attempt ${i}: dd copied ${Math.round(copied / MiB)} MiB; host free on /: ${Math.round(free0 / MiB)} -> ${Math.round(free1 / MiB)} MiB (drop ${dropMiB} MiB)`,
+        );
         const what = `dd of ${count} MiB copied ${Math.round(copied / MiB)} MiB; the host's free disk went ${Math.round(free0 / MiB)} -> ${Math.round(free1 / MiB)} MiB (drop ${dropMiB} MiB)${seen(r)}`;
         if (isolation === 'userns') {
           assert.match(r.stdout, /No space left on device/, what);
@@ -593,7 +652,8 @@ async function fillDisk(isolation: Isolation, t: TestContext): Promise<void> {
           assert.match(r.stdout, /^dd-exit=0$/m, what);
           assert.equal(copied, count * MiB, what);
         }
-        if (!best || (isolation === 'userns' ? dropMiB < best.dropMiB : dropMiB > best.dropMiB)) best = { dropMiB, what };
+        if (!best || (isolation === 'userns' ? dropMiB < best.dropMiB : dropMiB > best.dropMiB))
+          best = { dropMiB, what };
         if (isolation === 'userns' && dropMiB <= 100) break;
       } finally {
         await sh(sb, 'rm -f /big', { timeoutMs: 30_000 }).catch(() => undefined);
@@ -601,8 +661,15 @@ async function fillDisk(isolation: Isolation, t: TestContext): Promise<void> {
     }
     assert.ok(best, 'dd ran');
     if (isolation === 'userns') {
-      assert.ok(best.dropMiB <= 100, `the host's free disk dropped by at most 100 MiB (the least of ${attempts} attempts): ${best.what}`);
-      assert.notEqual(layer?.majMin, hostRoot?.majMin, `the sandbox's writable layer (${upperdir}) is not on the host's root disk (${hostRoot?.source})`);
+      assert.ok(
+        best.dropMiB <= 100,
+        `the host's free disk dropped by at most 100 MiB (the least of ${attempts} attempts): ${best.what}`,
+      );
+      assert.notEqual(
+        layer?.majMin,
+        hostRoot?.majMin,
+        `the sandbox's writable layer (${upperdir}) is not on the host's root disk (${hostRoot?.source})`,
+      );
     } else {
       assert.ok(best.dropMiB >= 1000, `1200 MiB in the sandbox came off the host's disk: ${best.what}`);
     }
@@ -618,21 +685,41 @@ async function rootOnHost(isolation: Isolation, t: TestContext): Promise<void> {
     show(t, r);
     const uids = hostUids(pid);
     t.diagnostic(`host PID ${pid} (sleep ${arg}) Uid: ${uids.join(' ')}`);
-    if (isolation === 'userns') assert.ok(uids.length === 4 && uids.every((u) => u >= USERNS_BASE), `root's process in the sandbox is uid >= ${USERNS_BASE} on the host; Uid: ${uids.join(' ')}`);
-    else assert.deepEqual(uids, [0, 0, 0, 0], `root's process in a privileged sandbox is root on the host; Uid: ${uids.join(' ')}`);
+    if (isolation === 'userns')
+      assert.ok(
+        uids.length === 4 && uids.every((u) => u >= USERNS_BASE),
+        `root's process in the sandbox is uid >= ${USERNS_BASE} on the host; Uid: ${uids.join(' ')}`,
+      );
+    else
+      assert.deepEqual(
+        uids,
+        [0, 0, 0, 0],
+        `root's process in a privileged sandbox is root on the host; Uid: ${uids.join(' ')}`,
+      );
     // The file on the host: in the overlay's upper folder, where it is stored, or else through
     // that process's root.
     const { upperdir } = writableLayerOf(pid);
     const candidates = [...(upperdir ? [path.join(upperdir, file)] : []), `/proc/${pid}/root${file}`];
     const hostPath = candidates.find((c) => existsSync(c));
     if (!hostPath) {
-      t.skip(`the process part passed; the file part cannot run: the host finds the file at none of ${candidates.join(', ')}`);
+      t.skip(
+        `the process part passed; the file part cannot run: the host finds the file at none of ${candidates.join(', ')}`,
+      );
       return;
     }
     const owner = statSync(hostPath).uid;
     t.diagnostic(`host ${hostPath}: uid ${owner}`);
-    if (isolation === 'userns') assert.ok(owner >= USERNS_BASE, `a file root made in the sandbox is owned on the host (${hostPath}) by uid ${owner}, expected >= ${USERNS_BASE}`);
-    else assert.equal(owner, 0, `a file root made in a privileged sandbox is owned on the host (${hostPath}) by uid ${owner}`);
+    if (isolation === 'userns')
+      assert.ok(
+        owner >= USERNS_BASE,
+        `a file root made in the sandbox is owned on the host (${hostPath}) by uid ${owner}, expected >= ${USERNS_BASE}`,
+      );
+    else
+      assert.equal(
+        owner,
+        0,
+        `a file root made in a privileged sandbox is owned on the host (${hostPath}) by uid ${owner}`,
+      );
   });
 }
 
@@ -647,21 +734,26 @@ const ROUTES: Route[] = [
   {
     name: {
       userns: "userns: neither /proc/sys nor a fresh procfs can change the host's kernel.core_pattern",
-      privileged: "privileged: kernel.core_pattern written through /proc/sys and through a fresh procfs reaches the host (restored)",
+      privileged:
+        'privileged: kernel.core_pattern written through /proc/sys and through a fresh procfs reaches the host (restored)',
     },
     run: corePattern,
   },
   {
     name: {
-      userns: "userns: no cgroup v1 release_agent can be written (mounted or newly mounted hierarchies); the host's are unchanged",
-      privileged: "privileged: even here no cgroup v1 release_agent can be written (the private cgroup namespace hides and refuses it); the host's are unchanged",
+      userns:
+        "userns: no cgroup v1 release_agent can be written (mounted or newly mounted hierarchies); the host's are unchanged",
+      privileged:
+        "privileged: even here no cgroup v1 release_agent can be written (the private cgroup namespace hides and refuses it); the host's are unchanged",
     },
     run: releaseAgent,
   },
   {
     name: {
-      userns: "userns: vm.swappiness and fs.pipe-max-size cannot be changed on the host through /proc/sys or a fresh procfs",
-      privileged: 'privileged: vm.swappiness and fs.pipe-max-size written through /proc/sys and through a fresh procfs reach the host (restored)',
+      userns:
+        'userns: vm.swappiness and fs.pipe-max-size cannot be changed on the host through /proc/sys or a fresh procfs',
+      privileged:
+        'privileged: vm.swappiness and fs.pipe-max-size written through /proc/sys and through a fresh procfs reach the host (restored)',
     },
     run: machineSysctls,
   },
@@ -674,9 +766,11 @@ const ROUTES: Route[] = [
   },
   {
     name: {
-      userns: "userns: neither a host disk (a host loop device, the root disk) nor /dev/mem can be read raw",
+      userns: 'userns: neither a host disk (a host loop device, the root disk) nor /dev/mem can be read raw',
       privileged: `privileged: a host disk can be read raw (a host loop device${
-        ROOT_READ?.ok ? ` and ${ROOT_DEV?.path}` : `; ${ROOT_DEV?.path ?? 'the root disk'} is refused here too, this kernel refuses it even to host root`
+        ROOT_READ?.ok
+          ? ` and ${ROOT_DEV?.path}`
+          : `; ${ROOT_DEV?.path ?? 'the root disk'} is refused here too, this kernel refuses it even to host root`
       }${HAS_DEVMEM ? '; /dev/mem as the kernel allows' : '; this kernel has no /dev/mem'})`,
     },
     run: readRawDisk,
@@ -690,7 +784,7 @@ const ROUTES: Route[] = [
   },
   {
     name: {
-      userns: 'userns: writing h to /proc/sysrq-trigger (or a fresh procfs\'s) is refused or it is absent',
+      userns: "userns: writing h to /proc/sysrq-trigger (or a fresh procfs's) is refused or it is absent",
       privileged: HAS_SYSRQ
         ? 'privileged: writing h to /proc/sysrq-trigger succeeds'
         : 'privileged: this kernel has no /proc/sysrq-trigger (no magic SysRq), so writing h fails here too',
@@ -699,21 +793,25 @@ const ROUTES: Route[] = [
   },
   {
     name: {
-      userns: "userns: a host process can be neither killed nor read (kill -9, /proc/PID/environ), and nsenter -t 1 stays in the sandbox",
-      privileged: "privileged: even here a host process can be neither killed nor read, and nsenter -t 1 stays in the sandbox (private PID namespace)",
+      userns:
+        'userns: a host process can be neither killed nor read (kill -9, /proc/PID/environ), and nsenter -t 1 stays in the sandbox',
+      privileged:
+        'privileged: even here a host process can be neither killed nor read, and nsenter -t 1 stays in the sandbox (private PID namespace)',
     },
     run: hostProcess,
   },
   {
     name: {
       userns: "userns: a second chroot does not climb out of the sandbox's root to the host's files",
-      privileged: "privileged: even here a second chroot does not climb out of the sandbox's root (it only escapes a chroot inside the sandbox)",
+      privileged:
+        "privileged: even here a second chroot does not climb out of the sandbox's root (it only escapes a chroot inside the sandbox)",
     },
     run: chrootClimb,
   },
   {
     name: {
-      userns: "userns: filling / stops with No space left on device before 2048 MiB, on a layer off the host's disk, and the host's free disk does not drop",
+      userns:
+        "userns: filling / stops with No space left on device before 2048 MiB, on a layer off the host's disk, and the host's free disk does not drop",
       privileged: "privileged: 1200 MiB written to / come off the host's free disk",
     },
     run: fillDisk,
@@ -728,12 +826,16 @@ const ROUTES: Route[] = [
 ];
 
 for (const isolation of MODES) {
-  test(`${isolation}: a sandbox starts and runs a command (the first userns one builds the node's root)`, FIRST, async () => {
-    await withSandbox(isolation, async (sb) => {
-      const r = await sh(sb, 'echo alive; id -u', { timeoutMs: 15_000 });
-      assert.equal(r.stdout, 'alive\n0\n', describeExec(r));
-    });
-  });
+  test(
+    `${isolation}: a sandbox starts and runs a command (the first userns one builds the node's root)`,
+    FIRST,
+    async () => {
+      await withSandbox(isolation, async (sb) => {
+        const r = await sh(sb, 'echo alive; id -u', { timeoutMs: 15_000 });
+        assert.equal(r.stdout, 'alive\n0\n', describeExec(r));
+      });
+    },
+  );
 
   for (const route of ROUTES) test(route.name[isolation], T, (t) => route.run(isolation, t));
 

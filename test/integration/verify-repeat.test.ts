@@ -36,7 +36,9 @@ async function results(dir: string): Promise<GradeResult> {
   return JSON.parse(await readFile(path.join(dir, 'results.json'), 'utf8')) as GradeResult;
 }
 
-test('verify.repeat: @races scenarios of correct cases run in every round; one that fails is named with its rounds', { timeout: 600_000 }, async (t) => {
+test('verify.repeat: @races scenarios of correct cases run in every round; one that fails is named with its rounds', {
+  timeout: 600_000,
+}, async (t) => {
   await requireDocker();
   const root = await tempRoot('verify-repeat', t);
   const lab = await writeLab(root, 'races', {
@@ -55,12 +57,23 @@ test('verify.repeat: @races scenarios of correct cases run in every round; one t
   await assertNothingLeft([r.pid]);
   assert.equal(r.code, 1, show(r));
   assert.match(r.stdout, /^ok +races reference: 2\/2 \(expected 2\/2\) \(@races scenarios in 3 rounds\)$/m, show(r));
-  assert.match(r.stdout, /^MISMATCH races correct\/quiet: 1\/2 \(expected 2\/2\) \(@races scenarios in 3 rounds\): .*"run\.sh prints hello" failed in rounds 1, 2, 3 of 3: /m, show(r));
+  assert.match(
+    r.stdout,
+    /^MISMATCH races correct\/quiet: 1\/2 \(expected 2\/2\) \(@races scenarios in 3 rounds\): .*"run\.sh prints hello" failed in rounds 1, 2, 3 of 3: /m,
+    show(r),
+  );
   assert.match(r.stdout, /^ok +races wrong\/silent: 1\/2 \(expected 1\/2\)$/m, show(r));
-  assert.match(r.stderr, /races: grading reference again \(round 3 of 3\), its @races scenarios: "run\.sh prints hello"/, show(r));
+  assert.match(
+    r.stderr,
+    /races: grading reference again \(round 3 of 3\), its @races scenarios: "run\.sh prints hello"/,
+    show(r),
+  );
   for (const round of [2, 3]) {
     const again = await results(path.join(out, `reference.round-${round}`));
-    assert.deepEqual(again.scenarios.map((s) => [s.name, s.outcome]), [['run.sh prints hello', 'passed']]);
+    assert.deepEqual(
+      again.scenarios.map((s) => [s.name, s.outcome]),
+      [['run.sh prints hello', 'passed']],
+    );
   }
   assert.equal((await results(path.join(out, 'correct-quiet.round-2'))).scenarios[0]?.outcome, 'failed');
 });

@@ -34,7 +34,9 @@ async function exists(file: string): Promise<boolean> {
 
 async function requireChromium(): Promise<void> {
   if (await exists(CHROMIUM)) return;
-  assert.fail(`the class report is rendered with Debian's chromium, and ${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
+  assert.fail(
+    `the class report is rendered with Debian's chromium, and ${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`,
+  );
 }
 
 /** Headless Chromium that talks to nothing but the file it opens: no first-run, sync, component or background traffic. */
@@ -107,14 +109,18 @@ describe('the class report in headless Chromium', { timeout: 10 * 60_000 }, () =
       EXPECTED.histogram,
     );
     const heights = bars.map((b) => Number(/height="([\d.]+)"/.exec(b)?.[1]));
-    EXPECTED.histogram.forEach((count, i) => assert.equal((heights[i] ?? 0) > 0, count > 0, `bar ${i}: height ${heights[i]} for ${count} students`));
+    EXPECTED.histogram.forEach((count, i) =>
+      assert.equal((heights[i] ?? 0) > 0, count > 0, `bar ${i}: height ${heights[i]} for ${count} students`),
+    );
   });
 
   test('the rendered pass-rate chart has a bar per graded scenario, hardest first', () => {
     const chart = section(dom, /<svg class="chart pass-rate"[\s\S]*?<\/svg>/, 'pass-rate chart');
     assert.equal([...chart.matchAll(/<rect class="bar"/g)].length, EXPECTED.passRates.length);
     assert.deepEqual(
-      [...chart.matchAll(/<g class="row" data-scenario="([^"]+)">[\s\S]*?data-passed="(\d+)" data-graded="(\d+)"/g)].map((m) => [m[1], Number(m[2]), Number(m[3])]),
+      [
+        ...chart.matchAll(/<g class="row" data-scenario="([^"]+)">[\s\S]*?data-passed="(\d+)" data-graded="(\d+)"/g),
+      ].map((m) => [m[1], Number(m[2]), Number(m[3])]),
       EXPECTED.passRates,
     );
     assert.match(chart, /파드가 Running 상태가 된다/);
@@ -122,12 +128,15 @@ describe('the class report in headless Chromium', { timeout: 10 * 60_000 }, () =
 
   test('the error students are listed with their reasons; the injection attempt stayed text', () => {
     const errors = section(dom, /<section id="errors">[\s\S]*?<\/section>/, 'list of students without a final grade');
-    assert.deepEqual([...errors.matchAll(/<li data-student="([^"]+)"/g)].map((m) => m[1]), EXPECTED.errorStudents);
+    assert.deepEqual(
+      [...errors.matchAll(/<li data-student="([^"]+)"/g)].map((m) => m[1]),
+      EXPECTED.errorStudents,
+    );
     assert.doesNotMatch(dom, /<script|<img|<iframe/i, 'nothing a student wrote became an element');
     assert.equal([...dom.matchAll(/<tr data-student=/g)].length, 8);
   });
 
-  test('the screenshot is a real picture of the page: its size, many colours, the charts\' colours', async () => {
+  test("the screenshot is a real picture of the page: its size, many colours, the charts' colours", async () => {
     const bytes = await readFile(screenshot);
     assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
     assert.equal(bytes.subarray(12, 16).toString('latin1'), 'IHDR');
@@ -135,7 +144,8 @@ describe('the class report in headless Chromium', { timeout: 10 * 60_000 }, () =
     const png = PNG.sync.read(bytes);
     assert.deepEqual([png.width, png.height], [WIDTH, HEIGHT]);
     const colours = new Set<number>();
-    for (let i = 0; i < png.data.length; i += 4) colours.add(((png.data[i] ?? 0) << 16) | ((png.data[i + 1] ?? 0) << 8) | (png.data[i + 2] ?? 0));
+    for (let i = 0; i < png.data.length; i += 4)
+      colours.add(((png.data[i] ?? 0) << 16) | ((png.data[i + 1] ?? 0) << 8) | (png.data[i + 2] ?? 0));
     assert.ok(colours.size > 20, `only ${colours.size} colours: the page looks blank`);
     // The histogram's bars (#2e86c1): 5 students, bars 110 or 220 px high and about 75 px wide.
     assert.ok(countColour(png, '#2e86c1') > 30_000, 'the histogram bars are not painted');
@@ -151,7 +161,9 @@ describe('the class report in headless Chromium', { timeout: 10 * 60_000 }, () =
  * Korean scenario name drawn with real glyphs (a CJK font, fonts-wqy-zenhei, is installed for it:
  * see .ci/run), not as empty boxes.
  */
-describe('the class report\'s item analysis, similarity and Korean text in headless Chromium', { timeout: 30 * 60_000 }, () => {
+describe("the class report's item analysis, similarity and Korean text in headless Chromium", {
+  timeout: 30 * 60_000,
+}, () => {
   let work = '';
   let dom = '';
   let screenshot = '';
@@ -181,13 +193,20 @@ describe('the class report\'s item analysis, similarity and Korean text in headl
     await copyFile(screenshot, path.join(ROOT, 'reports', 'class-report-extras-screenshot.png'));
     // The same Korean text alone on a page, and characters no font has (private use): what tofu looks like.
     const { writeFile } = await import('node:fs/promises');
-    const one = (text: string) => `<!DOCTYPE html><html><head><meta charset="utf-8"><style>body{margin:0;background:#fff}p{font:64px "Noto Sans CJK KR","WenQuanYi Zen Hei",sans-serif;color:#000;margin:0;padding:8px}</style></head><body><p>${text}</p></body></html>`;
+    const one = (text: string) =>
+      `<!DOCTYPE html><html><head><meta charset="utf-8"><style>body{margin:0;background:#fff}p{font:64px "Noto Sans CJK KR","WenQuanYi Zen Hei",sans-serif;color:#000;margin:0;padding:8px}</style></head><body><p>${text}</p></body></html>`;
     await writeFile(path.join(work, 'hangul.html'), one('파드가 상태가 된다'));
     await writeFile(path.join(work, 'tofu.html'), one('\uE000\uE001\uE002 \uE003\uE004\uE005 \uE006\uE007'));
     hangul = path.join(work, 'hangul.png');
     tofu = path.join(work, 'tofu.png');
-    await chromium(path.join(work, 'profile-hangul'), [`--screenshot=${hangul}`, pathToFileURL(path.join(work, 'hangul.html')).href]);
-    await chromium(path.join(work, 'profile-tofu'), [`--screenshot=${tofu}`, pathToFileURL(path.join(work, 'tofu.html')).href]);
+    await chromium(path.join(work, 'profile-hangul'), [
+      `--screenshot=${hangul}`,
+      pathToFileURL(path.join(work, 'hangul.html')).href,
+    ]);
+    await chromium(path.join(work, 'profile-tofu'), [
+      `--screenshot=${tofu}`,
+      pathToFileURL(path.join(work, 'tofu.html')).href,
+    ]);
   });
 
   after(async () => {
@@ -196,9 +215,14 @@ describe('the class report\'s item analysis, similarity and Korean text in headl
 
   test('the item analysis chart has a bar per scenario; the negative one is drawn left and red, flags are listed', () => {
     const chart = section(dom, /<svg class="chart items"[\s\S]*?<\/svg>/, 'item analysis chart');
-    const rows = [...chart.matchAll(/<g class="row" data-scenario="([^"]+)">[\s\S]*?data-discrimination="([^"]*)"/g)].map((m) => [m[1], m[2]]);
+    const rows = [
+      ...chart.matchAll(/<g class="row" data-scenario="([^"]+)">[\s\S]*?data-discrimination="([^"]*)"/g),
+    ].map((m) => [m[1], m[2]]);
     assert.equal(rows.length, EXPECTED.passRates.length);
-    assert.ok(rows.some(([, d]) => Number(d) < 0), 'a scenario with negative discrimination');
+    assert.ok(
+      rows.some(([, d]) => Number(d) < 0),
+      'a scenario with negative discrimination',
+    );
     const items = section(dom, /<section id="items">[\s\S]*?<\/section>/, 'item analysis section');
     assert.match(items, /data-flags="everyone-passes"/);
     assert.match(items, /data-flags="negative-discrimination"/);
@@ -206,10 +230,21 @@ describe('the class report\'s item analysis, similarity and Korean text in headl
 
   test('the similar pair is listed with its score and the shared fragments side by side', () => {
     const sim = section(dom, /<section id="similarity">[\s\S]*?<\/section>/, 'similarity section');
-    const pairs = [...sim.matchAll(/<details class="pair" data-a="([^"]+)" data-b="([^"]+)" data-similarity="([\d.]+)"/g)].map((m) => [m[1], m[2], Number(m[3])]);
-    assert.deepEqual(pairs.map((p) => [p[0], p[1]]), [['alice', '김민준']]);
+    const pairs = [
+      ...sim.matchAll(/<details class="pair" data-a="([^"]+)" data-b="([^"]+)" data-similarity="([\d.]+)"/g),
+    ].map((m) => [m[1], m[2], Number(m[3])]);
+    assert.deepEqual(
+      pairs.map((p) => [p[0], p[1]]),
+      [['alice', '김민준']],
+    );
     assert.ok(Number(pairs[0]?.[2]) >= 0.5);
-    assert.ok([...sim.matchAll(/<tr><td><span class="muted">lines \d+–\d+<\/span><pre>[^<]+<\/pre><\/td><td><span class="muted">lines \d+–\d+<\/span><pre>[^<]+<\/pre><\/td><\/tr>/g)].length > 0);
+    assert.ok(
+      [
+        ...sim.matchAll(
+          /<tr><td><span class="muted">lines \d+–\d+<\/span><pre>[^<]+<\/pre><\/td><td><span class="muted">lines \d+–\d+<\/span><pre>[^<]+<\/pre><\/td><\/tr>/g,
+        ),
+      ].length > 0,
+    );
   });
 
   test('the screenshot shows the discrimination bars (green and red)', async () => {
@@ -238,7 +273,13 @@ describe('the class report\'s item analysis, similarity and Korean text in headl
     const k = await ink(hangul);
     const t = await ink(tofu);
     // Boxes are hollow outlines, the same for every missing character: little ink and few distinct rows.
-    assert.ok(k.dark > 2 * t.dark, `Hangul drew ${k.dark} dark pixels, missing glyphs ${t.dark}: is a CJK font installed (fonts-wqy-zenhei)?`);
-    assert.ok(k.distinctRows > t.distinctRows, `Hangul has ${k.distinctRows} distinct pixel rows, boxes ${t.distinctRows}`);
+    assert.ok(
+      k.dark > 2 * t.dark,
+      `Hangul drew ${k.dark} dark pixels, missing glyphs ${t.dark}: is a CJK font installed (fonts-wqy-zenhei)?`,
+    );
+    assert.ok(
+      k.distinctRows > t.distinctRows,
+      `Hangul has ${k.distinctRows} distinct pixel rows, boxes ${t.distinctRows}`,
+    );
   });
 });

@@ -49,7 +49,11 @@ const SCENARIOS: ScenarioSpec[] = [
     feature: 'Probes',
     maxPoints: 3,
     hint: 'A readinessProbe that runs "cat /tmp/ready" keeps the pod out of the Service until the file exists.',
-    steps: ['Given the submission\'s "pod.yaml" is applied', 'When "/tmp/ready" is removed in the pod "web"', 'Then the pod "web" is not Ready within 20 seconds'],
+    steps: [
+      'Given the submission\'s "pod.yaml" is applied',
+      'When "/tmp/ready" is removed in the pod "web"',
+      'Then the pod "web" is not Ready within 20 seconds',
+    ],
   },
   {
     id: 'features/limits.feature:4',
@@ -77,7 +81,12 @@ function scenario(spec: ScenarioSpec, seen: Seen, i: number): ScenarioResult {
   const steps = spec.steps.map((text, k) => {
     const last = k === spec.steps.length - 1;
     const status = !last ? 'passed' : seen.outcome === 'skipped' ? 'skipped' : seen.outcome;
-    return { text, status, durationMs: last && seen.outcome === 'skipped' ? 0 : 1000 + 250 * k, ...(last && seen.message ? { message: seen.message.split('\n')[0] ?? '' } : {}) } as ScenarioResult['steps'][number];
+    return {
+      text,
+      status,
+      durationMs: last && seen.outcome === 'skipped' ? 0 : 1000 + 250 * k,
+      ...(last && seen.message ? { message: seen.message.split('\n')[0] ?? '' } : {}),
+    } as ScenarioResult['steps'][number];
   });
   return {
     id: spec.id,
@@ -101,7 +110,9 @@ function scenario(spec: ScenarioSpec, seen: Seen, i: number): ScenarioResult {
 const P: Seen = { outcome: 'passed' };
 
 function grade(student: string, seen: [Seen, Seen, Seen, Seen], minute: number): GradeResult {
-  const scenarios = SCENARIOS.map((spec, i) => scenario(spec, i < 4 ? (seen[i] ?? P) : { outcome: 'passed', notes: ['kubelet: active (systemd)'] }, i));
+  const scenarios = SCENARIOS.map((spec, i) =>
+    scenario(spec, i < 4 ? (seen[i] ?? P) : { outcome: 'passed', notes: ['kubelet: active (systemd)'] }, i),
+  );
   const count = (o: Outcome) => scenarios.filter((s) => s.outcome === o).length;
   const started = Date.UTC(2025, 4, 12, 9, minute, 0);
   const durationMs = scenarios.reduce((s, x) => s + x.durationMs, 0);
@@ -171,10 +182,20 @@ export function fixtureStored(): StoredResult[] {
             P,
             {
               outcome: 'failed',
-              message: '파드 "web"이 60초 안에 Running이 되지 않았습니다\nlast seen: CrashLoopBackOff (exit 0 after 0.1s)',
+              message:
+                '파드 "web"이 60초 안에 Running이 되지 않았습니다\nlast seen: CrashLoopBackOff (exit 0 after 0.1s)',
               diagnostics: {
                 events: ['BackOff Pod/web: Back-off restarting failed container web in pod web (5 times)'],
-                objects: [{ kind: 'Pod', name: 'web', conditions: ['phase Running', 'container web: waiting, CrashLoopBackOff: back-off 1m20s, restarted 5 times'] }],
+                objects: [
+                  {
+                    kind: 'Pod',
+                    name: 'web',
+                    conditions: [
+                      'phase Running',
+                      'container web: waiting, CrashLoopBackOff: back-off 1m20s, restarted 5 times',
+                    ],
+                  },
+                ],
                 logs: [{ pod: 'web', container: 'web', previous: true, lines: `starting\n${INJECTION}` }],
               },
             },
@@ -186,7 +207,15 @@ export function fixtureStored(): StoredResult[] {
       },
       3,
     ),
-    stored('dave', { status: 'error', reason: 'archive dave.zip: entry "../../etc/passwd" points outside the submission; nothing was graded', attempts: 1 }, 4),
+    stored(
+      'dave',
+      {
+        status: 'error',
+        reason: 'archive dave.zip: entry "../../etc/passwd" points outside the submission; nothing was graded',
+        attempts: 1,
+      },
+      4,
+    ),
     stored(
       "erin, o'neil",
       {
@@ -207,17 +236,31 @@ export function fixtureStored(): StoredResult[] {
       'frank',
       {
         status: 'error',
-        reason: 'a grader error survived 3 attempts in "파드가 Running 상태가 된다": the API server did not answer within 30s',
+        reason:
+          'a grader error survived 3 attempts in "파드가 Running 상태가 된다": the API server did not answer within 30s',
         attempts: 3,
         result: grade(
           'frank',
-          [P, { outcome: 'error', message: 'the API server did not answer within 30s (GET /api/v1/namespaces/kgrade-s2/pods/web)', attempts: 2 }, P, P],
+          [
+            P,
+            {
+              outcome: 'error',
+              message: 'the API server did not answer within 30s (GET /api/v1/namespaces/kgrade-s2/pods/web)',
+              attempts: 2,
+            },
+            P,
+            P,
+          ],
           5,
         ),
       },
       6,
     ),
-    stored('김민준', { result: grade('김민준', [P, P, { outcome: 'failed', message: 'the pod "web" has no readinessProbe' }, P], 6) }, 7),
+    stored(
+      '김민준',
+      { result: grade('김민준', [P, P, { outcome: 'failed', message: 'the pod "web" has no readinessProbe' }, P], 6) },
+      7,
+    ),
   ];
 }
 

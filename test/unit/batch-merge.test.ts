@@ -18,7 +18,16 @@ import { tempRoot, writeTree } from '../helpers/labs.js';
 const LAB = { id: 'ch01-isolation', title: 'chroot and namespaces', hash: 'L1', maxScore: 10 };
 
 function record(students: string[], shard?: string, over: Partial<BatchRecord> = {}): BatchRecord {
-  return batchRecord({ lab: LAB, kgradeVersion: '0.1.0', shard, students, startedAt: '2026-01-01T10:00:00.000Z', finishedAt: '2026-01-01T10:05:00.000Z', environment: 'sandbox x', ...over });
+  return batchRecord({
+    lab: LAB,
+    kgradeVersion: '0.1.0',
+    shard,
+    students,
+    startedAt: '2026-01-01T10:00:00.000Z',
+    finishedAt: '2026-01-01T10:05:00.000Z',
+    environment: 'sandbox x',
+    ...over,
+  });
 }
 
 function stored(id: string, status: 'graded' | 'error' = 'graded'): StoredResult {
@@ -53,7 +62,11 @@ async function files(dir: string, under = ''): Promise<string[]> {
 }
 
 const ROSTER = ['alice', 'bob', 'carol', 'dave', 'erin'];
-const shardIds = (i: number, n: number) => studentsOfShard(ROSTER.map((id) => ({ id })), { index: i, count: n }).map((s) => s.id);
+const shardIds = (i: number, n: number) =>
+  studentsOfShard(
+    ROSTER.map((id) => ({ id })),
+    { index: i, count: n },
+  ).map((s) => s.id);
 
 test('merge: the shards of one split make the folder one batch would have written, byte for byte', async (t) => {
   const root = await tempRoot('merge', t);
@@ -61,7 +74,14 @@ test('merge: the shards of one split make the folder one batch would have writte
   await writeBatch(single, record(ROSTER), ['dave']);
   const shards = [1, 2, 3].map((i) => path.join(root, `shard${i}`));
   for (const [i, dir] of shards.entries()) {
-    await writeBatch(dir, record(shardIds(i + 1, 3), `${i + 1}/3`, { startedAt: `2026-01-01T10:0${i}:00.000Z`, finishedAt: `2026-01-01T10:1${i}:00.000Z` }), ['dave']);
+    await writeBatch(
+      dir,
+      record(shardIds(i + 1, 3), `${i + 1}/3`, {
+        startedAt: `2026-01-01T10:0${i}:00.000Z`,
+        finishedAt: `2026-01-01T10:1${i}:00.000Z`,
+      }),
+      ['dave'],
+    );
   }
   const merged = path.join(root, 'merged');
   const outcome = await mergeShards(merged, [shards[2] ?? '', shards[0] ?? '', shards[1] ?? '']);
@@ -84,13 +104,34 @@ test('merge refuses shards that are not one whole split of one lab version, nami
   const root = await tempRoot('merge', t);
   const s = (dir: string, rec: BatchRecord) => ({ dir, record: rec });
   assert.deepEqual(mergeProblems([s('a', record(['alice'], '1/2')), s('b', record(['bob'], '2/2'))]), []);
-  assert.match(mergeProblems([s('a', record(['alice'], '1/3')), s('b', record(['bob'], '2/3'))]).join('\n'), /shard\(s\) 3\/3 not given/);
-  assert.match(mergeProblems([s('a', record(['alice'], '1/2')), s('b', record(['bob'], '1/2'))]).join('\n'), /a and b are both shard 1\/2/);
-  assert.match(mergeProblems([s('a', record(['alice'], '1/2')), s('b', record(['bob'], '2/3'))]).join('\n'), /b is a shard of 3, a of 2/);
-  assert.match(mergeProblems([s('a', record(['alice'], '1/2')), s('b', record(['bob'], '2/2', { lab: { ...LAB, hash: 'L2' } }))]).join('\n'), /graded different versions of lab ch01-isolation/);
-  assert.match(mergeProblems([s('a', record(['alice'], '1/2')), s('b', record(['alice'], '2/2'))]).join('\n'), /student alice is in both a and b/);
+  assert.match(
+    mergeProblems([s('a', record(['alice'], '1/3')), s('b', record(['bob'], '2/3'))]).join('\n'),
+    /shard\(s\) 3\/3 not given/,
+  );
+  assert.match(
+    mergeProblems([s('a', record(['alice'], '1/2')), s('b', record(['bob'], '1/2'))]).join('\n'),
+    /a and b are both shard 1\/2/,
+  );
+  assert.match(
+    mergeProblems([s('a', record(['alice'], '1/2')), s('b', record(['bob'], '2/3'))]).join('\n'),
+    /b is a shard of 3, a of 2/,
+  );
+  assert.match(
+    mergeProblems([
+      s('a', record(['alice'], '1/2')),
+      s('b', record(['bob'], '2/2', { lab: { ...LAB, hash: 'L2' } })),
+    ]).join('\n'),
+    /graded different versions of lab ch01-isolation/,
+  );
+  assert.match(
+    mergeProblems([s('a', record(['alice'], '1/2')), s('b', record(['alice'], '2/2'))]).join('\n'),
+    /student alice is in both a and b/,
+  );
   await writeBatch(path.join(root, 'whole'), record(['alice']));
-  await assert.rejects(mergeShards(path.join(root, 'm1'), [path.join(root, 'whole')]), /holds a whole batch, not a shard/);
+  await assert.rejects(
+    mergeShards(path.join(root, 'm1'), [path.join(root, 'whole')]),
+    /holds a whole batch, not a shard/,
+  );
   await assert.rejects(mergeShards(path.join(root, 'm2'), [path.join(root, 'nothing')]), /no batch\.json there/);
   await writeBatch(path.join(root, 'one'), record(['alice'], '1/1'));
   await assert.rejects(mergeShards(path.join(root, 'whole'), [path.join(root, 'one')]), /is not empty/);

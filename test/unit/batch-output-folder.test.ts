@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { lockOutput, readStoredResult, removeStaleTemps, resultFile, reuseDecision, writeAtomic, writeStoredResult, type StoredRead } from '../../src/batch/output-folder.js';
+import {
+  lockOutput,
+  readStoredResult,
+  removeStaleTemps,
+  resultFile,
+  reuseDecision,
+  writeAtomic,
+  writeStoredResult,
+  type StoredRead,
+} from '../../src/batch/output-folder.js';
 import type { StoredResult } from '../../src/batch/records.js';
 import type { GradeResult } from '../../src/grade/model.js';
 import { tempRoot } from '../helpers/labs.js';
@@ -29,7 +38,10 @@ test('removeStaleTemps: removes the temporary files of dead writers, keeps those
   const live = `.bob.json.${process.pid}.0badc0de.tmp`;
   for (const f of [dead, live, 'alice.json', '.keep']) await writeFile(path.join(root, f), '');
   assert.deepEqual(await removeStaleTemps(root), [dead]);
-  assert.deepEqual((await readdir(root)).sort(), ['.bob.json.' + process.pid + '.0badc0de.tmp', '.keep', 'alice.json'].sort());
+  assert.deepEqual(
+    (await readdir(root)).sort(),
+    ['.bob.json.' + process.pid + '.0badc0de.tmp', '.keep', 'alice.json'].sort(),
+  );
 });
 
 const RESULT = { score: 10, maxScore: 10, complete: true } as unknown as GradeResult;
@@ -50,12 +62,27 @@ test('reuse: only a graded result of the same student, lab content and submissio
     ['--regrade', { stored: stored() }, true, /--regrade/],
     ['nothing stored', { missing: true }, false, /not graded yet/],
     ['an unreadable file', { unreadable: 'not valid JSON' }, false, /cannot be used: not valid JSON/],
-    ['an older lab', { stored: stored({ provenance: { ...stored().provenance, labHash: 'L0' } }) }, false, /the lab changed/],
-    ['a changed submission', { stored: stored({ provenance: { ...stored().provenance, submissionHash: 'S0' } }) }, false, /the submission changed/],
+    [
+      'an older lab',
+      { stored: stored({ provenance: { ...stored().provenance, labHash: 'L0' } }) },
+      false,
+      /the lab changed/,
+    ],
+    [
+      'a changed submission',
+      { stored: stored({ provenance: { ...stored().provenance, submissionHash: 'S0' } }) },
+      false,
+      /the submission changed/,
+    ],
     ['an error', { stored: stored({ status: 'error', reason: 'docker down' }) }, false, /an error \(docker down\)/],
     ['graded but without a result', { stored: { ...stored(), result: undefined } as StoredResult }, false, /an error/],
     ["another student's file", { stored: stored({ student: 'bob' }) }, false, /of "bob"/],
-    ['another kgrade version or environment (recorded, not a reason to regrade)', { stored: stored({ provenance: { ...stored().provenance, kgradeVersion: '0.0.9', environment: 'x' } }) }, false, true],
+    [
+      'another kgrade version or environment (recorded, not a reason to regrade)',
+      { stored: stored({ provenance: { ...stored().provenance, kgradeVersion: '0.0.9', environment: 'x' } }) },
+      false,
+      true,
+    ],
   ];
   for (const [name, read, regrade, want] of cases) {
     const d = reuseDecision(read, now, regrade);
@@ -73,16 +100,19 @@ test('readStoredResult: missing, unreadable (half a file, not a stored result) o
   await writeStoredResult(root, stored());
   assert.deepEqual(await readStoredResult(root, 'alice'), { stored: stored() });
   await writeFile(resultFile(root, 'bob'), '{"schemaVersion": 1, "stud');
-  assert.match((await readStoredResult(root, 'bob') as { unreadable: string }).unreadable, /not valid JSON/);
+  assert.match(((await readStoredResult(root, 'bob')) as { unreadable: string }).unreadable, /not valid JSON/);
   await writeFile(resultFile(root, 'carol'), '{"hello": 1}');
-  assert.match((await readStoredResult(root, 'carol') as { unreadable: string }).unreadable, /not a stored result/);
+  assert.match(((await readStoredResult(root, 'carol')) as { unreadable: string }).unreadable, /not a stored result/);
 });
 
 test('lockOutput: one batch per folder; a lock of a dead process is taken over', async (t) => {
   const root = await tempRoot('store', t);
   await mkdir(root, { recursive: true });
   await writeFile(path.join(root, '.lock'), `${process.ppid}\n`);
-  assert.throws(() => lockOutput(root), new RegExp(`another kgrade batch \\(PID ${process.ppid}\\) is writing this folder`));
+  assert.throws(
+    () => lockOutput(root),
+    new RegExp(`another kgrade batch \\(PID ${process.ppid}\\) is writing this folder`),
+  );
   await writeFile(path.join(root, '.lock'), `${deadPid()}\n`);
   const release = lockOutput(root);
   assert.equal((await readFile(path.join(root, '.lock'), 'utf8')).trim(), String(process.pid));

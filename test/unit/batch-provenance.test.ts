@@ -19,7 +19,10 @@ test('hashFiles: the same files in any order give one hash; a path, kind or cont
   assert.notEqual(hashFiles([{ ...a, sha256: '3' }, b]), h);
   assert.notEqual(hashFiles([a]), h);
   // no ambiguity between a path holding the separator and two fields
-  assert.notEqual(hashFiles([{ path: 'x\0file', kind: 'file', sha256: 'y' }]), hashFiles([{ path: 'x', kind: 'file', sha256: 'file\0y' }]));
+  assert.notEqual(
+    hashFiles([{ path: 'x\0file', kind: 'file', sha256: 'y' }]),
+    hashFiles([{ path: 'x', kind: 'file', sha256: 'file\0y' }]),
+  );
 });
 
 test('submissionHash: content and names, not where the folder is or when it was written', async (t) => {
@@ -62,7 +65,10 @@ test('labHash: lab.yaml, features and fixtures count; reference/ and wrong/ do n
   await writeFile(path.join(dir, 'reference', 'extra.txt'), 'not part of the lab content');
   await writeFile(path.join(dir, 'wrong', 'same-page-twice', 'make-root.sh'), 'changed');
   assert.equal(await labHash(await loadLab(dir)), h);
-  await writeFile(path.join(dir, 'features', 'chroot.feature'), `${await readFile(path.join(dir, 'features', 'chroot.feature'), 'utf8')}\n`);
+  await writeFile(
+    path.join(dir, 'features', 'chroot.feature'),
+    `${await readFile(path.join(dir, 'features', 'chroot.feature'), 'utf8')}\n`,
+  );
   const changed = await labHash(await loadLab(dir));
   assert.notEqual(changed, h, 'a feature changed');
   await writeTree(dir, { 'fixtures/web.yaml': 'kind: ConfigMap\n' });

@@ -2,7 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { csvFields, entryOfFolder, kindOf, parseRosterCsv, readRoster, studentIdProblem } from '../../src/batch/roster.js';
+import {
+  csvFields,
+  entryOfFolder,
+  kindOf,
+  parseRosterCsv,
+  readRoster,
+  studentIdProblem,
+} from '../../src/batch/roster.js';
 import { UsageError } from '../../src/errors.js';
 import { tempRoot } from '../helpers/labs.js';
 
@@ -16,8 +23,10 @@ test('csvFields: plain and quoted fields, "" inside quotes, spaces trimmed; an u
 });
 
 test('student ids: letters, digits and _ . @ + -; nothing that climbs, hides or needs quoting', () => {
-  for (const ok of ['alice', 'a.b-c_d', 'jane@uni.example', 'u+1', '42', 'hw1-octocat']) assert.equal(studentIdProblem(ok), undefined, ok);
-  for (const bad of ['', '.hidden', '..', '-x', 'a/b', 'a b', 'a\\b', 'é', 'x'.repeat(129)]) assert.ok(studentIdProblem(bad), JSON.stringify(bad));
+  for (const ok of ['alice', 'a.b-c_d', 'jane@uni.example', 'u+1', '42', 'hw1-octocat'])
+    assert.equal(studentIdProblem(ok), undefined, ok);
+  for (const bad of ['', '.hidden', '..', '-x', 'a/b', 'a b', 'a\\b', 'é', 'x'.repeat(129)])
+    assert.ok(studentIdProblem(bad), JSON.stringify(bad));
 });
 
 test('the kind of a submission from its name', () => {
@@ -26,12 +35,19 @@ test('the kind of a submission from its name', () => {
   assert.equal(kindOf('bob.tgz'), 'tar.gz');
   assert.equal(kindOf('carol'), 'folder');
   assert.deepEqual(entryOfFolder('alice.tar.gz', false), { id: 'alice', kind: 'tar.gz' });
-  assert.deepEqual(entryOfFolder('alice.zip', true), { id: 'alice.zip', kind: 'folder' }, 'a folder is a folder, whatever its name');
+  assert.deepEqual(
+    entryOfFolder('alice.zip', true),
+    { id: 'alice.zip', kind: 'folder' },
+    'a folder is a folder, whatever its name',
+  );
   assert.equal(entryOfFolder('README.md', false), undefined);
 });
 
 test('a CSV roster: header skipped, comments and blank lines skipped, paths relative to the CSV', () => {
-  const r = parseRosterCsv('id,path\r\n# the class\n\nalice,subs/alice.zip\nbob,/abs/bob\n"carol","c dir/carol.tgz"\n', '/base');
+  const r = parseRosterCsv(
+    'id,path\r\n# the class\n\nalice,subs/alice.zip\nbob,/abs/bob\n"carol","c dir/carol.tgz"\n',
+    '/base',
+  );
   assert.deepEqual(r, [
     { id: 'alice', source: '/base/subs/alice.zip', kind: 'zip', line: 4 },
     { id: 'bob', source: '/abs/bob', kind: 'folder', line: 5 },
@@ -64,12 +80,15 @@ test('a folder of submissions: folders and archives by id, sorted; hidden entrie
   await writeFile(path.join(subs, 'README.md'), '');
   await writeFile(path.join(subs, '.DS_Store'), '');
   const r = await readRoster(subs);
-  assert.deepEqual(r.students.map((s) => [s.id, s.kind, path.relative(subs, s.source)]), [
-    ['alice', 'folder', 'alice'],
-    ['bob', 'zip', 'bob.zip'],
-    ['carol', 'tar.gz', 'carol.tar.gz'],
-    ['zed', 'folder', 'zed'],
-  ]);
+  assert.deepEqual(
+    r.students.map((s) => [s.id, s.kind, path.relative(subs, s.source)]),
+    [
+      ['alice', 'folder', 'alice'],
+      ['bob', 'zip', 'bob.zip'],
+      ['carol', 'tar.gz', 'carol.tar.gz'],
+      ['zed', 'folder', 'zed'],
+    ],
+  );
   assert.deepEqual(r.ignored, ['README.md']);
 });
 
@@ -79,7 +98,10 @@ test('a folder where one id appears twice (alice/ and alice.zip), or an entry no
   await writeFile(path.join(root, 'dup', 'alice.zip'), '');
   await assert.rejects(readRoster(path.join(root, 'dup')), /a student id appears more than once:\n {2}- alice: /);
   await mkdir(path.join(root, 'spaces', 'Jane Doe'), { recursive: true });
-  await assert.rejects(readRoster(path.join(root, 'spaces')), (err: Error) => err instanceof UsageError && /Jane Doe: student id "Jane Doe"/.test(err.message));
+  await assert.rejects(
+    readRoster(path.join(root, 'spaces')),
+    (err: Error) => err instanceof UsageError && /Jane Doe: student id "Jane Doe"/.test(err.message),
+  );
   await mkdir(path.join(root, 'empty'));
   await assert.rejects(readRoster(path.join(root, 'empty')), /holds no submission/);
   await assert.rejects(readRoster(path.join(root, 'nope')), /no such folder or roster file/);
@@ -91,7 +113,13 @@ test('a CSV roster file read from disk, with duplicate ids refused', async (t) =
   const root = await tempRoot('roster', t);
   await writeFile(path.join(root, 'class.csv'), 'id,path\nbob,b\nalice,a.zip\n');
   const r = await readRoster(path.join(root, 'class.csv'));
-  assert.deepEqual(r.students.map((s) => [s.id, s.source]), [['alice', path.join(root, 'a.zip')], ['bob', path.join(root, 'b')]]);
+  assert.deepEqual(
+    r.students.map((s) => [s.id, s.source]),
+    [
+      ['alice', path.join(root, 'a.zip')],
+      ['bob', path.join(root, 'b')],
+    ],
+  );
   await writeFile(path.join(root, 'dup.csv'), 'bob,b\nbob,c\n');
   await assert.rejects(readRoster(path.join(root, 'dup.csv')), /bob: .*\/b and .*\/c/);
 });

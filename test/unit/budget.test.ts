@@ -25,6 +25,9 @@ test('a budget never runs more than its size at once, and starts waiters in orde
 
 test('a failing piece of work frees its slot', async () => {
   const budget = new Budget(1);
-  await assert.rejects(budget.run(async () => Promise.reject(new Error('boom'))), /boom/);
+  await assert.rejects(
+    budget.run(async () => Promise.reject(new Error('boom'))),
+    /boom/,
+  );
   assert.equal(await budget.run(async () => 'next'), 'next');
 });

@@ -22,10 +22,14 @@ test('chooseIsolation: vm when the host has the other cgroup version, and when a
 test('chooseIsolation: a lab the chosen runtime would grade on the wrong kernel is refused, naming the fix', () => {
   assert.throws(
     () => chooseIsolation([lab('v1', 'ch03')], 'userns', 'v2', true),
-    (err: Error) => err instanceof GraderError && /lab ch03 assumes cgroup v1 .* this host runs cgroup v2: --isolation userns .* --isolation vm/.test(err.message),
+    (err: Error) =>
+      err instanceof GraderError &&
+      /lab ch03 assumes cgroup v1 .* this host runs cgroup v2: --isolation userns .* --isolation vm/.test(err.message),
   );
   assert.throws(
     () => chooseIsolation([lab('v2', 'new')], undefined, 'v1', false),
-    (err: Error) => err instanceof GraderError && /qemu is not installed \(Debian: apt-get install qemu-system-x86 qemu-utils\)/.test(err.message),
+    (err: Error) =>
+      err instanceof GraderError &&
+      /qemu is not installed \(Debian: apt-get install qemu-system-x86 qemu-utils\)/.test(err.message),
   );
 });

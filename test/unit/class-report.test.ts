@@ -86,9 +86,17 @@ test('the class report matches its golden files, file for file', async () => {
       await writeFile(file, text, 'utf8');
     }
   }
-  assert.deepEqual([...files.keys()].sort(), await tree(GOLDEN_DIR), `the report's files differ from ${GOLDEN_DIR}; regenerate with UPDATE_GOLDEN=1 if intended`);
+  assert.deepEqual(
+    [...files.keys()].sort(),
+    await tree(GOLDEN_DIR),
+    `the report's files differ from ${GOLDEN_DIR}; regenerate with UPDATE_GOLDEN=1 if intended`,
+  );
   for (const [rel, text] of files) {
-    assert.equal(text, await readFile(path.join(GOLDEN_DIR, ...rel.split('/')), 'utf8'), `${rel} differs from its golden file; regenerate with UPDATE_GOLDEN=1 if intended`);
+    assert.equal(
+      text,
+      await readFile(path.join(GOLDEN_DIR, ...rel.split('/')), 'utf8'),
+      `${rel} differs from its golden file; regenerate with UPDATE_GOLDEN=1 if intended`,
+    );
   }
 });
 
@@ -107,7 +115,7 @@ test('writeClassReport writes the golden tree, removes the files of a student no
   await writeFile(path.join(out, 'gradescope', 'gone', 'results.json'), '{}', 'utf8');
   await writeClassReport(fixtureClass(), out);
   assert.deepEqual(await tree(out), await tree(GOLDEN_DIR));
-  await writeFile(path.join(out, 'students', 'notes.txt'), 'the instructor\'s', 'utf8');
+  await writeFile(path.join(out, 'students', 'notes.txt'), "the instructor's", 'utf8');
   await writeClassReport(fixtureClass(), out);
   assert.deepEqual(await tree(out), [...(await tree(GOLDEN_DIR)), 'students/notes.txt'].sort());
 });
@@ -136,8 +144,16 @@ test('a stored result that cannot be used is an error with why, never a grade', 
   const [alice] = fixtureStored();
   assert.ok(alice?.result);
   const cases: Array<[string, (s: StoredResult) => void, RegExp]> = [
-    ['another lab version', (s) => (s.provenance.labHash = 'sha256:0000'), /another version of the lab \(lab hash 0000, this batch's is 5f1c0d9e8b7a\)/],
-    ['another lab', (s) => s.result && (s.result.lab.id = 'lab01-other'), /graded against lab lab01-other, not lab07-pods/],
+    [
+      'another lab version',
+      (s) => (s.provenance.labHash = 'sha256:0000'),
+      /another version of the lab \(lab hash 0000, this batch's is 5f1c0d9e8b7a\)/,
+    ],
+    [
+      'another lab',
+      (s) => s.result && (s.result.lab.id = 'lab01-other'),
+      /graded against lab lab01-other, not lab07-pods/,
+    ],
     ['graded without a grade', (s) => delete s.result, /stored as graded but holds no grade/],
     ['another student', (s) => (s.student = 'mallory'), /holds the result of "mallory", not of "alice"/],
     ['an error without a reason', (s) => (s.status = 'error'), /no reason was recorded/],
@@ -145,7 +161,9 @@ test('a stored result that cannot be used is an error with why, never a grade', 
   for (const [name, change, reason] of cases) {
     const s: StoredResult = structuredClone(alice);
     change(s);
-    const student: ClassStudent | undefined = assembleClass({ ...fixtureBatch(), students: ['alice'] }, [{ id: 'alice', stored: s }]).students[0];
+    const student: ClassStudent | undefined = assembleClass({ ...fixtureBatch(), students: ['alice'] }, [
+      { id: 'alice', stored: s },
+    ]).students[0];
     assert.equal(student?.status, 'error', name);
     assert.match(student?.reason ?? '', reason, name);
   }
@@ -169,14 +187,32 @@ test('a results file that is not JSON, or not a stored result, makes that studen
 
 test('a folder without batch.json is a usage error that says what DIR must be', async (t) => {
   const dir = await tempDir(t);
-  await assert.rejects(readClassResults(dir), (err: Error) => err.name === 'UsageError' && /no batch\.json there: kgrade report DIR reads the output folder of kgrade batch/.test(err.message));
-  await writeFile(path.join(dir, 'batch.json'), JSON.stringify({ ...fixtureBatch(), students: ['../../etc/passwd'] }), 'utf8');
+  await assert.rejects(
+    readClassResults(dir),
+    (err: Error) =>
+      err.name === 'UsageError' &&
+      /no batch\.json there: kgrade report DIR reads the output folder of kgrade batch/.test(err.message),
+  );
+  await writeFile(
+    path.join(dir, 'batch.json'),
+    JSON.stringify({ ...fixtureBatch(), students: ['../../etc/passwd'] }),
+    'utf8',
+  );
   await assert.rejects(readClassResults(dir), /student id "\.\.\/\.\.\/etc\/passwd" cannot be a file name/);
 });
 
-test('the gradebook: columns in the lab\'s order, quoted as RFC 4180 says, no score for error students', () => {
+test("the gradebook: columns in the lab's order, quoted as RFC 4180 says, no score for error students", () => {
   const rows = parseCsv(toGradebookCsv(fixtureClass()));
-  assert.deepEqual(rows[0], ['id', 'score', 'max', 'status', 'The pod runs busybox', '파드가 Running 상태가 된다', 'The readiness probe gates traffic', 'The container has a memory limit']);
+  assert.deepEqual(rows[0], [
+    'id',
+    'score',
+    'max',
+    'status',
+    'The pod runs busybox',
+    '파드가 Running 상태가 된다',
+    'The readiness probe gates traffic',
+    'The container has a memory limit',
+  ]);
   assert.deepEqual(rows.slice(1), [
     ['alice', '10', '10', 'graded', '2', '3', '3', '2'],
     ['bob', '7', '10', 'graded', '2', '3', '0', '2'],
@@ -202,8 +238,14 @@ test('CSV fields: quotes doubled, line breaks kept inside quotes, formulas neutr
 
 test('the histogram has a bar per point, and each bar counts the graded students with that score', () => {
   const bins = scoreHistogram(fixtureClass());
-  assert.deepEqual(bins.map((b) => b.label), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
-  assert.deepEqual(bins.map((b) => b.students.length), EXPECTED.histogram);
+  assert.deepEqual(
+    bins.map((b) => b.label),
+    ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10'],
+  );
+  assert.deepEqual(
+    bins.map((b) => b.students.length),
+    EXPECTED.histogram,
+  );
   assert.deepEqual(bins[7]?.students, ['bob', '김민준']);
   const big = scoreHistogram({ ...fixtureClass(), lab: { ...fixtureClass().lab, maxScore: 100 } });
   assert.equal(big.length, 10);
@@ -217,7 +259,10 @@ test('pass rates: hardest first, grader errors left out of the rate and counted 
     EXPECTED.passRates,
   );
   assert.equal(rates.find((r) => r.scenario.id === 'features/pod.feature:14')?.errors, 1);
-  assert.ok(rates.every((r) => !r.scenario.id.includes('course')), '@course checks carry no points and have no bar');
+  assert.ok(
+    rates.every((r) => !r.scenario.id.includes('course')),
+    '@course checks carry no points and have no bar',
+  );
 });
 
 test('HTML: what students and labs wrote is escaped, nothing can run or load', () => {
@@ -228,7 +273,11 @@ test('HTML: what students and labs wrote is escaped, nothing can run or load', (
   assert.ok(bob.includes('&lt;/pre&gt;&lt;h1&gt;owned&lt;/h1&gt;'));
   for (const page of pages) {
     assert.doesNotMatch(page, /<script|<img|<iframe|<link|<object|<embed|<[a-z][^>]*\son\w+\s*=|<h1>owned/i);
-    assert.doesNotMatch(page, /\b(?:src|href|action|xlink:href)\s*=\s*"(?:[a-z]+:|\/\/)/i, 'no link or source to another site or scheme');
+    assert.doesNotMatch(
+      page,
+      /\b(?:src|href|action|xlink:href)\s*=\s*"(?:[a-z]+:|\/\/)/i,
+      'no link or source to another site or scheme',
+    );
     assert.doesNotMatch(page, /url\(|@import|https?:/i, 'no URL anywhere');
     assert.match(page, /<meta http-equiv="Content-Security-Policy" content="default-src 'none';/);
   }
@@ -241,14 +290,22 @@ test('HTML: what students and labs wrote is escaped, nothing can run or load', (
 test('HTML: the charts and the lists hold what the class shows', () => {
   const index = toClassIndexHtml(fixtureClass());
   const histogram = /<svg class="chart histogram"[\s\S]*?<\/svg>/.exec(index)?.[0] ?? assert.fail('no histogram');
-  assert.deepEqual([...histogram.matchAll(/<rect class="bar"[^>]*data-count="(\d+)"/g)].map((m) => Number(m[1])), EXPECTED.histogram);
+  assert.deepEqual(
+    [...histogram.matchAll(/<rect class="bar"[^>]*data-count="(\d+)"/g)].map((m) => Number(m[1])),
+    EXPECTED.histogram,
+  );
   const bars = /<svg class="chart pass-rate"[\s\S]*?<\/svg>/.exec(index)?.[0] ?? assert.fail('no pass-rate chart');
   assert.deepEqual(
-    [...bars.matchAll(/<g class="row" data-scenario="([^"]+)">[\s\S]*?data-passed="(\d+)" data-graded="(\d+)"/g)].map((m) => [m[1], Number(m[2]), Number(m[3])]),
+    [...bars.matchAll(/<g class="row" data-scenario="([^"]+)">[\s\S]*?data-passed="(\d+)" data-graded="(\d+)"/g)].map(
+      (m) => [m[1], Number(m[2]), Number(m[3])],
+    ),
     EXPECTED.passRates,
   );
   const errors = /<section id="errors">[\s\S]*?<\/section>/.exec(index)?.[0] ?? assert.fail('no error list');
-  assert.deepEqual([...errors.matchAll(/<li data-student="([^"]+)"/g)].map((m) => m[1]), EXPECTED.errorStudents);
+  assert.deepEqual(
+    [...errors.matchAll(/<li data-student="([^"]+)"/g)].map((m) => m[1]),
+    EXPECTED.errorStudents,
+  );
   assert.match(errors, /points outside the submission; nothing was graded/);
   assert.equal([...index.matchAll(/<tr data-student=/g)].length, 8);
 });
@@ -258,7 +315,10 @@ test('a student page: each scenario with its outcome, message, hint and notes', 
   const carol = toStudentHtml(cls, cls.students.find((s) => s.id === 'carol') ?? assert.fail('no carol'));
   assert.match(carol, /<article class="scenario failed" id="features\/pod\.feature:14" data-outcome="failed">/);
   assert.match(carol, /<h3>파드가 Running 상태가 된다<\/h3>/);
-  assert.match(carol, /<pre class="message">파드 &quot;web&quot;이 60초 안에 Running이 되지 않았습니다\nlast seen: CrashLoopBackOff/);
+  assert.match(
+    carol,
+    /<pre class="message">파드 &quot;web&quot;이 60초 안에 Running이 되지 않았습니다\nlast seen: CrashLoopBackOff/,
+  );
   assert.match(carol, /<b>Hint:<\/b> 컨테이너의 command가 바로 끝나지 않는지 확인하세요\./);
   assert.match(carol, /hidden from students until published/);
   assert.equal([...carol.matchAll(/<article class="scenario /g)].length, 5);
@@ -270,21 +330,32 @@ test('a student page: each scenario with its outcome, message, hint and notes', 
 
 test('JUnit: a testsuite per student, a testcase per graded scenario, errors and failures apart', () => {
   const xml = toClassJUnitXml(fixtureClass());
-  assert.match(xml, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="kgrade lab07-pods: Pods, probes &amp; limits" tests="27" failures="6" errors="4" skipped="1"/);
+  assert.match(
+    xml,
+    /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="kgrade lab07-pods: Pods, probes &amp; limits" tests="27" failures="6" errors="4" skipped="1"/,
+  );
   assert.deepEqual(
-    [...xml.matchAll(/<testsuite name="([^"]*)" tests="(\d+)" failures="(\d+)" errors="(\d+)"/g)].map((m) => [m[1], Number(m[2]), Number(m[3]), Number(m[4])]),
+    [...xml.matchAll(/<testsuite name="([^"]*)" tests="(\d+)" failures="(\d+)" errors="(\d+)"/g)].map((m) => [
+      m[1],
+      Number(m[2]),
+      Number(m[3]),
+      Number(m[4]),
+    ]),
     [
       ['alice', 4, 0, 0],
       ['bob', 4, 1, 0],
       ['carol', 4, 2, 0],
       ['dave', 1, 0, 1],
-      ['erin, o\'neil', 4, 2, 0],
+      ["erin, o'neil", 4, 2, 0],
       ['frank', 5, 0, 2],
       ['grace', 1, 0, 1],
       ['김민준', 4, 1, 0],
     ],
   );
-  assert.match(xml, /<testcase classname="dave" name="\(grade\)" time="0\.000">\n {6}<error message="archive dave\.zip: entry &quot;\.\.\/\.\.\/etc\/passwd&quot;/);
+  assert.match(
+    xml,
+    /<testcase classname="dave" name="\(grade\)" time="0\.000">\n {6}<error message="archive dave\.zip: entry &quot;\.\.\/\.\.\/etc\/passwd&quot;/,
+  );
   assert.match(xml, /<error message="the API server did not answer within 30s[^"]*" type="grader-error">/);
   assert.match(xml, /<error message="not graded yet: no results\/grace\.json" type="missing">/);
   assert.ok(xml.includes('&lt;script&gt;alert("pwned")&lt;/script&gt;'));
@@ -294,8 +365,17 @@ test('JUnit: a testsuite per student, a testcase per graded scenario, errors and
 
 test('gradescope/<id>/results.json for graded students and partial results; none for a student with no result', () => {
   const files = [...classReportFiles(fixtureClass()).keys()].filter((f) => f.startsWith('gradescope/'));
-  assert.deepEqual(files, ['gradescope/alice/results.json', 'gradescope/bob/results.json', 'gradescope/carol/results.json', "gradescope/erin, o'neil/results.json", 'gradescope/frank/results.json', 'gradescope/김민준/results.json']);
-  const frank = JSON.parse(classReportFiles(fixtureClass()).get('gradescope/frank/results.json') ?? '{}') as { output: string };
+  assert.deepEqual(files, [
+    'gradescope/alice/results.json',
+    'gradescope/bob/results.json',
+    'gradescope/carol/results.json',
+    "gradescope/erin, o'neil/results.json",
+    'gradescope/frank/results.json',
+    'gradescope/김민준/results.json',
+  ]);
+  const frank = JSON.parse(classReportFiles(fixtureClass()).get('gradescope/frank/results.json') ?? '{}') as {
+    output: string;
+  };
   assert.match(frank.output, /INCOMPLETE: .* This grade is not final/);
 });
 
@@ -316,16 +396,35 @@ test('kgrade report DIR writes the report into DIR/report and prints where index
   assert.deepEqual(await tree(path.join(dir, 'report')), await tree(GOLDEN_DIR));
   const out = path.join(dir, 'elsewhere');
   await run(process.execPath, [kgrade, 'report', dir, '--out', out]);
-  assert.equal(await readFile(path.join(out, 'gradebook.csv'), 'utf8'), await readFile(path.join(GOLDEN_DIR, 'gradebook.csv'), 'utf8'));
-  for (const args of [['report'], ['report', dir, dir], ['report', '--html', dir, dir], ['report', '--classroom', dir, dir], ['report', dir, '--out', dir]]) {
-    await assert.rejects(run(process.execPath, [kgrade, ...args]), (err: { code?: number }) => err.code === 2, args.join(' '));
+  assert.equal(
+    await readFile(path.join(out, 'gradebook.csv'), 'utf8'),
+    await readFile(path.join(GOLDEN_DIR, 'gradebook.csv'), 'utf8'),
+  );
+  for (const args of [
+    ['report'],
+    ['report', dir, dir],
+    ['report', '--html', dir, dir],
+    ['report', '--classroom', dir, dir],
+    ['report', dir, '--out', dir],
+  ]) {
+    await assert.rejects(
+      run(process.execPath, [kgrade, ...args]),
+      (err: { code?: number }) => err.code === 2,
+      args.join(' '),
+    );
   }
-  await assert.rejects(run(process.execPath, [kgrade, 'report', path.join(dir, 'results')]), (err: { code?: number; stderr?: string }) => err.code === 2 && /no batch\.json there/.test(err.stderr ?? ''));
+  await assert.rejects(
+    run(process.execPath, [kgrade, 'report', path.join(dir, 'results')]),
+    (err: { code?: number; stderr?: string }) => err.code === 2 && /no batch\.json there/.test(err.stderr ?? ''),
+  );
 });
 
 test('an empty batch still makes a report: no bars to draw, no student files', () => {
   const files = classReportFiles(assembleClass({ ...fixtureBatch(), students: [] }, []));
-  assert.deepEqual([...files.keys()], ['index.html', 'gradebook.csv', 'junit.xml', 'canvas.csv', 'moodle.csv', 'items.json']);
+  assert.deepEqual(
+    [...files.keys()],
+    ['index.html', 'gradebook.csv', 'junit.xml', 'canvas.csv', 'moodle.csv', 'items.json'],
+  );
   assert.equal(files.get('items.json'), '[]\n');
   assert.equal(files.get('gradebook.csv'), 'id,score,max,status\r\n');
   assert.match(files.get('index.html') ?? '', /No graded scenario in the stored results yet\./);

@@ -19,7 +19,11 @@ const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
 async function matchesGolden(name: string, actual: string): Promise<void> {
   const file = path.join(GOLDEN_DIR, name);
   if (UPDATE) await writeFile(file, actual, 'utf8');
-  assert.equal(actual, await readFile(file, 'utf8'), `${name} differs from its golden file; regenerate with UPDATE_GOLDEN=1 if intended`);
+  assert.equal(
+    actual,
+    await readFile(file, 'utf8'),
+    `${name} differs from its golden file; regenerate with UPDATE_GOLDEN=1 if intended`,
+  );
 }
 
 /**
@@ -30,7 +34,8 @@ async function matchesGolden(name: string, actual: string): Promise<void> {
  */
 function reporter(encoded: string): { failed: string | undefined; posted: string | undefined } {
   const results = JSON.parse(Buffer.from(encoded, 'base64').toString('utf-8')) as ClassroomResult;
-  const failed = results.status === 'fail' ? 'Some tests failed.' : results.status === 'error' ? 'Some tests errored.' : undefined;
+  const failed =
+    results.status === 'fail' ? 'Some tests failed.' : results.status === 'error' ? 'Some tests errored.' : undefined;
   if (!results.max_score) return { failed, posted: undefined };
   const total = results.tests.reduce((s, t) => s + t.score, 0);
   return { failed, posted: `Points ${total}/${results.max_score}` };
@@ -55,7 +60,16 @@ test('a complete grade posts its points; every test has the fields the reporter 
   assert.equal(result.max_score, 8);
   assert.deepEqual(reporter(classroomOutput(result)), { failed: 'Some tests failed.', posted: 'Points 4/8' });
   for (const t of result.tests) {
-    assert.deepEqual(Object.keys(t), ['name', 'status', 'score', 'message', 'test_code', 'filename', 'line_no', 'duration']);
+    assert.deepEqual(Object.keys(t), [
+      'name',
+      'status',
+      'score',
+      'message',
+      'test_code',
+      'filename',
+      'line_no',
+      'duration',
+    ]);
     assert.ok(['pass', 'fail', 'error'].includes(t.status));
   }
   assert.equal(result.tests.length, 4, '@course checks carry no points and are left out');
@@ -66,7 +80,10 @@ test('a complete grade posts its points; every test has the fields the reporter 
     ),
     String(message),
   );
-  assert.match(message ?? '', /Log of pod web-7d9c, container web \(the instance before its last restart\), last lines:\n {2}\| listening on :8080/);
+  assert.match(
+    message ?? '',
+    /Log of pod web-7d9c, container web \(the instance before its last restart\), last lines:\n {2}\| listening on :8080/,
+  );
   assert.deepEqual(rest, {
     name: 'The NodePort answers on every node',
     status: 'fail',
@@ -80,7 +97,11 @@ test('a complete grade posts its points; every test has the fields the reporter 
 
 test('feedback levels: message only shows the message; hidden shows nothing until published', () => {
   const cpu = toClassroom(incompleteResult()).tests.find((t) => t.name === 'CPU quota is 50% of a core');
-  assert.equal(cpu?.message, 'expected `cpu.max` = "50000 100000" | got "max 100000"', 'no hint, notes or diagnostics at feedback: message');
+  assert.equal(
+    cpu?.message,
+    'expected `cpu.max` = "50000 100000" | got "max 100000"',
+    'no hint, notes or diagnostics at feedback: message',
+  );
   const gs = toGradescope(incompleteResult()).tests.find((t) => t.name === 'CPU quota is 50% of a core');
   assert.equal(gs?.output, 'expected `cpu.max` = "50000 100000" | got "max 100000"');
   assert.equal(gs?.visibility, 'visible');
@@ -125,18 +146,31 @@ test('an incomplete grade is an error that posts no points: a grader error never
   const errored = result.tests.find((t) => t.status === 'error');
   assert.match(errored?.message ?? '', /^GRADER ERROR: .*not with your submission/);
   assert.match(errored?.message ?? '', /'OOMKilled'\\u0007 \\u001b\[31mred/, 'control characters shown as text');
-  for (const t of result.tests) assert.doesNotMatch(`${t.name}${t.message}${t.test_code}`, /[\u0000-\u0008\u000b-\u001f]/, 'no terminal escape reaches the log');
+  for (const t of result.tests)
+    assert.doesNotMatch(
+      `${t.name}${t.message}${t.test_code}`,
+      /[\u0000-\u0008\u000b-\u001f]/,
+      'no terminal escape reaches the log',
+    );
 });
 
 test('kgrade report --classroom DIR writes DIR/classroom.json and prints the base64 the reporter decodes', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kgrade-classroom-test-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   await writeResultsJson(completeResult(), dir);
-  const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin', 'kgrade.js'), 'report', '--classroom', dir]);
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, [
+    path.join(ROOT, 'bin', 'kgrade.js'),
+    'report',
+    '--classroom',
+    dir,
+  ]);
   assert.match(stdout, /^[A-Za-z0-9+/]+=*\n$/);
   assert.deepEqual(JSON.parse(Buffer.from(stdout.trim(), 'base64').toString('utf8')), toClassroom(completeResult()));
   assert.deepEqual(JSON.parse(await readFile(path.join(dir, 'classroom.json'), 'utf8')), toClassroom(completeResult()));
-  assert.match(stderr, /^kgrade: 4\/8 points, 2\/4 checks passed\n {2}pass {2}A ClusterIP Service reaches the pod \(2 points\)\n {2}FAIL {2}The NodePort answers on every node \(0 points\)\n {8}curl http:\/\/node-2:30080 timed out after 5s\n/);
+  assert.match(
+    stderr,
+    /^kgrade: 4\/8 points, 2\/4 checks passed\n {2}pass {2}A ClusterIP Service reaches the pod \(2 points\)\n {2}FAIL {2}The NodePort answers on every node \(0 points\)\n {8}curl http:\/\/node-2:30080 timed out after 5s\n/,
+  );
   assert.match(stderr, /FAIL {2}Hidden check 2 \(0 points\)\n {8}This check is shown when grades are published\.\n/);
   assert.doesNotMatch(stderr, /headless|clusterIP: None/i, 'nothing of a hidden scenario in the log');
   assert.match(stderr, /GitHub Classroom result in .*classroom\.json\n$/);

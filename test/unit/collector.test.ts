@@ -67,10 +67,17 @@ for (const file of ['run.ndjson', 'dry-run.ndjson']) {
   });
 }
 
-test('ScenarioCollector on a real run: passed, failed (the student\'s) and every kind of error, with notes', () => {
+test("ScenarioCollector on a real run: passed, failed (the student's) and every kind of error, with notes", () => {
   const { runs, seen } = collect(recorded('run.ndjson'), DEFS);
   assert.deepEqual(withoutStepDurations(runs), [
-    { id: id(7), outcome: 'passed', message: '', notes: ['true exited 0'], steps: [READY, RUNS_TRUE, SUCCEEDS], durationMs: 250 },
+    {
+      id: id(7),
+      outcome: 'passed',
+      message: '',
+      notes: ['true exited 0'],
+      steps: [READY, RUNS_TRUE, SUCCEEDS],
+      durationMs: 250,
+    },
     {
       id: id(14),
       outcome: 'failed',
@@ -104,7 +111,11 @@ test('ScenarioCollector on a real run: passed, failed (the student\'s) and every
       steps: [
         READY,
         RUNS_TRUE,
-        { text: "Then the grader's own code throws a TypeError", status: 'error', message: "Cannot read properties of undefined (reading 'length')" },
+        {
+          text: "Then the grader's own code throws a TypeError",
+          status: 'error',
+          message: "Cannot read properties of undefined (reading 'length')",
+        },
       ],
       durationMs: 250,
     },
@@ -121,16 +132,30 @@ test('ScenarioCollector on a real run: passed, failed (the student\'s) and every
       outcome: 'error',
       message: 'the lab is broken: several step definitions match "Then a step two definitions match"',
       notes: [],
-      steps: [READY, { text: 'Then a step two definitions match', status: 'ambiguous', message: 'Multiple step definitions match:' }],
+      steps: [
+        READY,
+        { text: 'Then a step two definitions match', status: 'ambiguous', message: 'Multiple step definitions match:' },
+      ],
       durationMs: 250,
     },
-    { id: id(58), outcome: 'passed', message: '', notes: ['true exited 0'], steps: [READY, RUNS_TRUE, SUCCEEDS], durationMs: 250 },
+    {
+      id: id(58),
+      outcome: 'passed',
+      message: '',
+      notes: ['true exited 0'],
+      steps: [READY, RUNS_TRUE, SUCCEEDS],
+      durationMs: 250,
+    },
     {
       id: id(59),
       outcome: 'failed',
       message: SAW_1,
       notes: ['false exited 1'],
-      steps: [READY, { text: 'When the node runs "false"', status: 'passed' }, { text: 'Then it succeeds', status: 'failed', message: SAW_1 }],
+      steps: [
+        READY,
+        { text: 'When the node runs "false"', status: 'passed' },
+        { text: 'Then it succeeds', status: 'failed', message: SAW_1 },
+      ],
       durationMs: 250,
     },
   ]);
@@ -164,7 +189,9 @@ test('ScenarioCollector on a real dry run: skipped steps make a passed scenario;
       [id(59), 'passed', 0],
     ],
   );
-  for (const r of runs) for (const s of r.steps) assert.ok(['skipped', 'undefined', 'ambiguous'].includes(s.status), `${r.id} ${s.text}: ${s.status}`);
+  for (const r of runs)
+    for (const s of r.steps)
+      assert.ok(['skipped', 'undefined', 'ambiguous'].includes(s.status), `${r.id} ${s.text}: ${s.status}`);
 });
 
 test('ScenarioCollector: a scenario the lab does not know keeps its location as id', () => {

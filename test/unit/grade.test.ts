@@ -125,14 +125,17 @@ test('buildResult totals points, counts outcomes and copies the metadata', () =>
   assert.equal(r.startedAt, '2025-01-01T00:00:00.000Z');
   assert.equal(r.finishedAt, '2025-01-01T00:00:02.500Z');
   assert.equal(r.durationMs, 2500);
-  assert.deepEqual(r.scenarios.map((s) => [s.name, s.points, s.maxPoints, s.course, s.hidden]), [
-    ['graded one', 3, 3, false, false],
-    ['graded two', 0, 2, false, true],
-    ['course check', 0, 0, true, false],
-  ]);
+  assert.deepEqual(
+    r.scenarios.map((s) => [s.name, s.points, s.maxPoints, s.course, s.hidden]),
+    [
+      ['graded one', 3, 3, false, false],
+      ['graded two', 0, 2, false, true],
+      ['course check', 0, 0, true, false],
+    ],
+  );
 });
 
-test('buildResult: scenarios keep the lab\'s order, whatever order the runs came in', () => {
+test("buildResult: scenarios keep the lab's order, whatever order the runs came in", () => {
   const lab = makeLab();
   const attempts = new Map<string, ScenarioAttempt>([
     ['features/b.feature:4', attempt('passed')],
@@ -140,7 +143,10 @@ test('buildResult: scenarios keep the lab\'s order, whatever order the runs came
     ['features/a.feature:3', attempt('passed')],
   ]);
   const r = buildResult(lab, attempts, META);
-  assert.deepEqual(r.scenarios.map((s) => s.id), lab.scenarios.map((s) => s.id));
+  assert.deepEqual(
+    r.scenarios.map((s) => s.id),
+    lab.scenarios.map((s) => s.id),
+  );
   assert.equal(r.score, 5);
 });
 
@@ -189,7 +195,9 @@ function stepResult(status: TestStepResultStatus, exceptionType?: string): TestS
   return {
     status,
     duration: { seconds: 1, nanos: 500_000_000 },
-    ...(exceptionType !== undefined ? { exception: { type: exceptionType, message: 'boom' }, message: `${exceptionType}: boom` } : {}),
+    ...(exceptionType !== undefined
+      ? { exception: { type: exceptionType, message: 'boom' }, message: `${exceptionType}: boom` }
+      : {}),
   };
 }
 
@@ -200,9 +208,19 @@ test('the student-fault type is the class name of SubmissionAssertionError', () 
   assert.equal(new LabError('x').name, 'LabError');
 });
 
-test('classifyStep: only a SubmissionAssertionError failure is the student\'s', () => {
+test("classifyStep: only a SubmissionAssertionError failure is the student's", () => {
   assert.equal(classifyStep(stepResult(TestStepResultStatus.FAILED, 'SubmissionAssertionError')), 'failed');
-  for (const other of ['GraderError', 'LabError', 'Error', 'TypeError', 'AssertionError', 'RangeError', 'SubmissionAssertion', 'submissionassertionerror', '']) {
+  for (const other of [
+    'GraderError',
+    'LabError',
+    'Error',
+    'TypeError',
+    'AssertionError',
+    'RangeError',
+    'SubmissionAssertion',
+    'submissionassertionerror',
+    '',
+  ]) {
     assert.equal(classifyStep(stepResult(TestStepResultStatus.FAILED, other)), 'error', `exception type "${other}"`);
   }
   assert.equal(classifyStep(stepResult(TestStepResultStatus.FAILED)), 'error', 'a failure without an exception');
@@ -215,7 +233,10 @@ test('classifyStep: passed, skipped, undefined, ambiguous, pending, unknown', ()
   assert.equal(classifyStep(stepResult(TestStepResultStatus.AMBIGUOUS)), 'ambiguous');
   assert.equal(classifyStep(stepResult(TestStepResultStatus.PENDING)), 'pending');
   assert.equal(classifyStep(stepResult(TestStepResultStatus.UNKNOWN)), 'error');
-  assert.equal(classifyStep({ ...stepResult(TestStepResultStatus.PASSED), status: 'SOMETHING_NEW' as TestStepResultStatus }), 'error');
+  assert.equal(
+    classifyStep({ ...stepResult(TestStepResultStatus.PASSED), status: 'SOMETHING_NEW' as TestStepResultStatus }),
+    'error',
+  );
 });
 
 function step(status: StepResult['status'], text = `Then ${status}`, message?: string): StepResult {
@@ -277,28 +298,58 @@ function graded(outcomes: Record<string, Outcome>, messages: Record<string, stri
 }
 
 test('judgeCase: a reference with full marks matches', () => {
-  const v = judgeCase(makeLab(), 'reference', graded({ 'graded one': 'passed', 'graded two': 'passed', 'course check': 'passed' }));
+  const v = judgeCase(
+    makeLab(),
+    'reference',
+    graded({ 'graded one': 'passed', 'graded two': 'passed', 'course check': 'passed' }),
+  );
   assert.deepEqual(v, { name: 'reference', kind: 'reference', expected: '5/5' });
 });
 
 test('judgeCase: a reference that loses points, or whose course check fails, is a mismatch naming the scenario', () => {
   const lab = makeLab();
-  const lost = judgeCase(lab, 'reference', graded({ 'graded one': 'passed', 'graded two': 'failed', 'course check': 'passed' }, { 'graded two': 'nope\nsecond line' }));
+  const lost = judgeCase(
+    lab,
+    'reference',
+    graded(
+      { 'graded one': 'passed', 'graded two': 'failed', 'course check': 'passed' },
+      { 'graded two': 'nope\nsecond line' },
+    ),
+  );
   assert.equal(lost.kind, 'reference');
   assert.match(lost.mismatch ?? '', /reference must pass everything; "graded two" failed: nope$/);
-  const course = judgeCase(lab, 'reference', graded({ 'graded one': 'passed', 'graded two': 'passed', 'course check': 'failed' }));
+  const course = judgeCase(
+    lab,
+    'reference',
+    graded({ 'graded one': 'passed', 'graded two': 'passed', 'course check': 'failed' }),
+  );
   assert.match(course.mismatch ?? '', /"course check" failed/);
-  const errored = judgeCase(lab, 'reference', graded({ 'graded one': 'passed', 'graded two': 'error', 'course check': 'passed' }, { 'graded two': 'docker died' }));
+  const errored = judgeCase(
+    lab,
+    'reference',
+    graded(
+      { 'graded one': 'passed', 'graded two': 'error', 'course check': 'passed' },
+      { 'graded two': 'docker died' },
+    ),
+  );
   assert.match(errored.mismatch ?? '', /"graded two" error: docker died/);
 });
 
 test('judgeCase: a wrong case with the expected score and failures matches', () => {
-  const v = judgeCase(makeLab(), 'half-done', graded({ 'graded one': 'passed', 'graded two': 'failed', 'course check': 'passed' }));
+  const v = judgeCase(
+    makeLab(),
+    'half-done',
+    graded({ 'graded one': 'passed', 'graded two': 'failed', 'course check': 'passed' }),
+  );
   assert.deepEqual(v, { name: 'half-done', kind: 'wrong', expected: '3/5' });
 });
 
 test('judgeCase: a wrong case with another score is a mismatch', () => {
-  const v = judgeCase(makeLab(), 'no-list', graded({ 'graded one': 'passed', 'graded two': 'failed', 'course check': 'passed' }));
+  const v = judgeCase(
+    makeLab(),
+    'no-list',
+    graded({ 'graded one': 'passed', 'graded two': 'failed', 'course check': 'passed' }),
+  );
   assert.equal(v.expected, '0/5');
   assert.equal(v.mismatch, 'scored 3, expected 0');
 });
@@ -306,18 +357,35 @@ test('judgeCase: a wrong case with another score is a mismatch', () => {
 test('judgeCase: a scenario that should fail but passed, errored or never ran is named', () => {
   const lab = makeLab();
   lab.expect['half-done'] = { score: 3, failed: ['graded two'] };
-  const passed = judgeCase(lab, 'half-done', graded({ 'graded one': 'passed', 'graded two': 'passed', 'course check': 'passed' }));
+  const passed = judgeCase(
+    lab,
+    'half-done',
+    graded({ 'graded one': 'passed', 'graded two': 'passed', 'course check': 'passed' }),
+  );
   assert.match(passed.mismatch ?? '', /scored 5, expected 3; "graded two" should fail but passed/);
-  const errored = judgeCase(lab, 'half-done', graded({ 'graded one': 'passed', 'graded two': 'error', 'course check': 'passed' }));
+  const errored = judgeCase(
+    lab,
+    'half-done',
+    graded({ 'graded one': 'passed', 'graded two': 'error', 'course check': 'passed' }),
+  );
   assert.equal(errored.mismatch, '"graded two" should fail but error');
   lab.expect['half-done'] = { score: 3, failed: ['not in the results'] };
-  const missing = judgeCase(lab, 'half-done', graded({ 'graded one': 'passed', 'graded two': 'failed', 'course check': 'passed' }));
+  const missing = judgeCase(
+    lab,
+    'half-done',
+    graded({ 'graded one': 'passed', 'graded two': 'failed', 'course check': 'passed' }),
+  );
   assert.equal(missing.mismatch, '"not in the results" should fail but did not run');
 });
 
 test('judgeCase: a wrong case lab.yaml does not list is a mismatch', () => {
   const v = judgeCase(makeLab(), 'surprise', graded({ 'graded one': 'passed' }));
-  assert.deepEqual(v, { name: 'surprise', kind: 'wrong', expected: '?', mismatch: 'lab.yaml has no expect entry for wrong/surprise' });
+  assert.deepEqual(v, {
+    name: 'surprise',
+    kind: 'wrong',
+    expected: '?',
+    mismatch: 'lab.yaml has no expect entry for wrong/surprise',
+  });
 });
 
 // A repeat round holds only the @races scenarios; graded() fills the others as never reported.
@@ -334,15 +402,30 @@ test('judgeRounds: a @races scenario that passes in every round is no mismatch; 
 
 test('judgeRounds: passing once and failing once is flaky, naming the scenario, the rounds and why', () => {
   const first = graded({ 'graded one': 'passed', 'graded two': 'passed', 'course check': 'passed' });
-  const m = judgeRounds(first, [round({ 'graded one': 'passed' }), round({ 'graded one': 'failed' }, { 'graded one': 'reached 1 pod\nmore' })]);
+  const m = judgeRounds(first, [
+    round({ 'graded one': 'passed' }),
+    round({ 'graded one': 'failed' }, { 'graded one': 'reached 1 pod\nmore' }),
+  ]);
   assert.equal(m, 'flaky: "graded one" passed in rounds 1, 2 and failed in round 3 of 3: reached 1 pod');
-  const firstFails = graded({ 'graded one': 'failed', 'graded two': 'passed', 'course check': 'passed' }, { 'graded one': 'one pod' });
-  assert.match(judgeRounds(firstFails, [round({ 'graded one': 'passed' })]) ?? '', /^flaky: "graded one" passed in round 2 and failed in round 1 of 2: one pod$/);
+  const firstFails = graded(
+    { 'graded one': 'failed', 'graded two': 'passed', 'course check': 'passed' },
+    { 'graded one': 'one pod' },
+  );
+  assert.match(
+    judgeRounds(firstFails, [round({ 'graded one': 'passed' })]) ?? '',
+    /^flaky: "graded one" passed in round 2 and failed in round 1 of 2: one pod$/,
+  );
 });
 
 test('judgeRounds: failing in every round is named too; a round that ended in a grader error is not called flaky', () => {
-  const first = graded({ 'graded one': 'failed', 'graded two': 'passed', 'course check': 'passed' }, { 'graded one': 'no' });
-  assert.equal(judgeRounds(first, [round({ 'graded one': 'failed' }, { 'graded one': 'no' })]), '"graded one" failed in rounds 1, 2 of 2: no');
+  const first = graded(
+    { 'graded one': 'failed', 'graded two': 'passed', 'course check': 'passed' },
+    { 'graded one': 'no' },
+  );
+  assert.equal(
+    judgeRounds(first, [round({ 'graded one': 'failed' }, { 'graded one': 'no' })]),
+    '"graded one" failed in rounds 1, 2 of 2: no',
+  );
   const ok = graded({ 'graded one': 'passed', 'graded two': 'passed', 'course check': 'passed' });
   assert.equal(judgeRounds(ok, [round({ 'graded one': 'error' })]), undefined);
 });

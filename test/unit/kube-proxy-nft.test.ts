@@ -22,7 +22,11 @@ test('the service chain is found through the service-ips map by its readable nam
   const udp = nftServiceRouting(dump, 'kube-system/kube-dns:dns');
   assert.equal(udp?.serviceChain, 'service-FY5PMXPG-kube-system/kube-dns/udp/dns');
   assert.equal(nftServiceRouting(dump, 'kube-system/kube-dns:nope'), undefined);
-  assert.equal(nftServiceRouting(dump, 'kube-system/kube-dn:dns'), undefined, 'a service whose name is a prefix of another is not matched');
+  assert.equal(
+    nftServiceRouting(dump, 'kube-system/kube-dn:dns'),
+    undefined,
+    'a service whose name is a prefix of another is not matched',
+  );
 });
 
 test('two endpoints: numgen random mod 2 gives each half, and the DNAT targets are the pods', () => {
@@ -32,14 +36,25 @@ test('two endpoints: numgen random mod 2 gives each half, and the DNAT targets a
   assert.ok(r);
   assert.deepEqual(r.shares, [0.5, 0.5]);
   assert.deepEqual(spreadProblems(r), []);
-  assert.deepEqual(r.targets.map((t) => `${t.ip}:${t.port}`), ['10.244.0.2:53', '10.244.0.3:53']);
-  assert.ok(compareTargets(r.targets, [{ ip: '10.244.0.2', port: 53 }, { ip: '10.244.0.3', port: 53 }]).same);
+  assert.deepEqual(
+    r.targets.map((t) => `${t.ip}:${t.port}`),
+    ['10.244.0.2:53', '10.244.0.3:53'],
+  );
+  assert.ok(
+    compareTargets(r.targets, [
+      { ip: '10.244.0.2', port: 53 },
+      { ip: '10.244.0.3', port: 53 },
+    ]).same,
+  );
   const off = compareTargets(r.targets, [{ ip: '10.244.0.2', port: 53 }]);
   assert.deepEqual(off.extra, ['10.244.0.3:53']);
   assert.match(describeSpread(r), /numgen random mod 2/);
   const one = nftServiceRouting(dump, 'default/kubernetes:https');
   assert.deepEqual(one?.shares, [1]);
-  assert.deepEqual(one?.targets.map((t) => t.port), [6443]);
+  assert.deepEqual(
+    one?.targets.map((t) => t.port),
+    [6443],
+  );
 });
 
 test('an uneven map (three keys over two endpoints) is reported, not passed', () => {
@@ -47,7 +62,10 @@ test('an uneven map (three keys over two endpoints) is reported, not passed', ()
   type Item = { rule?: { chain?: string; expr: Array<{ vmap?: Vmap }> } };
   const doc = JSON.parse(TEXT) as { nftables: Item[] };
   for (const item of doc.nftables) {
-    const vmap = item.rule?.chain === 'service-NWBZK7IH-kube-system/kube-dns/tcp/dns-tcp' ? item.rule.expr.find((e) => e.vmap)?.vmap : undefined;
+    const vmap =
+      item.rule?.chain === 'service-NWBZK7IH-kube-system/kube-dns/tcp/dns-tcp'
+        ? item.rule.expr.find((e) => e.vmap)?.vmap
+        : undefined;
     if (vmap) {
       vmap.key.numgen.mod = 3;
       vmap.data.set.push([2, vmap.data.set[0]?.[1]]);

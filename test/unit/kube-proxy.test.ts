@@ -6,8 +6,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseIptablesSave } from '../../src/check/iptables.js';
-import { compareTargets, describeSpread, pickDump, serviceRouting, sharesOf, splitDumps, splitHostPort, spreadProblems } from '../../src/kube/kube-proxy.js';
-import { containerCgroupLayout, memoryCgroupPath, parseCtrTasks, parseProcCgroup, qosOfCgroupPath } from '../../src/kube/pod-node.js';
+import {
+  compareTargets,
+  describeSpread,
+  pickDump,
+  serviceRouting,
+  sharesOf,
+  splitDumps,
+  splitHostPort,
+  spreadProblems,
+} from '../../src/kube/kube-proxy.js';
+import {
+  containerCgroupLayout,
+  memoryCgroupPath,
+  parseCtrTasks,
+  parseProcCgroup,
+  qosOfCgroupPath,
+} from '../../src/kube/pod-node.js';
 
 const DNS_TCP = 'kube-system/kube-dns:dns-tcp';
 
@@ -79,9 +94,18 @@ test('serviceRouting (nft, kube-proxy 1.31): the KUBE-SVC chain by its KUBE-SERV
   assert.ok(r);
   assert.equal(r.serviceChain, 'KUBE-SVC-ERIFXISQEP7F7OF4');
   assert.match(r.foundBy, /KUBE-SERVICES rule commented "kube-system\/kube-dns:dns-tcp cluster IP"/);
-  assert.deepEqual(r.jumps.map((j) => [j.chain, j.probability]), [['KUBE-SEP-LASJGFFJP3UOS6RQ', 0.5], ['KUBE-SEP-2Z3537XSN3RJRU3M', null]]);
+  assert.deepEqual(
+    r.jumps.map((j) => [j.chain, j.probability]),
+    [
+      ['KUBE-SEP-LASJGFFJP3UOS6RQ', 0.5],
+      ['KUBE-SEP-2Z3537XSN3RJRU3M', null],
+    ],
+  );
   assert.deepEqual(r.shares, [0.5, 0.5]);
-  assert.deepEqual(r.targets.map((t) => `${t.ip}:${t.port}`), ['10.244.0.5:53', '10.244.0.6:53']);
+  assert.deepEqual(
+    r.targets.map((t) => `${t.ip}:${t.port}`),
+    ['10.244.0.5:53', '10.244.0.6:53'],
+  );
   assert.deepEqual(spreadProblems(r), []);
   assert.match(describeSpread(r), /2 endpoints: .* probability 0\.5, then KUBE-SEP-2Z3537XSN3RJRU3M \(the rest\)/);
 });
@@ -89,21 +113,30 @@ test('serviceRouting (nft, kube-proxy 1.31): the KUBE-SVC chain by its KUBE-SERV
 test('serviceRouting: the udp port "dns" is not taken for "dns-tcp", nor the other way round', () => {
   const udp = serviceRouting(parseIptablesSave(NFT_131), 'kube-system/kube-dns:dns');
   assert.equal(udp?.serviceChain, 'KUBE-SVC-TCOU7JCQXEZGVUNU');
-  assert.deepEqual(udp?.targets.map((t) => t.chain), ['KUBE-SEP-LPGSDLJ3FDW46N4W', 'KUBE-SEP-IRMT6RY5EEEBXDAY']);
+  assert.deepEqual(
+    udp?.targets.map((t) => t.chain),
+    ['KUBE-SEP-LPGSDLJ3FDW46N4W', 'KUBE-SEP-IRMT6RY5EEEBXDAY'],
+  );
   const legacyUdp = serviceRouting(parseIptablesSave(LEGACY_OLD), 'kube-system/kube-dns:dns');
   assert.equal(legacyUdp?.serviceChain, 'KUBE-SVC-TCOU7JCQXEZGVUNU');
   assert.equal(serviceRouting(parseIptablesSave(NFT_131), 'kube-system/kube-dns:metrics'), undefined);
 });
 
-test('serviceRouting (legacy, older kube-proxy): found by the jumps\' bare comments; three endpoints at 1/3, 1/2, rest', () => {
+test("serviceRouting (legacy, older kube-proxy): found by the jumps' bare comments; three endpoints at 1/3, 1/2, rest", () => {
   const r = serviceRouting(parseIptablesSave(LEGACY_OLD), DNS_TCP);
   assert.ok(r);
   assert.equal(r.serviceChain, 'KUBE-SVC-ERIFXISQEP7F7OF4');
   assert.match(r.foundBy, /one KUBE-SVC chain whose rules are commented/);
-  assert.deepEqual(r.jumps.map((j) => j.probability), [0.33333333349, 0.5, null]);
+  assert.deepEqual(
+    r.jumps.map((j) => j.probability),
+    [0.33333333349, 0.5, null],
+  );
   for (const s of r.shares) assert.ok(Math.abs(s - 1 / 3) < 1e-6, String(s));
   assert.deepEqual(spreadProblems(r), []);
-  assert.deepEqual(r.targets.map((t) => `${t.ip}:${t.port}`), ['10.244.0.2:53', '10.244.0.3:53', '10.244.0.4:53']);
+  assert.deepEqual(
+    r.targets.map((t) => `${t.ip}:${t.port}`),
+    ['10.244.0.2:53', '10.244.0.3:53', '10.244.0.4:53'],
+  );
 });
 
 test('serviceRouting: one endpoint has no statistic match, and that is an even spread', () => {
@@ -113,7 +146,10 @@ test('serviceRouting: one endpoint has no statistic match, and that is an even s
     .join('\n');
   const r = serviceRouting(parseIptablesSave(one), DNS_TCP);
   assert.ok(r);
-  assert.deepEqual(r.jumps.map((j) => j.probability), [null]);
+  assert.deepEqual(
+    r.jumps.map((j) => j.probability),
+    [null],
+  );
   assert.deepEqual(r.shares, [1]);
   assert.deepEqual(spreadProblems(r), []);
   assert.match(describeSpread(r), /one endpoint: .* no statistic match/);
@@ -126,22 +162,46 @@ test('spreadProblems: a probability that does not give each endpoint 1/n is name
   const problems = spreadProblems(r);
   assert.equal(problems.length, 3);
   assert.match(problems[0] ?? '', /KUBE-SEP-IT2ZTR26TO4XFPTO gets 0\.5000 .* not 1\/3/);
-  const none = serviceRouting(parseIptablesSave(NFT_131.replace(/ -j KUBE-SEP-(LASJGFFJP3UOS6RQ|2Z3537XSN3RJRU3M)$/gm, ' -j RETURN')), DNS_TCP);
+  const none = serviceRouting(
+    parseIptablesSave(NFT_131.replace(/ -j KUBE-SEP-(LASJGFFJP3UOS6RQ|2Z3537XSN3RJRU3M)$/gm, ' -j RETURN')),
+    DNS_TCP,
+  );
   assert.ok(none);
   assert.deepEqual(spreadProblems(none), ['KUBE-SVC-ERIFXISQEP7F7OF4 jumps to no KUBE-SEP chain']);
 });
 
 test('sharesOf: each jump takes its probability of what the earlier ones left', () => {
-  assert.deepEqual(sharesOf([{ probability: 0.25 }, { probability: 1 / 3 }, { probability: 0.5 }, { probability: null }]), [0.25, 0.25, 0.25, 0.25]);
+  assert.deepEqual(
+    sharesOf([{ probability: 0.25 }, { probability: 1 / 3 }, { probability: 0.5 }, { probability: null }]),
+    [0.25, 0.25, 0.25, 0.25],
+  );
   assert.deepEqual(sharesOf([]), []);
 });
 
 test('compareTargets: exactly the endpoints, or what is missing and extra', () => {
   const r = serviceRouting(parseIptablesSave(NFT_131), DNS_TCP);
   assert.ok(r);
-  assert.deepEqual(compareTargets(r.targets, [{ ip: '10.244.0.6', port: 53 }, { ip: '10.244.0.5', port: 53 }]), { same: true, missing: [], extra: [] });
-  assert.deepEqual(compareTargets(r.targets, [{ ip: '10.244.0.5', port: 53 }, { ip: '10.244.0.7', port: 53 }]), { same: false, missing: ['10.244.0.7:53'], extra: ['10.244.0.6:53'] });
-  assert.deepEqual(compareTargets(r.targets, [{ ip: '10.244.0.5', port: 5353 }, { ip: '10.244.0.6', port: 53 }]).missing, ['10.244.0.5:5353']);
+  assert.deepEqual(
+    compareTargets(r.targets, [
+      { ip: '10.244.0.6', port: 53 },
+      { ip: '10.244.0.5', port: 53 },
+    ]),
+    { same: true, missing: [], extra: [] },
+  );
+  assert.deepEqual(
+    compareTargets(r.targets, [
+      { ip: '10.244.0.5', port: 53 },
+      { ip: '10.244.0.7', port: 53 },
+    ]),
+    { same: false, missing: ['10.244.0.7:53'], extra: ['10.244.0.6:53'] },
+  );
+  assert.deepEqual(
+    compareTargets(r.targets, [
+      { ip: '10.244.0.5', port: 5353 },
+      { ip: '10.244.0.6', port: 53 },
+    ]).missing,
+    ['10.244.0.5:5353'],
+  );
 });
 
 test('splitHostPort: IPv4 and bracketed IPv6', () => {
@@ -191,16 +251,39 @@ test('memoryCgroupPath: v1 takes the memory hierarchy, v2 the unified one', () =
   assert.equal(memoryCgroupPath(v2, 2), v2.slice(3).trim());
   assert.equal(memoryCgroupPath(v2, 1), undefined, 'no v1 memory hierarchy in a v2-only file');
   assert.equal(memoryCgroupPath('5:cpu,cpuacct:/x\n', 1), undefined);
-  assert.deepEqual(parseProcCgroup('2:cpu,cpuacct:/a\n0::/b')[0], { hierarchy: '2', controllers: ['cpu', 'cpuacct'], path: '/a' });
+  assert.deepEqual(parseProcCgroup('2:cpu,cpuacct:/a\n0::/b')[0], {
+    hierarchy: '2',
+    controllers: ['cpu', 'cpuacct'],
+    path: '/a',
+  });
 });
 
-test('containerCgroupLayout: systemd and cgroupfs layouts of the pod\'s container; anything else is not it', () => {
+test("containerCgroupLayout: systemd and cgroupfs layouts of the pod's container; anything else is not it", () => {
   assert.equal(containerCgroupLayout(SYSTEMD_PATH, UID, CID), 'systemd');
   assert.equal(containerCgroupLayout(`/kubepods/burstable/pod${UID}/${CID}`, UID, CID), 'cgroupfs');
-  assert.equal(containerCgroupLayout(`/kubepods/pod${UID}/${CID}`, UID, CID), 'cgroupfs', 'Guaranteed pods sit right under kubepods');
-  assert.equal(containerCgroupLayout(`/kubepods.slice/kubepods-pod${UID.replaceAll('-', '_')}.slice/cri-containerd-${CID}.scope`, UID, CID), 'systemd');
-  assert.equal(containerCgroupLayout(`/kubepods/burstable/pod${UID}`, UID, CID), undefined, 'the pod\'s cgroup, not the container\'s');
-  assert.equal(containerCgroupLayout(`/kubepods/burstable/pod00000000-0000-0000-0000-000000000000/${CID}`, UID, CID), undefined, 'another pod');
+  assert.equal(
+    containerCgroupLayout(`/kubepods/pod${UID}/${CID}`, UID, CID),
+    'cgroupfs',
+    'Guaranteed pods sit right under kubepods',
+  );
+  assert.equal(
+    containerCgroupLayout(
+      `/kubepods.slice/kubepods-pod${UID.replaceAll('-', '_')}.slice/cri-containerd-${CID}.scope`,
+      UID,
+      CID,
+    ),
+    'systemd',
+  );
+  assert.equal(
+    containerCgroupLayout(`/kubepods/burstable/pod${UID}`, UID, CID),
+    undefined,
+    "the pod's cgroup, not the container's",
+  );
+  assert.equal(
+    containerCgroupLayout(`/kubepods/burstable/pod00000000-0000-0000-0000-000000000000/${CID}`, UID, CID),
+    undefined,
+    'another pod',
+  );
   assert.equal(containerCgroupLayout(SYSTEMD_PATH, UID, 'f'.repeat(64)), undefined, 'another container');
 });
 

@@ -17,14 +17,30 @@ const SAMPLES: unknown[] = [
   {},
   { id: 'x', title: 't', chapter: 1, environment: 'cluster', submission: { files: [{ path: 'pod.yaml' }] } },
   { id: 'Bad Id', title: 't', chapter: 1, environment: 'moon', submission: { files: [] }, extra: true },
-  { id: 'x', title: 't', chapter: 'one', environment: 'sandbox', submission: { files: [{ path: 'a.sh' }], maxBytes: -1 }, timeouts: { script: 0 } },
+  {
+    id: 'x',
+    title: 't',
+    chapter: 'one',
+    environment: 'sandbox',
+    submission: { files: [{ path: 'a.sh' }], maxBytes: -1 },
+    timeouts: { script: 0 },
+  },
 ];
 
 test('the built lab.yaml validator is compiled from the current schema and judges as ajv does', async () => {
   const text = await readFile(path.join(REPO_ROOT, 'schemas/lab.schema.json'), 'utf8');
-  const built = (await import(pathToFileURL(path.join(REPO_ROOT, 'dist/src/vendor/lab-validator.js')).href)) as { default: Validator; schemaSha256: string };
-  assert.equal(built.schemaSha256, createHash('sha256').update(text).digest('hex'), 'npm run build compiled this schema');
-  const fresh = new Ajv({ allErrors: true, useDefaults: true, strict: true }).compile(JSON.parse(text) as object) as Validator;
+  const built = (await import(pathToFileURL(path.join(REPO_ROOT, 'dist/src/vendor/lab-validator.js')).href)) as {
+    default: Validator;
+    schemaSha256: string;
+  };
+  assert.equal(
+    built.schemaSha256,
+    createHash('sha256').update(text).digest('hex'),
+    'npm run build compiled this schema',
+  );
+  const fresh = new Ajv({ allErrors: true, useDefaults: true, strict: true }).compile(
+    JSON.parse(text) as object,
+  ) as Validator;
   for (const sample of SAMPLES) {
     const a = structuredClone(sample);
     const b = structuredClone(sample);

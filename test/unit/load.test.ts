@@ -9,7 +9,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabError } from '../../src/errors.js';
 import { loadLab, parseFeature, readLabFile } from '../../src/lab/load.js';
-import { LAB_FILE_KEYS, type LabFile, type Timeouts, type VerifyOptions, type WrongCaseExpectation } from '../../src/lab/types.js';
+import {
+  LAB_FILE_KEYS,
+  type LabFile,
+  type Timeouts,
+  type VerifyOptions,
+  type WrongCaseExpectation,
+} from '../../src/lab/types.js';
 import { labYaml, tempRoot, writeLab, writeTree } from '../helpers/labs.js';
 
 type Ctx = { after: (fn: () => Promise<void>) => void };
@@ -74,7 +80,9 @@ test('a valid lab loads with its scenarios, points, hints and defaults', async (
       When the node runs "true"
       Then it succeeds
 `;
-  const dir = await writeLab(root, 'good-lab', { features: { 'good.feature': GOOD_FEATURE, 'sub/outline.feature': outline } });
+  const dir = await writeLab(root, 'good-lab', {
+    features: { 'good.feature': GOOD_FEATURE, 'sub/outline.feature': outline },
+  });
   const lab = await loadLab(dir);
   assert.equal(lab.id, 'good-lab');
   assert.equal(lab.dir, dir);
@@ -85,7 +93,13 @@ test('a valid lab loads with its scenarios, points, hints and defaults', async (
   const byName = new Map(lab.scenarios.map((s) => [s.name, s]));
   assert.deepEqual(
     lab.scenarios.map((s) => s.id),
-    ['features/good.feature:5', 'features/good.feature:12', 'features/sub/outline.feature:11', 'features/sub/outline.feature:12', 'features/sub/outline.feature:16'],
+    [
+      'features/good.feature:5',
+      'features/good.feature:12',
+      'features/sub/outline.feature:11',
+      'features/sub/outline.feature:12',
+      'features/sub/outline.feature:16',
+    ],
   );
   const hello = byName.get('the script says hello');
   assert.deepEqual(hello, {
@@ -139,7 +153,10 @@ test('lab.yaml: an unknown field is named, with the file', async (t) => {
 });
 
 test('lab.yaml: an unknown nested field is named with its path', async (t) => {
-  const text = labYaml('nested-unknown').replace('description: the file run.sh', 'description: the file run.sh\n      mode: "0755"');
+  const text = labYaml('nested-unknown').replace(
+    'description: the file run.sh',
+    'description: the file run.sh\n      mode: "0755"',
+  );
   const dir = await labWithYaml(t, 'nested-unknown', text);
   await loadFails(dir, re(path.join(dir, 'lab.yaml')), /submission\.files\.0: unknown field "mode"/);
 });
@@ -167,13 +184,21 @@ test('lab.yaml: a field of the wrong type is named, every bad field listed', asy
 });
 
 test('lab.yaml: an expect entry without a score is named', async (t) => {
-  const dir = await labWithYaml(t, 'expect-no-score', labYaml('expect-no-score', { expect: { broken: { failed: ['x'] } as never } }));
+  const dir = await labWithYaml(
+    t,
+    'expect-no-score',
+    labYaml('expect-no-score', { expect: { broken: { failed: ['x'] } as never } }),
+  );
   await loadFails(dir, /expect\.broken: missing field "score"/);
 });
 
 test('lab.yaml: id must equal the folder name', async (t) => {
   const dir = await labWithYaml(t, 'the-folder', labYaml('another-id'));
-  await loadFails(dir, re(path.join(dir, 'lab.yaml')), /id: "another-id" must equal the lab's folder name "the-folder"/);
+  await loadFails(
+    dir,
+    re(path.join(dir, 'lab.yaml')),
+    /id: "another-id" must equal the lab's folder name "the-folder"/,
+  );
 });
 
 test('lab.yaml: bad YAML names the file and the line', async (t) => {
@@ -214,7 +239,9 @@ test('a feature that does not parse: the file and line are named', async (t) => 
     When the node runs "true"
     this line is not a step
 `;
-  const dir = await writeLab(root, 'bad-feature', { features: { 'good.feature': GOOD_FEATURE, 'broken.feature': broken } });
+  const dir = await writeLab(root, 'bad-feature', {
+    features: { 'good.feature': GOOD_FEATURE, 'broken.feature': broken },
+  });
   await loadFails(dir, /feature does not parse/, /features\/broken\.feature:5: /);
 });
 
@@ -227,7 +254,10 @@ test('a graded scenario without @points: file, line and scenario named', async (
     When the node runs "true"
 `;
   const dir = await writeLab(root, 'no-points', { features: { 'f.feature': f } });
-  await loadFails(dir, /features\/f\.feature:2: scenario "no points here": a graded scenario needs @points:N with N > 0 \(or tag it @course\)/);
+  await loadFails(
+    dir,
+    /features\/f\.feature:2: scenario "no points here": a graded scenario needs @points:N with N > 0 \(or tag it @course\)/,
+  );
 });
 
 test('@points:0, a non-number and two @points tags are refused', () => {
@@ -251,7 +281,10 @@ test('@points:0, a non-number and two @points tags are refused', () => {
     () => parseFeature(f, 'features/f.feature'),
     (err: Error) => {
       assert.ok(err instanceof LabError);
-      assert.match(err.message, /features\/f\.feature:3: scenario "zero": a graded scenario needs @points:N with N > 0/);
+      assert.match(
+        err.message,
+        /features\/f\.feature:3: scenario "zero": a graded scenario needs @points:N with N > 0/,
+      );
       assert.match(err.message, /features\/f\.feature:8: scenario "words": @points:two: points must be a number/);
       assert.match(err.message, /features\/f\.feature:13: scenario "twice": has 2 @points tags; give exactly one/);
       return true;
@@ -279,7 +312,10 @@ test('a @course scenario with points: file, line and tag named', async (t) => {
     When the node runs "true"
 `;
   const dir = await writeLab(root, 'course-points', { features: { 'f.feature': f } });
-  await loadFails(dir, /features\/f\.feature:3: scenario "course with points": a @course check carries no points; remove @points:2/);
+  await loadFails(
+    dir,
+    /features\/f\.feature:3: scenario "course with points": a @course check carries no points; remove @points:2/,
+  );
 });
 
 test('a @points tag on the Feature applies to its scenarios', () => {
@@ -303,14 +339,23 @@ test('duplicate scenario names: both places named', async (t) => {
     When the node runs "true"
 `;
   const dir = await writeLab(root, 'dup-names', { features: { 'a.feature': GOOD_FEATURE, 'b.feature': dup } });
-  await loadFails(dir, /features\/b\.feature:3: scenario name "the node has bash" is already used at features\/a\.feature:12/);
+  await loadFails(
+    dir,
+    /features\/b\.feature:3: scenario name "the node has bash" is already used at features\/a\.feature:12/,
+  );
 });
 
 test('expect naming an unknown scenario: the field and the name', async (t) => {
   const root = await tempRoot('load', t);
-  const text = labYaml('unknown-expect', { expect: { lazy: { score: 0, failed: ['the script says hello', 'no such scenario'] } } });
+  const text = labYaml('unknown-expect', {
+    expect: { lazy: { score: 0, failed: ['the script says hello', 'no such scenario'] } },
+  });
   const dir = await writeLab(root, 'unknown-expect', { yaml: text, features: { 'good.feature': GOOD_FEATURE } });
-  const message = await loadFails(dir, re(dir), /lab\.yaml: expect\.lazy\.failed: no scenario is named "no such scenario"/);
+  const message = await loadFails(
+    dir,
+    re(dir),
+    /lab\.yaml: expect\.lazy\.failed: no scenario is named "no such scenario"/,
+  );
   assert.doesNotMatch(message, /"the script says hello"/);
 });
 
@@ -327,7 +372,11 @@ test('problems from several features are reported together', async (t) => {
     When the node runs "true"
 `;
   const dir = await writeLab(root, 'many-problems', { features: { 'a.feature': a, 'b.feature': b } });
-  await loadFails(dir, /features\/a\.feature:3: scenario "no hint in a"/, /features\/b\.feature:2: scenario "no points in b"/);
+  await loadFails(
+    dir,
+    /features\/a\.feature:3: scenario "no hint in a"/,
+    /features\/b\.feature:2: scenario "no points in b"/,
+  );
 });
 
 // The TS type LabFile is checked against the schema: LAB_FILE_KEYS is a
@@ -350,7 +399,7 @@ test('schemas/lab.schema.json top-level properties equal the keys of LabFile', a
   assert.equal((schema as unknown as { additionalProperties: boolean }).additionalProperties, false);
 });
 
-test('the schema\'s nested objects match the TS types too', async () => {
+test("the schema's nested objects match the TS types too", async () => {
   const schema = JSON.parse(await readFile(SCHEMA_FILE, 'utf8')) as JsonSchema;
   const timeouts = { script: true, command: true, wait: true } satisfies Record<keyof Timeouts, true>;
   const submission = { files: true, maxBytes: true } satisfies Record<keyof LabFile['submission'], true>;
@@ -361,7 +410,10 @@ test('the schema\'s nested objects match the TS types too', async () => {
   assert.deepEqual(sorted(Object.keys(props['verify']?.properties ?? {})), sorted(Object.keys(verify)));
   assert.deepEqual(sorted(Object.keys(props['timeouts']?.properties ?? {})), sorted(Object.keys(timeouts)));
   assert.deepEqual(sorted(Object.keys(props['submission']?.properties ?? {})), sorted(Object.keys(submission)));
-  assert.deepEqual(sorted(Object.keys(props['submission']?.properties['files']?.items?.properties ?? {})), sorted(Object.keys(file)));
+  assert.deepEqual(
+    sorted(Object.keys(props['submission']?.properties['files']?.items?.properties ?? {})),
+    sorted(Object.keys(file)),
+  );
   const exp = props['expect']?.additionalProperties as JsonSchema;
   assert.deepEqual(sorted(Object.keys(exp.properties)), sorted(Object.keys(expectation)));
 });
@@ -369,16 +421,27 @@ test('the schema\'s nested objects match the TS types too', async () => {
 test('@races marks a scenario; verify.repeat needs one, and stays within 1..10', async (t) => {
   const raced = GOOD_FEATURE.replace('  @points:2\n', '  @points:2 @races\n');
   const root = await tempRoot('load', t);
-  const ok = await writeLab(root, 'races-lab', { yaml: labYaml('races-lab', { extra: { verify: { repeat: 4 } } }), features: { 'good.feature': raced } });
+  const ok = await writeLab(root, 'races-lab', {
+    yaml: labYaml('races-lab', { extra: { verify: { repeat: 4 } } }),
+    features: { 'good.feature': raced },
+  });
   const lab = await loadLab(ok);
   assert.equal(lab.scenarios[0]?.races, true);
   assert.deepEqual(lab.verify, { repeat: 4 });
-  const plain = await loadLab(await writeLab(root, 'plain-lab', { yaml: labYaml('plain-lab'), features: { 'good.feature': GOOD_FEATURE } }));
+  const plain = await loadLab(
+    await writeLab(root, 'plain-lab', { yaml: labYaml('plain-lab'), features: { 'good.feature': GOOD_FEATURE } }),
+  );
   assert.deepEqual(plain.verify, {});
   assert.equal(plain.scenarios[0]?.races, false);
-  const nothing = await writeLab(root, 'nothing-races', { yaml: labYaml('nothing-races', { extra: { verify: { repeat: 3 } } }), features: { 'good.feature': GOOD_FEATURE } });
+  const nothing = await writeLab(root, 'nothing-races', {
+    yaml: labYaml('nothing-races', { extra: { verify: { repeat: 3 } } }),
+    features: { 'good.feature': GOOD_FEATURE },
+  });
   await loadFails(nothing, re('lab.yaml: verify.repeat: no scenario is tagged @races'));
-  const tooMany = await writeLab(root, 'too-many', { yaml: labYaml('too-many', { extra: { verify: { repeat: 11 } } }), features: { 'good.feature': raced } });
+  const tooMany = await writeLab(root, 'too-many', {
+    yaml: labYaml('too-many', { extra: { verify: { repeat: 11 } } }),
+    features: { 'good.feature': raced },
+  });
   await loadFails(tooMany, /verify\/repeat|verify\.repeat/);
 });
 
@@ -419,9 +482,18 @@ test('@serial needs disruptive: true in lab.yaml', async (t) => {
   const serial = GOOD_FEATURE.replace('@points:2', '@points:2 @serial');
   const root = await tempRoot('load', t);
   const dir = await writeLab(root, 'serial-lab', { features: { 'good.feature': serial } });
-  await loadFails(dir, re('@serial marks a scenario that disturbs the whole cluster; say so in lab.yaml with disruptive: true'));
-  const ok = await writeLab(root, 'serial-ok', { yaml: labYaml('serial-ok', { extra: { disruptive: true } }), features: { 'good.feature': serial } });
+  await loadFails(
+    dir,
+    re('@serial marks a scenario that disturbs the whole cluster; say so in lab.yaml with disruptive: true'),
+  );
+  const ok = await writeLab(root, 'serial-ok', {
+    yaml: labYaml('serial-ok', { extra: { disruptive: true } }),
+    features: { 'good.feature': serial },
+  });
   const lab = await loadLab(ok);
   assert.equal(lab.disruptive, true);
-  assert.deepEqual(lab.scenarios.filter((s) => s.serial).map((s) => s.name), ['the script says hello']);
+  assert.deepEqual(
+    lab.scenarios.filter((s) => s.serial).map((s) => s.name),
+    ['the script says hello'],
+  );
 });

@@ -31,10 +31,13 @@ function save(rules: string[], chains: string[] = []): string {
   ].join('\n');
 }
 
-const drop = (rules: string[], chains: string[] = [], source = '10.1.2.3') => findDropOf(parseIptablesSave(save(rules, chains)), source);
+const drop = (rules: string[], chains: string[] = [], source = '10.1.2.3') =>
+  findDropOf(parseIptablesSave(save(rules, chains)), source);
 
 test('parseIptablesSave: tables, chains (empty ones too) and rules as argument lists', () => {
-  const r = parseIptablesSave(save(['-A INPUT -s 10.1.2.3/32 -p tcp -m tcp --dport 22 -j DROP', '-A INPUT -i lo -j ACCEPT'], ['BLOCK']));
+  const r = parseIptablesSave(
+    save(['-A INPUT -s 10.1.2.3/32 -p tcp -m tcp --dport 22 -j DROP', '-A INPUT -i lo -j ACCEPT'], ['BLOCK']),
+  );
   assert.deepEqual([...r.keys()], ['nat', 'filter']);
   const filter = r.get('filter');
   assert.deepEqual([...(filter?.keys() ?? [])], ['INPUT', 'FORWARD', 'OUTPUT', 'BLOCK']);
@@ -48,7 +51,9 @@ test('parseIptablesSave: tables, chains (empty ones too) and rules as argument l
 
 test('parseIptablesSave: quoted comments are one argument, escapes undone', () => {
   const r = parseIptablesSave(save(['-A INPUT -s 10.1.2.3/32 -m comment --comment "block \\"bad\\" host" -j DROP']));
-  assert.deepEqual(r.get('filter')?.get('INPUT'), [['-s', '10.1.2.3/32', '-m', 'comment', '--comment', 'block "bad" host', '-j', 'DROP']]);
+  assert.deepEqual(r.get('filter')?.get('INPUT'), [
+    ['-s', '10.1.2.3/32', '-m', 'comment', '--comment', 'block "bad" host', '-j', 'DROP'],
+  ]);
 });
 
 test('parseIptablesSave: the nft and legacy dumps printed one after the other are merged', () => {
@@ -124,7 +129,10 @@ test('findDropOf: a later full drop is found after a narrower rule', () => {
 test('findDropOf: a jump to a user chain that drops', () => {
   const r = drop(['-A INPUT -s 10.1.2.3/32 -j BLOCK', '-A BLOCK -j DROP'], ['BLOCK']);
   assert.equal(r.rule, '-A INPUT -s 10.1.2.3/32 -j BLOCK (chain BLOCK drops)');
-  const nested = drop(['-A INPUT -s 10.1.2.0/24 -j OUTER', '-A OUTER -j INNER', '-A INNER -s 10.1.2.3/32 -j DROP'], ['OUTER', 'INNER']);
+  const nested = drop(
+    ['-A INPUT -s 10.1.2.0/24 -j OUTER', '-A OUTER -j INNER', '-A INNER -s 10.1.2.3/32 -j DROP'],
+    ['OUTER', 'INNER'],
+  );
   assert.equal(nested.rule, '-A INPUT -s 10.1.2.0/24 -j OUTER (chain OUTER drops)');
   const goto = drop(['-A INPUT -s 10.1.2.3/32 -g BLOCK', '-A BLOCK -j DROP'], ['BLOCK']);
   assert.ok(goto.rule);
@@ -154,28 +162,25 @@ test('findDropOf: REJECT, ACCEPT and LOG are not DROP', () => {
   const reject = drop(['-A INPUT -s 10.1.2.3/32 -j REJECT --reject-with icmp-port-unreachable']);
   assert.equal(reject.rule, undefined);
   assert.equal(reject.nearMisses.length, 1);
-  assert.equal(drop(['-A INPUT -s 10.1.2.3/32 -j REJECT']).nearMisses[0], '-A INPUT -s 10.1.2.3/32 -j REJECT (target REJECT, not DROP)');
+  assert.equal(
+    drop(['-A INPUT -s 10.1.2.3/32 -j REJECT']).nearMisses[0],
+    '-A INPUT -s 10.1.2.3/32 -j REJECT (target REJECT, not DROP)',
+  );
   assert.match(drop(['-A INPUT -s 10.1.2.3/32 -j ACCEPT']).nearMisses[0] ?? '', /accepts this traffic before any DROP/);
   assert.match(drop(['-A INPUT -s 10.1.2.3/32']).nearMisses[0] ?? '', /target none, not DROP/);
 });
 
-test(
-  'findDropOf: REJECT with --reject-with is reported as the wrong target, not as "only some traffic"',
-  () => {
-    const reject = drop(['-A INPUT -s 10.1.2.3/32 -j REJECT --reject-with icmp-port-unreachable']);
-    assert.match(reject.nearMisses[0] ?? '', /target REJECT, not DROP/);
-  },
-);
+test('findDropOf: REJECT with --reject-with is reported as the wrong target, not as "only some traffic"', () => {
+  const reject = drop(['-A INPUT -s 10.1.2.3/32 -j REJECT --reject-with icmp-port-unreachable']);
+  assert.match(reject.nearMisses[0] ?? '', /target REJECT, not DROP/);
+});
 
-test(
-  'findDropOf: a DROP shadowed by an earlier ACCEPT of the same traffic does not drop it',
-  () => {
-    assert.equal(drop(['-A INPUT -s 10.1.2.3/32 -j ACCEPT', '-A INPUT -s 10.1.2.3/32 -j DROP']).rule, undefined);
-    assert.equal(drop(['-A INPUT -j ACCEPT', '-A INPUT -s 10.1.2.3/32 -j DROP']).rule, undefined);
-  },
-);
+test('findDropOf: a DROP shadowed by an earlier ACCEPT of the same traffic does not drop it', () => {
+  assert.equal(drop(['-A INPUT -s 10.1.2.3/32 -j ACCEPT', '-A INPUT -s 10.1.2.3/32 -j DROP']).rule, undefined);
+  assert.equal(drop(['-A INPUT -j ACCEPT', '-A INPUT -s 10.1.2.3/32 -j DROP']).rule, undefined);
+});
 
-test('findDropOf: only the filter table\'s INPUT chain counts (or the chain asked for)', () => {
+test("findDropOf: only the filter table's INPUT chain counts (or the chain asked for)", () => {
   const forward = drop(['-A FORWARD -s 10.1.2.3/32 -j DROP']);
   assert.equal(forward.rule, undefined);
   const rules = parseIptablesSave(save(['-A FORWARD -s 10.1.2.3/32 -j DROP']));
@@ -278,7 +283,7 @@ test('eventually: returns the value as soon as the probe holds', async () => {
   assert.equal(calls, 3);
 });
 
-test('eventually: past the deadline it fails with the last state seen, as the student\'s fault', async () => {
+test("eventually: past the deadline it fails with the last state seen, as the student's fault", async () => {
   let calls = 0;
   const started = Date.now();
   await assert.rejects(
@@ -291,7 +296,10 @@ test('eventually: past the deadline it fails with the last state seen, as the st
     ),
     (err: Error) => {
       assert.ok(err instanceof SubmissionAssertionError);
-      assert.match(err.message, new RegExp(`^expected web1 to answer within 0 s \\(${calls} tries\\); last seen: state ${calls}$`));
+      assert.match(
+        err.message,
+        new RegExp(`^expected web1 to answer within 0 s \\(${calls} tries\\); last seen: state ${calls}$`),
+      );
       return true;
     },
   );
@@ -301,7 +309,12 @@ test('eventually: past the deadline it fails with the last state seen, as the st
 
 test('eventually: blame grader makes a missed deadline a GraderError', async () => {
   await assert.rejects(
-    eventually(async () => ({ ok: false, value: 0, seen: 'nothing' }), { what: 'docker', timeoutMs: 30, intervalMs: 10, blame: 'grader' }),
+    eventually(async () => ({ ok: false, value: 0, seen: 'nothing' }), {
+      what: 'docker',
+      timeoutMs: 30,
+      intervalMs: 10,
+      blame: 'grader',
+    }),
     (err: Error) => err instanceof GraderError && /expected docker within 0 s/.test(err.message),
   );
 });

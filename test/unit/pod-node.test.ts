@@ -26,7 +26,10 @@ test('parseMountinfo: root and mount point, octal escapes undone', () => {
   const m = parseMountinfo(text);
   assert.equal(m.length, 3);
   const resolv = m.find((e) => e.mountPoint === '/etc/resolv.conf');
-  assert.equal(resolv?.root, '/var/lib/docker/volumes/0f1e/_data/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/16e3/resolv.conf');
+  assert.equal(
+    resolv?.root,
+    '/var/lib/docker/volumes/0f1e/_data/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/16e3/resolv.conf',
+  );
   assert.equal(resolv?.fsType, 'ext4');
   assert.equal(resolv?.majorMinor, '254:0');
   assert.equal(m[2]?.mountPoint, '/mnt/with space');
@@ -50,7 +53,10 @@ test('parseIpAddr: busybox ip a in a pod: eth0, its peer index and addresses', (
        valid_lft forever preferred_lft forever
 `;
   const ifs = parseIpAddr(text);
-  assert.deepEqual(ifs.map((i) => i.name), ['lo', 'tunl0', 'eth0']);
+  assert.deepEqual(
+    ifs.map((i) => i.name),
+    ['lo', 'tunl0', 'eth0'],
+  );
   const eth0 = ifs.find((i) => i.name === 'eth0');
   assert.equal(eth0?.index, 5);
   assert.equal(eth0?.peerIndex, 10);
@@ -59,11 +65,13 @@ test('parseIpAddr: busybox ip a in a pod: eth0, its peer index and addresses', (
     { family: 'inet6', address: 'fe80::a01d:fcff:fe48:f8ca', prefix: 64 },
   ]);
   assert.equal(ifs.find((i) => i.name === 'tunl0')?.peerIndex, undefined);
-  const oneLine = parseIpAddr('2: eth0    inet 10.244.0.9/24 brd 10.244.0.255 scope global eth0\\       valid_lft forever');
+  const oneLine = parseIpAddr(
+    '2: eth0    inet 10.244.0.9/24 brd 10.244.0.255 scope global eth0\\       valid_lft forever',
+  );
   assert.deepEqual(oneLine[0]?.addresses, [{ family: 'inet', address: '10.244.0.9', prefix: 24 }]);
 });
 
-test('parseIpRoute and routeFor: the pod\'s host route wins over the node\'s subnet and default', () => {
+test("parseIpRoute and routeFor: the pod's host route wins over the node's subnet and default", () => {
   const routes = parseIpRoute(`default via 172.18.0.1 dev eth0 
 10.244.0.4 dev veth0c0fb7ef scope host 
 10.244.0.7 dev vethf3f759f1 scope host 
@@ -71,23 +79,37 @@ test('parseIpRoute and routeFor: the pod\'s host route wins over the node\'s sub
 172.18.0.0/16 dev eth0 proto kernel scope link src 172.18.0.2 
 `);
   assert.deepEqual(routeFor(routes, '10.244.0.7', cidrContains), { destination: '10.244.0.7', dev: 'vethf3f759f1' });
-  assert.deepEqual(routeFor(routes, '10.244.1.5', cidrContains), { destination: '10.244.1.0/24', dev: 'eth0', via: '172.18.0.3' });
+  assert.deepEqual(routeFor(routes, '10.244.1.5', cidrContains), {
+    destination: '10.244.1.0/24',
+    dev: 'eth0',
+    via: '172.18.0.3',
+  });
   assert.equal(routeFor(routes, '10.244.0.99', cidrContains)?.destination, 'default');
 });
 
 test('resolvNameservers', () => {
-  assert.deepEqual(resolvNameservers('search ns.svc.cluster.local svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n'), ['10.96.0.10']);
-  assert.deepEqual(resolvNameservers('# nameserver 1.1.1.1\nnameserver 172.18.0.1\n nameserver  10.0.0.2'), ['172.18.0.1', '10.0.0.2']);
+  assert.deepEqual(
+    resolvNameservers('search ns.svc.cluster.local svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n'),
+    ['10.96.0.10'],
+  );
+  assert.deepEqual(resolvNameservers('# nameserver 1.1.1.1\nnameserver 172.18.0.1\n nameserver  10.0.0.2'), [
+    '172.18.0.1',
+    '10.0.0.2',
+  ]);
 });
 
-test('nslookupAnswers: only what was answered for the name, not the server\'s own address', () => {
-  const busybox = 'Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\n\nName:\tkubernetes.default.svc.cluster.local\nAddress: 10.96.0.1\n\n';
+test("nslookupAnswers: only what was answered for the name, not the server's own address", () => {
+  const busybox =
+    'Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\n\nName:\tkubernetes.default.svc.cluster.local\nAddress: 10.96.0.1\n\n';
   assert.deepEqual(nslookupAnswers(busybox), ['10.96.0.1']);
-  const nx = 'Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\n** server can\'t find kubernetes.default.svc.cluster.local: NXDOMAIN\n';
+  const nx =
+    "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\n** server can't find kubernetes.default.svc.cluster.local: NXDOMAIN\n";
   assert.deepEqual(nslookupAnswers(nx), [], '10.96.0.10 contains 10.96.0.1 as text: the server line must not count');
-  const bind = 'Server:\t\t10.96.0.10\nAddress:\t10.96.0.10#53\n\nName:\tkubernetes.default.svc.cluster.local\nAddress: 10.96.0.1\n';
+  const bind =
+    'Server:\t\t10.96.0.10\nAddress:\t10.96.0.10#53\n\nName:\tkubernetes.default.svc.cluster.local\nAddress: 10.96.0.1\n';
   assert.deepEqual(nslookupAnswers(bind), ['10.96.0.1']);
-  const old = 'Server:    10.96.0.10\nAddress 1: 10.96.0.10 kube-dns.kube-system.svc.cluster.local\n\nName:      kubernetes.default\nAddress 1: 10.96.0.1 kubernetes.default.svc.cluster.local\n';
+  const old =
+    'Server:    10.96.0.10\nAddress 1: 10.96.0.10 kube-dns.kube-system.svc.cluster.local\n\nName:      kubernetes.default\nAddress 1: 10.96.0.1 kubernetes.default.svc.cluster.local\n';
   assert.deepEqual(nslookupAnswers(old), ['10.96.0.1']);
 });
 
@@ -104,7 +126,14 @@ test('quantityBytes: binary and decimal suffixes, plain bytes, exponents', () =>
 });
 
 test('imageName: the repository without registry, namespace, tag or digest', () => {
-  for (const i of ['busybox', 'busybox:1.36', 'docker.io/busybox:latest', 'docker.io/library/busybox:latest', 'busybox@sha256:8e1b102a', 'localhost:5001/busybox:1.36']) {
+  for (const i of [
+    'busybox',
+    'busybox:1.36',
+    'docker.io/busybox:latest',
+    'docker.io/library/busybox:latest',
+    'busybox@sha256:8e1b102a',
+    'localhost:5001/busybox:1.36',
+  ]) {
     assert.equal(imageName(i), 'busybox', i);
   }
   assert.equal(imageName('nginx:1.27'), 'nginx');
@@ -134,17 +163,29 @@ test('parseContainerInfo: the sandbox id and the bind mounts of a ctr containers
         annotations: { 'io.kubernetes.cri.sandbox-id': '16e3786f' },
         mounts: [
           { destination: '/proc', type: 'proc', source: 'proc' },
-          { destination: '/etc/resolv.conf', type: 'bind', source: '/var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/16e3786f/resolv.conf' },
+          {
+            destination: '/etc/resolv.conf',
+            type: 'bind',
+            source: '/var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/16e3786f/resolv.conf',
+          },
         ],
       },
     }),
   );
   assert.equal(info.sandboxId, '16e3786f');
-  assert.equal(info.mounts.get('/etc/resolv.conf'), '/var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/16e3786f/resolv.conf');
+  assert.equal(
+    info.mounts.get('/etc/resolv.conf'),
+    '/var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/16e3786f/resolv.conf',
+  );
 });
 
-test('isCniDaemon: a DaemonSet that mounts the node\'s CNI folders', () => {
-  const ds = (paths: string[]) => ({ spec: { selector: {}, template: { spec: { containers: [], volumes: paths.map((p, i) => ({ name: `v${i}`, hostPath: { path: p } })) } } } });
+test("isCniDaemon: a DaemonSet that mounts the node's CNI folders", () => {
+  const ds = (paths: string[]) => ({
+    spec: {
+      selector: {},
+      template: { spec: { containers: [], volumes: paths.map((p, i) => ({ name: `v${i}`, hostPath: { path: p } })) } },
+    },
+  });
   assert.equal(isCniDaemon(ds(['/etc/cni/net.d', '/run/xtables.lock'])), true);
   assert.equal(isCniDaemon(ds(['/opt/cni/bin'])), true);
   assert.equal(isCniDaemon(ds(['/run/xtables.lock', '/lib/modules'])), false);

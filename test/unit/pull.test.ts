@@ -25,14 +25,14 @@ const REFUSED =
   'rpc error: code = Unknown desc = failed to pull and unpack image "docker.io/library/busybox:latest": failed to resolve reference "docker.io/library/busybox:latest": failed to do request: Head "http://kgrade-registry:5000/v2/library/busybox/manifests/latest?ns=docker.io": dial tcp 172.18.0.2:5000: connect: connection refused';
 const BACK_OFF = 'Back-off pulling image "busybox:1.36x"';
 
-test('a tag the registry does not have is the submission\'s doing', () => {
+test("a tag the registry does not have is the submission's doing", () => {
   const p = imagePullProblem(pod('ErrImagePull', NOT_FOUND));
   assert.equal(p?.blame, 'submission');
   assert.equal(p?.image, 'busybox:1.36x');
   assert.match(p?.detail ?? '', /^ErrImagePull: .*not found$/);
 });
 
-test('a registry that refuses the connection is the grader\'s doing', () => {
+test("a registry that refuses the connection is the grader's doing", () => {
   assert.equal(imagePullProblem(pod('ErrImagePull', REFUSED, 'busybox:latest'))?.blame, 'grader');
 });
 
@@ -45,16 +45,34 @@ test('ImagePullBackOff alone says nothing of the cause; the ErrImagePull seen be
   assert.match(later?.detail ?? '', /^ImagePullBackOff: .*connection refused$/);
 });
 
-test('a malformed image name, or pull policy Never on an image the node lacks, is the submission\'s', () => {
-  assert.equal(imagePullProblem(pod('InvalidImageName', 'Failed to apply default image tag "Busybox": invalid reference format'))?.blame, 'submission');
-  assert.equal(imagePullProblem(pod('ErrImageNeverPull', 'Container image "busybox:9" is not present with pull policy of Never'))?.blame, 'submission');
+test("a malformed image name, or pull policy Never on an image the node lacks, is the submission's", () => {
+  assert.equal(
+    imagePullProblem(pod('InvalidImageName', 'Failed to apply default image tag "Busybox": invalid reference format'))
+      ?.blame,
+    'submission',
+  );
+  assert.equal(
+    imagePullProblem(pod('ErrImageNeverPull', 'Container image "busybox:9" is not present with pull policy of Never'))
+      ?.blame,
+    'submission',
+  );
 });
 
 test('a pod that waits for other reasons, or runs, has no pull problem', () => {
   assert.equal(imagePullProblem(pod('ContainerCreating', '')), undefined);
   assert.equal(imagePullProblem(pod('CrashLoopBackOff', 'back-off 10s restarting failed container')), undefined);
   assert.equal(imagePullProblem(undefined), undefined);
-  assert.equal(imagePullProblem({ status: { phase: 'Running', containerStatuses: [{ name: 'box', image: 'busybox:1.36', imageID: 'x', ready: true, restartCount: 0, state: { running: {} } }] } }), undefined);
+  assert.equal(
+    imagePullProblem({
+      status: {
+        phase: 'Running',
+        containerStatuses: [
+          { name: 'box', image: 'busybox:1.36', imageID: 'x', ready: true, restartCount: 0, state: { running: {} } },
+        ],
+      },
+    }),
+    undefined,
+  );
 });
 
 function event(reason: string, at: string, message = ''): k8s.CoreV1Event {
@@ -65,10 +83,19 @@ test('a pull that began and never ended is still running; one that ended, in the
   const scheduled = event('Scheduled', '2026-01-01T00:00:00Z', 'Successfully assigned ns/p to node');
   const pulling = event('Pulling', '2026-01-01T00:00:01Z', 'Pulling image "busybox:latest"');
   assert.equal(pullStillRunning([scheduled, pulling]), 'busybox:latest');
-  assert.equal(pullStillRunning([scheduled, pulling, event('Pulled', '2026-01-01T00:00:01Z', 'Successfully pulled image')]), undefined);
-  assert.equal(pullStillRunning([scheduled, pulling, event('Failed', '2026-01-01T00:00:09Z', 'Error: ErrImagePull')]), undefined);
+  assert.equal(
+    pullStillRunning([scheduled, pulling, event('Pulled', '2026-01-01T00:00:01Z', 'Successfully pulled image')]),
+    undefined,
+  );
+  assert.equal(
+    pullStillRunning([scheduled, pulling, event('Failed', '2026-01-01T00:00:09Z', 'Error: ErrImagePull')]),
+    undefined,
+  );
   assert.equal(pullStillRunning([scheduled]), undefined);
   // a second attempt after a back-off that has not ended yet
   const again = event('Pulling', '2026-01-01T00:00:30Z', 'Pulling image "busybox:latest"');
-  assert.equal(pullStillRunning([scheduled, pulling, event('BackOff', '2026-01-01T00:00:10Z'), again]), 'busybox:latest');
+  assert.equal(
+    pullStillRunning([scheduled, pulling, event('BackOff', '2026-01-01T00:00:10Z'), again]),
+    'busybox:latest',
+  );
 });

@@ -12,7 +12,13 @@ const A = `sha256:${'a'.repeat(64)}`;
 const B = `sha256:${'b'.repeat(64)}`;
 
 test('the same contents: no difference', () => {
-  assert.deepEqual(registryDifferences({ 'library/busybox': { '1.36': A, latest: A } }, { 'library/busybox': { latest: A, '1.36': A } }), []);
+  assert.deepEqual(
+    registryDifferences(
+      { 'library/busybox': { '1.36': A, latest: A } },
+      { 'library/busybox': { latest: A, '1.36': A } },
+    ),
+    [],
+  );
 });
 
 test('a repointed, an added and a removed tag, an added and a removed repository are each named', () => {
@@ -33,8 +39,20 @@ test('after a push, whatever else the registry serves is named, and what it shou
   const served = { 'library/busybox': { '1.36': A, latest: A, escape: B }, 'evil/box': { '1': B } };
   const expected = pushedContents(['library/busybox:1.36', 'library/busybox:latest', 'pause:3.10'], served);
   assert.deepEqual(expected, { 'library/busybox': { '1.36': A, latest: A }, pause: { '3.10': '(not served)' } });
-  assert.deepEqual(registryDifferences(expected, served).sort(), ['library/busybox:escape added', 'repository evil/box added', 'repository pause gone']);
-  assert.deepEqual(registryDifferences(pushedContents(['library/busybox:1.36', 'library/busybox:latest'], { 'library/busybox': { '1.36': A, latest: A } }), { 'library/busybox': { '1.36': A, latest: A } }), []);
+  assert.deepEqual(registryDifferences(expected, served).sort(), [
+    'library/busybox:escape added',
+    'repository evil/box added',
+    'repository pause gone',
+  ]);
+  assert.deepEqual(
+    registryDifferences(
+      pushedContents(['library/busybox:1.36', 'library/busybox:latest'], {
+        'library/busybox': { '1.36': A, latest: A },
+      }),
+      { 'library/busybox': { '1.36': A, latest: A } },
+    ),
+    [],
+  );
 });
 
 test('the loopback port comes from the 5000/tcp binding on 127.0.0.1 only', () => {
@@ -45,14 +63,19 @@ test('the loopback port comes from the 5000/tcp binding on 127.0.0.1 only', () =
   assert.equal(loopbackPort('not json'), undefined);
 });
 
-test('the default cluster keeps kind\'s network and kgrade-registry; another cluster gets its own of each', () => {
-  assert.deepEqual(registryNames('kgrade'), { serve: 'kgrade-registry', writer: 'kgrade-registry-writer', volume: 'kgrade-registry-data', network: 'kind' });
+test("the default cluster keeps kind's network and kgrade-registry; another cluster gets its own of each", () => {
+  assert.deepEqual(registryNames('kgrade'), {
+    serve: 'kgrade-registry',
+    writer: 'kgrade-registry-writer',
+    volume: 'kgrade-registry-data',
+    network: 'kind',
+  });
   const other = registryNames('isocl');
   assert.equal(other.network, 'kind-isocl');
   assert.equal(other.serve, 'kgrade-registry-isocl');
 });
 
-test('the kind config sets the pod PID limit and DenyServiceExternalIPs, and labels the node with their hash whatever kube-proxy\'s mode', () => {
+test("the kind config sets the pod PID limit and DenyServiceExternalIPs, and labels the node with their hash whatever kube-proxy's mode", () => {
   const plain = kindConfig();
   assert.match(plain, /podPidsLimit: \d+/);
   assert.match(plain, /enable-admission-plugins: NodeRestriction,DenyServiceExternalIPs/);

@@ -83,7 +83,10 @@ test('the schema rejects a bad outcome and names the field', () => {
     () => validateGradeResult(bad, 'results.json'),
     (err: Error) => {
       assert.match(err.message, /^results\.json does not match schemas\/results\.schema\.json:/);
-      assert.match(err.message, /scenarios\[1\]\.outcome \(scenario "The NodePort answers on every node"\): is "flaky", must be one of "passed", "failed", "error", "skipped"/);
+      assert.match(
+        err.message,
+        /scenarios\[1\]\.outcome \(scenario "The NodePort answers on every node"\): is "flaky", must be one of "passed", "failed", "error", "skipped"/,
+      );
       return true;
     },
   );
@@ -144,7 +147,7 @@ test('JUnit XML holds no character XML 1.0 forbids, and escapes markup', () => {
   assert.match(xml, /<testsuite name="lab05-cgroups" tests="5" failures="1" errors="1" skipped="1" time="40\.250"/);
 });
 
-test('the summary without color has no escape sequence, not even the student\'s', () => {
+test("the summary without color has no escape sequence, not even the student's", () => {
   const plain = toSummary(incompleteResult(), { color: false });
   assert.doesNotMatch(plain, /\u001b/);
   assert.match(plain, /INCOMPLETE: 1 scenario errored/);
@@ -250,10 +253,13 @@ test('generateAllureHtml names the folder when it is missing or empty', async (t
   );
 });
 
-test('generateAllureHtml says so when no result file is in Allure\'s format', async (t) => {
+test("generateAllureHtml says so when no result file is in Allure's format", async (t) => {
   const dir = await tempDir(t);
   const results = path.join(dir, 'allure-results');
   await mkdir(results);
   await writeFile(path.join(results, 'x-result.json'), '{not json', 'utf8');
-  await assert.rejects(generateAllureHtml(results, path.join(dir, 'out')), /could not read any of its 1 \*-result\.json files/);
+  await assert.rejects(
+    generateAllureHtml(results, path.join(dir, 'out')),
+    /could not read any of its 1 \*-result\.json files/,
+  );
 });

@@ -27,7 +27,14 @@ test('layerSharing: the base layer shared, the last ones apart', () => {
 });
 
 test('layerSharing: each way the claim can fail is named', () => {
-  const notShared = layerSharing(siblings(['sha256:base', 'sha256:one'], ['sha256:other', 'sha256:two'], ['sha256:base', 'sha256:one'], ['sha256:base', 'sha256:two']));
+  const notShared = layerSharing(
+    siblings(
+      ['sha256:base', 'sha256:one'],
+      ['sha256:other', 'sha256:two'],
+      ['sha256:base', 'sha256:one'],
+      ['sha256:base', 'sha256:two'],
+    ),
+  );
   assert.match(notShared.problems.join(), /do not share their base layers/);
   const sameTop = layerSharing(siblings(['sha256:base', 'sha256:x'], ['sha256:base', 'sha256:x']));
   assert.match(sameTop.problems.join(), /last layers are the same/);

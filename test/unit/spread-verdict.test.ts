@@ -14,18 +14,33 @@ import { judgeSpread, type SpreadSample } from '../../src/kube/spread-verdict.js
 
 function sample(o: Partial<Omit<SpreadSample, 'hits'>> & { hits?: Record<string, number> }): SpreadSample {
   const { hits, ...rest } = o;
-  return { requests: 30, answered: 30, readyEndpoints: 3, selected: 3, settled: true, ...rest, hits: new Map(Object.entries(hits ?? {})) };
+  return {
+    requests: 30,
+    answered: 30,
+    readyEndpoints: 3,
+    selected: 3,
+    settled: true,
+    ...rest,
+    hits: new Map(Object.entries(hits ?? {})),
+  };
 }
 
 test('answers from enough pods pass', () => {
   assert.deepEqual(judgeSpread(sample({ hits: { a: 20, b: 10 } }), 2), { verdict: 'pass' });
-  assert.deepEqual(judgeSpread(sample({ answered: 12, hits: { a: 6, b: 6 } }), 2), { verdict: 'pass' }, 'failed requests do not matter once enough pods answered');
+  assert.deepEqual(
+    judgeSpread(sample({ answered: 12, hits: { a: 6, b: 6 } }), 2),
+    { verdict: 'pass' },
+    'failed requests do not matter once enough pods answered',
+  );
 });
 
 test('every answer from one pod while three endpoints are ready: kube-proxy is behind, try again', () => {
   const v = judgeSpread(sample({ hits: { 'kubia-1': 30 } }), 2);
   assert.equal(v.verdict, 'retry');
-  assert.match(v.verdict === 'retry' ? v.why : '', /EndpointSlices list 3 pods ready: kube-proxy may not have written the rules/);
+  assert.match(
+    v.verdict === 'retry' ? v.why : '',
+    /EndpointSlices list 3 pods ready: kube-proxy may not have written the rules/,
+  );
 });
 
 test('one pod answering while the controller is still making pods: try again', () => {
@@ -51,11 +66,18 @@ test('a selector that picks one pod, nothing starting: fail at once, naming why'
   const v = judgeSpread(sample({ hits: { 'kubia-1': 30 }, readyEndpoints: 1, selected: 1 }), 2);
   assert.equal(v.verdict, 'fail');
   assert.match(v.verdict === 'fail' ? v.why : '', /selector picks 1 pod and no controller is making more/);
-  assert.equal(judgeSpread(sample({ answered: 0, hits: {}, readyEndpoints: 0, selected: 0 }), 2).verdict, 'fail', 'no pod at all: waiting cannot help either');
+  assert.equal(
+    judgeSpread(sample({ answered: 0, hits: {}, readyEndpoints: 0, selected: 0 }), 2).verdict,
+    'fail',
+    'no pod at all: waiting cannot help either',
+  );
 });
 
 test('a selector that picks one pod while others are starting: not yet decided', () => {
-  assert.equal(judgeSpread(sample({ hits: { 'kubia-1': 30 }, readyEndpoints: 1, selected: 1, settled: false }), 2).verdict, 'retry');
+  assert.equal(
+    judgeSpread(sample({ hits: { 'kubia-1': 30 }, readyEndpoints: 1, selected: 1, settled: false }), 2).verdict,
+    'retry',
+  );
 });
 
 test('every request answered and no answer names a pod: fail at once (a fixed answer)', () => {
@@ -72,7 +94,10 @@ test('the request script stops starting requests when its time budget is spent',
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kgrade-test-wget-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   // A wget that takes a second and answers with the URL it was given.
-  await writeFile(path.join(dir, 'wget'), '#!/bin/sh\n# called as: wget -qO FILE URL\nsleep 1\necho "answer from $3" > "$2"\n');
+  await writeFile(
+    path.join(dir, 'wget'),
+    '#!/bin/sh\n# called as: wget -qO FILE URL\nsleep 1\necho "answer from $3" > "$2"\n',
+  );
   await chmod(path.join(dir, 'wget'), 0o755);
   const urls = Array.from({ length: 8 }, (_, i) => `http://10.0.0.${i}/`);
   const env = { PATH: `${dir}:${process.env['PATH'] ?? ''}` };
@@ -80,8 +105,15 @@ test('the request script stops starting requests when its time budget is spent',
   assert.equal(bounded.exitCode, 0, bounded.stderr);
   const got = parseAnswers(urls, bounded.stdout);
   const made = got.filter((a) => a.code !== -1).length;
-  assert.ok(made >= 1 && made < urls.length, `with a 2 s budget some requests ran and the rest did not: ${made} of ${urls.length}\n${bounded.stdout}`);
+  assert.ok(
+    made >= 1 && made < urls.length,
+    `with a 2 s budget some requests ran and the rest did not: ${made} of ${urls.length}\n${bounded.stdout}`,
+  );
   assert.match(got.at(-1)?.error ?? '', /no result/);
   const unbounded = await execa('sh', ['-c', requestScript(urls.slice(0, 3))], { env, reject: false });
-  assert.equal(parseAnswers(urls.slice(0, 3), unbounded.stdout).filter((a) => a.code === 0).length, 3, unbounded.stdout + unbounded.stderr);
+  assert.equal(
+    parseAnswers(urls.slice(0, 3), unbounded.stdout).filter((a) => a.code === 0).length,
+    3,
+    unbounded.stdout + unbounded.stderr,
+  );
 });

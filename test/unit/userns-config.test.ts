@@ -16,13 +16,28 @@ interface Config {
   };
 }
 
-test('the userns sandbox: root maps to the base id, every namespace private, the cgroup below the sandbox\'s own', () => {
+test("the userns sandbox: root maps to the base id, every namespace private, the cgroup below the sandbox's own", () => {
   const c = ociConfig('kgrade-ab12-3', ['PATH=/usr/bin', 'HOME=/nowhere'], 200000, '/proc/4242/ns/user') as Config;
   assert.deepEqual(c.linux.uidMappings, [{ containerID: 0, hostID: 200000, size: 65536 }]);
   assert.deepEqual(c.linux.gidMappings, c.linux.uidMappings);
-  assert.deepEqual(c.linux.namespaces.map((n) => n.type).sort(), ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts']);
-  assert.ok(c.linux.namespaces.every((n) => n.path === undefined || n.type === 'user'), 'no host namespace is joined');
-  assert.equal(c.linux.namespaces.find((n) => n.type === 'user')?.path, '/proc/4242/ns/user', 'the user namespace made for the sandbox, owned by its root');
+  assert.deepEqual(c.linux.namespaces.map((n) => n.type).sort(), [
+    'cgroup',
+    'ipc',
+    'mount',
+    'network',
+    'pid',
+    'user',
+    'uts',
+  ]);
+  assert.ok(
+    c.linux.namespaces.every((n) => n.path === undefined || n.type === 'user'),
+    'no host namespace is joined',
+  );
+  assert.equal(
+    c.linux.namespaces.find((n) => n.type === 'user')?.path,
+    '/proc/4242/ns/user',
+    'the user namespace made for the sandbox, owned by its root',
+  );
   assert.equal(c.linux.cgroupsPath, '/kgrade/kgrade-ab12-3/node');
   assert.deepEqual(c.linux.maskedPaths, []);
   assert.deepEqual(c.linux.readonlyPaths, []);

@@ -13,7 +13,9 @@ const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]
 Object.assign(process.env, env);
 
 after(async () => {
-  for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  for (const [k, v] of Object.entries(saved))
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
   await rm(root, { recursive: true, force: true });
 });
 

@@ -16,15 +16,38 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const GITHUB_DIR = path.join(ROOT, '.github');
 const WORKFLOWS = path.join(GITHUB_DIR, 'workflows');
 
-type Step = { id?: string; name?: string; uses?: string; run?: string; if?: string; env?: Record<string, string>; with?: Record<string, unknown> };
-type Job = { name?: string; needs?: string | string[]; if?: string; steps: Step[]; strategy?: { matrix?: Record<string, unknown> }; env?: Record<string, string> };
-type Workflow = { name: string; on: unknown; env?: Record<string, unknown>; permissions?: Record<string, string>; jobs: Record<string, Job> };
+type Step = {
+  id?: string;
+  name?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  env?: Record<string, string>;
+  with?: Record<string, unknown>;
+};
+type Job = {
+  name?: string;
+  needs?: string | string[];
+  if?: string;
+  steps: Step[];
+  strategy?: { matrix?: Record<string, unknown> };
+  env?: Record<string, string>;
+};
+type Workflow = {
+  name: string;
+  on: unknown;
+  env?: Record<string, unknown>;
+  permissions?: Record<string, string>;
+  jobs: Record<string, Job>;
+};
 
 function problems(state: ValidationState): string[] {
   const out: string[] = [];
   const walk = (errors: ValidationState['errors'], depth: number) => {
     for (const e of errors) {
-      out.push(`${'  '.repeat(depth)}${'path' in e && e.path ? `${e.path}: ` : ''}${e.title}${e.detail ? ` (${e.detail})` : ''}`);
+      out.push(
+        `${'  '.repeat(depth)}${'path' in e && e.path ? `${e.path}: ` : ''}${e.title}${e.detail ? ` (${e.detail})` : ''}`,
+      );
       if ('states' in e && e.states) for (const s of e.states) walk(s.errors, depth + 1);
     }
   };
@@ -50,7 +73,12 @@ function stepRunning(job: Job, pattern: RegExp): Step {
 
 test('every file in .github/ is a workflow or an action that action-validator accepts', async () => {
   const files = await filesUnder(GITHUB_DIR);
-  assert.ok(files.includes('workflows/grade-class.yml') && files.includes('workflows/classroom-autograde.yml') && files.includes('workflows/ci.yml'), files.join(', '));
+  assert.ok(
+    files.includes('workflows/grade-class.yml') &&
+      files.includes('workflows/classroom-autograde.yml') &&
+      files.includes('workflows/ci.yml'),
+    files.join(', '),
+  );
   for (const file of files) {
     const text = await readFile(path.join(GITHUB_DIR, file), 'utf8');
     let state: ValidationState;
@@ -67,8 +95,14 @@ test('the validator sees mistakes: each workflow broken on purpose is rejected',
     const unknownKey = text.replace(/^(\s+)runs-on:/m, '$1runs_on:');
     assert.notEqual(unknownKey, text);
     assert.ok(validateWorkflow(unknownKey).errors.length > 0, `${name} with runs_on for runs-on`);
-    const badNeeds = text.replace(/^jobs:\n(\s+)([\w-]+):\n/m, (_m, indent: string, job: string) => `jobs:\n${indent}${job}:\n${indent}  needs: no-such-job\n`);
-    assert.ok(validateWorkflow(badNeeds).errors.some((e) => e.code === 'unresolved_job'), `${name} needing a job that does not exist`);
+    const badNeeds = text.replace(
+      /^jobs:\n(\s+)([\w-]+):\n/m,
+      (_m, indent: string, job: string) => `jobs:\n${indent}${job}:\n${indent}  needs: no-such-job\n`,
+    );
+    assert.ok(
+      validateWorkflow(badNeeds).errors.some((e) => e.code === 'unresolved_job'),
+      `${name} needing a job that does not exist`,
+    );
   }
 });
 
@@ -88,47 +122,77 @@ test('grade-class.yml: a shard per matrix entry, each uploading its output, then
   assert.ok(typeof data.on === 'object' && data.on !== null && 'workflow_dispatch' in data.on);
   const shards = Number(data.env?.['SHARDS']);
   const shard = data.jobs['shard'] ?? assert.fail('no shard job');
-  assert.deepEqual(shard.strategy?.matrix?.['shard'], Array.from({ length: shards }, (_, i) => i + 1), 'matrix.shard must be 1..SHARDS');
+  assert.deepEqual(
+    shard.strategy?.matrix?.['shard'],
+    Array.from({ length: shards }, (_, i) => i + 1),
+    'matrix.shard must be 1..SHARDS',
+  );
   const grade = stepRunning(shard, /kgrade\.js batch /);
-  assert.match(grade.run ?? '', /node bin\/kgrade\.js batch "\$LAB" "\$SUBMISSIONS" --shard "\$SHARD\/\$SHARDS" --out "out-\$SHARD"/);
+  assert.match(
+    grade.run ?? '',
+    /node bin\/kgrade\.js batch "\$LAB" "\$SUBMISSIONS" --shard "\$SHARD\/\$SHARDS" --out "out-\$SHARD"/,
+  );
   assert.equal(grade.env?.['SHARD'], '${{ matrix.shard }}');
-  const upload = shard.steps.find((s) => s.uses?.startsWith('actions/upload-artifact@')) ?? assert.fail('the shard uploads nothing');
-  assert.deepEqual([upload.with?.['name'], upload.with?.['path'], upload.if], ['out-${{ matrix.shard }}', 'out-${{ matrix.shard }}/', '${{ !cancelled() }}']);
+  const upload =
+    shard.steps.find((s) => s.uses?.startsWith('actions/upload-artifact@')) ?? assert.fail('the shard uploads nothing');
+  assert.deepEqual(
+    [upload.with?.['name'], upload.with?.['path'], upload.if],
+    ['out-${{ matrix.shard }}', 'out-${{ matrix.shard }}/', '${{ !cancelled() }}'],
+  );
 
   const merge = data.jobs['merge'] ?? assert.fail('no merge job');
   assert.equal(merge.needs, 'shard');
   assert.equal(merge.if, '${{ !cancelled() }}', 'the report is made even when a shard has students in error');
-  const download = merge.steps.find((s) => s.uses?.startsWith('actions/download-artifact@')) ?? assert.fail('the merge job downloads nothing');
+  const download =
+    merge.steps.find((s) => s.uses?.startsWith('actions/download-artifact@')) ??
+    assert.fail('the merge job downloads nothing');
   assert.equal(download.with?.['pattern'], 'out-*');
   const run = stepRunning(merge, /kgrade\.js merge /).run ?? '';
   assert.match(run, /node bin\/kgrade\.js merge merged out-\* \|\| status=\$\?\n/);
   assert.match(run, /\n\s*node bin\/kgrade\.js report merged\n/);
-  const report = merge.steps.find((s) => s.with?.['name'] === 'class-report') ?? assert.fail('the class report is not uploaded');
+  const report =
+    merge.steps.find((s) => s.with?.['name'] === 'class-report') ?? assert.fail('the class report is not uploaded');
   assert.equal(report.with?.['path'], 'merged/report/');
   assert.equal(report.if, '${{ !cancelled() }}', 'uploaded also when the class has students in error');
 });
 
-test('classroom-autograde.yml: the job, permissions and runner output GitHub Classroom\'s reporter reads', async () => {
+test("classroom-autograde.yml: the job, permissions and runner output GitHub Classroom's reporter reads", async () => {
   const { data } = await workflow('classroom-autograde.yml');
   assert.deepEqual(data.permissions, { checks: 'write', actions: 'read', contents: 'read' });
   // notify-classroom.js looks the check run up by this name.
   const job = data.jobs['run-autograding-tests'] ?? assert.fail('the job must be named run-autograding-tests');
   assert.match(job.if ?? '', /github\.actor != 'github-classroom\[bot\]'/);
-  assert.match(job.if ?? '', /vars\.KGRADE_LAB != ''/, 'skipped where no lab is configured (kgrade\'s own repository)');
-  const reporterStep = job.steps.find((s) => s.uses === 'classroom-resources/autograding-grading-reporter@v1') ?? assert.fail('no reporter step');
+  assert.match(job.if ?? '', /vars\.KGRADE_LAB != ''/, "skipped where no lab is configured (kgrade's own repository)");
+  const reporterStep =
+    job.steps.find((s) => s.uses === 'classroom-resources/autograding-grading-reporter@v1') ??
+    assert.fail('no reporter step');
   const runners = String(reporterStep.with?.['runners']).split(',');
   for (const runner of runners) {
     // The reporter reads process.env[`${runner.trim().toUpperCase()}_RESULTS`] and accepts ids matching this.
     assert.match(runner, /^[a-zA-Z0-9]+$/);
     const step = job.steps.find((s) => s.id === runner) ?? assert.fail(`no step with id ${runner}`);
     assert.equal(reporterStep.env?.[`${runner.toUpperCase()}_RESULTS`], `\${{ steps.${runner}.outputs.result }}`);
-    assert.match(step.run ?? '', /node kgrade\/bin\/kgrade\.js grade "kgrade\/\$KGRADE_LAB" --submission submission --out out > grade\.log 2>&1/);
-    assert.match(step.run ?? '', /result=\$\(sudo -E env "PATH=\$PATH" node kgrade\/bin\/kgrade\.js report --classroom out\)/);
+    assert.match(
+      step.run ?? '',
+      /node kgrade\/bin\/kgrade\.js grade "kgrade\/\$KGRADE_LAB" --submission submission --out out > grade\.log 2>&1/,
+    );
+    assert.match(
+      step.run ?? '',
+      /result=\$\(sudo -E env "PATH=\$PATH" node kgrade\/bin\/kgrade\.js report --classroom out\)/,
+    );
     assert.match(step.run ?? '', /echo "result=\$result" >> "\$GITHUB_OUTPUT"/);
     // The result it writes when kgrade could not grade at all must be what the reporter can read.
     const format = /printf '(\{.*\})' "\$status"/.exec(step.run ?? '')?.[1] ?? assert.fail('no fallback result');
-    const fallback = JSON.parse(format.replace('%s', '3')) as { version: number; status: string; max_score: number; tests: Array<{ status: string; score: number }> };
-    assert.deepEqual([fallback.version, fallback.status, fallback.max_score, fallback.tests[0]?.status, fallback.tests[0]?.score], [1, 'error', 0, 'error', 0]);
+    const fallback = JSON.parse(format.replace('%s', '3')) as {
+      version: number;
+      status: string;
+      max_score: number;
+      tests: Array<{ status: string; score: number }>;
+    };
+    assert.deepEqual(
+      [fallback.version, fallback.status, fallback.max_score, fallback.tests[0]?.status, fallback.tests[0]?.score],
+      [1, 'error', 0, 'error', 0],
+    );
   }
   assert.equal(reporterStep.if, '${{ !cancelled() }}');
 });

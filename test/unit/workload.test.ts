@@ -35,7 +35,11 @@ test('matchesSelector: every pair must match, and an empty selector matches noth
 test('parseAnswers reads each request back, with its body and error, in order', () => {
   const urls = ['http://a/', 'http://b/', 'http://c/'];
   const b64 = (s: string) => Buffer.from(s).toString('base64');
-  const out = [`@@kgrade 1 1  ${b64('wget: can\'t connect to remote host: Connection refused')}`, `@@kgrade 0 0 ${b64("You've hit kubia-abc\n")} `, 'noise'].join('\n');
+  const out = [
+    `@@kgrade 1 1  ${b64("wget: can't connect to remote host: Connection refused")}`,
+    `@@kgrade 0 0 ${b64("You've hit kubia-abc\n")} `,
+    'noise',
+  ].join('\n');
   const got = parseAnswers(urls, out);
   assert.equal(got[0]?.body, "You've hit kubia-abc\n");
   assert.ok(got[0] && answered(got[0]));
@@ -80,13 +84,25 @@ test('envVerdict: valueFrom naming the object and the key', () => {
 });
 
 test('envVerdict: a value written into the manifest is a copy, even the right one', () => {
-  const v = envVerdict(pod({ env: [{ name: 'SPRING_PROFILES_ACTIVE', value: 'production' }] }), 'SPRING_PROFILES_ACTIVE', profile);
+  const v = envVerdict(
+    pod({ env: [{ name: 'SPRING_PROFILES_ACTIVE', value: 'production' }] }),
+    'SPRING_PROFILES_ACTIVE',
+    profile,
+  );
   assert.ok(!v.ok);
   assert.match(v.ok ? '' : v.why, /written into the manifest \("production"\)/);
 });
 
 test('envVerdict: another key or no source at all', () => {
-  const wrongKey = envVerdict(pod({ env: [{ name: 'SPRING_PROFILES_ACTIVE', valueFrom: { configMapKeyRef: { name: 'app-config', key: 'profiles' } } }] }), 'SPRING_PROFILES_ACTIVE', profile);
+  const wrongKey = envVerdict(
+    pod({
+      env: [
+        { name: 'SPRING_PROFILES_ACTIVE', valueFrom: { configMapKeyRef: { name: 'app-config', key: 'profiles' } } },
+      ],
+    }),
+    'SPRING_PROFILES_ACTIVE',
+    profile,
+  );
   assert.ok(!wrongKey.ok);
   assert.match(wrongKey.ok ? '' : wrongKey.why, /key "profiles"/);
   assert.ok(!envVerdict(pod({}), 'SPRING_PROFILES_ACTIVE', profile).ok);
@@ -96,10 +112,16 @@ test('envVerdict: envFrom, passed on by the command or by $(VAR) in env', () => 
   const byCommand = pod({ envFrom: [{ configMapRef: { name: 'app-config' } }, { secretRef: { name: 'app-secret' } }] });
   assert.ok(envVerdict(byCommand, 'SPRING_PROFILES_ACTIVE', profile).ok);
   assert.ok(envVerdict(byCommand, 'DB_PASSWORD', password).ok);
-  const byRef = pod({ envFrom: [{ configMapRef: { name: 'app-config' } }], env: [{ name: 'SPRING_PROFILES_ACTIVE', value: '$(profile)' }] });
+  const byRef = pod({
+    envFrom: [{ configMapRef: { name: 'app-config' } }],
+    env: [{ name: 'SPRING_PROFILES_ACTIVE', value: '$(profile)' }],
+  });
   assert.ok(envVerdict(byRef, 'SPRING_PROFILES_ACTIVE', profile).ok);
   // envFrom of the ConfigMap, but the variable itself written out: a copy
-  const copied = pod({ envFrom: [{ configMapRef: { name: 'app-config' } }], env: [{ name: 'SPRING_PROFILES_ACTIVE', value: 'production' }] });
+  const copied = pod({
+    envFrom: [{ configMapRef: { name: 'app-config' } }],
+    env: [{ name: 'SPRING_PROFILES_ACTIVE', value: 'production' }],
+  });
   assert.ok(!envVerdict(copied, 'SPRING_PROFILES_ACTIVE', profile).ok);
 });
 
@@ -116,11 +138,23 @@ test('claimMountProblem: the claim at the path, or what is there instead', () =>
     metadata: { name: 'writer' },
     spec: { containers: [{ name: 'w', volumeMounts: [{ name: 'v', mountPath }] }], volumes: [volume] },
   });
-  assert.equal(claimMountProblem(base({ name: 'v', persistentVolumeClaim: { claimName: 'data' } }), 'data', '/data'), undefined);
-  assert.equal(claimMountProblem(base({ name: 'v', persistentVolumeClaim: { claimName: 'data' } }, '/data/'), 'data', '/data'), undefined);
+  assert.equal(
+    claimMountProblem(base({ name: 'v', persistentVolumeClaim: { claimName: 'data' } }), 'data', '/data'),
+    undefined,
+  );
+  assert.equal(
+    claimMountProblem(base({ name: 'v', persistentVolumeClaim: { claimName: 'data' } }, '/data/'), 'data', '/data'),
+    undefined,
+  );
   assert.match(claimMountProblem(base({ name: 'v', emptyDir: {} }), 'data', '/data') ?? '', /an emptyDir volume/);
-  assert.match(claimMountProblem(base({ name: 'v', persistentVolumeClaim: { claimName: 'other' } }), 'data', '/data') ?? '', /PersistentVolumeClaim other/);
-  assert.match(claimMountProblem(base({ name: 'v', persistentVolumeClaim: { claimName: 'data' } }, '/mnt'), 'data', '/data') ?? '', /mounts anything at \/data/);
+  assert.match(
+    claimMountProblem(base({ name: 'v', persistentVolumeClaim: { claimName: 'other' } }), 'data', '/data') ?? '',
+    /PersistentVolumeClaim other/,
+  );
+  assert.match(
+    claimMountProblem(base({ name: 'v', persistentVolumeClaim: { claimName: 'data' } }, '/mnt'), 'data', '/data') ?? '',
+    /mounts anything at \/data/,
+  );
 });
 
 test('respawnBody drops the node and the service account token the cluster added', () => {
@@ -128,15 +162,33 @@ test('respawnBody drops the node and the service account token the cluster added
     metadata: { name: 'scratch', uid: 'u1', resourceVersion: '9', labels: { a: 'b' } },
     spec: {
       nodeName: 'n1',
-      containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'kube-api-access-x1', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }, { name: 'keep', mountPath: '/k' }] }],
-      volumes: [{ name: 'kube-api-access-x1', projected: { sources: [] } }, { name: 'keep', emptyDir: {} }],
+      containers: [
+        {
+          name: 'c',
+          image: 'busybox',
+          volumeMounts: [
+            { name: 'kube-api-access-x1', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' },
+            { name: 'keep', mountPath: '/k' },
+          ],
+        },
+      ],
+      volumes: [
+        { name: 'kube-api-access-x1', projected: { sources: [] } },
+        { name: 'keep', emptyDir: {} },
+      ],
     },
     status: { phase: 'Running' },
   };
   const body = respawnBody(live);
   assert.equal(body.spec?.nodeName, undefined);
-  assert.deepEqual(body.spec?.volumes?.map((v) => v.name), ['keep']);
-  assert.deepEqual(body.spec?.containers[0]?.volumeMounts?.map((m) => m.name), ['keep']);
+  assert.deepEqual(
+    body.spec?.volumes?.map((v) => v.name),
+    ['keep'],
+  );
+  assert.deepEqual(
+    body.spec?.containers[0]?.volumeMounts?.map((m) => m.name),
+    ['keep'],
+  );
   assert.equal(body.metadata?.uid, undefined);
   assert.equal(body.status, undefined);
   assert.deepEqual(body.metadata?.labels, { a: 'b' });

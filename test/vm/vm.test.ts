@@ -15,7 +15,17 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from '../../src/vendor/execa.js';
@@ -40,7 +50,12 @@ before(() => {
 
 const started: Sandbox[] = [];
 async function vm(cgroup?: 'v1' | 'v2'): Promise<Sandbox> {
-  const sb = await startSandbox('vm', { image: nodeImageRef(), runId: RUN_ID, purpose: 'vm-test', ...(cgroup ? { cgroup } : {}) });
+  const sb = await startSandbox('vm', {
+    image: nodeImageRef(),
+    runId: RUN_ID,
+    purpose: 'vm-test',
+    ...(cgroup ? { cgroup } : {}),
+  });
   started.push(sb);
   return sb;
 }
@@ -66,61 +81,71 @@ function hostTracesOf(name: string, pid: number): string[] {
   return traces;
 }
 
-test('a VM sandbox keeps the Node contract: stdout, stderr, stdin, exit status, deadline, output cap, copyIn', BOOT, async (t) => {
-  const sb = await vm();
-  t.diagnostic(`${sb.name}: kernel ${sb.kernel}, cgroup ${sb.cgroup}`);
+test(
+  'a VM sandbox keeps the Node contract: stdout, stderr, stdin, exit status, deadline, output cap, copyIn',
+  BOOT,
+  async (t) => {
+    const sb = await vm();
+    t.diagnostic(`${sb.name}: kernel ${sb.kernel}, cgroup ${sb.cgroup}`);
 
-  const r = await sb.exec(['bash', '-c', 'read line; echo "out:$line"; echo "err:$line" >&2; exit 7'], { stdin: 'hello\n' });
-  assert.equal(r.code, 7, describeExec(r));
-  assert.equal(r.stdout, 'out:hello\n');
-  assert.equal(r.stderr, 'err:hello\n');
-  assert.equal(r.timedOut, false);
+    const r = await sb.exec(['bash', '-c', 'read line; echo "out:$line"; echo "err:$line" >&2; exit 7'], {
+      stdin: 'hello\n',
+    });
+    assert.equal(r.code, 7, describeExec(r));
+    assert.equal(r.stdout, 'out:hello\n');
+    assert.equal(r.stderr, 'err:hello\n');
+    assert.equal(r.timedOut, false);
 
-  const slow = await sb.exec(['bash', '-c', 'echo started; sleep 600'], { timeoutMs: 2000 });
-  assert.equal(slow.timedOut, true, describeExec(slow));
-  assert.equal(slow.code, 124);
-  assert.equal(slow.stdout, 'started\n');
-  const left = await sb.exec(['bash', '-c', 'pgrep -x sleep || true']);
-  assert.equal(left.stdout.trim(), '', `the command's session was not killed at its deadline: ${left.stdout}`);
+    const slow = await sb.exec(['bash', '-c', 'echo started; sleep 600'], { timeoutMs: 2000 });
+    assert.equal(slow.timedOut, true, describeExec(slow));
+    assert.equal(slow.code, 124);
+    assert.equal(slow.stdout, 'started\n');
+    const left = await sb.exec(['bash', '-c', 'pgrep -x sleep || true']);
+    assert.equal(left.stdout.trim(), '', `the command's session was not killed at its deadline: ${left.stdout}`);
 
-  const big = await sb.exec(['bash', '-c', 'head -c 3000000 /dev/zero | tr "\\0" x']);
-  assert.equal(big.truncated, true);
-  assert.equal(big.stdout.length, 1024 * 1024);
+    const big = await sb.exec(['bash', '-c', 'head -c 3000000 /dev/zero | tr "\\0" x']);
+    assert.equal(big.truncated, true);
+    assert.equal(big.stdout.length, 1024 * 1024);
 
-  const missing = await sb.exec(['bash', '-c', 'no-such-command']);
-  assert.equal(missing.code, 127, describeExec(missing));
+    const missing = await sb.exec(['bash', '-c', 'no-such-command']);
+    assert.equal(missing.code, 127, describeExec(missing));
 
-  // The guest's kernel is Debian's cloud kernel, not the host's.
-  const uname = await sb.exec(['uname', '-r']);
-  assert.equal(uname.stdout.trim(), sb.kernel);
-  assert.notEqual(uname.stdout.trim(), os.release());
+    // The guest's kernel is Debian's cloud kernel, not the host's.
+    const uname = await sb.exec(['uname', '-r']);
+    assert.equal(uname.stdout.trim(), sb.kernel);
+    assert.notEqual(uname.stdout.trim(), os.release());
 
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kgrade-vmtest-'));
-  try {
-    await execa('bash', ['-c', `mkdir -p "$1/sub" && echo 'echo copied' > "$1/sub/run.sh"`, 'x', dir]);
-    await sb.exec(['mkdir', '-p', '/submission']);
-    await sb.copyIn(`${dir}/.`, '/submission');
-    const ran = await sb.exec(['bash', '/submission/sub/run.sh']);
-    assert.equal(ran.stdout, 'copied\n', describeExec(ran));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kgrade-vmtest-'));
+    try {
+      await execa('bash', ['-c', `mkdir -p "$1/sub" && echo 'echo copied' > "$1/sub/run.sh"`, 'x', dir]);
+      await sb.exec(['mkdir', '-p', '/submission']);
+      await sb.copyIn(`${dir}/.`, '/submission');
+      const ran = await sb.exec(['bash', '/submission/sub/run.sh']);
+      assert.equal(ran.stdout, 'copied\n', describeExec(ran));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
-test('on the host a VM is one qemu process, not root, in a cgroup of its own; removal leaves nothing', BOOT, async () => {
-  const sb = await vm();
-  const pid = qemuPidOf(sb.name);
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const uids = /^Uid:\s+(.*)$/m.exec(status)?.[1]?.split(/\s+/).map(Number) ?? [];
-  assert.deepEqual(uids, [vmUid(), vmUid(), vmUid(), vmUid()], `qemu runs as uids ${uids.join(' ')}`);
-  assert.match(status, /^Seccomp:\s+2$/m, 'qemu runs without its seccomp filter');
-  const cgroups = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
-  assert.ok(cgroups.includes(`/kgrade-vm/${sb.name}`), `qemu is not in its own cgroup:\n${cgroups}`);
-  for (const dir of vmCgroupDirs(sb.name)) assert.ok(existsSync(dir), `${dir} missing`);
-  assert.ok(hostTracesOf(sb.name, pid).length > 0);
-  await sb.destroy();
-  assert.deepEqual(hostTracesOf(sb.name, pid), []);
-});
+test(
+  'on the host a VM is one qemu process, not root, in a cgroup of its own; removal leaves nothing',
+  BOOT,
+  async () => {
+    const sb = await vm();
+    const pid = qemuPidOf(sb.name);
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const uids = /^Uid:\s+(.*)$/m.exec(status)?.[1]?.split(/\s+/).map(Number) ?? [];
+    assert.deepEqual(uids, [vmUid(), vmUid(), vmUid(), vmUid()], `qemu runs as uids ${uids.join(' ')}`);
+    assert.match(status, /^Seccomp:\s+2$/m, 'qemu runs without its seccomp filter');
+    const cgroups = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+    assert.ok(cgroups.includes(`/kgrade-vm/${sb.name}`), `qemu is not in its own cgroup:\n${cgroups}`);
+    for (const dir of vmCgroupDirs(sb.name)) assert.ok(existsSync(dir), `${dir} missing`);
+    assert.ok(hostTracesOf(sb.name, pid).length > 0);
+    await sb.destroy();
+    assert.deepEqual(hostTracesOf(sb.name, pid), []);
+  },
+);
 
 test('cgroup v1 or v2 is chosen per VM on its kernel command line', BOOT, async () => {
   const [v1, v2] = await Promise.all([vm('v1'), vm('v2')]);
@@ -154,11 +179,26 @@ test('a guest agent that stops answering in the middle of a command is a GraderE
 test('no kernel image: kgrade refuses with exit 3 and names what is missing and how to build it', BOOT, async () => {
   const empty = mkdtempSync(path.join(os.tmpdir(), 'kgrade-vmtest-cache-'));
   try {
-    const r = await execa('node', [KGRADE_BIN, 'grade', path.join(REPO_ROOT, 'labs/ch01-isolation'), '--submission', path.join(REPO_ROOT, 'labs/ch01-isolation/reference'), '--isolation', 'vm', '--no-build', '--out', path.join(empty, 'out')], {
-      reject: false,
-      env: { KGRADE_CACHE: empty },
-      timeout: 300_000,
-    });
+    const r = await execa(
+      'node',
+      [
+        KGRADE_BIN,
+        'grade',
+        path.join(REPO_ROOT, 'labs/ch01-isolation'),
+        '--submission',
+        path.join(REPO_ROOT, 'labs/ch01-isolation/reference'),
+        '--isolation',
+        'vm',
+        '--no-build',
+        '--out',
+        path.join(empty, 'out'),
+      ],
+      {
+        reject: false,
+        env: { KGRADE_CACHE: empty },
+        timeout: 300_000,
+      },
+    );
     assert.equal(r.exitCode, 3, r.stderr);
     assert.match(r.stderr, /no VM kernel image: .*vmlinux.* missing; build them with images\/vm\/build\.sh/);
   } finally {
@@ -166,84 +206,148 @@ test('no kernel image: kgrade refuses with exit 3 and names what is missing and 
   }
 });
 
-test('after SIGKILL of kgrade, `kgrade clean` removes its qemu processes, overlays, sockets and cgroups', BOOT, async () => {
-  const out = mkdtempSync(path.join(os.tmpdir(), 'kgrade-vmtest-out-'));
-  const child = spawn('node', [KGRADE_BIN, 'grade', path.join(REPO_ROOT, 'labs/ch01-isolation'), '--submission', path.join(REPO_ROOT, 'labs/ch01-isolation/reference'), '--isolation', 'vm', '--no-build', '--jobs', '1', '--out', out], {
-    stdio: 'ignore',
-  });
-  const owned = () =>
-    existsSync(path.join(stateDir(), 'vm'))
-      ? readdirSync(path.join(stateDir(), 'vm')).filter((n) => {
-          try {
-            return Number(readFileSync(path.join(vmDir(n), 'owner'), 'utf8')) === child.pid;
-          } catch {
-            return false;
-          }
-        })
-      : [];
-  try {
-    let names: string[] = [];
-    await until('a VM of the kgrade process', async () => {
-      names = owned().filter((name) => existsSync(path.join(vmDir(name), 'qemu.pid')));
-      return names.length > 0;
-    }, 300_000);
-    const pids = names.map(qemuPidOf);
-    child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
-    // The VM outlives its owner: that is what the reaper is for.
-    assert.ok(names.some((name, i) => hostTracesOf(name, pids[i] ?? 0).some((tr) => tr.startsWith('qemu'))), 'qemu died with kgrade: the test shows nothing');
-    const clean = await execa('node', [KGRADE_BIN, 'clean'], { reject: false, timeout: 120_000 });
-    assert.equal(clean.exitCode, 0, clean.stderr);
-    for (const name of names) assert.match(clean.stdout, new RegExp(name));
-    names.forEach((name, i) => assert.deepEqual(hostTracesOf(name, pids[i] ?? 0), [], `${name} left traces`));
-  } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    for (const name of owned()) await vmRuntime.remove(name);
-    rmSync(out, { recursive: true, force: true });
-  }
-});
-
-test('a lab pinned to the cgroup version the host lacks is refused under --isolation userns with exit 3, naming --isolation vm', BOOT, async () => {
-  const host = existsSync('/sys/fs/cgroup/cgroup.controllers') ? 'v2' : 'v1';
-  const other = host === 'v1' ? 'v2' : 'v1';
-  const parent = mkdtempSync(path.join(os.tmpdir(), 'kgrade-vmtest-lab-'));
-  const dir = path.join(parent, 'ch01-isolation');
-  try {
-    cpSync(path.join(REPO_ROOT, 'labs/ch01-isolation'), dir, { recursive: true });
-    const yaml = readFileSync(path.join(dir, 'lab.yaml'), 'utf8').replace(/^environment: sandbox$/m, `environment: sandbox\nkernel:\n  cgroup: ${other}`);
-    writeFileSync(path.join(dir, 'lab.yaml'), yaml);
-    const r = await execa('node', [KGRADE_BIN, 'grade', dir, '--submission', path.join(dir, 'reference'), '--isolation', 'userns', '--no-build', '--out', path.join(dir, 'out')], {
-      reject: false,
-      timeout: 300_000,
-    });
-    assert.equal(r.exitCode, 3, r.stderr);
-    assert.match(r.stderr, new RegExp(`assumes cgroup ${other} \\(lab.yaml kernel.cgroup\\) and this host runs cgroup ${host}: --isolation userns would grade it on the host's kernel, the wrong one; grade it with --isolation vm`));
-    assert.ok(!existsSync(path.join(dir, 'out', 'results.json')), 'it was graded all the same');
-  } finally {
-    rmSync(parent, { recursive: true, force: true });
-  }
-});
-
-test('a VM whose kernel panics (no usable initrd) is a GraderError naming qemu and the console, and leaves nothing', BOOT, async () => {
-  const cache = mkdtempSync(path.join(os.tmpdir(), 'kgrade-vmtest-panic-'));
-  const real = vmImagesDir();
-  const saved = process.env['KGRADE_CACHE'];
-  try {
-    process.env['KGRADE_CACHE'] = cache;
-    const dir = vmImagesDir();
-    mkdirSync(dir, { recursive: true });
-    for (const f of ['vmlinux', 'root.ext4', 'kernel.release', 'ready']) symlinkSync(path.join(real, f), path.join(dir, f));
-    writeFileSync(path.join(dir, 'initrd.img'), 'not an initrd\n');
-    const before = new Set(existsSync(path.join(stateDir(), 'vm')) ? readdirSync(path.join(stateDir(), 'vm')) : []);
-    await assert.rejects(
-      startSandbox('vm', { image: nodeImageRef(), runId: RUN_ID, purpose: 'vm-test panic' }),
-      (err: Error) => err instanceof GraderError && /did not boot: qemu ended .*console:[\s\S]*(panic|Kernel panic|VFS)/i.test(err.message),
+test(
+  'after SIGKILL of kgrade, `kgrade clean` removes its qemu processes, overlays, sockets and cgroups',
+  BOOT,
+  async () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'kgrade-vmtest-out-'));
+    const child = spawn(
+      'node',
+      [
+        KGRADE_BIN,
+        'grade',
+        path.join(REPO_ROOT, 'labs/ch01-isolation'),
+        '--submission',
+        path.join(REPO_ROOT, 'labs/ch01-isolation/reference'),
+        '--isolation',
+        'vm',
+        '--no-build',
+        '--jobs',
+        '1',
+        '--out',
+        out,
+      ],
+      {
+        stdio: 'ignore',
+      },
     );
-    const after = readdirSync(path.join(stateDir(), 'vm')).filter((n) => !before.has(n) && n.startsWith(`kgrade-${RUN_ID}-`));
-    assert.deepEqual(after, [], 'the VM that did not boot left its folder');
-  } finally {
-    if (saved === undefined) delete process.env['KGRADE_CACHE'];
-    else process.env['KGRADE_CACHE'] = saved;
-    rmSync(cache, { recursive: true, force: true });
-  }
-});
+    const owned = () =>
+      existsSync(path.join(stateDir(), 'vm'))
+        ? readdirSync(path.join(stateDir(), 'vm')).filter((n) => {
+            try {
+              return Number(readFileSync(path.join(vmDir(n), 'owner'), 'utf8')) === child.pid;
+            } catch {
+              return false;
+            }
+          })
+        : [];
+    try {
+      let names: string[] = [];
+      await until(
+        'a VM of the kgrade process',
+        async () => {
+          names = owned().filter((name) => existsSync(path.join(vmDir(name), 'qemu.pid')));
+          return names.length > 0;
+        },
+        300_000,
+      );
+      const pids = names.map(qemuPidOf);
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      // The VM outlives its owner: that is what the reaper is for.
+      assert.ok(
+        names.some((name, i) => hostTracesOf(name, pids[i] ?? 0).some((tr) => tr.startsWith('qemu'))),
+        'qemu died with kgrade: the test shows nothing',
+      );
+      const clean = await execa('node', [KGRADE_BIN, 'clean'], { reject: false, timeout: 120_000 });
+      assert.equal(clean.exitCode, 0, clean.stderr);
+      for (const name of names) assert.match(clean.stdout, new RegExp(name));
+      names.forEach((name, i) => assert.deepEqual(hostTracesOf(name, pids[i] ?? 0), [], `${name} left traces`));
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      for (const name of owned()) await vmRuntime.remove(name);
+      rmSync(out, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  'a lab pinned to the cgroup version the host lacks is refused under --isolation userns with exit 3, naming --isolation vm',
+  BOOT,
+  async () => {
+    const host = existsSync('/sys/fs/cgroup/cgroup.controllers') ? 'v2' : 'v1';
+    const other = host === 'v1' ? 'v2' : 'v1';
+    const parent = mkdtempSync(path.join(os.tmpdir(), 'kgrade-vmtest-lab-'));
+    const dir = path.join(parent, 'ch01-isolation');
+    try {
+      cpSync(path.join(REPO_ROOT, 'labs/ch01-isolation'), dir, { recursive: true });
+      const yaml = readFileSync(path.join(dir, 'lab.yaml'), 'utf8').replace(
+        /^environment: sandbox$/m,
+        `environment: sandbox\nkernel:\n  cgroup: ${other}`,
+      );
+      writeFileSync(path.join(dir, 'lab.yaml'), yaml);
+      const r = await execa(
+        'node',
+        [
+          KGRADE_BIN,
+          'grade',
+          dir,
+          '--submission',
+          path.join(dir, 'reference'),
+          '--isolation',
+          'userns',
+          '--no-build',
+          '--out',
+          path.join(dir, 'out'),
+        ],
+        {
+          reject: false,
+          timeout: 300_000,
+        },
+      );
+      assert.equal(r.exitCode, 3, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `assumes cgroup ${other} \\(lab.yaml kernel.cgroup\\) and this host runs cgroup ${host}: --isolation userns would grade it on the host's kernel, the wrong one; grade it with --isolation vm`,
+        ),
+      );
+      assert.ok(!existsSync(path.join(dir, 'out', 'results.json')), 'it was graded all the same');
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  'a VM whose kernel panics (no usable initrd) is a GraderError naming qemu and the console, and leaves nothing',
+  BOOT,
+  async () => {
+    const cache = mkdtempSync(path.join(os.tmpdir(), 'kgrade-vmtest-panic-'));
+    const real = vmImagesDir();
+    const saved = process.env['KGRADE_CACHE'];
+    try {
+      process.env['KGRADE_CACHE'] = cache;
+      const dir = vmImagesDir();
+      mkdirSync(dir, { recursive: true });
+      for (const f of ['vmlinux', 'root.ext4', 'kernel.release', 'ready'])
+        symlinkSync(path.join(real, f), path.join(dir, f));
+      writeFileSync(path.join(dir, 'initrd.img'), 'not an initrd\n');
+      const before = new Set(existsSync(path.join(stateDir(), 'vm')) ? readdirSync(path.join(stateDir(), 'vm')) : []);
+      await assert.rejects(
+        startSandbox('vm', { image: nodeImageRef(), runId: RUN_ID, purpose: 'vm-test panic' }),
+        (err: Error) =>
+          err instanceof GraderError &&
+          /did not boot: qemu ended .*console:[\s\S]*(panic|Kernel panic|VFS)/i.test(err.message),
+      );
+      const after = readdirSync(path.join(stateDir(), 'vm')).filter(
+        (n) => !before.has(n) && n.startsWith(`kgrade-${RUN_ID}-`),
+      );
+      assert.deepEqual(after, [], 'the VM that did not boot left its folder');
+    } finally {
+      if (saved === undefined) delete process.env['KGRADE_CACHE'];
+      else process.env['KGRADE_CACHE'] = saved;
+      rmSync(cache, { recursive: true, force: true });
+    }
+  },
+);

@@ -9,7 +9,9 @@ import { defineVerb } from '../verb.js';
 
 export const batch = defineVerb({
   name: 'batch',
-  synopsis: ['batch LABDIR SUBMISSIONS [--out DIR] [--regrade] [--shard I/N] [--policy FILE] [--no-build] [sandbox options] [cluster options]'],
+  synopsis: [
+    'batch LABDIR SUBMISSIONS [--out DIR] [--regrade] [--shard I/N] [--policy FILE] [--no-build] [sandbox options] [cluster options]',
+  ],
   summary: 'Grade a class: a folder or CSV roster of submissions, resumable and shardable.',
   description: `Grade a class: SUBMISSIONS is a folder of one folder, .zip or .tar.gz per student
 (named by student id) or a CSV roster of id,path lines. Writes results/<id>.json
@@ -22,8 +24,16 @@ student graded, 3 some without a final grade (listed).`,
   options: {
     out: { type: 'string', value: 'DIR', help: 'the batch folder (default reports/<lab>/batch/)' },
     regrade: { type: 'boolean', help: 'grade everyone again, not only what is missing or changed' },
-    shard: { type: 'string', value: 'I/N', help: 'grade only the I-th of N parts of the class (kgrade merge joins them)' },
-    policy: { type: 'string', value: 'FILE', help: 'a late policy (due date, penalty, extensions), kept as policy.yaml for kgrade report' },
+    shard: {
+      type: 'string',
+      value: 'I/N',
+      help: 'grade only the I-th of N parts of the class (kgrade merge joins them)',
+    },
+    policy: {
+      type: 'string',
+      value: 'FILE',
+      help: 'a late policy (due date, penalty, extensions), kept as policy.yaml for kgrade report',
+    },
     'no-build': { type: 'boolean', help: 'fail instead of building a node image that is missing' },
     ...SANDBOX_OPTIONS,
     ...CLUSTER_OPTIONS,
@@ -35,11 +45,23 @@ student graded, 3 some without a final grade (listed).`,
     const lab = await loadLab(labArg);
     const shard = values.shard !== undefined ? batch.parseShard(values.shard) : undefined;
     const out = path.resolve(values.out ?? path.join(REPO_ROOT, 'reports', lab.id, 'batch'));
-    const plan = await batch.planBatch({ lab, submissions, out, ...(shard ? { shard } : {}), ...(values.policy !== undefined ? { policy: values.policy } : {}) });
+    const plan = await batch.planBatch({
+      lab,
+      submissions,
+      out,
+      ...(shard ? { shard } : {}),
+      ...(values.policy !== undefined ? { policy: values.policy } : {}),
+    });
     const sandbox = sandboxChoice([lab], values);
     const env = await prepareEnvironment([lab], values, sandbox.isolation);
     await reapOrphans({ warn: log });
-    const outcome = await batch.gradeClass(plan, { nodeImage: env.image, ...sandbox, ...(env.cluster ? { cluster: env.cluster } : {}), regrade: values.regrade === true, log });
+    const outcome = await batch.gradeClass(plan, {
+      nodeImage: env.image,
+      ...sandbox,
+      ...(env.cluster ? { cluster: env.cluster } : {}),
+      regrade: values.regrade === true,
+      log,
+    });
     return outcome.graded.length === outcome.students.length ? EXIT.graded : EXIT.infrastructure;
   },
 });

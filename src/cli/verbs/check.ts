@@ -12,7 +12,9 @@ import { defineVerb } from '../verb.js';
 
 export const check = defineVerb({
   name: 'check',
-  synopsis: ['check [LABDIR...] [--format text|json|junit|sarif] [--fail-on SEVERITY] [--baseline FILE] [--jobs N] [cluster options]'],
+  synopsis: [
+    'check [LABDIR...] [--format text|json|junit|sarif] [--fail-on SEVERITY] [--baseline FILE] [--jobs N] [cluster options]',
+  ],
   summary: "Regression-check a cluster's setup: which of the course's claims hold, with no submission.",
   description: `Regression-check a cluster's setup, with no submission: the shared features in
 features/ (what the course assumes of any cluster) and the @course checks of the
@@ -22,9 +24,21 @@ Claims that could not be checked are listed with the reason in every format.
 Exit 0 when no counted claim fails, 1 when one does not hold, 3 when one could not be
 checked; only claims at or above --fail-on that did not fail in --baseline count.`,
   options: {
-    format: { type: 'string', value: 'FORMAT', help: 'text (default), json (a run --baseline reads back), junit, or sarif (SARIF 2.1.0)' },
-    'fail-on': { type: 'string', value: 'SEVERITY', help: `the least severity that decides the exit code: ${SEVERITIES.join(', ')} (default low)` },
-    baseline: { type: 'string', value: 'FILE', help: 'a run saved with --format json by this kgrade version: only claims that did not fail there count' },
+    format: {
+      type: 'string',
+      value: 'FORMAT',
+      help: 'text (default), json (a run --baseline reads back), junit, or sarif (SARIF 2.1.0)',
+    },
+    'fail-on': {
+      type: 'string',
+      value: 'SEVERITY',
+      help: `the least severity that decides the exit code: ${SEVERITIES.join(', ')} (default low)`,
+    },
+    baseline: {
+      type: 'string',
+      value: 'FILE',
+      help: 'a run saved with --format json by this kgrade version: only claims that did not fail there count',
+    },
     jobs: SANDBOX_OPTIONS.jobs,
     ...CLUSTER_OPTIONS,
   },
@@ -32,19 +46,26 @@ checked; only claims at or above --fail-on that did not fail in --baseline count
     const { FORMATS, render } = await import('../../scan/formats.js');
     const { isSeverity, judge } = await import('../../scan/claim.js');
     const format = values.format ?? 'text';
-    if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format ${format}: must be one of ${FORMATS.join(', ')}`);
+    if (!(FORMATS as readonly string[]).includes(format))
+      throw new UsageError(`--format ${format}: must be one of ${FORMATS.join(', ')}`);
     const failOn = values['fail-on'] ?? 'low';
     if (!isSeverity(failOn)) throw new UsageError(`--fail-on ${failOn}: must be one of ${SEVERITIES.join(', ')}`);
     const version = await (await import('../../batch/provenance.js')).kgradeVersion();
     // read before anything runs: a bad baseline changes nothing and costs no cluster time
-    const baseline = values.baseline === undefined ? undefined : await (await import('../../scan/baseline.js')).readBaseline(values.baseline, version);
+    const baseline =
+      values.baseline === undefined
+        ? undefined
+        : await (await import('../../scan/baseline.js')).readBaseline(values.baseline, version);
     const { sharedFeatures, checkCluster, uncheckedClaims } = await import('../../check/cluster-claims.js');
     const labs = [await sharedFeatures(REPO_ROOT)];
     const dirs = positionals.length ? positionals : await labDirs(path.join(REPO_ROOT, 'labs'));
     for (const d of dirs) {
       const lab = await loadLab(d);
       if (lab.environment === 'cluster') labs.push(lab);
-      else if (positionals.length) throw new UsageError(`${d}: kgrade check runs the course checks of cluster labs; ${lab.id} is a ${lab.environment} lab`);
+      else if (positionals.length)
+        throw new UsageError(
+          `${d}: kgrade check runs the course checks of cluster labs; ${lab.id} is a ${lab.environment} lab`,
+        );
     }
     const { jobs } = sandboxChoice(labs, values);
     let claims: Claim[];
@@ -62,7 +83,13 @@ checked; only claims at or above --fail-on that did not fail in --baseline count
       claims = uncheckedClaims(labs, `the cluster could not be reached: ${err.message}`);
     }
     const verdict = judge(claims, failOn, baseline);
-    const ctx = { kgradeVersion: version, cluster: context, failOn, verdict, ...(values.baseline !== undefined ? { baseline: values.baseline } : {}) };
+    const ctx = {
+      kgradeVersion: version,
+      cluster: context,
+      failOn,
+      verdict,
+      ...(values.baseline !== undefined ? { baseline: values.baseline } : {}),
+    };
     process.stdout.write(render(format as (typeof FORMATS)[number], claims, ctx));
     if (verdict.counted.length) return EXIT.mismatch;
     if (verdict.unknown.length) return EXIT.infrastructure;

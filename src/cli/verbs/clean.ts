@@ -14,8 +14,13 @@ here: exit 4 while any remain.`,
   options: {},
   async run() {
     const { removed, setAside } = await reapOrphans({ warn: log, retrySetAside: true });
-    process.stdout.write(removed.length ? `removed ${removed.length} orphaned sandbox(es): ${removed.join(', ')}\n` : 'no orphaned sandboxes\n');
-    for (const s of setAside) process.stdout.write(`set aside since ${s.since}, could not be removed: ${s.name}: ${s.reason}\n`);
+    process.stdout.write(
+      removed.length
+        ? `removed ${removed.length} orphaned sandbox(es): ${removed.join(', ')}\n`
+        : 'no orphaned sandboxes\n',
+    );
+    for (const s of setAside)
+      process.stdout.write(`set aside since ${s.since}, could not be removed: ${s.name}: ${s.reason}\n`);
     return setAside.length ? EXIT.leftovers : EXIT.graded;
   },
 });

@@ -54,12 +54,16 @@ An existing cluster is not kgrade's to delete: only what kgrade made in it is re
       case 'up': {
         const s = await provider.up(log);
         await installSubmissionAdmission(provider.kubeConfig(), true);
-        process.stdout.write(`${s.name}: ${s.version}, ${s.nodes.map((n) => `${n.name} ${n.ready ? 'Ready' : 'NotReady'} ${n.internalIP}`).join(', ')}\nkubeconfig: ${s.ref.kubeconfig} (context ${s.ref.context})\n`);
+        process.stdout.write(
+          `${s.name}: ${s.version}, ${s.nodes.map((n) => `${n.name} ${n.ready ? 'Ready' : 'NotReady'} ${n.internalIP}`).join(', ')}\nkubeconfig: ${s.ref.kubeconfig} (context ${s.ref.context})\n`,
+        );
         return EXIT.graded;
       }
       case 'status': {
         const s = await provider.status();
-        process.stdout.write(`${s.name} (${s.provider}) ${s.server} ${s.version}\n${s.nodes.map((n) => `  node ${n.name}: ${n.ready ? 'Ready' : 'NotReady'} ${n.internalIP} pods ${n.podCIDR}`).join('\n')}\n`);
+        process.stdout.write(
+          `${s.name} (${s.provider}) ${s.server} ${s.version}\n${s.nodes.map((n) => `  node ${n.name}: ${n.ready ? 'Ready' : 'NotReady'} ${n.internalIP} pods ${n.podCIDR}`).join('\n')}\n`,
+        );
         if (s.problems.length) {
           process.stdout.write(`problems:\n${s.problems.map((p) => `  - ${p}`).join('\n')}\n`);
           return EXIT.infrastructure;
@@ -75,7 +79,9 @@ An existing cluster is not kgrade's to delete: only what kgrade made in it is re
         await provider.loadImage(arg, log);
         return EXIT.graded;
       case 'logs':
-        process.stdout.write(`${await provider.exportLogs(path.resolve(arg ?? path.join(REPO_ROOT, 'reports', 'cluster-logs')))}\n`);
+        process.stdout.write(
+          `${await provider.exportLogs(path.resolve(arg ?? path.join(REPO_ROOT, 'reports', 'cluster-logs')))}\n`,
+        );
         return EXIT.graded;
       default:
         break;

@@ -22,7 +22,11 @@ const lazy = {
  * the API server. A failure here is left for gradeSubmission to meet and report.
  */
 function preloadGrading(): Promise<unknown> {
-  return Promise.all([lazy.grade(), lazy.reports(), import('../../cucumber/steps.js').then((m) => m.loadSteps())]).catch(() => undefined);
+  return Promise.all([
+    lazy.grade(),
+    lazy.reports(),
+    import('../../cucumber/steps.js').then((m) => m.loadSteps()),
+  ]).catch(() => undefined);
 }
 
 export const grade = defineVerb({
@@ -57,7 +61,9 @@ summary.md (and allure-results/ with --allure) into --out
     ]);
     const subName = path.basename(path.resolve(values.submission));
     const out = await freshDir(path.resolve(values.out ?? path.join(REPO_ROOT, 'reports', lab.id, subName)));
-    log(`kgrade: grading ${values.submission} against ${lab.id} (${lab.scenarios.length} scenarios, ${lab.maxScore} points) in ${env.cluster ? env.cluster.context : env.image}`);
+    log(
+      `kgrade: grading ${values.submission} against ${lab.id} (${lab.scenarios.length} scenarios, ${lab.maxScore} points) in ${env.cluster ? env.cluster.context : env.image}`,
+    );
     const { result } = await (await lazy.grade()).gradeSubmission(lab, values.submission, {
       nodeImage: env.image,
       ...sandbox,
@@ -69,9 +75,13 @@ summary.md (and allure-results/ with --allure) into --out
     const written = await (await lazy.reports()).writeReports(result, out);
     trace('reports written');
     process.stdout.write(`${toSummary(result, { color })}\n`);
-    log(`kgrade: reports in ${path.relative(process.cwd(), out) || '.'}: ${written.map((w) => path.relative(out, w)).join(', ')}`);
+    log(
+      `kgrade: reports in ${path.relative(process.cwd(), out) || '.'}: ${written.map((w) => path.relative(out, w)).join(', ')}`,
+    );
     if (!result.complete) {
-      log(`kgrade: ${result.counts.error} scenario(s) ended in a grader error even after a retry: this grade is incomplete, not a zero`);
+      log(
+        `kgrade: ${result.counts.error} scenario(s) ended in a grader error even after a retry: this grade is incomplete, not a zero`,
+      );
       return EXIT.infrastructure;
     }
     return EXIT.graded;

@@ -12,4 +12,16 @@ import { verify } from './verify.js';
 import type { Verb } from '../verb.js';
 
 /** Every kgrade verb, in the order kgrade --help lists them. A new verb is a file here and a line below. */
-export const VERBS: readonly Verb[] = [grade, verify, batch, merge, validate, check, list, cluster, steps, clean, report];
+export const VERBS: readonly Verb[] = [
+  grade,
+  verify,
+  batch,
+  merge,
+  validate,
+  check,
+  list,
+  cluster,
+  steps,
+  clean,
+  report,
+];

@@ -18,7 +18,9 @@ graded scenarios and course checks, and title; a lab that does not load is shown
       try {
         const lab = await loadLab(d);
         const graded = lab.scenarios.filter((s) => !s.course).length;
-        process.stdout.write(`${lab.id.padEnd(24)} ch${String(lab.chapter).padStart(2, '0')} ${lab.environment.padEnd(8)} ${String(lab.maxScore).padStart(3)} points  ${graded} graded + ${lab.scenarios.length - graded} course checks  ${lab.title}\n`);
+        process.stdout.write(
+          `${lab.id.padEnd(24)} ch${String(lab.chapter).padStart(2, '0')} ${lab.environment.padEnd(8)} ${String(lab.maxScore).padStart(3)} points  ${graded} graded + ${lab.scenarios.length - graded} course checks  ${lab.title}\n`,
+        );
       } catch (err) {
         process.stdout.write(`${path.basename(d).padEnd(24)} INVALID: ${(err as Error).message.split('\n')[0]}\n`);
       }

@@ -13,7 +13,11 @@ Exit 0 every student graded, 3 some without a final grade (listed).`,
   async run({ positionals, usage }) {
     const [out, ...shards] = positionals;
     if (!out || shards.length === 0) return usage();
-    const outcome = await (await import('../../batch/command.js')).mergeClass(path.resolve(out), shards.map((d) => path.resolve(d)), log);
+    const outcome = await (await import('../../batch/command.js')).mergeClass(
+      path.resolve(out),
+      shards.map((d) => path.resolve(d)),
+      log,
+    );
     return outcome.graded.length === outcome.students.length ? EXIT.graded : EXIT.infrastructure;
   },
 });

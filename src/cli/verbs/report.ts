@@ -5,7 +5,10 @@ import { EXIT } from '../exit.js';
 import { log } from '../output.js';
 import { defineVerb } from '../verb.js';
 
-async function reportClass(dirArg: string, opts: import('../../report/class/command.js').ClassReportOptions): Promise<number> {
+async function reportClass(
+  dirArg: string,
+  opts: import('../../report/class/command.js').ClassReportOptions,
+): Promise<number> {
   process.stdout.write(`${await (await import('../../report/class/command.js')).reportClass(dirArg, opts, log)}\n`);
   return EXIT.graded;
 }
@@ -28,14 +31,20 @@ async function reportAllureHtml(dirArg: string, outArg: string | undefined): Pro
   const results = path.join(dir, 'allure-results');
   const out = path.resolve(outArg ?? path.join(dir, 'allure-report'));
   const summary = await readResultsJson(path.join(dir, 'results.json')).catch(() => undefined);
-  await (await import('../../report/allure-html.js')).generateAllureHtml(results, out, { reportName: summary ? `${summary.lab.id}: ${summary.submission.name}` : 'kgrade' });
+  await (await import('../../report/allure-html.js')).generateAllureHtml(results, out, {
+    reportName: summary ? `${summary.lab.id}: ${summary.submission.name}` : 'kgrade',
+  });
   process.stdout.write(`${path.join(out, 'index.html')}\n`);
   return EXIT.graded;
 }
 
 export const report = defineVerb({
   name: 'report',
-  synopsis: ['report DIR [--out DIR] [--policy FILE] [--similarity-threshold 0.5] [--lms-omit-ungraded]', 'report --html DIR [--out DIR]', 'report --classroom DIR [--out FILE]'],
+  synopsis: [
+    'report DIR [--out DIR] [--policy FILE] [--similarity-threshold 0.5] [--lms-omit-ungraded]',
+    'report --html DIR [--out DIR]',
+    'report --classroom DIR [--out FILE]',
+  ],
   summary: 'The class report of a batch; the Allure HTML or the GitHub Classroom result of one grade.',
   description: `kgrade report DIR: the class report of a batch output folder (batch.json and results/,
 from kgrade batch or kgrade merge): index.html (offline; score histogram, pass rate per
@@ -48,18 +57,43 @@ kgrade report --classroom DIR: GitHub Classroom's autograding result of DIR/resu
 (from grade): writes it to --out (default DIR/classroom.json) and prints it base64-encoded,
 the value of the runner's "result" output that the autograding reporter reads.`,
   options: {
-    html: { type: 'string', value: 'DIR', help: 'the Allure HTML report of DIR (holds allure-results/ and results.json from kgrade grade --allure)' },
-    classroom: { type: 'string', value: 'DIR', help: 'the GitHub Classroom result of DIR (holds results.json from kgrade grade)' },
+    html: {
+      type: 'string',
+      value: 'DIR',
+      help: 'the Allure HTML report of DIR (holds allure-results/ and results.json from kgrade grade --allure)',
+    },
+    classroom: {
+      type: 'string',
+      value: 'DIR',
+      help: 'the GitHub Classroom result of DIR (holds results.json from kgrade grade)',
+    },
     out: { type: 'string', value: 'DIR|FILE', help: 'where the report goes (a FILE with --classroom)' },
-    policy: { type: 'string', value: 'FILE', help: 'the late policy to apply (default: the policy.yaml kgrade batch --policy kept)' },
-    'similarity-threshold': { type: 'string', value: 'SHARE', help: 'list pairs of submissions from this similarity on (0..1, default 0.5)' },
-    'lms-omit-ungraded': { type: 'boolean', help: 'leave students without a final grade out of canvas.csv and moodle.csv instead of stopping' },
+    policy: {
+      type: 'string',
+      value: 'FILE',
+      help: 'the late policy to apply (default: the policy.yaml kgrade batch --policy kept)',
+    },
+    'similarity-threshold': {
+      type: 'string',
+      value: 'SHARE',
+      help: 'list pairs of submissions from this similarity on (0..1, default 0.5)',
+    },
+    'lms-omit-ungraded': {
+      type: 'boolean',
+      help: 'leave students without a final grade out of canvas.csv and moodle.csv instead of stopping',
+    },
   },
   async run({ values, positionals, usage }) {
     const [dirArg, ...extra] = positionals;
-    if (values.classroom !== undefined && values.html === undefined && dirArg === undefined) return reportClassroom(values.classroom, values.out);
+    if (values.classroom !== undefined && values.html === undefined && dirArg === undefined)
+      return reportClassroom(values.classroom, values.out);
     if (values.classroom === undefined && values.html === undefined && dirArg !== undefined && extra.length === 0) {
-      return reportClass(dirArg, { out: values.out, policy: values.policy, similarityThreshold: values['similarity-threshold'], lmsOmitUngraded: values['lms-omit-ungraded'] });
+      return reportClass(dirArg, {
+        out: values.out,
+        policy: values.policy,
+        similarityThreshold: values['similarity-threshold'],
+        lmsOmitUngraded: values['lms-omit-ungraded'],
+      });
     }
     if (!values.html || values.classroom !== undefined || dirArg !== undefined) return usage();
     return reportAllureHtml(values.html, values.out);

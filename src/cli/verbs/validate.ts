@@ -21,7 +21,9 @@ wrong/. Exit 0 every lab valid, 2 some invalid (each problem listed).`,
         bad += 1;
         process.stdout.write(`INVALID ${d}\n${v.problems.map((p) => `  ${p.replaceAll('\n', '\n  ')}`).join('\n')}\n`);
       } else {
-        process.stdout.write(`ok      ${v.lab?.id ?? d}: ${v.lab?.scenarios.length ?? 0} scenarios, ${v.lab?.maxScore ?? 0} points\n`);
+        process.stdout.write(
+          `ok      ${v.lab?.id ?? d}: ${v.lab?.scenarios.length ?? 0} scenarios, ${v.lab?.maxScore ?? 0} points\n`,
+        );
       }
     }
     return bad ? EXIT.usage : EXIT.graded;

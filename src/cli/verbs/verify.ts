@@ -16,13 +16,18 @@ const lazy = {
 export const verify = defineVerb({
   name: 'verify',
   synopsis: ['verify LABDIR... [--case NAME]... [--out DIR] [--no-build] [sandbox options] [cluster options]'],
-  summary: 'Grade a lab\'s reference/, correct/ and wrong/ cases against what lab.yaml expects of them.',
+  summary: "Grade a lab's reference/, correct/ and wrong/ cases against what lab.yaml expects of them.",
   description: `Grade reference/ and every correct/<case>/ (other right answers: must get full
 marks) and every wrong/<case>/ (must get the score lab.yaml's expect: gives it).
 What a course repository's CI runs. Exit 0 every case as expected; 1 some case
 scored otherwise (a mismatch); 3 some case could not be graded.`,
   options: {
-    case: { type: 'string', multiple: true, value: 'NAME', help: 'only this case (repeat for more); default every case' },
+    case: {
+      type: 'string',
+      multiple: true,
+      value: 'NAME',
+      help: 'only this case (repeat for more); default every case',
+    },
     out: { type: 'string', value: 'DIR', help: "where each case's reports go (default reports/<lab>/verify/)" },
     'no-build': { type: 'boolean', help: 'fail instead of building a node image that is missing' },
     ...SANDBOX_OPTIONS,
@@ -48,7 +53,8 @@ scored otherwise (a mismatch); 3 some case could not be graded.`,
         onGraded: async (v) => {
           const dir = path.join(base, v.kind === 'correct' ? `correct-${v.name}` : v.name);
           await (await lazy.reports()).writeReports(v.result, await freshDir(dir));
-          for (const [i, r] of v.rounds.entries()) await (await lazy.reports()).writeReports(r, await freshDir(`${dir}.round-${i + 2}`));
+          for (const [i, r] of v.rounds.entries())
+            await (await lazy.reports()).writeReports(r, await freshDir(`${dir}.round-${i + 2}`));
         },
       });
       for (const v of verdicts) {
@@ -56,7 +62,9 @@ scored otherwise (a mismatch); 3 some case could not be graded.`,
         const complete = v.result.complete && v.rounds.every((r) => r.complete);
         const state = !complete ? 'ERROR' : v.mismatch ? 'MISMATCH' : 'ok';
         const rounds = v.rounds.length ? ` (@races scenarios in ${v.rounds.length + 1} rounds)` : '';
-        lines.push(`${state.padEnd(8)} ${lab.id} ${v.kind === 'reference' ? 'reference' : `${v.kind}/${v.name}`}: ${got} (expected ${v.expected})${rounds}${v.mismatch ? `: ${v.mismatch}` : ''}`);
+        lines.push(
+          `${state.padEnd(8)} ${lab.id} ${v.kind === 'reference' ? 'reference' : `${v.kind}/${v.name}`}: ${got} (expected ${v.expected})${rounds}${v.mismatch ? `: ${v.mismatch}` : ''}`,
+        );
         if (!complete) {
           const errs = [v.result, ...v.rounds].flatMap((r) => r.scenarios).filter((s) => s.outcome === 'error');
           for (const s of errs) lines.push(`         error in "${s.name}": ${s.message.split('\n')[0]}`);

@@ -6,7 +6,13 @@ export const EGRESS_COMMENT = 'kgrade: nothing from the cluster network leaves t
 
 /** The Linux bridge behind a docker network ("br-" and the first 12 characters of its id). */
 export async function bridgeOf(network: string): Promise<string> {
-  const r = await docker(['network', 'inspect', '--format', '{{.Id}}|{{index .Options "com.docker.network.bridge.name"}}', network]);
+  const r = await docker([
+    'network',
+    'inspect',
+    '--format',
+    '{{.Id}}|{{index .Options "com.docker.network.bridge.name"}}',
+    network,
+  ]);
   if (r.code !== 0) throw new GraderError(`docker network ${network} not found: ${r.stderr.trim()}`);
   const [id = '', name = ''] = r.stdout.trim().split('|');
   return name && name !== '<no value>' ? name : `br-${id.slice(0, 12)}`;
@@ -43,7 +49,8 @@ export async function guardEgress(network: string): Promise<string> {
     const present = await tool(cmd, ['-C', ...ruleArgs(bridge)]);
     if (present.exitCode === 0) return;
     const add = await tool(cmd, ['-I', ...ruleArgs(bridge)]);
-    if (add.exitCode !== 0 && cmd === 'iptables') throw new GraderError(`could not add the egress guard for ${bridge}: ${add.stderr}`);
+    if (add.exitCode !== 0 && cmd === 'iptables')
+      throw new GraderError(`could not add the egress guard for ${bridge}: ${add.stderr}`);
   };
   await Promise.all([guard('iptables'), guard('ip6tables')]);
   return bridge;

@@ -28,16 +28,33 @@ class DebugPodNode implements ClusterNode {
     if (options.stdin !== undefined) {
       const file = `/tmp/kgrade-stdin-${randomBytes(4).toString('hex')}`;
       await this.writeFile(file, options.stdin);
-      const r = await this.exec(['sh', '-c', `${argv.map(shellQuote).join(' ')} < ${file}; s=$?; rm -f ${file}; exit $s`], { timeoutMs });
+      const r = await this.exec(
+        ['sh', '-c', `${argv.map(shellQuote).join(' ')} < ${file}; s=$?; rm -f ${file}; exit $s`],
+        { timeoutMs },
+      );
       return { ...r, argv };
     }
-    const r = await execInPod(this.kc, DEBUG_NAMESPACE, this.pod, 'debug', ['chroot', '/host', 'timeout', '-k', '3', String(seconds), ...argv], timeoutMs + 10_000);
+    const r = await execInPod(
+      this.kc,
+      DEBUG_NAMESPACE,
+      this.pod,
+      'debug',
+      ['chroot', '/host', 'timeout', '-k', '3', String(seconds), ...argv],
+      timeoutMs + 10_000,
+    );
     return { ...r, argv, timedOut: r.timedOut || r.code === 124 };
   }
 
   private async writeFile(nodePath: string, content: string): Promise<void> {
     const chunk = Buffer.from(content).toString('base64');
-    const r = await execInPod(this.kc, DEBUG_NAMESPACE, this.pod, 'debug', ['sh', '-c', `echo ${shellQuote(chunk)} | base64 -d > /host${nodePath}`], 60_000);
+    const r = await execInPod(
+      this.kc,
+      DEBUG_NAMESPACE,
+      this.pod,
+      'debug',
+      ['sh', '-c', `echo ${shellQuote(chunk)} | base64 -d > /host${nodePath}`],
+      60_000,
+    );
     if (r.code !== 0) throw new GraderError(`writing ${nodePath} on node ${this.name}: ${r.stderr.trim()}`);
   }
 
@@ -51,7 +68,9 @@ class DebugPodNode implements ClusterNode {
 
   async release(): Promise<void> {
     try {
-      await this.kc.makeApiClient(k8s.CoreV1Api).deleteNamespacedPod({ name: this.pod, namespace: DEBUG_NAMESPACE, gracePeriodSeconds: 0 });
+      await this.kc
+        .makeApiClient(k8s.CoreV1Api)
+        .deleteNamespacedPod({ name: this.pod, namespace: DEBUG_NAMESPACE, gracePeriodSeconds: 0 });
     } catch {
       // already gone
     }
@@ -74,7 +93,12 @@ export class ExistingProvider implements ClusterProvider {
   }
 
   async status(): Promise<ClusterStatus> {
-    return { provider: this.kind, name: this.ref.context, ref: this.ref, ...(await readClusterHealth(this.kubeConfig())) };
+    return {
+      provider: this.kind,
+      name: this.ref.context,
+      ref: this.ref,
+      ...(await readClusterHealth(this.kubeConfig())),
+    };
   }
 
   async up(log: (line: string) => void): Promise<ClusterStatus> {
@@ -102,7 +126,14 @@ export class ExistingProvider implements ClusterProvider {
     const kc = this.kubeConfig();
     const core = kc.makeApiClient(k8s.CoreV1Api);
     await core
-      .createNamespace({ body: { metadata: { name: DEBUG_NAMESPACE, labels: { 'pod-security.kubernetes.io/enforce': 'privileged', 'app.kubernetes.io/managed-by': 'kgrade' } } } })
+      .createNamespace({
+        body: {
+          metadata: {
+            name: DEBUG_NAMESPACE,
+            labels: { 'pod-security.kubernetes.io/enforce': 'privileged', 'app.kubernetes.io/managed-by': 'kgrade' },
+          },
+        },
+      })
       .catch(() => undefined);
     const pod = `node-debug-${randomBytes(3).toString('hex')}`;
     await api(kc, `creating debug pod on ${nodeName}`, () =>
@@ -133,10 +164,16 @@ export class ExistingProvider implements ClusterProvider {
     );
     const node = new DebugPodNode(kc, nodeName, pod);
     try {
-      await waitForPod(kc, DEBUG_NAMESPACE, pod, { what: 'Running', timeoutMs: 120_000, until: (p) => p.status?.phase === 'Running' });
+      await waitForPod(kc, DEBUG_NAMESPACE, pod, {
+        what: 'Running',
+        timeoutMs: 120_000,
+        until: (p) => p.status?.phase === 'Running',
+      });
     } catch (err) {
       await node.release();
-      throw new GraderError(`the debug pod for node ${nodeName} did not start: ${(err as Error).message}`, { cause: err });
+      throw new GraderError(`the debug pod for node ${nodeName} did not start: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return node;
   }

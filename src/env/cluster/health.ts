@@ -39,7 +39,9 @@ export async function readClusterHealth(
       const ready = p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
       if (p.status?.phase !== 'Running' || !ready) {
         const waiting = p.status?.containerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
-        problems.push(`kube-system/${p.metadata?.name ?? '?'} is ${p.status?.phase ?? 'unknown'}${ready ? '' : ', not ready'}${waiting ? ` (${waiting.reason ?? ''})` : ''}`);
+        problems.push(
+          `kube-system/${p.metadata?.name ?? '?'} is ${p.status?.phase ?? 'unknown'}${ready ? '' : ', not ready'}${waiting ? ` (${waiting.reason ?? ''})` : ''}`,
+        );
         const pull = imagePullProblem(p);
         if (pull?.blame === 'submission' && !missingImages.some((m) => m.startsWith(`${pull.image} `))) {
           missingImages.push(`${pull.image} (kube-system/${p.metadata?.name ?? '?'}: ${pull.detail})`);

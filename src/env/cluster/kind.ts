@@ -5,7 +5,15 @@ import os from 'node:os';
 import path from 'node:path';
 import * as k8s from '../../vendor/kubernetes-client.js';
 import { execa } from '../../vendor/execa.js';
-import { cacheDir, clusterReadySeconds, kindClusterName, kindImageOverride, kindKubeconfig, pinnedVersionOverride, stateDir } from '../../config.js';
+import {
+  cacheDir,
+  clusterReadySeconds,
+  kindClusterName,
+  kindImageOverride,
+  kindKubeconfig,
+  pinnedVersionOverride,
+  stateDir,
+} from '../../config.js';
 import { GraderError, UsageError } from '../../errors.js';
 import { eventually } from '../../check/eventually.js';
 import { loadKubeConfig, type ClusterRef } from '../../kube/client.js';
@@ -18,7 +26,19 @@ import { docker } from '../docker.js';
 import { runRepoScript } from '../images.js';
 import { bridgeOf, guardEgress, unguardEgress } from './egress.js';
 import { readClusterHealth } from './health.js';
-import { forgetRegistry, loopbackPort, pushedContents, readRegistry, recordRegistry, recordedRegistry, registryDifferences, registryNames, removeRegistry, startRegistry, type RegistryNames } from './registry.js';
+import {
+  forgetRegistry,
+  loopbackPort,
+  pushedContents,
+  readRegistry,
+  recordRegistry,
+  recordedRegistry,
+  registryDifferences,
+  registryNames,
+  removeRegistry,
+  startRegistry,
+  type RegistryNames,
+} from './registry.js';
 import type { ClusterNode, ClusterProvider, ClusterStatus } from './provider.js';
 import type { KubeProxyMode } from './proxy-mode.js';
 
@@ -42,12 +62,18 @@ const RECOVER_SECONDS = 90;
 /** What the labs' pods pull, with any pull policy: one offline busybox under every name the course uses. */
 const REGISTRY_IMAGES = ['busybox:1.36', 'busybox:latest'];
 
-export function defaultKindOptions(choice: { nodeImage?: string; kubernetesVersion?: string; kubeProxyMode?: KubeProxyMode } = {}): KindOptions {
+export function defaultKindOptions(
+  choice: { nodeImage?: string; kubernetesVersion?: string; kubeProxyMode?: KubeProxyMode } = {},
+): KindOptions {
   const name = kindClusterName();
   const given = choice.nodeImage ?? kindImageOverride();
   const version = choice.kubernetesVersion ?? pinnedVersion('K8S_VERSION');
-  if (given && choice.kubernetesVersion) throw new UsageError('--node-image and --kubernetes-version exclude each other: a node image has its own Kubernetes');
-  if (!/^v\d+\.\d+\.\d+$/.test(version)) throw new UsageError(`--kubernetes-version must look like v1.31.0, not "${version}"`);
+  if (given && choice.kubernetesVersion)
+    throw new UsageError(
+      '--node-image and --kubernetes-version exclude each other: a node image has its own Kubernetes',
+    );
+  if (!/^v\d+\.\d+\.\d+$/.test(version))
+    throw new UsageError(`--kubernetes-version must look like v1.31.0, not "${version}"`);
   return {
     name,
     image: given ?? `kgrade/kind-node:${version}-${pinnedVersion('NODE_REV')}`,
@@ -64,7 +90,8 @@ export function pinnedVersion(name: string): string {
   const fromEnv = pinnedVersionOverride(name);
   if (fromEnv) return fromEnv;
   const text = readFileSync(path.join(REPO_ROOT, 'images/k8s/versions.env'), 'utf8');
-  const m = new RegExp(`^${name}=\\$\\{${name}:-([^}]+)\\}`, 'm').exec(text) ?? new RegExp(`^${name}=(\\S+)`, 'm').exec(text);
+  const m =
+    new RegExp(`^${name}=\\$\\{${name}:-([^}]+)\\}`, 'm').exec(text) ?? new RegExp(`^${name}=(\\S+)`, 'm').exec(text);
   if (!m?.[1]) throw new GraderError(`images/k8s/versions.env does not pin ${name}`);
   return m[1];
 }
@@ -163,7 +190,13 @@ export class KindProvider implements ClusterProvider {
   async status(): Promise<ClusterStatus> {
     const base = { provider: this.kind, name: this.opts.name, ref: this.ref };
     if (!existsSync(this.opts.kubeconfig)) {
-      return { ...base, server: '', version: '', nodes: [], problems: [`no kubeconfig at ${this.opts.kubeconfig}: the cluster is not up (kgrade cluster up)`] };
+      return {
+        ...base,
+        server: '',
+        version: '',
+        nodes: [],
+        problems: [`no kubeconfig at ${this.opts.kubeconfig}: the cluster is not up (kgrade cluster up)`],
+      };
     }
     return { ...base, ...(await readClusterHealth(this.kubeConfig())) };
   }
@@ -188,7 +221,12 @@ export class KindProvider implements ClusterProvider {
         }
         return { ok: s.problems.length === 0, value: s, seen: s.problems.join('; ') };
       },
-      { what: `cluster ${this.opts.name} to have every node Ready and every kube-system pod Running`, timeoutMs: seconds * 1000, intervalMs: 3000, blame: 'grader' },
+      {
+        what: `cluster ${this.opts.name} to have every node Ready and every kube-system pod Running`,
+        timeoutMs: seconds * 1000,
+        intervalMs: 3000,
+        blame: 'grader',
+      },
     );
   }
 
@@ -211,17 +249,30 @@ export class KindProvider implements ClusterProvider {
   private async provisionKey(): Promise<{ key: string; servePort: number } | undefined> {
     const [c, images] = await Promise.all([
       docker([
-        'inspect', '--type', 'container', '--format', '{{.Id}} {{.State.Running}} {{.Config.Image}} {{json .NetworkSettings.Ports}}',
-        `${this.opts.name}-control-plane`, this.registry.serve, this.registry.writer,
+        'inspect',
+        '--type',
+        'container',
+        '--format',
+        '{{.Id}} {{.State.Running}} {{.Config.Image}} {{json .NetworkSettings.Ports}}',
+        `${this.opts.name}-control-plane`,
+        this.registry.serve,
+        this.registry.writer,
       ]),
       docker(['image', 'inspect', '--format', '{{.Id}}', ...REGISTRY_IMAGES]),
     ]);
     if (c.code !== 0 || images.code !== 0) return undefined;
-    const [node, serve, writer] = c.stdout.trim().split('\n').map((l) => l.split(' '));
-    if (node?.[1] !== 'true' || serve?.[1] !== 'true' || writer?.[1] !== 'true' || node[2] !== this.opts.image) return undefined;
+    const [node, serve, writer] = c.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '));
+    if (node?.[1] !== 'true' || serve?.[1] !== 'true' || writer?.[1] !== 'true' || node[2] !== this.opts.image)
+      return undefined;
     const servePort = loopbackPort(serve.slice(3).join(' '));
     if (!servePort) return undefined;
-    return { key: [clusterConfigHash(), node[0], serve[0], writer[0], ...images.stdout.trim().split('\n')].join(' '), servePort };
+    return {
+      key: [clusterConfigHash(), node[0], serve[0], writer[0], ...images.stdout.trim().split('\n')].join(' '),
+      servePort,
+    };
   }
 
   /**
@@ -242,13 +293,21 @@ export class KindProvider implements ClusterProvider {
 
   /** Empties the registry and pushes kgrade's images again; records what it then serves and stamps the provision. */
   private async restoreRegistry(diff: string[], log: (line: string) => void): Promise<void> {
-    log(`kgrade: the local registry ${this.registry.serve} serves what kgrade did not put there (${diff.slice(0, 4).join('; ')}${diff.length > 4 ? `; ${diff.length - 4} more` : ''}); restoring it`);
+    log(
+      `kgrade: the local registry ${this.registry.serve} serves what kgrade did not put there (${diff.slice(0, 4).join('; ')}${diff.length > 4 ? `; ${diff.length - 4} more` : ''}); restoring it`,
+    );
     const pushed = await startRegistry(this.registry, REGISTRY_IMAGES, log, { reset: true });
     const key = await this.provisionKey();
-    if (!key) throw new GraderError(`the local registry ${this.registry.serve} is not running after it was restored (docker ps -a --filter name=${this.registry.serve})`);
+    if (!key)
+      throw new GraderError(
+        `the local registry ${this.registry.serve} is not running after it was restored (docker ps -a --filter name=${this.registry.serve})`,
+      );
     const served = await readRegistry(key.servePort);
     const still = registryDifferences(pushedContents(pushed, served), served);
-    if (still.length) throw new GraderError(`the local registry ${this.registry.serve} still serves what kgrade did not push after it was restored: ${still.join('; ')}`);
+    if (still.length)
+      throw new GraderError(
+        `the local registry ${this.registry.serve} still serves what kgrade did not push after it was restored: ${still.join('; ')}`,
+      );
     await recordRegistry(this.opts.name, served);
     await mkdir(stateDir(), { recursive: true });
     await writeFile(this.stampFile(), key.key);
@@ -283,7 +342,9 @@ export class KindProvider implements ClusterProvider {
   private async oldSettings(): Promise<string | undefined> {
     let made: string | undefined;
     try {
-      const node = await this.kubeConfig().makeApiClient(k8s.CoreV1Api).readNode({ name: `${this.opts.name}-control-plane` });
+      const node = await this.kubeConfig()
+        .makeApiClient(k8s.CoreV1Api)
+        .readNode({ name: `${this.opts.name}-control-plane` });
       made = node.metadata?.labels?.[CONFIG_LABEL];
     } catch {
       return undefined;
@@ -298,8 +359,16 @@ export class KindProvider implements ClusterProvider {
     const bin = await kindBinary(log);
     const image = await docker(['image', 'inspect', '--format', '{{.Id}}', this.opts.image]);
     if (image.code !== 0) {
-      if (this.opts.nodeImageGiven) log(`kgrade: ${this.opts.image} is not on this machine: kind will pull it (this needs a registry that serves it)`);
-      else await runRepoScript('images/kind/build-all.sh', log, this.opts.kubernetesVersion ? { K8S_VERSION: this.opts.kubernetesVersion } : {});
+      if (this.opts.nodeImageGiven)
+        log(
+          `kgrade: ${this.opts.image} is not on this machine: kind will pull it (this needs a registry that serves it)`,
+        );
+      else
+        await runRepoScript(
+          'images/kind/build-all.sh',
+          log,
+          this.opts.kubernetesVersion ? { K8S_VERSION: this.opts.kubernetesVersion } : {},
+        );
     }
     if (await this.exists(bin)) {
       await this.writeKubeconfig(bin);
@@ -315,20 +384,30 @@ export class KindProvider implements ClusterProvider {
         // no broken cluster: others may be grading on it. Only one that stays unhealthy is recreated.
         let healthy: ClusterStatus | undefined = s.problems.length === 0 ? s : undefined;
         if (!healthy) {
-          log(`kgrade: cluster ${this.opts.name} is not healthy (${s.problems.slice(0, 3).join('; ')}); waiting up to ${RECOVER_SECONDS} s before recreating it`);
+          log(
+            `kgrade: cluster ${this.opts.name} is not healthy (${s.problems.slice(0, 3).join('; ')}); waiting up to ${RECOVER_SECONDS} s before recreating it`,
+          );
           healthy = await this.waitHealthy(RECOVER_SECONDS).catch(() => undefined);
         }
         const mode = healthy ? await this.otherProxyMode() : undefined;
         // Its node could not be read while it was unhealthy: now it can.
         const stale = healthy && !mode ? await this.oldSettings() : undefined;
         if (healthy && !mode && !stale) {
-          log(`kgrade: reusing healthy cluster ${this.opts.name} (${healthy.version}, ${healthy.nodes.length} node(s))`);
+          log(
+            `kgrade: reusing healthy cluster ${this.opts.name} (${healthy.version}, ${healthy.nodes.length} node(s))`,
+          );
           await this.provision(log);
           return healthy;
         }
         if (stale) log(`kgrade: cluster ${this.opts.name} must be made anew: ${stale}; recreating it`);
-        else if (mode) log(`kgrade: cluster ${this.opts.name}'s kube-proxy runs in ${mode} mode, not ${this.opts.kubeProxyMode ?? ''}; recreating it`);
-        else log(`kgrade: cluster ${this.opts.name} is still not healthy after ${RECOVER_SECONDS} s (${(await this.status()).problems.slice(0, 3).join('; ')}); recreating it`);
+        else if (mode)
+          log(
+            `kgrade: cluster ${this.opts.name}'s kube-proxy runs in ${mode} mode, not ${this.opts.kubeProxyMode ?? ''}; recreating it`,
+          );
+        else
+          log(
+            `kgrade: cluster ${this.opts.name} is still not healthy after ${RECOVER_SECONDS} s (${(await this.status()).problems.slice(0, 3).join('; ')}); recreating it`,
+          );
       }
       await this.down(log);
     }
@@ -337,17 +416,36 @@ export class KindProvider implements ClusterProvider {
     await writeFile(config, kindConfig(this.opts.kubeProxyMode));
     log(`kgrade: creating kind cluster ${this.opts.name} from ${this.opts.image}`);
     const started = Date.now();
-    const r = await execa(bin, ['create', 'cluster', '--name', this.opts.name, '--image', this.opts.image, '--config', config, '--kubeconfig', this.opts.kubeconfig, '--wait', `${this.opts.readySeconds}s`], {
-      reject: false,
-      // A cluster other than the default gets a network of its own, where its registry is the only kgrade-registry.
-      env: this.registry.network === 'kind' ? {} : { KIND_EXPERIMENTAL_DOCKER_NETWORK: this.registry.network },
-      stdout: 'inherit',
-      stderr: 'inherit',
-      stdin: 'ignore',
-    });
+    const r = await execa(
+      bin,
+      [
+        'create',
+        'cluster',
+        '--name',
+        this.opts.name,
+        '--image',
+        this.opts.image,
+        '--config',
+        config,
+        '--kubeconfig',
+        this.opts.kubeconfig,
+        '--wait',
+        `${this.opts.readySeconds}s`,
+      ],
+      {
+        reject: false,
+        // A cluster other than the default gets a network of its own, where its registry is the only kgrade-registry.
+        env: this.registry.network === 'kind' ? {} : { KIND_EXPERIMENTAL_DOCKER_NETWORK: this.registry.network },
+        stdout: 'inherit',
+        stderr: 'inherit',
+        stdin: 'ignore',
+      },
+    );
     await rm(dir, { recursive: true, force: true });
     if (r.exitCode !== 0) {
-      throw new GraderError(`kind create cluster ${this.opts.name} failed (exit ${r.exitCode}); run "kgrade cluster logs" for the nodes' logs`);
+      throw new GraderError(
+        `kind create cluster ${this.opts.name} failed (exit ${r.exitCode}); run "kgrade cluster logs" for the nodes' logs`,
+      );
     }
     this.kc = undefined;
     await this.provision(log);
@@ -405,7 +503,9 @@ export class KindProvider implements ClusterProvider {
     const bin = await kindBinary(log);
     const network = this.registry.network;
     const bridge = await bridgeOf(network).catch(() => undefined);
-    const r = await execa(bin, ['delete', 'cluster', '--name', this.opts.name, '--kubeconfig', this.opts.kubeconfig], { reject: false });
+    const r = await execa(bin, ['delete', 'cluster', '--name', this.opts.name, '--kubeconfig', this.opts.kubeconfig], {
+      reject: false,
+    });
     if (r.exitCode !== 0) throw new GraderError(`kind delete cluster ${this.opts.name}: ${r.stderr.trim()}`);
     await rm(this.opts.kubeconfig, { force: true });
     await rm(this.stampFile(), { force: true });

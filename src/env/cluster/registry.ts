@@ -34,7 +34,12 @@ const DEFAULT_CLUSTER = 'kgrade';
  */
 export function registryNames(cluster: string): RegistryNames {
   const serve = cluster === DEFAULT_CLUSTER ? 'kgrade-registry' : `kgrade-registry-${cluster}`;
-  return { serve, writer: `${serve}-writer`, volume: `${serve}-data`, network: cluster === DEFAULT_CLUSTER ? 'kind' : `kind-${cluster}` };
+  return {
+    serve,
+    writer: `${serve}-writer`,
+    volume: `${serve}-data`,
+    network: cluster === DEFAULT_CLUSTER ? 'kind' : `kind-${cluster}`,
+  };
 }
 
 function scriptEnv(names: RegistryNames): Record<string, string> {
@@ -45,8 +50,17 @@ function scriptEnv(names: RegistryNames): Record<string, string> {
  * Starts the registry (anew when reset, or when its containers have another configuration) and
  * pushes the images; returns the "repository:tag" each was pushed as.
  */
-export async function startRegistry(names: RegistryNames, images: string[], log: (line: string) => void, opts: { reset?: boolean } = {}): Promise<string[]> {
-  const out = await runRepoScript(`images/registry/run.sh ${opts.reset ? '--reset ' : ''}${images.join(' ')}`, log, scriptEnv(names));
+export async function startRegistry(
+  names: RegistryNames,
+  images: string[],
+  log: (line: string) => void,
+  opts: { reset?: boolean } = {},
+): Promise<string[]> {
+  const out = await runRepoScript(
+    `images/registry/run.sh ${opts.reset ? '--reset ' : ''}${images.join(' ')}`,
+    log,
+    scriptEnv(names),
+  );
   return out.split('\n').flatMap((l) => (l.startsWith('pushed ') ? [l.slice('pushed '.length).trim()] : []));
 }
 
@@ -105,13 +119,18 @@ function get(url: string, opts: { method?: string; headers?: Record<string, stri
       res.on('data', (chunk: string) => (body += chunk));
       res.on('end', () => {
         const status = res.statusCode ?? 0;
-        if (status < 200 || status > 299) reject(new GraderError(`the local registry answered ${status} to ${method} ${url}`));
+        if (status < 200 || status > 299)
+          reject(new GraderError(`the local registry answered ${status} to ${method} ${url}`));
         else resolve({ headers: res.headers, body });
       });
       res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(new GraderError(`the local registry did not answer ${method} ${url} within 10 s`)));
-    req.on('error', (err) => reject(err instanceof GraderError ? err : new GraderError(`the local registry at ${url}: ${err.message}`)));
+    req.on('timeout', () =>
+      req.destroy(new GraderError(`the local registry did not answer ${method} ${url} within 10 s`)),
+    );
+    req.on('error', (err) =>
+      reject(err instanceof GraderError ? err : new GraderError(`the local registry at ${url}: ${err.message}`)),
+    );
     req.end();
   });
 }
@@ -139,7 +158,10 @@ export async function readRegistry(port: number): Promise<RegistryContents> {
       const tags: Record<string, string> = {};
       await Promise.all(
         (await listAll(base, `/${repo}/tags/list`, 'tags')).map(async (tag) => {
-          const head = await get(`${base}/${repo}/manifests/${tag}`, { method: 'HEAD', headers: { Accept: MANIFEST_TYPES } });
+          const head = await get(`${base}/${repo}/manifests/${tag}`, {
+            method: 'HEAD',
+            headers: { Accept: MANIFEST_TYPES },
+          });
           const digest = head.headers['docker-content-digest'];
           tags[tag] = typeof digest === 'string' ? digest : '(no digest)';
         }),
@@ -197,7 +219,15 @@ export async function forgetRegistry(cluster: string): Promise<void> {
 
 /** The loopback ports of the serving and the writing instance; undefined for one that is not running. */
 export async function registryPorts(names: RegistryNames): Promise<{ serve?: number; write?: number }> {
-  const r = await docker(['inspect', '--type', 'container', '--format', '{{.Name}} {{.State.Running}} {{json .NetworkSettings.Ports}}', names.serve, names.writer]);
+  const r = await docker([
+    'inspect',
+    '--type',
+    'container',
+    '--format',
+    '{{.Name}} {{.State.Running}} {{json .NetworkSettings.Ports}}',
+    names.serve,
+    names.writer,
+  ]);
   const out: { serve?: number; write?: number } = {};
   for (const line of r.stdout.trim().split('\n')) {
     const [name, running, ...ports] = line.split(' ');

@@ -24,16 +24,25 @@ const QEMU_PATHS = ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x
  * the chosen runtime would grade on the wrong kernel is refused: a GraderError (exit 3) naming
  * the lab, what it asks, what the host has and what to install or pass.
  */
-export function chooseIsolation(labs: { id: string; pin: CgroupPin }[], explicit: Isolation | undefined, hostVersion = hostCgroupVersion(), qemuInstalled = QEMU_PATHS.some((p) => existsSync(p))): Isolation {
+export function chooseIsolation(
+  labs: { id: string; pin: CgroupPin }[],
+  explicit: Isolation | undefined,
+  hostVersion = hostCgroupVersion(),
+  qemuInstalled = QEMU_PATHS.some((p) => existsSync(p)),
+): Isolation {
   const mismatched = labs.filter((l) => l.pin !== 'either' && l.pin !== hostVersion);
   const first = mismatched[0];
   if (explicit === 'vm' || !first) return explicit ?? 'userns';
   const asks = `lab ${first.id} assumes cgroup ${first.pin} (lab.yaml kernel.cgroup) and this host runs cgroup ${hostVersion}`;
   if (explicit) {
-    throw new GraderError(`${asks}: --isolation ${explicit} would grade it on the host's kernel, the wrong one; grade it with --isolation vm, which boots a kernel with cgroup ${first.pin}`);
+    throw new GraderError(
+      `${asks}: --isolation ${explicit} would grade it on the host's kernel, the wrong one; grade it with --isolation vm, which boots a kernel with cgroup ${first.pin}`,
+    );
   }
   if (!qemuInstalled) {
-    throw new GraderError(`${asks}: only a VM sandbox can give it that kernel here, and qemu is not installed (Debian: apt-get install qemu-system-x86 qemu-utils), then grade again`);
+    throw new GraderError(
+      `${asks}: only a VM sandbox can give it that kernel here, and qemu is not installed (Debian: apt-get install qemu-system-x86 qemu-utils), then grade again`,
+    );
   }
   return 'vm';
 }

@@ -8,8 +8,14 @@ import type { Sandbox, SandboxListing, SandboxOptions, SandboxRuntime } from './
 import { HOSTNAME, INIT, LIMITS, prepareNode } from './node-setup.js';
 
 const DOCKER_LIMITS = [
-  '--memory', String(LIMITS.memoryBytes), '--memory-swap', String(LIMITS.memoryBytes),
-  '--pids-limit', String(LIMITS.pids), '--cpus', String(LIMITS.cpus),
+  '--memory',
+  String(LIMITS.memoryBytes),
+  '--memory-swap',
+  String(LIMITS.memoryBytes),
+  '--pids-limit',
+  String(LIMITS.pids),
+  '--cpus',
+  String(LIMITS.cpus),
 ];
 
 let counter = 0;
@@ -33,20 +39,38 @@ export const privilegedRuntime: SandboxRuntime = {
     track(privilegedRuntime, name);
     const r = await docker(
       [
-        'run', '-d', '--name', name,
-        '--label', 'kgrade=sandbox',
-        '--label', `kgrade.run=${opts.runId}`,
-        '--label', `kgrade.owner-pid=${process.pid}`,
-        '--label', `kgrade.purpose=${opts.purpose.slice(0, 200)}`,
-        '--privileged', '--cgroupns=private', '--network', 'none', '--hostname', HOSTNAME,
-        '--tmpfs', '/tmp:rw,exec,size=256m', '--tmpfs', '/run:rw,exec,size=64m',
+        'run',
+        '-d',
+        '--name',
+        name,
+        '--label',
+        'kgrade=sandbox',
+        '--label',
+        `kgrade.run=${opts.runId}`,
+        '--label',
+        `kgrade.owner-pid=${process.pid}`,
+        '--label',
+        `kgrade.purpose=${opts.purpose.slice(0, 200)}`,
+        '--privileged',
+        '--cgroupns=private',
+        '--network',
+        'none',
+        '--hostname',
+        HOSTNAME,
+        '--tmpfs',
+        '/tmp:rw,exec,size=256m',
+        '--tmpfs',
+        '/run:rw,exec,size=64m',
         // The grader's own files on the node (a script's exit status, its runner's PID, shells).
-        '--tmpfs', '/run/kgrade:rw,exec,size=16m',
+        '--tmpfs',
+        '/run/kgrade:rw,exec,size=16m',
         // Submission scripts' output, apart: a script printing without end fills this one, not the
         // space the grader needs to record that the script was stopped.
-        '--tmpfs', '/run/kgrade/output:rw,exec,size=32m',
+        '--tmpfs',
+        '/run/kgrade/output:rw,exec,size=32m',
         ...DOCKER_LIMITS,
-        opts.image, ...INIT,
+        opts.image,
+        ...INIT,
       ],
       { timeoutMs: 120_000 },
     );
@@ -69,7 +93,14 @@ export const privilegedRuntime: SandboxRuntime = {
   },
 
   async list(): Promise<SandboxListing[]> {
-    const r = await docker(['ps', '-a', '--filter', 'label=kgrade=sandbox', '--format', '{{.Names}} {{.Label "kgrade.owner-pid"}}']);
+    const r = await docker([
+      'ps',
+      '-a',
+      '--filter',
+      'label=kgrade=sandbox',
+      '--format',
+      '{{.Names}} {{.Label "kgrade.owner-pid"}}',
+    ]);
     if (r.code !== 0) return [];
     return r.stdout
       .split('\n')

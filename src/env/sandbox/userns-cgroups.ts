@@ -1,4 +1,14 @@
-import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { lchown, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { GraderError } from '../../errors.js';
@@ -29,7 +39,10 @@ export function requireCgroupV1(): Map<string, string> {
   }
   const mounts = cgroupV1Mounts();
   const missing = DELEGATED.filter((c) => !mounts.has(c));
-  if (missing.length) throw new GraderError(`userns sandboxes need the cgroup v1 controllers ${missing.join(', ')}, which this host has not mounted`);
+  if (missing.length)
+    throw new GraderError(
+      `userns sandboxes need the cgroup v1 controllers ${missing.join(', ')}, which this host has not mounted`,
+    );
   return mounts;
 }
 
@@ -39,7 +52,8 @@ export function sandboxCgroups(name: string): string[] {
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const [before, after] = line.split(' - ');
     const fstype = after?.split(' ')[0];
-    if (before && (fstype === 'cgroup' || fstype === 'cgroup2')) seen.add(path.join(before.split(' ')[4] ?? '', 'kgrade', name));
+    if (before && (fstype === 'cgroup' || fstype === 'cgroup2'))
+      seen.add(path.join(before.split(' ')[4] ?? '', 'kgrade', name));
   }
   return [...seen];
 }
@@ -99,7 +113,8 @@ function rmdirAt(fd: number, name: string, until: number, shown: string): void {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;
-      if (code !== 'EBUSY' || Date.now() > until) throw new GraderError(`could not remove the cgroup ${shown}: ${code ?? String(err)}`, { cause: err });
+      if (code !== 'EBUSY' || Date.now() > until)
+        throw new GraderError(`could not remove the cgroup ${shown}: ${code ?? String(err)}`, { cause: err });
     }
     try {
       const child = openSync(inside(fd, name), DIR_FLAGS);

@@ -3,11 +3,46 @@ import { USERNS_SIZE } from '../../config.js';
 import { HOSTNAME, INIT } from './node-setup.js';
 
 const CAPABILITY_NAMES = [
-  'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
-  'LINUX_IMMUTABLE', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER',
-  'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT', 'SYS_PTRACE', 'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE',
-  'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD', 'LEASE', 'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP',
-  'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'DAC_READ_SEARCH',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'SETGID',
+  'SETUID',
+  'SETPCAP',
+  'LINUX_IMMUTABLE',
+  'NET_BIND_SERVICE',
+  'NET_BROADCAST',
+  'NET_ADMIN',
+  'NET_RAW',
+  'IPC_LOCK',
+  'IPC_OWNER',
+  'SYS_MODULE',
+  'SYS_RAWIO',
+  'SYS_CHROOT',
+  'SYS_PTRACE',
+  'SYS_PACCT',
+  'SYS_ADMIN',
+  'SYS_BOOT',
+  'SYS_NICE',
+  'SYS_RESOURCE',
+  'SYS_TIME',
+  'SYS_TTY_CONFIG',
+  'MKNOD',
+  'LEASE',
+  'AUDIT_WRITE',
+  'AUDIT_CONTROL',
+  'SETFCAP',
+  'MAC_OVERRIDE',
+  'MAC_ADMIN',
+  'SYSLOG',
+  'WAKE_ALARM',
+  'BLOCK_SUSPEND',
+  'AUDIT_READ',
+  'PERFMON',
+  'BPF',
   'CHECKPOINT_RESTORE',
 ];
 
@@ -16,7 +51,9 @@ const CAPABILITY_NAMES = [
  * namespaces only: the user namespace is what keeps them from reaching the host.
  */
 function capabilities(): string[] {
-  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('CapBnd:'));
+  const line = readFileSync('/proc/self/status', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('CapBnd:'));
   const bits = BigInt(`0x${line?.split(/\s+/)[1] ?? '0'}`);
   return CAPABILITY_NAMES.filter((_n, i) => (bits >> BigInt(i)) & 1n).map((n) => `CAP_${n}`);
 }
@@ -28,7 +65,12 @@ interface Mount {
   options: string[];
 }
 
-const mount = (destination: string, type: string, options: string[], source = type): Mount => ({ destination, type, source, options });
+const mount = (destination: string, type: string, options: string[], source = type): Mount => ({
+  destination,
+  type,
+  source,
+  options,
+});
 
 /** userns: the path of the user namespace the sandbox joins (made for it, owned by its root's host uid). */
 export function ociConfig(name: string, env: string[], base: number, userns: string): object {
@@ -72,7 +114,10 @@ export function ociConfig(name: string, env: string[], base: number, userns: str
       gidMappings: idMap,
       cgroupsPath: `/kgrade/${name}/node`,
       resources: { devices: [{ allow: false, access: 'rwm' }] },
-      namespaces: [...['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'].map((type) => ({ type })), { type: 'user', path: userns }],
+      namespaces: [
+        ...['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'].map((type) => ({ type })),
+        { type: 'user', path: userns },
+      ],
       // Nothing masked: the user namespace, not a mask, keeps /proc and /sys from the host, and a
       // masked /proc would refuse the fresh procfs that `unshare --mount-proc` mounts.
       maskedPaths: [],

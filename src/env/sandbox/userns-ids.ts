@@ -65,7 +65,10 @@ async function withSlotLock<T>(body: () => Promise<T>): Promise<T> {
         server.close();
       }
     }
-    if (Date.now() > deadline) throw new GraderError('could not choose a uid slot for a sandbox within 60 s: another kgrade process holds the slot lock');
+    if (Date.now() > deadline)
+      throw new GraderError(
+        'could not choose a uid slot for a sandbox within 60 s: another kgrade process holds the slot lock',
+      );
     await sleep(20);
   }
 }
@@ -105,7 +108,8 @@ const HOLD_S = 300;
 
 export async function holdUserNamespace(base: number): Promise<HeldUserNamespace> {
   const unshare = UNSHARE_PATHS.find((p) => existsSync(p));
-  if (!unshare) throw new GraderError('cannot make a sandbox\'s user namespace: unshare(1) is not installed (Debian: util-linux)');
+  if (!unshare)
+    throw new GraderError("cannot make a sandbox's user namespace: unshare(1) is not installed (Debian: util-linux)");
   const child = spawn(unshare, ['--user', '--', 'sleep', String(HOLD_S)], { uid: base, gid: base, stdio: 'ignore' });
   const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
   spawnError.catch(() => undefined);
@@ -122,10 +126,16 @@ export async function holdUserNamespace(base: number): Promise<HeldUserNamespace
       try {
         seen = readlinkSync(`/proc/${pid}/ns/user`);
       } catch (err) {
-        throw new GraderError(`the process that makes a sandbox's user namespace ended at once (exit ${child.exitCode ?? 'unknown'})`, { cause: err });
+        throw new GraderError(
+          `the process that makes a sandbox's user namespace ended at once (exit ${child.exitCode ?? 'unknown'})`,
+          { cause: err },
+        );
       }
       if (seen !== own) break;
-      if (Date.now() > deadline) throw new GraderError(`the process that makes a sandbox's user namespace did not make it within 20 s (its namespace is still ${seen})`);
+      if (Date.now() > deadline)
+        throw new GraderError(
+          `the process that makes a sandbox's user namespace did not make it within 20 s (its namespace is still ${seen})`,
+        );
       await sleep(5);
     }
     writeFileSync(`/proc/${pid}/uid_map`, `0 ${base} ${USERNS_SIZE}\n`);
@@ -133,6 +143,10 @@ export async function holdUserNamespace(base: number): Promise<HeldUserNamespace
     return { path: `/proc/${pid}/ns/user`, release };
   } catch (err) {
     release();
-    throw err instanceof GraderError ? err : new GraderError(`could not make a sandbox's user namespace as uid ${base}: ${(err as Error).message}`, { cause: err });
+    throw err instanceof GraderError
+      ? err
+      : new GraderError(`could not make a sandbox's user namespace as uid ${base}: ${(err as Error).message}`, {
+          cause: err,
+        });
   }
 }

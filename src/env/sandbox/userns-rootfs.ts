@@ -40,9 +40,13 @@ export function rootfsOf(image: string, base: number): Promise<Rootfs> {
 }
 
 async function buildRootfs(image: string, base: number): Promise<Rootfs> {
-  const inspect = await docker(['image', 'inspect', '--format', '{{.Id}} {{json .Config.Env}}', image], { timeoutMs: 30_000 });
+  const inspect = await docker(['image', 'inspect', '--format', '{{.Id}} {{json .Config.Env}}', image], {
+    timeoutMs: 30_000,
+  });
   if (inspect.code !== 0) {
-    throw new GraderError(`could not start a sandbox from ${image}: ${inspect.stderr.trim()} (build it with images/node/build.sh, or scripts/ensure-images.sh)`);
+    throw new GraderError(
+      `could not start a sandbox from ${image}: ${inspect.stderr.trim()} (build it with images/node/build.sh, or scripts/ensure-images.sh)`,
+    );
   }
   const [id = '', envJson = '[]'] = inspect.stdout.trim().split(/ (.*)/s);
   const env = (JSON.parse(envJson) as string[] | null) ?? [];
@@ -52,17 +56,26 @@ async function buildRootfs(image: string, base: number): Promise<Rootfs> {
   const tmp = `${dir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(path.join(tmp, 'rootfs'), { recursive: true });
-  const cid = (await dockerOk(['create', image, 'true'], `creating a container of ${image} to export its files`)).trim();
+  const cid = (
+    await dockerOk(['create', image, 'true'], `creating a container of ${image} to export its files`)
+  ).trim();
   try {
-    const exported = await execa(dockerBinary(), ['export', cid], { reject: false, buffer: false })
-      .pipe('tar', ['-x', '--numeric-owner', '-C', path.join(tmp, 'rootfs')], { reject: false });
-    if (exported.exitCode !== 0) throw new GraderError(`exporting ${image} into ${tmp} failed: ${String(exported.stderr).trim()}`);
+    const exported = await execa(dockerBinary(), ['export', cid], { reject: false, buffer: false }).pipe(
+      'tar',
+      ['-x', '--numeric-owner', '-C', path.join(tmp, 'rootfs')],
+      { reject: false },
+    );
+    if (exported.exitCode !== 0)
+      throw new GraderError(`exporting ${image} into ${tmp} failed: ${String(exported.stderr).trim()}`);
   } finally {
     await docker(['rm', '-f', cid]).catch(() => undefined);
   }
   const root = path.join(tmp, 'rootfs');
   await writeFile(path.join(root, 'etc/hostname'), `${HOSTNAME}\n`);
-  await writeFile(path.join(root, 'etc/hosts'), `127.0.0.1\tlocalhost\n127.0.1.1\t${HOSTNAME}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
+  await writeFile(
+    path.join(root, 'etc/hosts'),
+    `127.0.0.1\tlocalhost\n127.0.1.1\t${HOSTNAME}\n::1\tlocalhost ip6-localhost ip6-loopback\n`,
+  );
   await writeFile(path.join(root, 'etc/resolv.conf'), '');
   await shiftOwnership(root, base);
   await writeFile(path.join(tmp, 'complete'), `${image} ${id}\n`);
@@ -70,7 +83,8 @@ async function buildRootfs(image: string, base: number): Promise<Rootfs> {
     await rename(tmp, dir);
   } catch (err) {
     // another kgrade process finished the same image first
-    if (!existsSync(path.join(dir, 'complete'))) throw new GraderError(`could not keep the sandbox root at ${dir}`, { cause: err });
+    if (!existsSync(path.join(dir, 'complete')))
+      throw new GraderError(`could not keep the sandbox root at ${dir}`, { cause: err });
     await rm(tmp, { recursive: true, force: true });
   }
   return { dir: path.join(dir, 'rootfs'), env };

@@ -1,4 +1,15 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { lchown, mkdir, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -10,7 +21,14 @@ import { track, untrack } from '../reaper.js';
 import type { Sandbox, SandboxListing, SandboxOptions, SandboxRuntime, SetAsideSandbox } from './index.js';
 import { prepareNode } from './node-setup.js';
 
-import { delegate, oomKills, removeCgroupTree, requireCgroupV1, sandboxCgroups, writeLimits } from './userns-cgroups.js';
+import {
+  delegate,
+  oomKills,
+  removeCgroupTree,
+  requireCgroupV1,
+  sandboxCgroups,
+  writeLimits,
+} from './userns-cgroups.js';
 import { ociConfig } from './userns-config.js';
 import { rootfsOf } from './userns-rootfs.js';
 import { holdUserNamespace, leaseSlot } from './userns-ids.js';
@@ -33,9 +51,11 @@ function runcBinary(): string {
 
 /** What this host lacks for userns sandboxes, in words an operator can act on; undefined when nothing. */
 function missingForUserns(): string | undefined {
-  if (!RUNC_PATHS.some((p) => existsSync(p))) return 'runc is not installed (Debian: apt-get install runc; it comes with docker.io)';
+  if (!RUNC_PATHS.some((p) => existsSync(p)))
+    return 'runc is not installed (Debian: apt-get install runc; it comes with docker.io)';
   try {
-    if (Number(readFileSync('/proc/sys/user/max_user_namespaces', 'utf8').trim()) === 0) return 'user namespaces are disabled (user.max_user_namespaces is 0)';
+    if (Number(readFileSync('/proc/sys/user/max_user_namespaces', 'utf8').trim()) === 0)
+      return 'user namespaces are disabled (user.max_user_namespaces is 0)';
   } catch {
     return 'this kernel has no user namespaces';
   }
@@ -45,8 +65,6 @@ function missingForUserns(): string | undefined {
 function runcArgs(...args: string[]): string[] {
   return ['--root', runcRoot(), ...args];
 }
-
-
 
 let counter = 0;
 
@@ -73,13 +91,16 @@ class UsernsSandbox implements Sandbox {
       ...(options.stdin !== undefined ? { input: options.stdin } : { stdin: 'ignore' as const }),
     });
     const durationMs = Date.now() - started;
-    if (r.timedOut) throw new GraderError(`runc exec on ${this.name} did not return within ${Math.round(timeoutMs / 1000) + 30} s`);
+    if (r.timedOut)
+      throw new GraderError(`runc exec on ${this.name} did not return within ${Math.round(timeoutMs / 1000) + 30} s`);
     if (r.exitCode === undefined) throw new GraderError(`cannot run runc for ${this.name}: ${r.shortMessage}`);
     const code = r.exitCode;
     const stderr = String(r.stderr ?? '');
     if (code === 255 && /level=error msg="exec failed/.test(stderr)) {
       await this.assertStillRunning(argv);
-      throw new GraderError(`cannot run ${argv[0]} on node ${this.name}: ${/msg="([^"]*(?:\\"[^"]*)*)"/.exec(stderr)?.[1] ?? stderr.trim()}`);
+      throw new GraderError(
+        `cannot run ${argv[0]} on node ${this.name}: ${/msg="([^"]*(?:\\"[^"]*)*)"/.exec(stderr)?.[1] ?? stderr.trim()}`,
+      );
     }
     if (code >= 128) await this.assertStillRunning(argv);
     return {
@@ -98,7 +119,9 @@ class UsernsSandbox implements Sandbox {
     const status = r.exitCode === 0 ? String((JSON.parse(String(r.stdout)) as { status?: string }).status) : 'gone';
     if (status === 'running') return;
     if (oomKills(this.name) > 0) {
-      throw new SubmissionAssertionError(`node ${this.name} ran out of memory and stopped while it ran ${argv[0]}: something on it used all the memory the node has`);
+      throw new SubmissionAssertionError(
+        `node ${this.name} ran out of memory and stopped while it ran ${argv[0]}: something on it used all the memory the node has`,
+      );
     }
     throw new GraderError(`node ${this.name} stopped (${status}) while it ran ${argv[0]}`);
   }
@@ -107,21 +130,38 @@ class UsernsSandbox implements Sandbox {
   async copyIn(hostPath: string, nodePath: string): Promise<void> {
     const contents = hostPath.endsWith('/.');
     const source = contents ? hostPath.slice(0, -2) : hostPath;
-    const archive = await execa('tar', ['-c', '--owner=0', '--group=0', '-C', contents ? source : path.dirname(source), contents ? '.' : path.basename(source)], {
-      encoding: 'buffer',
-      reject: false,
-      maxBuffer: 512 * 1024 * 1024,
-    });
-    if (archive.exitCode !== 0) throw new GraderError(`could not pack ${hostPath}: ${Buffer.from(archive.stderr).toString().trim()}`);
+    const archive = await execa(
+      'tar',
+      [
+        '-c',
+        '--owner=0',
+        '--group=0',
+        '-C',
+        contents ? source : path.dirname(source),
+        contents ? '.' : path.basename(source),
+      ],
+      {
+        encoding: 'buffer',
+        reject: false,
+        maxBuffer: 512 * 1024 * 1024,
+      },
+    );
+    if (archive.exitCode !== 0)
+      throw new GraderError(`could not pack ${hostPath}: ${Buffer.from(archive.stderr).toString().trim()}`);
     const unpack = contents
       ? `mkdir -p "$1" && tar -x --no-same-owner -C "$1"`
       : `t=$(mktemp -d /run/kgrade/copy-XXXXXX) && tar -x --no-same-owner -C "$t" && mv "$t/$2" "$1" && rmdir "$t"`;
-    const r = await execa(runcBinary(), runcArgs('exec', this.name, 'sh', '-c', unpack, 'copy', nodePath, path.basename(source)), {
-      input: archive.stdout,
-      reject: false,
-      timeout: 120_000,
-    });
-    if (r.exitCode !== 0) throw new GraderError(`copying ${hostPath} onto node ${this.name} failed: ${String(r.stderr).trim()}`);
+    const r = await execa(
+      runcBinary(),
+      runcArgs('exec', this.name, 'sh', '-c', unpack, 'copy', nodePath, path.basename(source)),
+      {
+        input: archive.stdout,
+        reject: false,
+        timeout: 120_000,
+      },
+    );
+    if (r.exitCode !== 0)
+      throw new GraderError(`copying ${hostPath} onto node ${this.name} failed: ${String(r.stderr).trim()}`);
   }
 
   async destroy(): Promise<void> {
@@ -143,7 +183,8 @@ function removeBundle(name: string): void {
     .split('\n')
     .map((l) => l.split(' ')[4] ?? '')
     .filter((m) => m === bundle || m.startsWith(`${bundle}/`));
-  if (stillMounted.length) throw new GraderError(`sandbox ${name}: ${stillMounted.join(', ')} would not unmount; left in place`);
+  if (stillMounted.length)
+    throw new GraderError(`sandbox ${name}: ${stillMounted.join(', ')} would not unmount; left in place`);
   rmSync(bundle, { recursive: true, force: true });
 }
 
@@ -185,7 +226,10 @@ function forgetOnHost(name: string): void {
     mkdirSync(setAsideDir(), { recursive: true });
     writeFileSync(setAsideRecord(name), `${JSON.stringify({ reason, since: new Date().toISOString() })}\n`);
     untrack(name);
-    throw new GraderError(`sandbox ${name} could not be removed (${reason}); it is set aside (${setAsideRecord(name)}) and \`kgrade clean\` tries again`, { cause: err });
+    throw new GraderError(
+      `sandbox ${name} could not be removed (${reason}); it is set aside (${setAsideRecord(name)}) and \`kgrade clean\` tries again`,
+      { cause: err },
+    );
   }
   rmSync(setAsideRecord(name), { force: true });
   untrack(name);
@@ -202,7 +246,10 @@ function spawnWithFd(file: string, args: string[], fd: number, timeoutMs: number
 
 async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
   const missing = missingForUserns();
-  if (missing) throw new GraderError(`cannot start a userns sandbox: ${missing}; fix that, or grade with --isolation privileged (no security boundary)`);
+  if (missing)
+    throw new GraderError(
+      `cannot start a userns sandbox: ${missing}; fix that, or grade with --isolation privileged (no security boundary)`,
+    );
   const mounts = requireCgroupV1();
   counter += 1;
   const name = `kgrade-${opts.runId}-${counter}`;
@@ -220,17 +267,30 @@ async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
       if (r.exitCode !== 0) throw new GraderError(`${what} failed: ${r.stderr.trim()}`);
     };
     // The writable layer lives on a tmpfs of its own: a sandbox that fills it fills only that.
-    await mountOk(['-t', 'tmpfs', '-o', `size=${sandboxDisk()},mode=0711`, 'kgrade-layer', path.join(bundle, 'layer')], 'mounting the sandbox layer');
+    await mountOk(
+      ['-t', 'tmpfs', '-o', `size=${sandboxDisk()},mode=0711`, 'kgrade-layer', path.join(bundle, 'layer')],
+      'mounting the sandbox layer',
+    );
     await mkdir(path.join(bundle, 'layer', 'upper'));
     await mkdir(path.join(bundle, 'layer', 'work'));
     await lchown(path.join(bundle, 'layer', 'upper'), base, base);
     await mountOk(
-      ['-t', 'overlay', '-o', `lowerdir=${rootfs.dir},upperdir=${path.join(bundle, 'layer/upper')},workdir=${path.join(bundle, 'layer/work')}`, 'kgrade-root', path.join(bundle, 'rootfs')],
+      [
+        '-t',
+        'overlay',
+        '-o',
+        `lowerdir=${rootfs.dir},upperdir=${path.join(bundle, 'layer/upper')},workdir=${path.join(bundle, 'layer/work')}`,
+        'kgrade-root',
+        path.join(bundle, 'rootfs'),
+      ],
       'mounting the sandbox root',
     );
     writeLimits(mounts, name);
     const userns = await holdUserNamespace(base);
-    await writeFile(path.join(bundle, 'config.json'), JSON.stringify(ociConfig(name, rootfs.env, base, userns.path), null, 1));
+    await writeFile(
+      path.join(bundle, 'config.json'),
+      JSON.stringify(ociConfig(name, rootfs.env, base, userns.path), null, 1),
+    );
     // The init keeps the standard output and error it is given, and a root inside could make it
     // write there without end: /dev/null, never a pipe the grader would wait on nor a host file.
     // runc's own messages go to a log of its own, read only by the grader.
@@ -238,16 +298,25 @@ async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
     const devNull = openSync('/dev/null', 'w');
     let create;
     try {
-      create = await spawnWithFd(runcBinary(), ['--log', logFile, ...runcArgs('create', '--bundle', bundle, name)], devNull, 60_000);
+      create = await spawnWithFd(
+        runcBinary(),
+        ['--log', logFile, ...runcArgs('create', '--bundle', bundle, name)],
+        devNull,
+        60_000,
+      );
     } finally {
       closeSync(devNull);
       userns.release();
     }
-    if (create !== 0) throw new GraderError(`runc could not create sandbox ${name}: ${(existsSync(logFile) ? readFileSync(logFile, 'utf8') : '').trim().slice(-2000)}`);
+    if (create !== 0)
+      throw new GraderError(
+        `runc could not create sandbox ${name}: ${(existsSync(logFile) ? readFileSync(logFile, 'utf8') : '').trim().slice(-2000)}`,
+      );
     // Between create and start the init waits: the cgroups exist and nothing of the submission runs yet.
     await delegate(mounts, name, base);
     const start = await execa(runcBinary(), runcArgs('start', name), { reject: false, timeout: 60_000 });
-    if (start.exitCode !== 0) throw new GraderError(`runc could not start sandbox ${name}: ${String(start.stderr).trim()}`);
+    if (start.exitCode !== 0)
+      throw new GraderError(`runc could not start sandbox ${name}: ${String(start.stderr).trim()}`);
     const node = new UsernsSandbox(name);
     await prepareNode(node);
     return node;
@@ -259,7 +328,8 @@ async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
 
 export const usernsRuntime: SandboxRuntime = {
   isolation: 'userns',
-  boundary: 'a user namespace (runc): root inside is an unprivileged uid range on the grading host, with private mount, PID, network, UTS, IPC and cgroup namespaces and no host devices',
+  boundary:
+    'a user namespace (runc): root inside is an unprivileged uid range on the grading host, with private mount, PID, network, UTS, IPC and cgroup namespaces and no host devices',
 
   start: startUserns,
 

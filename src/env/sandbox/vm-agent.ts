@@ -56,13 +56,21 @@ export class AgentConnection {
    * Connects to the socket qemu serves the port on and waits for the agent's hello, until the
    * deadline or until `gone()` says the VM has ended (with the reason it gives).
    */
-  static async open(socketPath: string, vm: string, deadlineMs: number, gone: () => string | undefined): Promise<{ agent: AgentConnection; hello: AgentHello }> {
+  static async open(
+    socketPath: string,
+    vm: string,
+    deadlineMs: number,
+    gone: () => string | undefined,
+  ): Promise<{ agent: AgentConnection; hello: AgentHello }> {
     const until = Date.now() + deadlineMs;
     let socket: net.Socket | undefined;
     while (!socket) {
       const why = gone();
       if (why) throw new GraderError(`VM ${vm} did not boot: ${why}`);
-      if (Date.now() > until) throw new GraderError(`VM ${vm} did not boot: qemu made no agent socket ${socketPath} within ${Math.round(deadlineMs / 1000)} s`);
+      if (Date.now() > until)
+        throw new GraderError(
+          `VM ${vm} did not boot: qemu made no agent socket ${socketPath} within ${Math.round(deadlineMs / 1000)} s`,
+        );
       if (existsSync(socketPath)) socket = await connect(socketPath).catch(() => undefined);
       if (!socket) await sleep(50);
     }
@@ -77,7 +85,9 @@ export class AgentConnection {
         if (agent.closedBecause) return agent.closedBecause;
       }
     })();
-    const first = await Promise.race([hello.then((r) => ({ reply: r })), watch.then((why) => ({ why }))]).catch((err: Error) => ({ why: err.message }));
+    const first = await Promise.race([hello.then((r) => ({ reply: r })), watch.then((why) => ({ why }))]).catch(
+      (err: Error) => ({ why: err.message }),
+    );
     if ('why' in first) {
       agent.close('the VM did not boot');
       // A closed port is qemu ending: its own reason (exit status, console) says more, once seen.
@@ -94,7 +104,8 @@ export class AgentConnection {
       timeoutMs + 30_000,
       argv[0] ?? 'a command',
     );
-    if (typeof reply.error === 'string') throw new GraderError(`cannot run ${argv[0]} on node ${this.vm}: ${reply.error}`);
+    if (typeof reply.error === 'string')
+      throw new GraderError(`cannot run ${argv[0]} on node ${this.vm}: ${reply.error}`);
     const text = (field: unknown) => Buffer.from(typeof field === 'string' ? field : '', 'base64').toString('utf8');
     return {
       code: typeof reply.code === 'number' ? reply.code : null,
@@ -119,12 +130,19 @@ export class AgentConnection {
   }
 
   private request(body: Record<string, unknown>, timeoutMs: number, what: string): Promise<Reply> {
-    if (this.closedBecause) return Promise.reject(new GraderError(`the guest agent of VM ${this.vm} stopped answering: ${this.closedBecause}`));
+    if (this.closedBecause)
+      return Promise.reject(
+        new GraderError(`the guest agent of VM ${this.vm} stopped answering: ${this.closedBecause}`),
+      );
     const id = this.nextId++;
     return new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new GraderError(`the guest agent of VM ${this.vm} stopped answering: no reply to ${what} within ${Math.round(timeoutMs / 1000)} s`));
+        reject(
+          new GraderError(
+            `the guest agent of VM ${this.vm} stopped answering: no reply to ${what} within ${Math.round(timeoutMs / 1000)} s`,
+          ),
+        );
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       this.socket.write(`${JSON.stringify({ id, ...body })}\n`);

@@ -63,7 +63,10 @@ export function makeVmCgroup(name: string, limits: VmCgroupLimits): string[] {
   }
   const mounts = v1Mounts();
   const missing = V1_CONTROLLERS.filter((c) => !mounts.has(c));
-  if (missing.length) throw new GraderError(`VM sandboxes need the cgroup controllers ${missing.join(', ')}, which this host has not mounted`);
+  if (missing.length)
+    throw new GraderError(
+      `VM sandboxes need the cgroup controllers ${missing.join(', ')}, which this host has not mounted`,
+    );
   const procs: string[] = [];
   for (const c of V1_CONTROLLERS) {
     const dir = path.join(mounts.get(c) ?? '', PARENT, name);

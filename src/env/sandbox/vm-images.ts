@@ -33,7 +33,9 @@ export function vmImages(): VmImages {
   };
   const missing = [images.kernel, images.initrd, images.root, path.join(dir, 'ready')].filter((f) => !existsSync(f));
   if (missing.length) {
-    throw new GraderError(`no VM kernel image: ${missing.join(', ')} missing; build them with images/vm/build.sh (Debian's kernel package and the node image, a minute)`);
+    throw new GraderError(
+      `no VM kernel image: ${missing.join(', ')} missing; build them with images/vm/build.sh (Debian's kernel package and the node image, a minute)`,
+    );
   }
   let kernelRelease = '';
   try {

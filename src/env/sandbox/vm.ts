@@ -33,7 +33,10 @@ type Accel = 'kvm' | 'tcg';
 
 function binary(paths: string[], what: string): string {
   const found = paths.find((p) => existsSync(p));
-  if (!found) throw new GraderError(`cannot start a VM sandbox: ${what} is not installed (Debian: apt-get install qemu-system-x86 qemu-utils)`);
+  if (!found)
+    throw new GraderError(
+      `cannot start a VM sandbox: ${what} is not installed (Debian: apt-get install qemu-system-x86 qemu-utils)`,
+    );
   return found;
 }
 
@@ -45,7 +48,13 @@ function tscKhz(): number {
 
 function kernelCommandLine(cgroup: CgroupVersion): string {
   return [
-    'console=ttyS0', 'quiet', 'panic=-1', `tsc_early_khz=${tscKhz()}`, 'no_timer_check', 'i8042.noaux', 'i8042.nokbd',
+    'console=ttyS0',
+    'quiet',
+    'panic=-1',
+    `tsc_early_khz=${tscKhz()}`,
+    'no_timer_check',
+    'i8042.noaux',
+    'i8042.nokbd',
     // v2 only: the v1 controllers are not even offered, as on a cgroup v2 host.
     ...(cgroup === 'v2' ? ['cgroup_no_v1=all'] : []),
     `kgrade.cgroup=${cgroup}`,
@@ -55,25 +64,49 @@ function kernelCommandLine(cgroup: CgroupVersion): string {
 function qemuArgs(images: VmImages, dir: string, accel: Accel, cgroup: CgroupVersion): string[] {
   const uid = vmUid();
   return [
-    '-M', 'microvm,x-option-roms=off,pit=off,pic=off,rtc=off,isa-serial=on',
+    '-M',
+    'microvm,x-option-roms=off,pit=off,pic=off,rtc=off,isa-serial=on',
     ...(accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']),
-    '-m', `${Math.floor(LIMITS.memoryBytes / 1024 ** 2)}M`, '-smp', '1',
-    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-    '-kernel', images.kernel, '-initrd', images.initrd, '-append', kernelCommandLine(cgroup),
-    '-chardev', `file,id=console,path=${path.join(dir, 'console.log')}`, '-serial', 'chardev:console',
+    '-m',
+    `${Math.floor(LIMITS.memoryBytes / 1024 ** 2)}M`,
+    '-smp',
+    '1',
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-no-reboot',
+    '-kernel',
+    images.kernel,
+    '-initrd',
+    images.initrd,
+    '-append',
+    kernelCommandLine(cgroup),
+    '-chardev',
+    `file,id=console,path=${path.join(dir, 'console.log')}`,
+    '-serial',
+    'chardev:console',
     // The image is read only through this VM's own overlay: no VM writes what another boots.
-    '-drive', `id=root,file=${path.join(dir, 'overlay.qcow2')},format=qcow2,if=none,discard=unmap`,
-    '-device', 'virtio-blk-device,drive=root',
-    '-device', 'virtio-serial-device',
-    '-chardev', `socket,id=agent,path=${path.join(dir, 'agent.sock')},server=on,wait=off`,
-    '-device', 'virtserialport,chardev=agent,name=kgrade.agent',
+    '-drive',
+    `id=root,file=${path.join(dir, 'overlay.qcow2')},format=qcow2,if=none,discard=unmap`,
+    '-device',
+    'virtio-blk-device,drive=root',
+    '-device',
+    'virtio-serial-device',
+    '-chardev',
+    `socket,id=agent,path=${path.join(dir, 'agent.sock')},server=on,wait=off`,
+    '-device',
+    'virtserialport,chardev=agent,name=kgrade.agent',
     // No network device at all: test hosts are network namespaces inside the VM.
-    '-nic', 'none',
+    '-nic',
+    'none',
     // Once its files are open qemu drops to an unprivileged uid, then runs under its own seccomp
     // filter: no exec, no obsolete or resource-control calls. (set*uid stays allowed: -runas
     // calls setuid after the filter is in place, and an unprivileged uid cannot regain root.)
-    '-runas', `${uid}:${uid}`,
-    '-sandbox', 'on,obsolete=deny,elevateprivileges=allow,spawn=deny,resourcecontrol=deny',
+    '-runas',
+    `${uid}:${uid}`,
+    '-sandbox',
+    'on,obsolete=deny,elevateprivileges=allow,spawn=deny,resourcecontrol=deny',
   ];
 }
 
@@ -123,7 +156,9 @@ function accelFor(): { accel: Accel; probing: boolean } {
   }
   const broken = kvmKnownBroken();
   if (broken !== undefined) {
-    sayOnce(`kgrade: /dev/kvm does not boot a VM on this host (${broken}): VM sandboxes run under TCG, software emulation (slower)`);
+    sayOnce(
+      `kgrade: /dev/kvm does not boot a VM on this host (${broken}): VM sandboxes run under TCG, software emulation (slower)`,
+    );
     return { accel: 'tcg', probing: false };
   }
   return { accel: 'kvm', probing: true };
@@ -135,7 +170,9 @@ function recordKvmBroken(why: string): void {
 
 function consoleTail(name: string): string {
   try {
-    const lines = readFileSync(path.join(dirOf(name), 'console.log'), 'utf8').trimEnd().split('\n');
+    const lines = readFileSync(path.join(dirOf(name), 'console.log'), 'utf8')
+      .trimEnd()
+      .split('\n');
     const tail = lines.slice(-8);
     // A panic's cause is its first line; the stack trace after it fills the tail.
     const panic = lines.find((l) => l.includes('Kernel panic'));
@@ -147,7 +184,9 @@ function consoleTail(name: string): string {
 
 function qemuLogTail(name: string): string {
   try {
-    return readFileSync(path.join(dirOf(name), 'qemu.log'), 'utf8').trim().slice(-600);
+    return readFileSync(path.join(dirOf(name), 'qemu.log'), 'utf8')
+      .trim()
+      .slice(-600);
   } catch {
     return '';
   }
@@ -185,7 +224,11 @@ class VmSandbox implements Sandbox {
   ) {}
 
   async exec(argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
-    return this.run(argv, options.stdin !== undefined ? Buffer.from(options.stdin) : undefined, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    return this.run(
+      argv,
+      options.stdin !== undefined ? Buffer.from(options.stdin) : undefined,
+      options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    );
   }
 
   private async run(argv: string[], stdin: Buffer | undefined, timeoutMs: number): Promise<ExecResult> {
@@ -193,28 +236,55 @@ class VmSandbox implements Sandbox {
     try {
       r = await this.agent.exec(argv, stdin, timeoutMs, OUTPUT_CAP);
     } catch (err) {
-      const why = qemuPid(this.name) === undefined ? ` (the VM has stopped; its console's last lines:\n${consoleTail(this.name)})` : '';
+      const why =
+        qemuPid(this.name) === undefined
+          ? ` (the VM has stopped; its console's last lines:\n${consoleTail(this.name)})`
+          : '';
       throw new GraderError(`${(err as Error).message}${why}`);
     }
     // A command killed by a signal reads as a shell reports it, 128 + the signal (137: SIGKILL, an OOM kill).
     const code = r.code ?? (r.signal !== null ? 128 + r.signal : null);
-    return { argv, code, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut, truncated: r.truncated, durationMs: r.durationMs };
+    return {
+      argv,
+      code,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      timedOut: r.timedOut,
+      truncated: r.truncated,
+      durationMs: r.durationMs,
+    };
   }
 
   /** Copies through tar inside the VM: the archive crosses the agent's port as a command's input. */
   async copyIn(hostPath: string, nodePath: string): Promise<void> {
     const contents = hostPath.endsWith('/.');
     const source = contents ? hostPath.slice(0, -2) : hostPath;
-    const archive = await execa('tar', ['-c', '--owner=0', '--group=0', '-C', contents ? source : path.dirname(source), contents ? '.' : path.basename(source)], {
-      encoding: 'buffer',
-      reject: false,
-      maxBuffer: 256 * 1024 * 1024,
-    });
-    if (archive.exitCode !== 0) throw new GraderError(`could not pack ${hostPath}: ${Buffer.from(archive.stderr).toString().trim()}`);
+    const archive = await execa(
+      'tar',
+      [
+        '-c',
+        '--owner=0',
+        '--group=0',
+        '-C',
+        contents ? source : path.dirname(source),
+        contents ? '.' : path.basename(source),
+      ],
+      {
+        encoding: 'buffer',
+        reject: false,
+        maxBuffer: 256 * 1024 * 1024,
+      },
+    );
+    if (archive.exitCode !== 0)
+      throw new GraderError(`could not pack ${hostPath}: ${Buffer.from(archive.stderr).toString().trim()}`);
     const unpack = contents
       ? `mkdir -p "$1" && tar -x --no-same-owner -C "$1"`
       : `t=$(mktemp -d /run/kgrade/copy-XXXXXX) && tar -x --no-same-owner -C "$t" && mv "$t/$2" "$1" && rmdir "$t"`;
-    const r = await this.run(['sh', '-c', unpack, 'copy', nodePath, path.basename(source)], Buffer.from(archive.stdout), 120_000);
+    const r = await this.run(
+      ['sh', '-c', unpack, 'copy', nodePath, path.basename(source)],
+      Buffer.from(archive.stdout),
+      120_000,
+    );
     if (r.code !== 0) throw new GraderError(`copying ${hostPath} onto node ${this.name} failed: ${r.stderr.trim()}`);
   }
 
@@ -225,19 +295,39 @@ class VmSandbox implements Sandbox {
 }
 
 /** Starts qemu for a VM whose folder is ready, in the VM's cgroup from its first instruction; resolves once the agent answers. */
-async function boot(name: string, images: VmImages, accel: Accel, cgroup: CgroupVersion, deadlineMs: number): Promise<VmSandbox> {
+async function boot(
+  name: string,
+  images: VmImages,
+  accel: Accel,
+  cgroup: CgroupVersion,
+  deadlineMs: number,
+): Promise<VmSandbox> {
   const dir = dirOf(name);
   const qemu = binary(QEMU_PATHS, 'qemu-system-x86_64');
   for (const f of ['agent.sock', 'console.log', 'qemu.log', 'qemu.pid']) rmSync(path.join(dir, f), { force: true });
-  const procs = makeVmCgroup(name, { memoryBytes: LIMITS.memoryBytes + QEMU_OVERHEAD_BYTES, cpus: LIMITS.cpus, pids: 256 });
+  const procs = makeVmCgroup(name, {
+    memoryBytes: LIMITS.memoryBytes + QEMU_OVERHEAD_BYTES,
+    cpus: LIMITS.cpus,
+    pids: 256,
+  });
   const log = openSync(path.join(dir, 'qemu.log'), 'w');
   let exited: string | undefined;
   try {
-    const child = spawn('/bin/sh', ['-c', 'for f in $KGRADE_VM_CGROUP_PROCS; do echo $$ >"$f" || exit 125; done; exec "$@"', 'kgrade-vm', qemu, ...qemuArgs(images, dir, accel, cgroup)], {
-      detached: true,
-      stdio: ['ignore', log, log],
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', KGRADE_VM_CGROUP_PROCS: procs.join(' ') },
-    });
+    const child = spawn(
+      '/bin/sh',
+      [
+        '-c',
+        'for f in $KGRADE_VM_CGROUP_PROCS; do echo $$ >"$f" || exit 125; done; exec "$@"',
+        'kgrade-vm',
+        qemu,
+        ...qemuArgs(images, dir, accel, cgroup),
+      ],
+      {
+        detached: true,
+        stdio: ['ignore', log, log],
+        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', KGRADE_VM_CGROUP_PROCS: procs.join(' ') },
+      },
+    );
     child.once('error', (err) => {
       exited = `qemu could not be started: ${err.message}`;
     });
@@ -266,8 +356,13 @@ async function startVm(opts: SandboxOptions): Promise<Sandbox> {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFile(path.join(dir, 'owner'), `${process.pid}\n`);
     await writeFile(path.join(dir, 'purpose'), `${opts.purpose.slice(0, 200)}\n`);
-    const overlay = await execa(qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', images.root, path.join(dir, 'overlay.qcow2')], { reject: false, timeout: 60_000 });
-    if (overlay.exitCode !== 0) throw new GraderError(`qemu-img could not make the overlay of VM ${name}: ${String(overlay.stderr).trim()}`);
+    const overlay = await execa(
+      qemuImg,
+      ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', images.root, path.join(dir, 'overlay.qcow2')],
+      { reject: false, timeout: 60_000 },
+    );
+    if (overlay.exitCode !== 0)
+      throw new GraderError(`qemu-img could not make the overlay of VM ${name}: ${String(overlay.stderr).trim()}`);
     const { accel, probing } = accelFor();
     let node: VmSandbox;
     if (probing) {
@@ -277,10 +372,17 @@ async function startVm(opts: SandboxOptions): Promise<Sandbox> {
         const why = (err as Error).message.split('\n')[0] ?? '';
         await stopQemu(name);
         recordKvmBroken(why.slice(why.indexOf(':') + 1).trim());
-        sayOnce(`kgrade: /dev/kvm did not boot a VM on this host (${why}): VM sandboxes run under TCG, software emulation (slower)`);
+        sayOnce(
+          `kgrade: /dev/kvm did not boot a VM on this host (${why}): VM sandboxes run under TCG, software emulation (slower)`,
+        );
         removeVmCgroup(name);
-        const again = await execa(qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', images.root, path.join(dir, 'overlay.qcow2')], { reject: false, timeout: 60_000 });
-        if (again.exitCode !== 0) throw new GraderError(`qemu-img could not make the overlay of VM ${name}: ${String(again.stderr).trim()}`);
+        const again = await execa(
+          qemuImg,
+          ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', images.root, path.join(dir, 'overlay.qcow2')],
+          { reject: false, timeout: 60_000 },
+        );
+        if (again.exitCode !== 0)
+          throw new GraderError(`qemu-img could not make the overlay of VM ${name}: ${String(again.stderr).trim()}`);
         node = await boot(name, images, 'tcg', cgroup, BOOT_DEADLINE_MS);
       }
     } else {
@@ -321,7 +423,8 @@ const QEMU_END_MS = 60_000;
 
 async function stopQemu(name: string): Promise<void> {
   const pid = killQemu(name);
-  for (let i = 0; pid !== undefined && !ended(pid) && i < QEMU_END_MS / 25; i++) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; pid !== undefined && !ended(pid) && i < QEMU_END_MS / 25; i++)
+    await new Promise((r) => setTimeout(r, 25));
 }
 
 function stopQemuSync(name: string): void {
@@ -337,7 +440,8 @@ function forget(name: string): void {
 
 export const vmRuntime: SandboxRuntime = {
   isolation: 'vm',
-  boundary: 'a virtual machine with its own kernel (qemu, microvm): the host sees only an unprivileged qemu process under its seccomp filter, in a cgroup of its own, with no network device',
+  boundary:
+    'a virtual machine with its own kernel (qemu, microvm): the host sees only an unprivileged qemu process under its seccomp filter, in a cgroup of its own, with no network device',
 
   start: startVm,
 
@@ -360,7 +464,9 @@ export const vmRuntime: SandboxRuntime = {
       out.push({ name, ownerPid });
     }
     // A cgroup whose VM folder is gone is the remains of a removal that was cut short: anyone may reap it.
-    for (const name of listedVmCgroups()) if (!out.some((s) => s.name === name) && !existsSync(dirOf(name))) out.push({ name, ownerPid: Number.MAX_SAFE_INTEGER });
+    for (const name of listedVmCgroups())
+      if (!out.some((s) => s.name === name) && !existsSync(dirOf(name)))
+        out.push({ name, ownerPid: Number.MAX_SAFE_INTEGER });
     return out;
   },
 
@@ -385,4 +491,3 @@ export function vmRunning(name: string): boolean {
   const pid = qemuPid(name);
   return pid !== undefined && alive(pid) && !ended(pid);
 }
-

@@ -10,7 +10,6 @@ export function html(text: string): string {
     .replaceAll("'", '&#39;');
 }
 
-
 /**
  * One CSV field (RFC 4180): quoted when it holds a comma, a quote, a line break or edge spaces,
  * quotes doubled. Text that a spreadsheet would run as a formula (=, +, -, @ first) gets a

@@ -30,7 +30,12 @@ export function toGradebookCsv(cls: ClassResults): string {
       student.status,
       ...(late
         ? student.late && final
-          ? [formatPoints(student.late.raw), student.late.submittedAt, String(student.late.daysLate), formatPoints(student.late.penaltyPercent)]
+          ? [
+              formatPoints(student.late.raw),
+              student.late.submittedAt,
+              String(student.late.daysLate),
+              formatPoints(student.late.penaltyPercent),
+            ]
           : ['', '', '', '']
         : []),
       ...columns.map((c) => {

@@ -18,7 +18,9 @@ function link(student: ClassStudent): string {
 }
 
 function score(student: ClassStudent, max: number): string {
-  return student.status === 'graded' && student.result ? `${formatPoints(student.result.score)}/${formatPoints(student.result.maxScore)}` : `–/${formatPoints(max)}`;
+  return student.status === 'graded' && student.result
+    ? `${formatPoints(student.result.score)}/${formatPoints(student.result.maxScore)}`
+    : `–/${formatPoints(max)}`;
 }
 
 function facts(cls: ClassResults): string[] {
@@ -70,7 +72,14 @@ function itemsSection(cls: ClassResults): string[] {
   return [
     '<section id="items">',
     '<h2>Item analysis</h2>',
-    discriminationSvg(items.map((it) => ({ id: it.id, name: it.name, discrimination: it.discrimination, flagged: it.flags.length > 0 }))),
+    discriminationSvg(
+      items.map((it) => ({
+        id: it.id,
+        name: it.name,
+        discrimination: it.discrimination,
+        flagged: it.flags.length > 0,
+      })),
+    ),
     '<table>',
     '<thead><tr><th>Scenario</th><th class="num">Pass rate</th><th class="num">Passed</th><th class="num">Discrimination</th><th>Flags</th></tr></thead>',
     '<tbody>',
@@ -91,7 +100,9 @@ function similaritySection(cls: ClassResults): string[] {
   if (!sim) return [];
   const out = ['<section id="similarity">', `<h2>Similar submissions (${sim.pairs.length})</h2>`];
   if (sim.pairs.length === 0) {
-    out.push(`<p>No pair of the ${plural(sim.compared.length, 'submission')} compared reaches ${pct(sim.threshold)}.</p>`);
+    out.push(
+      `<p>No pair of the ${plural(sim.compared.length, 'submission')} compared reaches ${pct(sim.threshold)}.</p>`,
+    );
   } else {
     for (const p of sim.pairs) {
       out.push(
@@ -100,7 +111,10 @@ function similaritySection(cls: ClassResults): string[] {
         '<table class="fragments">',
         `<thead><tr><th>${html(p.a)}</th><th>${html(p.b)}</th></tr></thead>`,
         '<tbody>',
-        ...p.fragments.map((f) => `<tr><td><span class="muted">lines ${f.a.from}–${f.a.to}</span><pre>${fragmentRows(f.a.text)}</pre></td><td><span class="muted">lines ${f.b.from}–${f.b.to}</span><pre>${fragmentRows(f.b.text)}</pre></td></tr>`),
+        ...p.fragments.map(
+          (f) =>
+            `<tr><td><span class="muted">lines ${f.a.from}–${f.a.to}</span><pre>${fragmentRows(f.a.text)}</pre></td><td><span class="muted">lines ${f.b.from}–${f.b.to}</span><pre>${fragmentRows(f.b.text)}</pre></td></tr>`,
+        ),
         '</tbody>',
         '</table>',
         '</details>',
@@ -117,7 +131,8 @@ function similaritySection(cls: ClassResults): string[] {
 function regradeSection(cls: ClassResults): string[] {
   const diffs = regradeDiffs(cls);
   if (diffs.length === 0) return [];
-  const change = (c: { outcome: string; points: number } | undefined) => (c ? `${c.outcome} ${formatPoints(c.points)}` : '–');
+  const change = (c: { outcome: string; points: number } | undefined) =>
+    c ? `${c.outcome} ${formatPoints(c.points)}` : '–';
   return [
     '<section id="regrade">',
     `<h2>Regraded against a changed lab (${diffs.length})</h2>`,
@@ -139,9 +154,13 @@ function studentsTable(cls: ClassResults): string[] {
   const rows = cls.students.map((s) => {
     const graded = s.result?.scenarios.filter((x) => !x.course);
     const cells = graded
-      ? (['passed', 'failed', 'error'] as const).map((o) => `<td class="num">${graded.filter((x) => x.outcome === o).length}</td>`)
+      ? (['passed', 'failed', 'error'] as const).map(
+          (o) => `<td class="num">${graded.filter((x) => x.outcome === o).length}</td>`,
+        )
       : ['<td class="num">–</td>', '<td class="num">–</td>', '<td class="num">–</td>'];
-    const late = cls.policy ? `<td class="num">${s.late ? `${formatPoints(s.late.adjusted)}` : '–'}</td><td class="num">${s.late ? `${s.late.daysLate} d, −${formatPoints(s.late.penaltyPercent)}%` : '–'}</td>` : '';
+    const late = cls.policy
+      ? `<td class="num">${s.late ? `${formatPoints(s.late.adjusted)}` : '–'}</td><td class="num">${s.late ? `${s.late.daysLate} d, −${formatPoints(s.late.penaltyPercent)}%` : '–'}</td>`
+      : '';
     return `<tr data-student="${html(s.id)}" data-status="${s.status}"><td>${link(s)}</td><td>${status(s)}</td><td class="num">${score(s, cls.lab.maxScore)}</td>${late}${cells.join('')}<td class="num">${s.attempts}</td></tr>`;
   });
   return [

@@ -4,7 +4,11 @@ import { attrs, properties, seconds, xmlText } from '../xml.js';
 import type { ClassResults, ClassStudent } from './model.js';
 
 function body(s: ScenarioResult): string {
-  const parts = [s.outcome === 'error' ? `Grader error (the grader, the lab or the infrastructure failed; not the student's doing):\n${s.message}` : s.message];
+  const parts = [
+    s.outcome === 'error'
+      ? `Grader error (the grader, the lab or the infrastructure failed; not the student's doing):\n${s.message}`
+      : s.message,
+  ];
   if (s.outcome === 'failed' && s.hint !== '') parts.push(`hint: ${s.hint}`);
   if (s.notes.length > 0) parts.push(s.notes.map((n) => `note: ${n}`).join('\n'));
   return parts.join('\n\n');
@@ -13,11 +17,21 @@ function body(s: ScenarioResult): string {
 function testcase(student: string, s: ScenarioResult): string[] {
   const lines = [
     `    <testcase${attrs({ classname: student, name: s.name, time: seconds(s.durationMs) })}>`,
-    ...properties('      ', { id: s.id, feature: s.feature, points: formatPoints(s.points), maxPoints: formatPoints(s.maxPoints), hidden: String(s.hidden), attempts: String(s.attempts) }),
+    ...properties('      ', {
+      id: s.id,
+      feature: s.feature,
+      points: formatPoints(s.points),
+      maxPoints: formatPoints(s.maxPoints),
+      hidden: String(s.hidden),
+      attempts: String(s.attempts),
+    }),
   ];
-  if (s.outcome === 'failed') lines.push(`      <failure${attrs({ message: s.message, type: 'failed' })}>${xmlText(body(s))}</failure>`);
-  if (s.outcome === 'error') lines.push(`      <error${attrs({ message: s.message, type: 'grader-error' })}>${xmlText(body(s))}</error>`);
-  if (s.outcome === 'skipped') lines.push(s.message === '' ? '      <skipped/>' : `      <skipped${attrs({ message: s.message })}/>`);
+  if (s.outcome === 'failed')
+    lines.push(`      <failure${attrs({ message: s.message, type: 'failed' })}>${xmlText(body(s))}</failure>`);
+  if (s.outcome === 'error')
+    lines.push(`      <error${attrs({ message: s.message, type: 'grader-error' })}>${xmlText(body(s))}</error>`);
+  if (s.outcome === 'skipped')
+    lines.push(s.message === '' ? '      <skipped/>' : `      <skipped${attrs({ message: s.message })}/>`);
   lines.push('    </testcase>');
   return lines;
 }

@@ -59,7 +59,12 @@ export function byId(a: string, b: string): number {
 }
 
 function fromStored(batch: BatchRecord, id: string, stored: StoredResult): ClassStudent {
-  const base = { id, attempts: stored.attempts, provenance: stored.provenance, ...(stored.result ? { result: stored.result } : {}) };
+  const base = {
+    id,
+    attempts: stored.attempts,
+    provenance: stored.provenance,
+    ...(stored.result ? { result: stored.result } : {}),
+  };
   const error = (reason: string): ClassStudent => ({ ...base, status: 'error', reason });
   if (stored.student !== id) return error(`results/${id}.json holds the result of "${stored.student}", not of "${id}"`);
   if (stored.status === 'error') return error(stored.reason?.trim() || 'grading failed; no reason was recorded');
@@ -67,7 +72,9 @@ function fromStored(batch: BatchRecord, id: string, stored: StoredResult): Class
   if (!result) return error('stored as graded but holds no grade');
   if (result.lab.id !== batch.lab.id) return error(`graded against lab ${result.lab.id}, not ${batch.lab.id}`);
   if (stored.provenance.labHash !== batch.lab.hash) {
-    return error(`graded against another version of the lab (lab hash ${shortHash(stored.provenance.labHash)}, this batch's is ${shortHash(batch.lab.hash)}): grade it again`);
+    return error(
+      `graded against another version of the lab (lab hash ${shortHash(stored.provenance.labHash)}, this batch's is ${shortHash(batch.lab.hash)}): grade it again`,
+    );
   }
   if (!result.complete) {
     return error(`the grade is incomplete: ${plural(result.counts.error, 'scenario')} ended in a grader error`);
@@ -90,7 +97,8 @@ export function assembleClass(batch: BatchRecord, entries: StoredEntry[]): Class
     );
   }
   for (const id of batch.students) {
-    if (!students.has(id)) students.set(id, { id, status: 'missing', reason: `not graded yet: no results/${id}.json`, attempts: 0 });
+    if (!students.has(id))
+      students.set(id, { id, status: 'missing', reason: `not graded yet: no results/${id}.json`, attempts: 0 });
   }
   return {
     lab: batch.lab,

@@ -26,28 +26,43 @@ async function readJson(file: string): Promise<unknown> {
 function batchProblems(data: unknown): string[] {
   if (!isObject(data)) return ['is not a JSON object'];
   const problems: string[] = [];
-  if (data['schemaVersion'] !== 1) problems.push(`schemaVersion is ${JSON.stringify(data['schemaVersion'])}, this kgrade reads 1`);
+  if (data['schemaVersion'] !== 1)
+    problems.push(`schemaVersion is ${JSON.stringify(data['schemaVersion'])}, this kgrade reads 1`);
   const lab = data['lab'];
-  if (!isObject(lab) || typeof lab['id'] !== 'string' || typeof lab['title'] !== 'string' || typeof lab['hash'] !== 'string' || typeof lab['maxScore'] !== 'number') {
+  if (
+    !isObject(lab) ||
+    typeof lab['id'] !== 'string' ||
+    typeof lab['title'] !== 'string' ||
+    typeof lab['hash'] !== 'string' ||
+    typeof lab['maxScore'] !== 'number'
+  ) {
     problems.push('lab must hold id, title, hash (strings) and maxScore (a number)');
   }
   if (typeof data['kgradeVersion'] !== 'string') problems.push('kgradeVersion must be a string');
   const students = data['students'];
-  if (!Array.isArray(students) || !students.every((s) => typeof s === 'string')) problems.push('students must be a list of ids');
-  else for (const s of students as string[]) if (!isSafeId(s)) problems.push(`student id ${JSON.stringify(s)} cannot be a file name`);
+  if (!Array.isArray(students) || !students.every((s) => typeof s === 'string'))
+    problems.push('students must be a list of ids');
+  else
+    for (const s of students as string[])
+      if (!isSafeId(s)) problems.push(`student id ${JSON.stringify(s)} cannot be a file name`);
   return problems;
 }
 
 function storedProblems(data: unknown, file: string): string[] {
   if (!isObject(data)) return ['is not a JSON object'];
   const problems: string[] = [];
-  if (data['schemaVersion'] !== 1) problems.push(`schemaVersion is ${JSON.stringify(data['schemaVersion'])}, this kgrade reads 1`);
+  if (data['schemaVersion'] !== 1)
+    problems.push(`schemaVersion is ${JSON.stringify(data['schemaVersion'])}, this kgrade reads 1`);
   if (typeof data['student'] !== 'string') problems.push('student must be a string');
-  if (data['status'] !== 'graded' && data['status'] !== 'error') problems.push(`status is ${JSON.stringify(data['status'])}, must be "graded" or "error"`);
+  if (data['status'] !== 'graded' && data['status'] !== 'error')
+    problems.push(`status is ${JSON.stringify(data['status'])}, must be "graded" or "error"`);
   if (data['reason'] !== undefined && typeof data['reason'] !== 'string') problems.push('reason must be a string');
   if (typeof data['attempts'] !== 'number') problems.push('attempts must be a number');
   const p = data['provenance'];
-  if (!isObject(p) || !['kgradeVersion', 'labHash', 'environment', 'submissionHash'].every((k) => typeof p[k] === 'string')) {
+  if (
+    !isObject(p) ||
+    !['kgradeVersion', 'labHash', 'environment', 'submissionHash'].every((k) => typeof p[k] === 'string')
+  ) {
     problems.push('provenance must hold kgradeVersion, labHash, environment and submissionHash (strings)');
   }
   if (data['result'] !== undefined) {
@@ -86,12 +101,16 @@ export async function readClassResults(dir: string): Promise<ClassResults> {
     batch = await readJson(batchFile);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new UsageError(`${dir}: no batch.json there: kgrade report DIR reads the output folder of kgrade batch (or kgrade merge)`, { cause: err });
+      throw new UsageError(
+        `${dir}: no batch.json there: kgrade report DIR reads the output folder of kgrade batch (or kgrade merge)`,
+        { cause: err },
+      );
     }
     throw new UsageError(`cannot read ${batchFile}: ${(err as Error).message}`, { cause: err });
   }
   const problems = batchProblems(batch);
-  if (problems.length > 0) throw new UsageError(`${batchFile} is not a batch record:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  if (problems.length > 0)
+    throw new UsageError(`${batchFile} is not a batch record:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   let names: string[];
   try {
     names = (await readdir(path.join(dir, 'results'), { withFileTypes: true }))

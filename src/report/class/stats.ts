@@ -69,7 +69,9 @@ export function passRates(cls: ClassResults): PassRate[] {
       }
       return { scenario, passed, graded, errors, rate: graded === 0 ? 0 : passed / graded, order };
     })
-    .sort((a, b) => (a.graded === 0) !== (b.graded === 0) ? (a.graded === 0 ? 1 : -1) : a.rate - b.rate || a.order - b.order);
+    .sort((a, b) =>
+      (a.graded === 0) !== (b.graded === 0) ? (a.graded === 0 ? 1 : -1) : a.rate - b.rate || a.order - b.order,
+    );
 }
 
 export interface HistogramBin {
@@ -94,7 +96,12 @@ export function scoreHistogram(cls: ClassResults): HistogramBin[] {
     for (let p = 0; p <= max; p += 1) bins.push({ label: formatPoints(p), from: p, to: p + 1, students: [] });
   } else {
     for (let i = 0; i < 10; i += 1) {
-      bins.push({ label: `${i * 10}–${i === 9 ? 100 : i * 10 + 9}%`, from: (max * i) / 10, to: (max * (i + 1)) / 10, students: [] });
+      bins.push({
+        label: `${i * 10}–${i === 9 ? 100 : i * 10 + 9}%`,
+        from: (max * i) / 10,
+        to: (max * (i + 1)) / 10,
+        students: [],
+      });
     }
   }
   for (const student of cls.students) {

@@ -12,7 +12,11 @@ function scenario(s: ScenarioResult): string[] {
   const feedback = feedbackOf(s);
   const tags = [
     s.course ? 'course check, no points' : '',
-    feedback === 'hidden' ? 'hidden from students until published' : feedback === 'message' ? 'students see the message only' : '',
+    feedback === 'hidden'
+      ? 'hidden from students until published'
+      : feedback === 'message'
+        ? 'students see the message only'
+        : '',
     s.attempts > 1 ? plural(s.attempts, 'attempt') : '',
   ]
     .filter((t) => t !== '')
@@ -27,16 +31,27 @@ function scenario(s: ScenarioResult): string[] {
     '</header>',
     `<div class="muted"><code>${html(s.id)}</code> · ${html(s.feature)}</div>`,
   ];
-  if (s.outcome === 'error') out.push("<p>The grader, the lab or the infrastructure failed here, not the submission: this scenario must be graded again.</p>");
+  if (s.outcome === 'error')
+    out.push(
+      '<p>The grader, the lab or the infrastructure failed here, not the submission: this scenario must be graded again.</p>',
+    );
   if (s.message !== '') out.push(`<pre class="message">${html(s.message)}</pre>`);
   if (s.hint !== '') out.push(`<p class="hint"><b>Hint:</b> ${html(s.hint)}</p>`);
   if (s.notes.length > 0) out.push('<ul class="notes">', ...s.notes.map((n) => `<li>${html(n)}</li>`), '</ul>');
   const seen = s.outcome === 'passed' ? '' : diagnosticsText(s.diagnostics);
-  if (seen !== '') out.push('<details class="diagnostics" open><summary>What the grader saw</summary>', `<pre>${html(seen)}</pre>`, '</details>');
+  if (seen !== '')
+    out.push(
+      '<details class="diagnostics" open><summary>What the grader saw</summary>',
+      `<pre>${html(seen)}</pre>`,
+      '</details>',
+    );
   if (s.steps.length > 0) {
     out.push(
       `<details><summary>${plural(s.steps.length, 'step')}</summary><ol class="steps">`,
-      ...s.steps.map((st) => `<li><span class="muted">[${html(st.status)}]</span> ${html(st.text)}${st.message ? `<pre>${html(st.message)}</pre>` : ''}</li>`),
+      ...s.steps.map(
+        (st) =>
+          `<li><span class="muted">[${html(st.status)}]</span> ${html(st.text)}${st.message ? `<pre>${html(st.message)}</pre>` : ''}</li>`,
+      ),
       '</ol></details>',
     );
   }
@@ -48,12 +63,21 @@ function provenance(student: ClassStudent): string[] {
   const rows: Array<[string, string]> = [['attempts', String(student.attempts)]];
   const p = student.provenance;
   if (p) {
-    rows.push(['kgrade', p.kgradeVersion], ['lab hash', p.labHash], ['environment', p.environment], ['submission hash', p.submissionHash]);
+    rows.push(
+      ['kgrade', p.kgradeVersion],
+      ['lab hash', p.labHash],
+      ['environment', p.environment],
+      ['submission hash', p.submissionHash],
+    );
   }
   const r = student.result;
   if (r) {
     rows.push(['graded', `${r.startedAt} to ${r.finishedAt} (${formatPoints(r.durationMs / 1000)} s)`]);
-    const env = [r.environment.provider, r.environment.image, r.environment.isolation ? `${r.environment.isolation} sandbox` : ''].filter((v) => v !== '');
+    const env = [
+      r.environment.provider,
+      r.environment.image,
+      r.environment.isolation ? `${r.environment.isolation} sandbox` : '',
+    ].filter((v) => v !== '');
     rows.push(['where', env.join(' · ')]);
   }
   return ['<dl class="provenance">', ...rows.map(([k, v]) => `<dt>${html(k)}</dt><dd>${html(v)}</dd>`), '</dl>'];
@@ -75,7 +99,9 @@ export function toStudentHtml(cls: ClassResults, student: ClassStudent): string 
     `<p class="muted">${html(cls.lab.id)}: ${html(cls.lab.title)}</p>`,
     headline,
     ...(student.late
-      ? [`<p class="late">Submitted ${html(student.late.submittedAt)}, due ${html(student.late.due)}: ${student.late.daysLate === 0 ? 'on time' : `${plural(student.late.daysLate, 'day')} late, −${formatPoints(student.late.penaltyPercent)}%`} · after the late policy <b>${formatPoints(student.late.adjusted)}</b> (raw ${formatPoints(student.late.raw)})</p>`]
+      ? [
+          `<p class="late">Submitted ${html(student.late.submittedAt)}, due ${html(student.late.due)}: ${student.late.daysLate === 0 ? 'on time' : `${plural(student.late.daysLate, 'day')} late, −${formatPoints(student.late.penaltyPercent)}%`} · after the late policy <b>${formatPoints(student.late.adjusted)}</b> (raw ${formatPoints(student.late.raw)})</p>`,
+        ]
       : []),
     ...(cls.similarity?.pairs ?? [])
       .filter((p) => p.a === student.id || p.b === student.id)
@@ -85,13 +111,22 @@ export function toStudentHtml(cls: ClassResults, student: ClassStudent): string 
       }),
     ...regradeDiffs(cls)
       .filter((d) => d.student === student.id)
-      .map((d) => `<p class="regrade">Regraded: ${formatPoints(d.oldScore)} → ${d.newScore === undefined ? '–' : formatPoints(d.newScore)} against a changed lab; ${d.changed.length === 0 ? 'no scenario changed' : `changed: ${d.changed.map((c) => html(c.name)).join(', ')}`}</p>`),
+      .map(
+        (d) =>
+          `<p class="regrade">Regraded: ${formatPoints(d.oldScore)} → ${d.newScore === undefined ? '–' : formatPoints(d.newScore)} against a changed lab; ${d.changed.length === 0 ? 'no scenario changed' : `changed: ${d.changed.map((c) => html(c.name)).join(', ')}`}</p>`,
+      ),
     '</header>',
     ...provenance(student),
   ];
   if (r) {
-    if (student.status !== 'graded') body.push('<p class="caption">What the grade got before it stopped: a partial result, not a final one.</p>');
-    body.push('<section id="scenarios">', `<h2>Scenarios (${r.scenarios.length})</h2>`, ...r.scenarios.flatMap(scenario), '</section>');
+    if (student.status !== 'graded')
+      body.push('<p class="caption">What the grade got before it stopped: a partial result, not a final one.</p>');
+    body.push(
+      '<section id="scenarios">',
+      `<h2>Scenarios (${r.scenarios.length})</h2>`,
+      ...r.scenarios.flatMap(scenario),
+      '</section>',
+    );
   }
   return page(`${student.id}: ${cls.lab.id}`, body);
 }

@@ -9,7 +9,14 @@ const n = (v: number): string => String(Number(v.toFixed(1)));
 /** Hangul, CJK and other wide characters take about two columns of a Latin font. */
 function width(ch: string): number {
   const c = ch.codePointAt(0) ?? 0;
-  return (c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0xa4cf) || (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) || (c >= 0xff00 && c <= 0xff60) || c >= 0x1f300 ? 2 : 1;
+  return (c >= 0x1100 && c <= 0x115f) ||
+    (c >= 0x2e80 && c <= 0xa4cf) ||
+    (c >= 0xac00 && c <= 0xd7a3) ||
+    (c >= 0xf900 && c <= 0xfaff) ||
+    (c >= 0xff00 && c <= 0xff60) ||
+    c >= 0x1f300
+    ? 2
+    : 1;
 }
 
 /** The text cut to about `columns` columns, with an ellipsis when cut. */
@@ -53,7 +60,8 @@ export function histogramSvg(bins: HistogramBin[], maxScore: number): string {
     `<title id="histogram-title">Score distribution: ${plural(total, 'graded student')}, scores out of ${html(formatPoints(maxScore))}</title>`,
     '<g class="grid">',
     ...ticks(most).map(
-      (t) => `<line x1="${left}" x2="${W - right}" y1="${n(y(t))}" y2="${n(y(t))}"/><text class="tick" x="${left - 8}" y="${n(y(t) + 4)}" text-anchor="end">${t}</text>`,
+      (t) =>
+        `<line x1="${left}" x2="${W - right}" y1="${n(y(t))}" y2="${n(y(t))}"/><text class="tick" x="${left - 8}" y="${n(y(t) + 4)}" text-anchor="end">${t}</text>`,
     ),
     '</g>',
     '<g class="bars">',
@@ -65,8 +73,13 @@ export function histogramSvg(bins: HistogramBin[], maxScore: number): string {
     lines.push(
       `<rect class="bar" x="${n(x)}" y="${n(top + plotH - h)}" width="${n(slot * 0.8)}" height="${n(h)}" data-bin="${html(b.label)}" data-count="${count}"><title>${html(b.label)}: ${plural(count, 'student')}</title></rect>`,
     );
-    if (count > 0) lines.push(`<text class="count" x="${n(x + slot * 0.4)}" y="${n(top + plotH - h - 6)}" text-anchor="middle">${count}</text>`);
-    lines.push(`<text class="bin" x="${n(x + slot * 0.4)}" y="${n(top + plotH + 18)}" text-anchor="middle">${html(b.label)}</text>`);
+    if (count > 0)
+      lines.push(
+        `<text class="count" x="${n(x + slot * 0.4)}" y="${n(top + plotH - h - 6)}" text-anchor="middle">${count}</text>`,
+      );
+    lines.push(
+      `<text class="bin" x="${n(x + slot * 0.4)}" y="${n(top + plotH + 18)}" text-anchor="middle">${html(b.label)}</text>`,
+    );
   });
   lines.push(
     '</g>',
@@ -103,7 +116,8 @@ export function passRateSvg(rates: PassRate[]): string {
     const value =
       r.graded === 0
         ? 'no outcome yet'
-        : `${Math.round(r.rate * 100)}% · ${r.passed}/${r.graded} passed` + (r.errors > 0 ? ` · ${plural(r.errors, 'grader error')}` : '');
+        : `${Math.round(r.rate * 100)}% · ${r.passed}/${r.graded} passed` +
+          (r.errors > 0 ? ` · ${plural(r.errors, 'grader error')}` : '');
     lines.push(
       `<g class="row" data-scenario="${html(r.scenario.id)}">`,
       `<title>${html(name)} (${html(r.scenario.id)}): ${html(value)}</title>`,
@@ -119,7 +133,9 @@ export function passRateSvg(rates: PassRate[]): string {
 }
 
 /** Each scenario's discrimination as a bar from the middle line (0): right and green when positive, left and red when negative. */
-export function discriminationSvg(items: Array<{ id: string; name: string; discrimination: number | null; flagged: boolean }>): string {
+export function discriminationSvg(
+  items: Array<{ id: string; name: string; discrimination: number | null; flagged: boolean }>,
+): string {
   const W = 1100;
   const row = 30;
   const top = 8;

@@ -14,7 +14,8 @@ import { regradeDiffs } from './regrade.js';
 
 /** Every file of the class report, by path relative to the report folder ("/"-separated), in a stable order. */
 export function classReportFiles(cls: ClassResults, roster?: RosterRecord): Map<string, string> {
-  for (const s of cls.students) if (!isSafeId(s.id)) throw new Error(`student id ${JSON.stringify(s.id)} cannot be a file name`);
+  for (const s of cls.students)
+    if (!isSafeId(s.id)) throw new Error(`student id ${JSON.stringify(s.id)} cannot be a file name`);
   const files = new Map<string, string>([
     ['index.html', toClassIndexHtml(cls)],
     ['gradebook.csv', toGradebookCsv(cls)],
@@ -35,7 +36,8 @@ async function names(dir: string): Promise<string[]> {
   try {
     return await readdir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return [];
     throw err;
   }
 }
@@ -43,7 +45,8 @@ async function names(dir: string): Promise<string[]> {
 /** The files an earlier report wrote for students no longer in the class; nothing else is touched. */
 async function removeStale(outDir: string, files: Map<string, string>): Promise<void> {
   for (const name of await names(path.join(outDir, 'students'))) {
-    if (name.endsWith('.html') && !files.has(`students/${name}`)) await rm(path.join(outDir, 'students', name), { force: true });
+    if (name.endsWith('.html') && !files.has(`students/${name}`))
+      await rm(path.join(outDir, 'students', name), { force: true });
   }
   for (const name of await names(path.join(outDir, 'gradescope'))) {
     if (files.has(`gradescope/${name}/results.json`)) continue;

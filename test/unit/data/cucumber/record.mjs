@@ -18,9 +18,21 @@ const sources = { defaultDialect: 'en', paths: ['features'], names: [], tagExpre
 const environment = { cwd: dir, stdout: new Writable({ write: (_c, _e, cb) => cb() }), stderr: process.stderr };
 const support = await loadSupport({ sources, support: { importPaths: [path.join(dir, 'steps.mjs')] } }, environment);
 
-for (const [file, dryRun] of [['run.ndjson', false], ['dry-run.ndjson', true]]) {
+for (const [file, dryRun] of [
+  ['run.ndjson', false],
+  ['dry-run.ndjson', true],
+]) {
   const lines = [];
-  const runtime = { dryRun, failFast: false, filterStacktraces: true, parallel: 0, retry: 0, retryTagFilter: '', strict: true, worldParameters: {} };
+  const runtime = {
+    dryRun,
+    failFast: false,
+    filterStacktraces: true,
+    parallel: 0,
+    retry: 0,
+    retryTagFilter: '',
+    strict: true,
+    worldParameters: {},
+  };
   const { success } = await runCucumber(
     { sources, support, runtime, formats: { stdout: 'summary', publish: false, files: {}, options: {} } },
     environment,

@@ -22,7 +22,8 @@ Then('it succeeds', function () {
 });
 
 Then('its output is {string}', function (wanted) {
-  if (this.output !== wanted) throw new SubmissionAssertionError(`expected the output "${wanted}", saw "${this.output}"`);
+  if (this.output !== wanted)
+    throw new SubmissionAssertionError(`expected the output "${wanted}", saw "${this.output}"`);
 });
 
 Then("the grader's own code throws a TypeError", function () {
