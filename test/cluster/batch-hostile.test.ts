@@ -110,7 +110,9 @@ test("each hostile manifest loses the pod's points with a message that says why"
 
 test("each route across namespaces is refused: the student's failed, with the API server's (or the intake's) reason", async () => {
   const why: Record<string, RegExp> = {
-    'h-externalip': /Service hostile from pod\.yaml: the API server refused it: HTTP 422: .*externalIPs is refused/,
+    // kind's API server refuses it for every namespace first (DenyServiceExternalIPs); elsewhere kgrade's policy does
+    'h-externalip':
+      /Service hostile from pod\.yaml: the API server refused it: HTTP (422: .*externalIPs is refused|403: .*Use of external IPs is denied by admission control)/,
     'h-nodeport': /HTTP 422: .*NodePort Service .*this lab does not allow it/,
     'h-endpoints': /kind Endpoints is not one a submission may create/,
     'h-finalizer': /HTTP 422: .*metadata\.finalizers example\.com\/hold refused/,
