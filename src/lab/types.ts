@@ -33,7 +33,7 @@ export interface VerifyOptions {
   repeat?: number;
 }
 
-export const DEFAULT_VERIFY_REPEAT = 3;
+export const DEFAULT_VERIFY_REPEAT = 2;
 
 /** The cgroup version a lab's checks assume. */
 export type CgroupPin = 'v1' | 'v2' | 'either';
