@@ -43,7 +43,8 @@ fail=0
 todo=0
 declare -a problems=()
 
-say() { printf '\n== %s\n' "$*"; }
+# A stage's header, with the time into the run it starts at: the stages' costs read off the log.
+say() { printf '\n== %s  [%d s]\n' "$*" "$((SECONDS - T0))"; }
 
 # Adds the "# pass N" / "# fail N" / "# todo N" totals of a TAP file to the counters.
 count_tap() {

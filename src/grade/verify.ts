@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { WorldParameters } from '../cucumber/parameters.js';
 import type { Isolation } from '../env/sandbox/index.js';
 import { DEFAULT_VERIFY_REPEAT, type Lab } from '../lab/types.js';
+import { Budget } from './budget.js';
 import { gradeSubmission } from './grade.js';
 import type { GradeResult } from './model.js';
 
@@ -110,41 +111,45 @@ export async function verifyLab(
     })),
   ];
   const chosen = opts.cases ? all.filter((c) => opts.cases?.includes(c.label) || opts.cases?.includes(c.name)) : all;
-  const verdicts: CaseVerdict[] = [];
-  for (const { name, kind, dir, label } of chosen) {
+  // The cases are graded side by side, their scenarios drawing on one budget of `jobs` slots, as a
+  // batch grades students; a lab whose scenarios disturb the whole cluster grades one case at a time.
+  const jobs = Math.max(1, opts.jobs ?? 1);
+  const scenarios = new Budget(jobs);
+  const cases = new Budget(lab.disruptive ? 1 : jobs);
+  const side = chosen.length > 1 && !lab.disruptive && jobs > 1;
+  const one = async ({ name, kind, dir, label }: (typeof chosen)[number]): Promise<CaseVerdict> => {
     opts.log(`${lab.id}: grading ${label}`);
-    const graded = await gradeSubmission(lab, dir, {
+    // Side by side, a case's lines are held back and printed together when it ends.
+    const held: string[] = [];
+    const log = side ? (line: string) => held.push(line) : opts.log;
+    const common = {
       nodeImage: opts.nodeImage,
-      log: opts.log,
+      log,
+      budget: scenarios,
       ...(opts.isolation ? { isolation: opts.isolation } : {}),
       ...(opts.jobs ? { jobs: opts.jobs } : {}),
       ...(opts.cluster ? { cluster: opts.cluster } : {}),
-    });
+    };
+    const graded = await gradeSubmission(lab, dir, common);
     const rounds: GradeResult[] = [];
     const races = lab.scenarios.filter((s) => s.races);
     const repeat = lab.verify.repeat ?? DEFAULT_VERIFY_REPEAT;
     if (kind !== 'wrong' && races.length) {
       for (let round = 2; round <= repeat; round++) {
-        opts.log(
+        log(
           `${lab.id}: grading ${label} again (round ${round} of ${repeat}), its @races scenarios: ${races.map((s) => `"${s.name}"`).join(', ')}`,
         );
-        const again = await gradeSubmission(lab, dir, {
-          nodeImage: opts.nodeImage,
-          log: opts.log,
-          only: races,
-          ...(opts.isolation ? { isolation: opts.isolation } : {}),
-          ...(opts.jobs ? { jobs: opts.jobs } : {}),
-          ...(opts.cluster ? { cluster: opts.cluster } : {}),
-        });
+        const again = await gradeSubmission(lab, dir, { ...common, only: races });
         rounds.push(again.result);
       }
     }
+    if (side) opts.log([`${lab.id}: ${label} graded`, ...held].join('\n'));
     const judged = judgeCase(lab, name, graded.result, kind);
     const flaky = judgeRounds(graded.result, rounds);
     const mismatch = flaky && judged.mismatch ? `${judged.mismatch}; ${flaky}` : (flaky ?? judged.mismatch);
     const verdict: CaseVerdict = { ...judged, ...(mismatch ? { mismatch } : {}), result: graded.result, rounds };
-    verdicts.push(verdict);
     await opts.onGraded?.(verdict);
-  }
-  return verdicts;
+    return verdict;
+  };
+  return Promise.all(chosen.map((c) => cases.run(() => one(c))));
 }
