@@ -1,7 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { WorldParameters } from '../cucumber/parameters.js';
-import type { Isolation } from '../env/sandbox/index.js';
+import type { EnvironmentParameters } from '../env/environments/index.js';
 import { DEFAULT_VERIFY_REPEAT, type Lab } from '../lab/types.js';
 import { gradeSubmission } from './grade.js';
 import type { GradeResult } from './model.js';
@@ -85,9 +84,7 @@ async function folders(dir: string): Promise<string[]> {
 export async function verifyLab(
   lab: Lab,
   opts: {
-    nodeImage: string;
-    cluster?: WorldParameters['cluster'];
-    isolation?: Isolation;
+    environment: EnvironmentParameters;
     jobs?: number;
     log: (line: string) => void;
     cases?: string[];
@@ -114,11 +111,9 @@ export async function verifyLab(
   for (const { name, kind, dir, label } of chosen) {
     opts.log(`${lab.id}: grading ${label}`);
     const graded = await gradeSubmission(lab, dir, {
-      nodeImage: opts.nodeImage,
+      environment: opts.environment,
       log: opts.log,
-      ...(opts.isolation ? { isolation: opts.isolation } : {}),
       ...(opts.jobs ? { jobs: opts.jobs } : {}),
-      ...(opts.cluster ? { cluster: opts.cluster } : {}),
     });
     const rounds: GradeResult[] = [];
     const races = lab.scenarios.filter((s) => s.races);
@@ -129,12 +124,10 @@ export async function verifyLab(
           `${lab.id}: grading ${label} again (round ${round} of ${repeat}), its @races scenarios: ${races.map((s) => `"${s.name}"`).join(', ')}`,
         );
         const again = await gradeSubmission(lab, dir, {
-          nodeImage: opts.nodeImage,
+          environment: opts.environment,
           log: opts.log,
           only: races,
-          ...(opts.isolation ? { isolation: opts.isolation } : {}),
           ...(opts.jobs ? { jobs: opts.jobs } : {}),
-          ...(opts.cluster ? { cluster: opts.cluster } : {}),
         });
         rounds.push(again.result);
       }

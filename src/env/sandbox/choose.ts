@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { GraderError } from '../../errors.js';
 import type { CgroupPin } from '../../lab/types.js';
-import type { Isolation } from './index.js';
+import { DEFAULT_ISOLATION, type Isolation } from './index.js';
 
 export type CgroupVersion = 'v1' | 'v2';
 
@@ -32,7 +32,7 @@ export function chooseIsolation(
 ): Isolation {
   const mismatched = labs.filter((l) => l.pin !== 'either' && l.pin !== hostVersion);
   const first = mismatched[0];
-  if (explicit === 'vm' || !first) return explicit ?? 'userns';
+  if (explicit === 'vm' || !first) return explicit ?? DEFAULT_ISOLATION;
   const asks = `lab ${first.id} assumes cgroup ${first.pin} (lab.yaml kernel.cgroup) and this host runs cgroup ${hostVersion}`;
   if (explicit) {
     throw new GraderError(

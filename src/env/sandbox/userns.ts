@@ -328,8 +328,6 @@ async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
 
 export const usernsRuntime: SandboxRuntime = {
   isolation: 'userns',
-  boundary:
-    'a user namespace (runc): root inside is an unprivileged uid range on the grading host, with private mount, PID, network, UTS, IPC and cgroup namespaces and no host devices',
 
   start: startUserns,
 

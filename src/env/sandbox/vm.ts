@@ -12,7 +12,7 @@ import { LIMITS, prepareNode } from './node-setup.js';
 import { hostCgroupVersion, type CgroupVersion } from './choose.js';
 import { AgentConnection } from './vm-agent.js';
 import { listedVmCgroups, makeVmCgroup, removeVmCgroup } from './vm-cgroups.js';
-import { vmImages, type VmImages } from './vm-images.js';
+import { ensureVmImages, vmImages, type VmImages } from './vm-images.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const OUTPUT_CAP = 1024 * 1024;
@@ -440,8 +440,8 @@ function forget(name: string): void {
 
 export const vmRuntime: SandboxRuntime = {
   isolation: 'vm',
-  boundary:
-    'a virtual machine with its own kernel (qemu, microvm): the host sees only an unprivileged qemu process under its seccomp filter, in a cgroup of its own, with no network device',
+  prepare: ensureVmImages,
+  kernelRelease: () => vmImages().kernelRelease,
 
   start: startVm,
 
