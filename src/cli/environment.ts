@@ -11,8 +11,8 @@ import { log } from './output.js';
 
 export { providerFor } from '../env/cluster/select.js';
 
-/** A list of names as a sentence: "a, b or c". */
-const either = (names: readonly string[]) => names.join(', ').replace(/, ([^,]*)$/, ' or $1');
+/** A list of names as the option's messages give it: "a or b or c". */
+const either = (names: readonly string[]) => names.join(' or ');
 
 /** Each entry of a registry as a line of an option's help: its name, then what it is. */
 function entries(table: Record<string, { help: string }>, suffix: (name: string) => string = () => ''): string {
