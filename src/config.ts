@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from './errors.js';
-import { ISOLATIONS, type Isolation } from './env/sandbox/index.js';
+import { DEFAULT_ISOLATION, ISOLATIONS, isIsolation, type Isolation } from './env/sandbox/index.js';
 
 /*
  * The one place that reads kgrade's environment variables; README.md's
@@ -52,20 +52,19 @@ export function stateDir(): string {
   return setting('KGRADE_STATE') ?? '/run/kgrade';
 }
 
-/** How a sandbox is kept apart from the grading host: KGRADE_ISOLATION, userns (default), privileged or vm. */
+/** How a sandbox is kept apart from the grading host: KGRADE_ISOLATION, a runtime's name (src/env/sandbox/index.ts), default userns. */
 export function isolation(): IsolationSetting {
-  return isolationSetting() ?? 'userns';
+  return isolationSetting() ?? DEFAULT_ISOLATION;
 }
 
 /** KGRADE_ISOLATION when it is set (checked), else undefined: the lab's kernel pin then chooses. */
 export function isolationSetting(): IsolationSetting | undefined {
   const raw = setting('KGRADE_ISOLATION');
   if (raw === undefined) return undefined;
-  const known: readonly string[] = ISOLATIONS;
-  if (!known.includes(raw)) {
+  if (!isIsolation(raw)) {
     throw new UsageError(`KGRADE_ISOLATION=${raw}: must be ${ISOLATIONS.join(', ').replace(/, ([^,]*)$/, ' or $1')}`);
   }
-  return raw as Isolation;
+  return raw;
 }
 
 /** The host uid and gid a VM sandbox's qemu runs as once started: KGRADE_VM_UID, default 99999. */

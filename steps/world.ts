@@ -9,9 +9,9 @@ import {
 } from '@cucumber/cucumber';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as k8s from '../src/vendor/kubernetes-client.js';
-import { GraderError, LabError } from '../src/errors.js';
-import type { ClusterNode } from '../src/env/cluster/provider.js';
-import { providerFor } from '../src/env/cluster/select.js';
+import { LabError } from '../src/errors.js';
+import type { ScenarioNode } from '../src/env/environment.js';
+import { environmentOf } from '../src/env/environments/index.js';
 import { loadKubeConfig } from '../src/kube/client.js';
 import { createSubmissionNamespace, deleteNamespaceLater, type SubmissionNamespace } from '../src/kube/namespace.js';
 import { readSubmissionPod } from '../src/kube/pod-node.js';
@@ -19,8 +19,6 @@ import { DIAGNOSTICS_MEDIA_TYPE, NOTE_MEDIA_TYPE, type WorldParameters } from '.
 import { bound, commandTail } from '../src/grade/diagnostics.js';
 import type { Diagnostics } from '../src/grade/model.js';
 import { readNamespaceDiagnostics } from '../src/kube/diagnostics.js';
-import { startSandbox, type Sandbox } from '../src/env/sandbox/index.js';
-import { SUBMISSION_DIR } from '../src/env/script.js';
 import type { ExecResult, Node } from '../src/env/node.js';
 import type { TestHost } from '../src/env/testhost.js';
 import type { AppliedObject } from '../src/kube/apply.js';
@@ -39,10 +37,10 @@ export interface LastRun extends Pick<ExecResult, 'code' | 'stdout' | 'stderr' |
 }
 
 export class KgradeWorld extends World<WorldParameters> {
-  private sandbox?: Promise<Sandbox>;
   private ns?: Promise<SubmissionNamespace>;
   private adminConfig?: k8s.KubeConfig;
-  private readonly clusterNodes = new Map<string, Promise<ClusterNode>>();
+  /** The scenario's nodes, made or reached on first use: '' is its own, a name a cluster's node. */
+  private readonly nodes = new Map<string, Promise<ScenarioNode>>();
   last?: LastRun;
   /** The student's script's last run in this scenario (also `last` until another command runs). */
   lastScript?: LastRun;
@@ -65,35 +63,31 @@ export class KgradeWorld extends World<WorldParameters> {
    * The scenario's node. Sandbox labs: a fresh sandbox holding a copy of the
    * submission, started on first use. Cluster labs: the cluster's first node.
    */
-  node(): Promise<Node> {
-    if (this.parameters.cluster) return this.firstClusterNode();
-    return this.sandboxNode();
-  }
-
-  private async firstClusterNode(): Promise<Node> {
-    const nodes = await this.admin().makeApiClient(k8s.CoreV1Api).listNode();
-    const name = nodes.items[0]?.metadata?.name;
-    if (!name) throw new GraderError('the cluster has no nodes');
-    return this.clusterNode(name);
+  async node(): Promise<Node> {
+    return (await this.environmentNode('')).node;
   }
 
   /** A cluster node by name, reached through the cluster's provider; released after the scenario. */
-  clusterNode(name: string): Promise<ClusterNode> {
-    const cluster = this.parameters.cluster;
-    if (!cluster) throw new LabError('this step needs a cluster lab (environment: cluster)');
-    let n = this.clusterNodes.get(name);
+  async clusterNode(name: string): Promise<Node> {
+    return (await this.environmentNode(name)).node;
+  }
+
+  private environmentNode(name: string): Promise<ScenarioNode> {
+    let n = this.nodes.get(name);
     if (!n) {
-      n = providerFor(cluster).node(name);
-      this.clusterNodes.set(name, n);
+      const p = this.parameters;
+      const scenario = { runId: p.runId, labId: p.labId, submissionDir: p.submissionDir };
+      n = environmentOf(p.environment).node(p.environment, scenario, name === '' ? undefined : name);
+      this.nodes.set(name, n);
     }
     return n;
   }
 
   /** The kubeconfig of the cluster, with the grader's own (admin) rights. */
   admin(): k8s.KubeConfig {
-    const cluster = this.parameters.cluster;
-    if (!cluster) throw new LabError('this step needs a cluster lab (environment: cluster)');
-    this.adminConfig ??= loadKubeConfig(cluster);
+    const env = this.parameters.environment;
+    if (env.kind !== 'cluster') throw new LabError('this step needs a cluster lab (environment: cluster)');
+    this.adminConfig ??= loadKubeConfig(env);
     return this.adminConfig;
   }
 
@@ -115,24 +109,6 @@ export class KgradeWorld extends World<WorldParameters> {
   async submissionPod(name: string): Promise<k8s.V1Pod> {
     const ns = await this.namespace();
     return readSubmissionPod(this.admin(), ns.name, name);
-  }
-
-  private sandboxNode(): Promise<Node> {
-    this.sandbox ??= (async () => {
-      const n = await startSandbox(this.parameters.isolation, {
-        image: this.parameters.nodeImage,
-        runId: this.parameters.runId,
-        purpose: this.parameters.labId,
-        ...(this.parameters.cgroup ? { cgroup: this.parameters.cgroup } : {}),
-      });
-      if (this.parameters.submissionDir) {
-        await n.exec(['mkdir', '-p', SUBMISSION_DIR]);
-        // the trailing /. copies the folder's content, not the folder
-        await n.copyIn(`${this.parameters.submissionDir}/.`, SUBMISSION_DIR);
-      }
-      return n;
-    })();
-    return this.sandbox;
   }
 
   /** Replaces {{name}} with a value the scenario recorded earlier (a PID, a marker, an address). */
@@ -173,7 +149,7 @@ export class KgradeWorld extends World<WorldParameters> {
     };
     if (this.lastScript) d.script = take(this.lastScript);
     if (this.last && this.last !== this.lastScript) d.command = take(this.last);
-    const ns = this.parameters.cluster && this.ns ? await this.ns.catch(() => undefined) : undefined;
+    const ns = this.ns ? await this.ns.catch(() => undefined) : undefined;
     if (ns) {
       const stop = new AbortController();
       const late = sleep(DIAGNOSE_MS, undefined, { signal: stop.signal }).catch(() => undefined);
@@ -197,22 +173,18 @@ export class KgradeWorld extends World<WorldParameters> {
   }
 
   async dispose(): Promise<void> {
-    for (const pending of this.clusterNodes.values()) {
+    const nodes = [...this.nodes.values()];
+    this.nodes.clear();
+    for (const pending of nodes) {
       const n = await pending.catch(() => undefined);
-      await n?.release();
+      await n?.dispose();
     }
-    this.clusterNodes.clear();
     if (this.ns) {
       const ns = await this.ns.catch(() => undefined);
       this.ns = undefined;
       // Deletion accepted before the grade is final: gradeSubmission waits for that.
       if (ns) deleteNamespaceLater(this.admin(), ns.name);
     }
-    if (!this.sandbox) return;
-    const pending = this.sandbox;
-    this.sandbox = undefined;
-    const node = await pending.catch(() => undefined);
-    await node?.destroy();
   }
 }
 

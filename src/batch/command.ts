@@ -1,9 +1,7 @@
 import path from 'node:path';
-import type { WorldParameters } from '../cucumber/parameters.js';
-import type { Isolation } from '../env/sandbox/index.js';
+import { environmentOf, type EnvironmentParameters } from '../env/environments/index.js';
 import { mergeShards } from './merge.js';
 import { Progress } from './progress.js';
-import { environmentOf } from './provenance.js';
 import { runBatch, type BatchOutcome, type BatchPlan } from './run.js';
 import { formatShard } from './shard.js';
 
@@ -32,24 +30,22 @@ function summarize(outcome: BatchOutcome, out: string, log: (line: string) => vo
 export async function gradeClass(
   plan: BatchPlan,
   opts: {
-    nodeImage: string;
-    isolation: Isolation;
+    environment: EnvironmentParameters;
     jobs: number;
-    cluster?: WorldParameters['cluster'];
     regrade: boolean;
     log: (line: string) => void;
   },
 ): Promise<BatchOutcome> {
-  const environment = await environmentOf(opts);
+  const provenance = await environmentOf(opts.environment).provenance(opts.environment);
   const shard = plan.shard ? `, shard ${formatShard(plan.shard)} of a roster of ${plan.rosterSize}` : '';
   opts.log(
-    `kgrade: batch of ${plan.students.length} student(s)${shard} against ${plan.lab.id} (${plan.lab.maxScore} points), ${opts.jobs} at a time, in ${environment}`,
+    `kgrade: batch of ${plan.students.length} student(s)${shard} against ${plan.lab.id} (${plan.lab.maxScore} points), ${opts.jobs} at a time, in ${provenance}`,
   );
   if (plan.ignored.length)
     opts.log(`kgrade: not a submission (no folder, .zip or .tar.gz), not graded: ${plan.ignored.join(', ')}`);
   const tty = process.stdout.isTTY === true;
   const progress = new Progress({ tty, out: process.stdout, total: plan.students.length });
-  const outcome = await runBatch(plan, { ...opts, environment, progress });
+  const outcome = await runBatch(plan, { ...opts, provenance, progress });
   summarize(outcome, plan.out, opts.log);
   return outcome;
 }

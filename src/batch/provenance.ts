@@ -2,18 +2,15 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { WorldParameters } from '../cucumber/parameters.js';
-import { docker } from '../env/docker.js';
-import type { Isolation } from '../env/sandbox/index.js';
 import type { Lab } from '../lab/types.js';
 import { REPO_ROOT } from '../paths.js';
 import { byId } from './shard.js';
 
 /**
  * What produced a result (src/batch/records.ts's Provenance): kgrade's version, the lab's content,
- * where it ran, and the submission's content. The hashes are sha256 over sorted paths and
- * contents, so they do not depend on the order a file system lists a folder in, on timestamps or
- * on where the folder is.
+ * where it ran (its environment's provenance line, src/env/environments/), and the submission's
+ * content. The hashes are sha256 over sorted paths and contents, so they do not depend on the
+ * order a file system lists a folder in, on timestamps or on where the folder is.
  */
 
 /** One file of a hashed tree: its path (with /), what it is, and its content's sha256. */
@@ -96,32 +93,4 @@ export async function kgradeVersion(): Promise<string> {
       'unknown',
   );
   return version;
-}
-
-/**
- * Where the batch grades, in one line: for sandbox labs the node image (with its image id) and the
- * isolation; for cluster labs the cluster and its Kubernetes version.
- */
-export async function environmentOf(opts: {
-  nodeImage: string;
-  isolation: Isolation;
-  cluster?: WorldParameters['cluster'];
-}): Promise<string> {
-  if (opts.cluster) {
-    const { loadKubeConfig } = await import('../kube/client.js');
-    const k8s = await import('../vendor/kubernetes-client.js');
-    let server = 'version unknown';
-    try {
-      const v = await loadKubeConfig(opts.cluster).makeApiClient(k8s.VersionApi).getCode();
-      server = `kubernetes ${v.gitVersion}`;
-    } catch (err) {
-      server = `kubernetes version unknown (${(err as Error).message.split('\n')[0]})`;
-    }
-    return `cluster ${opts.cluster.provider}:${opts.cluster.context} ${server}`;
-  }
-  const r = await docker(['image', 'inspect', '--format', '{{.Id}}', opts.nodeImage], { timeoutMs: 30_000 }).catch(
-    () => undefined,
-  );
-  const id = r?.code === 0 ? ` (${r.stdout.trim()})` : '';
-  return `sandbox ${opts.nodeImage}${id} isolation ${opts.isolation}`;
 }

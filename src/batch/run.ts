@@ -1,9 +1,8 @@
 import { appendFile, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { WorldParameters } from '../cucumber/parameters.js';
 import { alive, trackPath, untrackPath } from '../env/reaper.js';
-import type { Isolation } from '../env/sandbox/index.js';
+import type { EnvironmentParameters } from '../env/environments/index.js';
 import { UsageError } from '../errors.js';
 import { Budget } from '../grade/budget.js';
 import type { GradeResult } from '../grade/model.js';
@@ -122,14 +121,12 @@ export async function planBatch(opts: {
 }
 
 export interface BatchOptions {
-  nodeImage: string;
-  isolation: Isolation;
+  environment: EnvironmentParameters;
   jobs: number;
-  cluster?: WorldParameters['cluster'];
   /** Grade every student again, whatever is stored. */
   regrade: boolean;
-  /** Where it grades, for the provenance (provenance.ts's environmentOf). */
-  environment: string;
+  /** Where it grades, for the provenance (the environment's provenance line). */
+  provenance: string;
   progress: Progress;
   log: (line: string) => void;
   retryDelaysMs?: number[];
@@ -298,11 +295,9 @@ class BatchRun {
       let result: GradeResult;
       try {
         ({ result } = await gradeSubmission(this.plan.lab, dir, {
-          nodeImage: this.opts.nodeImage,
-          isolation: this.opts.isolation,
+          environment: this.opts.environment,
           jobs: this.opts.jobs,
           budget: this.scenarios,
-          ...(this.opts.cluster ? { cluster: this.opts.cluster } : {}),
           log: (l) => lines.push(l),
         }));
       } catch (err) {
@@ -401,7 +396,7 @@ class BatchRun {
         provenance: {
           kgradeVersion: this.plan.kgradeVersion,
           labHash: this.plan.labHash,
-          environment: this.opts.environment,
+          environment: this.opts.provenance,
           submissionHash: a.submissionHash,
         },
         ...(a.result ? { result: a.result } : {}),
@@ -467,7 +462,7 @@ export async function runBatch(plan: BatchPlan, opts: BatchOptions): Promise<Bat
         students: ids,
         startedAt,
         finishedAt,
-        environment: opts.environment,
+        environment: opts.provenance,
       });
     await writeBatchRecord(out, record());
     await writeRosterRecord(out, plan.roster);

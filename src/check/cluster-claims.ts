@@ -3,9 +3,11 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ScenarioRun, WorldParameters } from '../cucumber/parameters.js';
+import type { ClusterParameters } from '../env/environments/cluster.js';
 import { LabError } from '../errors.js';
 import { finishNamespaceDeletions } from '../kube/namespace.js';
-import { parseFeature, scannerProblems } from '../lab/load.js';
+import { scannerProblems } from '../lab/course-checks.js';
+import { parseFeature } from '../lab/load.js';
 import type { Lab, ScenarioDef } from '../lab/types.js';
 import { REPO_ROOT } from '../paths.js';
 import { claimId, type Claim } from '../scan/claim.js';
@@ -84,7 +86,7 @@ export function uncheckedClaims(labs: Lab[], reason: string): Claim[] {
  */
 export async function checkCluster(
   labs: Lab[],
-  opts: { cluster: NonNullable<WorldParameters['cluster']>; jobs: number; log: (line: string) => void },
+  opts: { cluster: ClusterParameters; jobs: number; log: (line: string) => void },
 ): Promise<Claim[]> {
   const claims: Claim[] = [];
   try {
@@ -98,11 +100,9 @@ export async function checkCluster(
         submissionDir: '',
         submissionName: 'cluster-check',
         missingFiles: [],
-        nodeImage: '',
-        isolation: 'userns',
+        environment: opts.cluster,
         fixtures: lab.fixtures,
         timeouts: lab.timeouts,
-        cluster: opts.cluster,
       };
       opts.log(`kgrade: ${lab.id}: ${course.length} course check(s)`);
       const runs = await runInLanes({ lab, world }, course, opts.jobs, false);

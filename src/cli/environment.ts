@@ -1,29 +1,37 @@
 import { isolationSetting as configuredIsolationSetting, jobs as configuredJobs } from '../config.js';
-import { chooseIsolation, hostCgroupVersion } from '../env/sandbox/choose.js';
-import { ISOLATIONS, isIsolation, type Isolation } from '../env/sandbox/index.js';
-import { ensureNodeImage } from '../env/images.js';
-import type { Lab } from '../lab/types.js';
-import type { ClusterChoice } from '../env/cluster/select.js';
+import { isProviderKind, PROVIDER_KINDS, PROVIDERS, type ClusterChoice } from '../env/cluster/select.js';
 import { isKubeProxyMode, KUBE_PROXY_MODES } from '../env/cluster/proxy-mode.js';
-import type { WorldParameters } from '../cucumber/parameters.js';
+import { installSubmissionAdmission as install } from '../env/environments/cluster.js';
+import { type EnvironmentParameters, prepareEnvironments } from '../env/environments/index.js';
+import { chooseIsolation, hostCgroupVersion } from '../env/sandbox/choose.js';
+import { DEFAULT_ISOLATION, ISOLATIONS, isIsolation, type Isolation, RUNTIMES } from '../env/sandbox/index.js';
+import type { Lab } from '../lab/types.js';
 import { OptionError, type OptionValues } from './options.js';
 import { log } from './output.js';
 
-// The Kubernetes client takes a while to load: only the commands that drive a cluster do.
-export const providerFor = async (choice: ClusterChoice) =>
-  (await import('../env/cluster/select.js')).providerFor(choice);
+export { providerFor } from '../env/cluster/select.js';
+
+/** A list of names as the option's messages give it: "a or b or c". */
+const either = (names: readonly string[]) => names.join(' or ');
+
+/** Each entry of a registry as a line of an option's help: its name, then what it is. */
+function entries(table: Record<string, { help: string }>, suffix: (name: string) => string = () => ''): string {
+  const width = Math.max(...Object.keys(table).map((n) => n.length)) + 2;
+  return Object.entries(table)
+    .map(([name, e]) => `  ${name.padEnd(width)}${e.help}${suffix(name)}`)
+    .join('\n');
+}
+
+const OWN_KERNEL = ISOLATIONS.filter((i) => RUNTIMES[i].ownKernel);
 
 export const SANDBOX_OPTIONS = {
   isolation: {
     type: 'string',
     group: 'sandbox',
     value: ISOLATIONS.join('|'),
-    help: `how a sandbox is kept from the host (default userns:
-root inside is an unprivileged uid on the host, or vm
-when the lab pins a cgroup version this host lacks;
-privileged is for hosts without user namespaces and
-is NOT a security boundary; vm boots a VM with its
-own kernel per scenario, images/vm/build.sh)`,
+    help: `how a sandbox is kept from the host (default ${DEFAULT_ISOLATION},
+or ${either(OWN_KERNEL)} when the lab pins a cgroup version this host lacks):
+${entries(RUNTIMES, (i) => (isIsolation(i) && RUNTIMES[i].notABoundary ? '; NOT a security boundary' : ''))}`,
   },
   jobs: {
     type: 'string',
@@ -42,19 +50,20 @@ export function sandboxChoice(
 ): { isolation: Isolation; jobs: number } {
   const requested = values.isolation ?? configuredIsolationSetting();
   if (requested !== undefined && !isIsolation(requested))
-    throw new OptionError(`--isolation must be ${ISOLATIONS.join(' or ')}, not "${requested}"`);
+    throw new OptionError(`--isolation must be ${either(ISOLATIONS)}, not "${requested}"`);
   const pins = labs.filter((l) => l.environment === 'sandbox').map((l) => ({ id: l.id, pin: l.kernel.cgroup }));
   const chosen = chooseIsolation(pins, requested);
-  if (requested === undefined && chosen !== 'userns')
+  if (requested === undefined && chosen !== DEFAULT_ISOLATION)
     log(
       `kgrade: ${pins.map((p) => `${p.id} assumes cgroup ${p.pin}`).join(', ')}; this host runs cgroup ${hostCgroupVersion()}: grading in ${chosen} sandboxes`,
     );
   if (values.jobs !== undefined && !/^[1-9]\d*$/.test(values.jobs))
     throw new OptionError(`--jobs must be a whole number from 1, not "${values.jobs}"`);
   const jobs = values.jobs !== undefined ? Number(values.jobs) : configuredJobs();
-  if (chosen === 'privileged' && labs.some((l) => l.environment === 'sandbox')) {
+  const notABoundary = RUNTIMES[chosen].notABoundary;
+  if (notABoundary && labs.some((l) => l.environment === 'sandbox')) {
     log(
-      'kgrade: WARNING: --isolation privileged: sandboxes are privileged containers, root inside is root on this host. This is not a security boundary: grade only submissions you trust, or on a disposable machine.',
+      `kgrade: WARNING: --isolation ${chosen}: ${notABoundary}. This is not a security boundary: grade only submissions you trust, or on a disposable machine.`,
     );
   }
   return { isolation: chosen, jobs };
@@ -64,8 +73,10 @@ export const CLUSTER_OPTIONS = {
   provider: {
     type: 'string',
     group: 'cluster',
-    value: 'kind|existing',
-    help: 'the cluster: kind (default) or an existing one (default when --kubeconfig is given)',
+    value: PROVIDER_KINDS.join('|'),
+    help: `the cluster (default kind, or existing when --kubeconfig
+is given):
+${entries(PROVIDERS)}`,
   },
   kubeconfig: {
     type: 'string',
@@ -101,8 +112,8 @@ type ClusterValues = OptionValues<typeof CLUSTER_OPTIONS>;
 
 export function clusterChoice(values: ClusterValues): ClusterChoice {
   const provider = values.provider ?? (values.kubeconfig ? 'existing' : 'kind');
-  if (provider !== 'kind' && provider !== 'existing')
-    throw new OptionError(`--provider must be kind or existing, not "${provider}"`);
+  if (!isProviderKind(provider))
+    throw new OptionError(`--provider must be ${either(PROVIDER_KINDS)}, not "${provider}"`);
   if (provider === 'existing' && (values['node-image'] || values['kubernetes-version'] || values['kube-proxy-mode'])) {
     throw new OptionError(
       '--node-image, --kubernetes-version and --kube-proxy-mode choose how kind makes its cluster; an existing cluster has its own',
@@ -121,40 +132,27 @@ export function clusterChoice(values: ClusterValues): ClusterChoice {
   };
 }
 
-/**
- * kgrade's admission policies for submission namespaces, on any cluster it grades on (kept
- * when current). A grade does not wait here: its first namespace waits for the same install,
- * and a failure is that namespace's error.
- */
-export async function installSubmissionAdmission(
+/** kgrade's admission policies for submission namespaces (kgrade cluster up installs them and waits). */
+export function installSubmissionAdmission(
   kc: import('../vendor/kubernetes-client.js').KubeConfig,
   wait: boolean,
 ): Promise<void> {
-  const installing = (await import('../kube/admission.js')).ensureAdmission(kc).then((changed) => {
-    if (changed.length) log(`kgrade: admission policies for submission namespaces: ${changed.join(', ')}`);
-  });
-  if (wait) await installing;
-  else installing.catch(() => undefined);
+  return install(kc, wait, log);
 }
 
-/** What a lab's scenarios run on: the node image for sandbox labs; for cluster labs, the cluster, brought up. */
-export async function prepareEnvironment(
+/**
+ * What the labs' scenarios run on, prepared for each environment kind they use (the node image,
+ * the runtime's own images; the cluster, brought up): each lab's world parameters.
+ */
+export function prepareEnvironment(
   labs: Lab[],
   values: ClusterValues & { 'no-build'?: boolean | undefined },
-  isolation?: Isolation,
-): Promise<{ image: string; cluster?: WorldParameters['cluster'] }> {
-  const image = labs.some((l) => l.environment === 'sandbox')
-    ? await ensureNodeImage({ build: !values['no-build'], log })
-    : '';
-  if (isolation === 'vm' && image)
-    await (await import('../env/sandbox/vm-images.js')).ensureVmImages({ build: !values['no-build'], log });
-  if (!labs.some((l) => l.environment === 'cluster')) return { image };
-  const choice = clusterChoice(values);
-  const provider = await providerFor(choice);
-  const status = await provider.up(log);
-  await installSubmissionAdmission(provider.kubeConfig(), false);
-  return {
-    image,
-    cluster: { provider: choice.provider, kubeconfig: status.ref.kubeconfig, context: status.ref.context },
-  };
+  isolation: Isolation,
+): Promise<(lab: Lab) => EnvironmentParameters> {
+  return prepareEnvironments(labs, {
+    isolation,
+    cluster: () => clusterChoice(values),
+    build: !values['no-build'],
+    log,
+  });
 }

@@ -1,4 +1,4 @@
-import type { Isolation } from '../env/sandbox/index.js';
+import type { EnvironmentParameters } from '../env/environments/index.js';
 import type { Diagnostics, Outcome, StepResult } from '../grade/model.js';
 import type { Fixture, Lab, ScenarioDef } from '../lab/types.js';
 
@@ -10,18 +10,13 @@ export interface WorldParameters {
   /** The submission's read-only workspace copy, or '' for a dry run. */
   submissionDir: string;
   missingFiles: string[];
-  nodeImage: string;
-  /** Sandbox labs: how each scenario's sandbox is kept from the host. */
-  isolation: Isolation;
-  /** Sandbox labs: the cgroup version the lab's kernel pin asks for (a vm sandbox boots it; the others have the host's). */
-  cgroup?: 'v1' | 'v2';
+  /** Where the scenarios run: a sandbox per scenario, or a cluster (src/env/environments/). */
+  environment: EnvironmentParameters;
   timeouts: { script: number; command: number; wait: number };
   /** Cluster labs: what the lab can start in a scenario's namespace (lab.yaml fixtures:). */
   fixtures: Fixture[];
   /** Cluster labs: what the lab lets its submissions make (lab.yaml allow:). */
   allow?: { nodePorts?: boolean; loadBalancers?: boolean };
-  /** Set for cluster labs: which cluster the scenarios run against. */
-  cluster?: { provider: 'kind' | 'existing'; kubeconfig: string; context: string };
   /** The submission's name, for naming its namespace. */
   submissionName: string;
 }
@@ -40,7 +35,8 @@ export interface ScenarioRun {
 
 export interface RunRequest {
   lab: Lab;
-  world: WorldParameters;
+  /** Absent for a dry run only, where no step runs. */
+  world?: WorldParameters;
   /** Run only these scenarios (a retry); all when absent. */
   only?: ScenarioDef[];
   dryRun?: boolean;

@@ -31,7 +31,7 @@ export async function runScenarios(req: RunRequest): Promise<RunResult> {
       retry: 0,
       retryTagFilter: '',
       strict: true,
-      worldParameters: { ...req.world },
+      worldParameters: req.world ? { ...req.world } : {},
     },
     formats: { stdout: 'summary', publish: false, ...allureFormats(req.allureResultsDir) },
   };

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import type { ScenarioRun, WorldParameters } from '../cucumber/parameters.js';
-import { DEFAULT_ISOLATION, type Isolation } from '../env/sandbox/index.js';
+import { environmentOf, type EnvironmentParameters } from '../env/environments/index.js';
 import { finishNamespaceDeletions } from '../kube/namespace.js';
 import { releaseSubmission, takeSubmission } from '../lab/submission.js';
 import type { Lab, ScenarioDef } from '../lab/types.js';
@@ -10,19 +9,14 @@ import type { Budget } from './budget.js';
 import { runInLanes } from './lanes.js';
 import { buildResult, type ScenarioAttempt } from './score.js';
 import { trace } from '../trace.js';
-import { cgroupFor, hostCgroupVersion } from '../env/sandbox/choose.js';
-import { vmImages } from '../env/sandbox/vm-images.js';
 
 export interface GradeOptions {
-  nodeImage: string;
-  /** Sandbox labs: how each scenario's sandbox is kept from the host (default userns). */
-  isolation?: Isolation;
+  /** Where the scenarios run (prepared: src/env/environments/). */
+  environment: EnvironmentParameters;
   /** How many scenarios run at once (default 1). Each has its own sandbox or namespace. */
   jobs?: number;
   /** Shared with other grades of this process (a batch): bounds their scenarios together. */
   budget?: Budget;
-  /** For cluster labs: the cluster the scenarios run against (already up). */
-  cluster?: WorldParameters['cluster'];
   allureResultsDir?: string;
   log?: (line: string) => void;
   /** Runs these scenarios only; the result then holds just them (verify's repeat rounds). */
@@ -54,20 +48,13 @@ function toAttempt(run: ScenarioRun, attempts: number): ScenarioAttempt {
 export async function gradeSubmission(lab: Lab, submissionDir: string, opts: GradeOptions): Promise<Graded> {
   const log = opts.log ?? (() => undefined);
   const startedAt = new Date();
-  const isolation = opts.isolation ?? DEFAULT_ISOLATION;
   const jobs = Math.max(1, opts.jobs ?? 1);
+  const gradedIn = await environmentOf(opts.environment).describe(opts.environment);
   const sub = await takeSubmission(lab, submissionDir);
   trace('submission copied');
   const meta = (finishedAt: Date) => ({
     submission: { name: sub.name, path: sub.source },
-    environment: {
-      provider: opts.cluster ? `${opts.cluster.provider}:${opts.cluster.context}` : 'sandbox',
-      image: opts.nodeImage,
-      kernel: isolation === 'vm' && lab.environment === 'sandbox' ? vmImages().kernelRelease : os.release(),
-      ...(lab.environment === 'sandbox'
-        ? { isolation, cgroup: isolation === 'vm' ? cgroupFor(lab.kernel.cgroup) : hostCgroupVersion() }
-        : {}),
-    },
+    environment: gradedIn,
     startedAt,
     finishedAt,
   });
@@ -97,12 +84,9 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
       submissionDir: `${sub.workspace}/files`,
       submissionName: sub.name,
       missingFiles: sub.missing,
-      nodeImage: opts.nodeImage,
-      isolation,
-      ...(lab.environment === 'sandbox' ? { cgroup: cgroupFor(lab.kernel.cgroup) } : {}),
+      environment: opts.environment,
       fixtures: lab.fixtures,
       ...(lab.allow ? { allow: lab.allow } : {}),
-      ...(opts.cluster ? { cluster: opts.cluster } : {}),
       timeouts: { script: lab.timeouts.script, command: lab.timeouts.command, wait: lab.timeouts.wait },
     };
     let done = 0;

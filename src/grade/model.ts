@@ -9,7 +9,7 @@
  * student's doing). error: the grader, the lab or the infrastructure is at
  * fault; never costs points silently. skipped: not run.
  */
-import type { Isolation } from '../env/sandbox/index.js';
+import type { GradedIn } from '../env/environment.js';
 
 export type Outcome = 'passed' | 'failed' | 'error' | 'skipped';
 
@@ -85,12 +85,12 @@ export interface GradeResult {
   complete: boolean;
   counts: Record<Outcome, number>;
   /**
-   * Where it was graded. isolation: for sandbox labs, what kept the submission from the grading
-   * host (userns: a user namespace; privileged: a privileged container, no security boundary;
-   * vm: a virtual machine with its own kernel). kernel: the release the scenarios ran on (the
-   * VM's own under vm); cgroup: the cgroup version they saw.
+   * Where it was graded, as the lab's environment describes it (src/env/environments/). isolation:
+   * for sandbox labs, the runtime that kept the submission from the grading host (a name of
+   * src/env/sandbox/index.ts's RUNTIMES). kernel: the release the scenarios ran on (the
+   * runtime's own where it boots one); cgroup: the cgroup version they saw.
    */
-  environment: { provider: string; image: string; kernel: string; isolation?: Isolation; cgroup?: 'v1' | 'v2' };
+  environment: GradedIn;
   startedAt: string;
   finishedAt: string;
   durationMs: number;

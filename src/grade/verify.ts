@@ -1,7 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { WorldParameters } from '../cucumber/parameters.js';
-import type { Isolation } from '../env/sandbox/index.js';
+import type { EnvironmentParameters } from '../env/environments/index.js';
 import { DEFAULT_VERIFY_REPEAT, type Lab } from '../lab/types.js';
 import { Budget } from './budget.js';
 import { gradeSubmission } from './grade.js';
@@ -86,9 +85,7 @@ async function folders(dir: string): Promise<string[]> {
 export async function verifyLab(
   lab: Lab,
   opts: {
-    nodeImage: string;
-    cluster?: WorldParameters['cluster'];
-    isolation?: Isolation;
+    environment: EnvironmentParameters;
     jobs?: number;
     log: (line: string) => void;
     cases?: string[];
@@ -123,12 +120,10 @@ export async function verifyLab(
     const held: string[] = [];
     const log = side ? (line: string) => held.push(line) : opts.log;
     const common = {
-      nodeImage: opts.nodeImage,
+      environment: opts.environment,
       log,
       budget: scenarios,
-      ...(opts.isolation ? { isolation: opts.isolation } : {}),
       ...(opts.jobs ? { jobs: opts.jobs } : {}),
-      ...(opts.cluster ? { cluster: opts.cluster } : {}),
     };
     const graded = await gradeSubmission(lab, dir, common);
     const rounds: GradeResult[] = [];

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { ErrorObject } from 'ajv';
 import { generateMessages } from '@cucumber/gherkin';
 import { IdGenerator, SourceMediaType, type GherkinDocument, type Scenario } from '@cucumber/messages';
+import { ENVIRONMENTS } from '../env/environments/index.js';
 import { LabError } from '../errors.js';
 import { REPO_ROOT } from '../paths.js';
 import type { Feedback } from '../grade/model.js';
@@ -169,25 +170,6 @@ function severityOf(tags: string[], course: boolean, where: string, problems: st
   return level as Severity;
 }
 
-/**
- * What `kgrade check` reports of a @course check beyond its outcome: a @severity:<level> tag and a
- * remediation (the text under the Scenario line). Cluster labs and the shared features need
- * both; a sandbox lab's course checks are never scanned.
- */
-export function scannerProblems(scenarios: ScenarioDef[]): string[] {
-  const problems: string[] = [];
-  for (const s of scenarios.filter((x) => x.course)) {
-    const where = `${s.id}: scenario "${s.name}"`;
-    if (!s.severity)
-      problems.push(`${where}: a @course check of a cluster needs a @severity:<level> tag (${SEVERITIES.join(', ')})`);
-    if (s.hint === '')
-      problems.push(
-        `${where}: a @course check of a cluster needs a remediation: a line of text under the Scenario line that tells an operator what to fix`,
-      );
-  }
-  return problems;
-}
-
 /** Parses one feature file into scenario definitions; errors name the file and line. */
 export function parseFeature(text: string, uri: string, defaultFeedback: Feedback = 'full'): ScenarioDef[] {
   const envelopes = generateMessages(text, uri, SourceMediaType.TEXT_X_CUCUMBER_GHERKIN_PLAIN, {
@@ -294,12 +276,9 @@ export async function loadLab(labDir: string): Promise<Lab> {
       if (!names.has(n)) problems.push(`lab.yaml: expect.${wrongCase}.failed: no scenario is named "${n}"`);
     }
   }
+  problems.push(...ENVIRONMENTS[file.environment].labProblems(file, scenarios));
   const fixtureNames = new Set<string>();
-  if (file.allow && file.environment !== 'cluster')
-    problems.push(`lab.yaml: allow: only cluster labs have Services to allow (environment is ${file.environment})`);
   for (const f of file.fixtures) {
-    if (file.environment !== 'cluster')
-      problems.push(`lab.yaml: fixtures: only cluster labs start fixtures (environment is ${file.environment})`);
     if (fixtureNames.has(f.name)) problems.push(`lab.yaml: fixtures: the name "${f.name}" is used twice`);
     fixtureNames.add(f.name);
     if (
@@ -309,12 +288,6 @@ export async function loadLab(labDir: string): Promise<Lab> {
       ))
     )
       problems.push(`lab.yaml: fixtures.${f.name}.manifest: ${f.manifest} is not a file in the lab's folder`);
-  }
-  if (file.environment === 'cluster') problems.push(...scannerProblems(scenarios));
-  if (file.environment !== 'sandbox' && file.kernel.cgroup !== 'either') {
-    problems.push(
-      `lab.yaml: kernel.cgroup: only sandbox labs choose their kernel (a ${file.environment} lab runs on its cluster's nodes)`,
-    );
   }
   const serial = scenarios.filter((s) => s.serial);
   if (serial.length && !file.disruptive) {

@@ -1,4 +1,5 @@
 import type { Feedback } from '../grade/model.js';
+import type { EnvironmentKind } from '../env/environments/index.js';
 
 export const FEEDBACK_LEVELS = ['full', 'message', 'hidden'] as const satisfies readonly Feedback[];
 
@@ -8,7 +9,7 @@ export interface LabFile {
   title: string;
   chapter: number;
   description?: string;
-  environment: 'sandbox' | 'cluster';
+  environment: EnvironmentKind;
   submission: {
     files: Array<{ path: string; description: string }>;
     maxBytes: number;

@@ -35,18 +35,6 @@ export async function validateLab(dir: string): Promise<Validation> {
   const dry = await runScenarios({
     lab,
     dryRun: true,
-    world: {
-      labDir: lab.dir,
-      labId: lab.id,
-      runId: 'dry',
-      submissionDir: '',
-      submissionName: '',
-      missingFiles: [],
-      nodeImage: '',
-      isolation: 'userns',
-      fixtures: lab.fixtures,
-      timeouts: { script: 1, command: 1, wait: 1 },
-    },
   });
   for (const run of dry.runs) {
     if (run.outcome === 'error') problems.push(`${path.join(lab.dir, run.id)}: ${run.message}`);

@@ -1,14 +1,7 @@
 import { diagnosticsText } from '../grade/diagnostics.js';
 import { feedbackOf, type GradeResult, type Outcome, type ScenarioResult } from '../grade/model.js';
 import { formatPoints, plural, printable } from './summary.js';
-import type { Isolation } from '../env/sandbox/index.js';
-
-/** What kept a submission from the grading host, as the markdown summary says it. */
-const ISOLATION_WORDS: Record<Isolation, string> = {
-  userns: 'root inside was an unprivileged user on the grading host.',
-  privileged: 'root inside was root on the grading host (not a security boundary).',
-  vm: 'a virtual machine with its own kernel; on the grading host only an unprivileged qemu process ran.',
-};
+import { RUNTIMES } from '../env/sandbox/index.js';
 
 const MARKS: Record<Outcome, string> = { passed: '✅', failed: '❌', error: '⚠️', skipped: '⏭️' };
 const OUTCOME_TEXT: Record<Outcome, string> = {
@@ -69,9 +62,11 @@ export function toMarkdown(result: GradeResult): string {
       ` · ${c.passed} passed · ${c.failed} failed · ${plural(c.error, 'error')} · ${c.skipped} skipped`,
     '',
   ];
-  if (result.environment.isolation) {
+  const isolation = result.environment.isolation;
+  if (isolation) {
+    const runtime = RUNTIMES[isolation];
     lines.push(
-      `> **Isolation:** ${result.environment.isolation} sandbox: ${ISOLATION_WORDS[result.environment.isolation]}` +
+      `> **Isolation:** ${isolation} sandbox: ${runtime.boundary}${runtime.notABoundary ? ' (not a security boundary)' : ''}.` +
         (result.environment.cgroup
           ? ` Kernel ${inline(result.environment.kernel)}, cgroup ${result.environment.cgroup}.`
           : ''),

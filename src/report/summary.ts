@@ -1,4 +1,5 @@
 import { diagnosticsText } from '../grade/diagnostics.js';
+import { RUNTIMES } from '../env/sandbox/index.js';
 import { feedbackOf, type GradeResult, type Outcome, type ScenarioResult } from '../grade/model.js';
 
 /**
@@ -73,9 +74,10 @@ export function toSummary(result: GradeResult, options: { color: boolean }): str
   if (!result.complete) {
     header.push(paint('1;33', `INCOMPLETE: ${plural(result.counts.error, 'scenario')} errored`));
   }
-  if (result.environment.isolation === 'privileged')
-    header.push(paint('1;33', 'privileged sandbox: no security boundary'));
-  else if (result.environment.isolation)
+  const isolation = result.environment.isolation;
+  if (isolation && RUNTIMES[isolation].notABoundary)
+    header.push(paint('1;33', `${isolation} sandbox: no security boundary`));
+  else if (isolation)
     header.push(
       paint(
         '2',

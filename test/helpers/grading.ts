@@ -14,7 +14,8 @@ import path from 'node:path';
 import { execa } from '../../src/vendor/execa.js';
 import { stateDir } from '../../src/config.js';
 import { nodeImageRef } from '../../src/env/images.js';
-import { ISOLATIONS, sandboxRuntime } from '../../src/env/sandbox/index.js';
+import { cgroupFor } from '../../src/env/sandbox/choose.js';
+import { DEFAULT_ISOLATION, ISOLATIONS, sandboxRuntime } from '../../src/env/sandbox/index.js';
 import { gradeSubmission } from '../../src/grade/grade.js';
 import type { GradeResult, ScenarioResult } from '../../src/grade/model.js';
 import { loadLab } from '../../src/lab/load.js';
@@ -139,7 +140,12 @@ export async function gradeHere(labDir: string, submissionDir: string): Promise<
   const log: string[] = [];
   const started = Date.now();
   const graded = await gradeSubmission(lab, submissionDir, {
-    nodeImage: nodeImageRef(),
+    environment: {
+      kind: 'sandbox',
+      isolation: DEFAULT_ISOLATION,
+      nodeImage: nodeImageRef(),
+      cgroup: cgroupFor(lab.kernel.cgroup),
+    },
     log: (l) => log.push(l),
   });
   const { result } = graded;

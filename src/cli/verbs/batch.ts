@@ -53,12 +53,11 @@ student graded, 3 some without a final grade (listed).`,
       ...(values.policy !== undefined ? { policy: values.policy } : {}),
     });
     const sandbox = sandboxChoice([lab], values);
-    const env = await prepareEnvironment([lab], values, sandbox.isolation);
+    const prepared = await prepareEnvironment([lab], values, sandbox.isolation);
     await reapOrphans({ warn: log });
     const outcome = await batch.gradeClass(plan, {
-      nodeImage: env.image,
-      ...sandbox,
-      ...(env.cluster ? { cluster: env.cluster } : {}),
+      environment: prepared(lab),
+      jobs: sandbox.jobs,
       regrade: values.regrade === true,
       log,
     });

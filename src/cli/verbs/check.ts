@@ -67,15 +67,16 @@ checked; only claims at or above --fail-on that did not fail in --baseline count
           `${d}: kgrade check runs the course checks of cluster labs; ${lab.id} is a ${lab.environment} lab`,
         );
     }
-    const { jobs } = sandboxChoice(labs, values);
+    const { isolation, jobs } = sandboxChoice(labs, values);
     let claims: Claim[];
     let context: string;
     try {
-      const env = await prepareEnvironment(labs, values);
-      if (!env.cluster) throw new GraderError('no cluster to check');
-      context = env.cluster.context;
+      const [first] = labs;
+      const cluster = first && (await prepareEnvironment(labs, values, isolation))(first);
+      if (cluster?.kind !== 'cluster') throw new GraderError('no cluster to check');
+      context = cluster.context;
       log(`kgrade: checking ${context}: ${labs.map((l) => l.id).join(', ')}`);
-      claims = await checkCluster(labs, { cluster: env.cluster, jobs, log });
+      claims = await checkCluster(labs, { cluster, jobs, log });
     } catch (err) {
       if (!(err instanceof GraderError)) throw err;
       log(`kgrade: ${err.message}`);

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { environmentOf } from '../../env/environments/index.js';
 import { reapOrphans } from '../../env/reaper.js';
 import { loadLab } from '../../lab/load.js';
 import { REPO_ROOT } from '../../paths.js';
@@ -54,20 +55,20 @@ summary.md (and allure-results/ with --allure) into --out
     const sandbox = sandboxChoice([lab], values);
     const loading = preloadGrading();
     // The sandboxes of dead runs are removed meanwhile: neither waits on the other.
-    const [env] = await Promise.all([
+    const [prepared] = await Promise.all([
       prepareEnvironment([lab], values, sandbox.isolation).finally(() => trace('environment ready')),
       reapOrphans({ warn: log }).finally(() => trace('orphans reaped')),
       loading.finally(() => trace('cucumber and the steps loaded')),
     ]);
+    const environment = prepared(lab);
     const subName = path.basename(path.resolve(values.submission));
     const out = await freshDir(path.resolve(values.out ?? path.join(REPO_ROOT, 'reports', lab.id, subName)));
     log(
-      `kgrade: grading ${values.submission} against ${lab.id} (${lab.scenarios.length} scenarios, ${lab.maxScore} points) in ${env.cluster ? env.cluster.context : env.image}`,
+      `kgrade: grading ${values.submission} against ${lab.id} (${lab.scenarios.length} scenarios, ${lab.maxScore} points) in ${environmentOf(environment).where(environment)}`,
     );
     const { result } = await (await lazy.grade()).gradeSubmission(lab, values.submission, {
-      nodeImage: env.image,
-      ...sandbox,
-      ...(env.cluster ? { cluster: env.cluster } : {}),
+      environment,
+      jobs: sandbox.jobs,
       log,
       ...(values.allure ? { allureResultsDir: path.join(out, 'allure-results') } : {}),
     });

@@ -38,16 +38,15 @@ scored otherwise (a mismatch); 3 some case could not be graded.`,
     const labs = [];
     for (const p of positionals) labs.push(await loadLab(p));
     const sandbox = sandboxChoice(labs, values);
-    const env = await prepareEnvironment(labs, values, sandbox.isolation);
+    const prepared = await prepareEnvironment(labs, values, sandbox.isolation);
     await reapOrphans({ warn: log });
     let worst: number = EXIT.graded;
     const lines: string[] = [];
     for (const lab of labs) {
       const base = path.resolve(values.out ?? path.join(REPO_ROOT, 'reports', lab.id, 'verify'));
       const verdicts = await (await lazy.verify()).verifyLab(lab, {
-        nodeImage: env.image,
-        ...sandbox,
-        ...(env.cluster ? { cluster: env.cluster } : {}),
+        environment: prepared(lab),
+        jobs: sandbox.jobs,
         log,
         ...(values.case ? { cases: values.case } : {}),
         onGraded: async (v) => {

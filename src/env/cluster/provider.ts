@@ -1,6 +1,7 @@
 import type * as k8s from '../../vendor/kubernetes-client.js';
 import type { ClusterRef } from '../../kube/client.js';
 import type { Node } from '../node.js';
+import type { ProviderKind } from './select.js';
 
 export interface ClusterNodeInfo {
   name: string;
@@ -10,7 +11,7 @@ export interface ClusterNodeInfo {
 }
 
 export interface ClusterStatus {
-  provider: 'kind' | 'existing';
+  provider: ProviderKind;
   name: string;
   ref: ClusterRef;
   server: string;
@@ -29,7 +30,7 @@ export interface ClusterNode extends Node {
 
 /** One way to get a cluster: create or reuse, describe, load an image, export logs, delete. */
 export interface ClusterProvider {
-  readonly kind: 'kind' | 'existing';
+  readonly kind: ProviderKind;
   /** Creates the cluster, or reuses it when it exists and is healthy; throws GraderError when it will not come up. */
   up(log: (line: string) => void): Promise<ClusterStatus>;
   status(): Promise<ClusterStatus>;

@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import { GraderError } from '../../errors.js';
 import type { CgroupPin } from '../../lab/types.js';
-import type { Isolation } from './index.js';
+import { cgroupV2Only } from './cgroup-mounts.js';
+import { DEFAULT_ISOLATION, type Isolation } from './index.js';
 
 export type CgroupVersion = 'v1' | 'v2';
 
 /** The cgroup version of this host: v2 when the unified hierarchy is the only one mounted. */
 export function hostCgroupVersion(): CgroupVersion {
-  return existsSync('/sys/fs/cgroup/cgroup.controllers') ? 'v2' : 'v1';
+  return cgroupV2Only() ? 'v2' : 'v1';
 }
 
 /** The cgroup version a sandbox gives a lab pinned to `pin`: the pin, or the host's for either. */
@@ -32,7 +33,7 @@ export function chooseIsolation(
 ): Isolation {
   const mismatched = labs.filter((l) => l.pin !== 'either' && l.pin !== hostVersion);
   const first = mismatched[0];
-  if (explicit === 'vm' || !first) return explicit ?? 'userns';
+  if (explicit === 'vm' || !first) return explicit ?? DEFAULT_ISOLATION;
   const asks = `lab ${first.id} assumes cgroup ${first.pin} (lab.yaml kernel.cgroup) and this host runs cgroup ${hostVersion}`;
   if (explicit) {
     throw new GraderError(

@@ -1,17 +1,5 @@
 import type { Node } from '../node.js';
 
-/**
- * How a sandbox is kept apart from the grading host.
- * - userns: root inside is an unprivileged uid range on the host (runc with a user namespace);
- *   the default, and a real boundary.
- * - privileged: a privileged Docker container; root inside is root on the host. For hosts whose
- *   kernel has user namespaces disabled; not a security boundary.
- * - vm: a virtual machine with its own kernel (qemu); the host sees an unprivileged qemu process.
- */
-export const ISOLATIONS = ['userns', 'privileged', 'vm'] as const;
-export type Isolation = (typeof ISOLATIONS)[number];
-export const DEFAULT_ISOLATION: Isolation = 'userns';
-
 export interface SandboxOptions {
   image: string;
   runId: string;
@@ -46,16 +34,17 @@ export interface SandboxListing {
 }
 
 /**
- * One way of making sandboxes. Adding one is a file beside this one, its name in ISOLATIONS and a
- * line in RUNTIMES, and today also: the isolation's type in src/config.ts (KGRADE_ISOLATION) and
- * src/grade/model.ts, the isolation enum of schemas/results.schema.json and the README; for a
- * runtime that is no security boundary, the warnings of src/cli/environment.ts and
- * src/report/summary.ts, markdown.ts. Six files, or nine.
+ * One way of making sandboxes: a file beside this one that exports it, and its entry in RUNTIMES
+ * below. Every list of runtimes (KGRADE_ISOLATION, --isolation and its help, results.json's
+ * isolation, the reports' wording and warnings) is read from RUNTIMES; the isolation enum of
+ * schemas/results.schema.json is a copy that test/unit/registries.test.ts holds equal to it.
  */
 export interface SandboxRuntime {
   readonly isolation: Isolation;
-  /** One sentence for reports: what stands between a submission and the grading host. */
-  readonly boundary: string;
+  /** What a sandbox needs before the first starts (images of its own); absent when the node image is all. */
+  prepare?(opts: { build: boolean; log: (line: string) => void }): Promise<void>;
+  /** The release of the kernel its sandboxes run, where it boots one of its own; absent: the host's. */
+  kernelRelease?(): string;
   start(opts: SandboxOptions): Promise<Sandbox>;
   /** Every sandbox of this runtime on the machine, whoever started it. */
   list(): Promise<SandboxListing[]>;
@@ -70,18 +59,62 @@ export interface SandboxRuntime {
   removeSync(name: string): void;
 }
 
-const RUNTIMES: Record<Isolation, () => Promise<SandboxRuntime>> = {
-  userns: async () => (await import('./userns.js')).usernsRuntime,
-  privileged: async () => (await import('./privileged.js')).privilegedRuntime,
-  vm: async () => (await import('./vm.js')).vmRuntime,
-};
+/** What kgrade says of a runtime without loading it: its help, its wording in reports, its warning. */
+export interface RuntimeEntry {
+  /** --isolation's help: what it is, in a few words. */
+  readonly help: string;
+  /** The reports: what stood between a submission and the grading host (no final period). */
+  readonly boundary: string;
+  /**
+   * null when the runtime is a security boundary; else what makes it none, in the words of every
+   * warning (the CLI's when it is chosen, the summaries' of a submission it graded).
+   */
+  readonly notABoundary: string | null;
+  /** Boots a kernel of its own, with the cgroup version a lab pins: grades labs the host's kernel cannot. */
+  readonly ownKernel: boolean;
+  load(): Promise<SandboxRuntime>;
+}
+
+/** The sandbox runtimes, by the name --isolation and KGRADE_ISOLATION give them. */
+export const RUNTIMES = {
+  userns: {
+    help: 'root inside is an unprivileged uid on the host',
+    boundary: 'root inside was an unprivileged user on the grading host',
+    notABoundary: null,
+    ownKernel: false,
+    load: async () => (await import('./userns.js')).usernsRuntime,
+  },
+  privileged: {
+    help: 'for hosts without user namespaces',
+    boundary: 'root inside was root on the grading host',
+    notABoundary: 'sandboxes are privileged containers, root inside is root on this host',
+    ownKernel: false,
+    load: async () => (await import('./privileged.js')).privilegedRuntime,
+  },
+  vm: {
+    help: 'a VM with its own kernel per scenario (images/vm/build.sh)',
+    boundary: 'a virtual machine with its own kernel; on the grading host only an unprivileged qemu process ran',
+    notABoundary: null,
+    ownKernel: true,
+    load: async () => (await import('./vm.js')).vmRuntime,
+  },
+} satisfies Record<string, RuntimeEntry>;
+
+/** How a sandbox is kept apart from the grading host: a runtime's name. */
+export type Isolation = keyof typeof RUNTIMES;
+export const ISOLATIONS = Object.keys(RUNTIMES) as Isolation[];
+export const DEFAULT_ISOLATION: Isolation = 'userns';
 
 export function isIsolation(value: string): value is Isolation {
-  return (ISOLATIONS as readonly string[]).includes(value);
+  return Object.hasOwn(RUNTIMES, value);
+}
+
+export function runtimeEntry(isolation: Isolation): RuntimeEntry {
+  return RUNTIMES[isolation];
 }
 
 export function sandboxRuntime(isolation: Isolation): Promise<SandboxRuntime> {
-  return RUNTIMES[isolation]();
+  return RUNTIMES[isolation].load();
 }
 
 export async function startSandbox(isolation: Isolation, opts: SandboxOptions): Promise<Sandbox> {

@@ -12,27 +12,14 @@ import {
 import { lchown, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { GraderError } from '../../errors.js';
+import { cgroupV1Mounts, cgroupV2Only } from './cgroup-mounts.js';
 import { LIMITS } from './node-setup.js';
 
 /** The cgroup v1 controllers a sandbox's root may manage below its own cgroup, as on a node. */
 export const DELEGATED = ['memory', 'pids', 'cpu'] as const;
 
-/** Mount points of the cgroup v1 hierarchies, by controller. */
-function cgroupV1Mounts(): Map<string, string> {
-  const mounts = new Map<string, string>();
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const [before, after] = line.split(' - ');
-    if (!before || !after) continue;
-    const [fstype, , superOptions = ''] = after.split(' ');
-    if (fstype !== 'cgroup') continue;
-    const mountPoint = before.split(' ')[4] ?? '';
-    for (const opt of superOptions.split(',')) mounts.set(opt, mountPoint);
-  }
-  return mounts;
-}
-
 export function requireCgroupV1(): Map<string, string> {
-  if (existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+  if (cgroupV2Only()) {
     throw new GraderError(
       'this host runs cgroup v2 only; userns sandboxes delegate cgroup v1 controllers and are not built for v2 yet: grade with --isolation privileged',
     );

@@ -20,6 +20,7 @@ import type { ExecOptions, ExecResult } from '../node.js';
 import { track, untrack } from '../reaper.js';
 import type { Sandbox, SandboxListing, SandboxOptions, SandboxRuntime, SetAsideSandbox } from './index.js';
 import { prepareNode } from './node-setup.js';
+import { tarForCopy } from './tar-copy.js';
 
 import {
   delegate,
@@ -128,38 +129,12 @@ class UsernsSandbox implements Sandbox {
 
   /** Copies through tar inside the sandbox: nothing on the host ever follows a path the sandbox made. */
   async copyIn(hostPath: string, nodePath: string): Promise<void> {
-    const contents = hostPath.endsWith('/.');
-    const source = contents ? hostPath.slice(0, -2) : hostPath;
-    const archive = await execa(
-      'tar',
-      [
-        '-c',
-        '--owner=0',
-        '--group=0',
-        '-C',
-        contents ? source : path.dirname(source),
-        contents ? '.' : path.basename(source),
-      ],
-      {
-        encoding: 'buffer',
-        reject: false,
-        maxBuffer: 512 * 1024 * 1024,
-      },
-    );
-    if (archive.exitCode !== 0)
-      throw new GraderError(`could not pack ${hostPath}: ${Buffer.from(archive.stderr).toString().trim()}`);
-    const unpack = contents
-      ? `mkdir -p "$1" && tar -x --no-same-owner -C "$1"`
-      : `t=$(mktemp -d /run/kgrade/copy-XXXXXX) && tar -x --no-same-owner -C "$t" && mv "$t/$2" "$1" && rmdir "$t"`;
-    const r = await execa(
-      runcBinary(),
-      runcArgs('exec', this.name, 'sh', '-c', unpack, 'copy', nodePath, path.basename(source)),
-      {
-        input: archive.stdout,
-        reject: false,
-        timeout: 120_000,
-      },
-    );
+    const { archive, unpack } = await tarForCopy(hostPath, nodePath, 512 * 1024 * 1024);
+    const r = await execa(runcBinary(), runcArgs('exec', this.name, ...unpack), {
+      input: archive,
+      reject: false,
+      timeout: 120_000,
+    });
     if (r.exitCode !== 0)
       throw new GraderError(`copying ${hostPath} onto node ${this.name} failed: ${String(r.stderr).trim()}`);
   }
@@ -328,8 +303,6 @@ async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
 
 export const usernsRuntime: SandboxRuntime = {
   isolation: 'userns',
-  boundary:
-    'a user namespace (runc): root inside is an unprivileged uid range on the grading host, with private mount, PID, network, UTS, IPC and cgroup namespaces and no host devices',
 
   start: startUserns,
 

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GraderError } from '../../errors.js';
+import { cgroupV1Mounts, cgroupV2Only } from './cgroup-mounts.js';
 
 /**
  * The host cgroup of one VM's qemu process: its memory (the guest's RAM and qemu's own), CPU
@@ -16,24 +17,10 @@ export interface VmCgroupLimits {
 const PARENT = 'kgrade-vm';
 const V1_CONTROLLERS = ['memory', 'cpu', 'pids'] as const;
 
-function v1Mounts(): Map<string, string> {
-  const mounts = new Map<string, string>();
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const [before, after] = line.split(' - ');
-    if (!before || !after) continue;
-    const [fstype, , superOptions = ''] = after.split(' ');
-    if (fstype !== 'cgroup') continue;
-    for (const opt of superOptions.split(',')) mounts.set(opt, before.split(' ')[4] ?? '');
-  }
-  return mounts;
-}
-
-const unified = () => existsSync('/sys/fs/cgroup/cgroup.controllers');
-
 /** The folders of the VM's cgroup, whether or not they exist. */
 export function vmCgroupDirs(name: string): string[] {
-  if (unified()) return [path.join('/sys/fs/cgroup', PARENT, name)];
-  const mounts = v1Mounts();
+  if (cgroupV2Only()) return [path.join('/sys/fs/cgroup', PARENT, name)];
+  const mounts = cgroupV1Mounts();
   return V1_CONTROLLERS.flatMap((c) => (mounts.has(c) ? [path.join(mounts.get(c) ?? '', PARENT, name)] : []));
 }
 
@@ -49,7 +36,7 @@ function write(dir: string, file: string, value: string): void {
 export function makeVmCgroup(name: string, limits: VmCgroupLimits): string[] {
   const period = 100_000;
   const quota = Math.round(limits.cpus * period);
-  if (unified()) {
+  if (cgroupV2Only()) {
     const parent = path.join('/sys/fs/cgroup', PARENT);
     mkdirSync(parent, { recursive: true });
     write(parent, 'cgroup.subtree_control', '+memory +cpu +pids');
@@ -61,7 +48,7 @@ export function makeVmCgroup(name: string, limits: VmCgroupLimits): string[] {
     write(dir, 'pids.max', String(limits.pids));
     return [path.join(dir, 'cgroup.procs')];
   }
-  const mounts = v1Mounts();
+  const mounts = cgroupV1Mounts();
   const missing = V1_CONTROLLERS.filter((c) => !mounts.has(c));
   if (missing.length)
     throw new GraderError(

@@ -10,9 +10,10 @@ import { alive, track, untrack } from '../reaper.js';
 import type { Sandbox, SandboxListing, SandboxOptions, SandboxRuntime } from './index.js';
 import { LIMITS, prepareNode } from './node-setup.js';
 import { hostCgroupVersion, type CgroupVersion } from './choose.js';
+import { tarForCopy } from './tar-copy.js';
 import { AgentConnection } from './vm-agent.js';
 import { listedVmCgroups, makeVmCgroup, removeVmCgroup } from './vm-cgroups.js';
-import { vmImages, type VmImages } from './vm-images.js';
+import { ensureVmImages, vmImages, type VmImages } from './vm-images.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const OUTPUT_CAP = 1024 * 1024;
@@ -257,34 +258,8 @@ class VmSandbox implements Sandbox {
 
   /** Copies through tar inside the VM: the archive crosses the agent's port as a command's input. */
   async copyIn(hostPath: string, nodePath: string): Promise<void> {
-    const contents = hostPath.endsWith('/.');
-    const source = contents ? hostPath.slice(0, -2) : hostPath;
-    const archive = await execa(
-      'tar',
-      [
-        '-c',
-        '--owner=0',
-        '--group=0',
-        '-C',
-        contents ? source : path.dirname(source),
-        contents ? '.' : path.basename(source),
-      ],
-      {
-        encoding: 'buffer',
-        reject: false,
-        maxBuffer: 256 * 1024 * 1024,
-      },
-    );
-    if (archive.exitCode !== 0)
-      throw new GraderError(`could not pack ${hostPath}: ${Buffer.from(archive.stderr).toString().trim()}`);
-    const unpack = contents
-      ? `mkdir -p "$1" && tar -x --no-same-owner -C "$1"`
-      : `t=$(mktemp -d /run/kgrade/copy-XXXXXX) && tar -x --no-same-owner -C "$t" && mv "$t/$2" "$1" && rmdir "$t"`;
-    const r = await this.run(
-      ['sh', '-c', unpack, 'copy', nodePath, path.basename(source)],
-      Buffer.from(archive.stdout),
-      120_000,
-    );
+    const { archive, unpack } = await tarForCopy(hostPath, nodePath, 256 * 1024 * 1024);
+    const r = await this.run(unpack, archive, 120_000);
     if (r.code !== 0) throw new GraderError(`copying ${hostPath} onto node ${this.name} failed: ${r.stderr.trim()}`);
   }
 
@@ -440,8 +415,8 @@ function forget(name: string): void {
 
 export const vmRuntime: SandboxRuntime = {
   isolation: 'vm',
-  boundary:
-    'a virtual machine with its own kernel (qemu, microvm): the host sees only an unprivileged qemu process under its seccomp filter, in a cgroup of its own, with no network device',
+  prepare: ensureVmImages,
+  kernelRelease: () => vmImages().kernelRelease,
 
   start: startVm,
 
