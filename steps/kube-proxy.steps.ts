@@ -14,7 +14,7 @@ import {
   spreadProblems,
   type ReadyEndpoint,
 } from '../src/kube/kube-proxy.js';
-import { nslookupAnswers } from '../src/kube/pod-node.js';
+import { nslookupAnswers } from '../src/check/listing.js';
 import { execInPod } from '../src/kube/pods.js';
 import { deleteOneReplica, waitForFullStrength, type DeletedReplica } from '../src/kube/replicas.js';
 import type { KgradeWorld } from './world.js';

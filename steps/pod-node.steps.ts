@@ -1,37 +1,33 @@
 import * as k8s from '../src/vendor/kubernetes-client.js';
 import { Given, Then } from '@cucumber/cucumber';
 import { cidrContains } from '../src/check/iptables.js';
-import { words } from '../src/check/listing.js';
+import {
+  argvIs,
+  parseIpAddr,
+  parseIpRoute,
+  parseMountinfo,
+  resolvNameservers,
+  routeFor,
+  words,
+} from '../src/check/listing.js';
 import { sh } from '../src/env/node.js';
 import { fail, GraderError, SubmissionAssertionError } from '../src/errors.js';
 import { api, describeApiError } from '../src/kube/client.js';
 import { internalIP, listNodes, podCIDRs } from '../src/kube/control-plane.js';
 import {
-  argvIs,
   containerInfo,
   containerMemoryCgroup,
   containerPid,
   containerProcesses,
-  imageName,
   nodeFileIdentity,
   nodePids,
-  parseIpAddr,
-  parseIpRoute,
-  parseMountinfo,
-  qosOfCgroupPath,
   quantityBytes,
-  readSubmissionPod,
-  resolvNameservers,
-  routeFor,
   runningContainers,
 } from '../src/kube/pod-node.js';
+import { imageName } from '../src/kube/image-ref.js';
+import { qosOfCgroupPath } from '../src/check/cgroup.js';
 import { execInPod, podState, waitForPod } from '../src/kube/pods.js';
 import type { KgradeWorld } from './world.js';
-
-async function submissionPod(world: KgradeWorld, name: string): Promise<k8s.V1Pod> {
-  const ns = await world.namespace();
-  return readSubmissionPod(world.admin(), ns.name, name);
-}
 
 async function nodeOf(world: KgradeWorld, pod: k8s.V1Pod) {
   const nodeName = pod.spec?.nodeName;
@@ -104,18 +100,14 @@ Then(
       });
     } catch (err) {
       if (!(err instanceof SubmissionAssertionError)) throw err;
-      const log = await crashLog(
-        this,
-        ns.name,
-        await readSubmissionPod(this.admin(), ns.name, name).catch(() => undefined),
-      );
+      const log = await crashLog(this, ns.name, await this.submissionPod(name).catch(() => undefined));
       throw new SubmissionAssertionError(`${err.message}${log}`, { cause: err });
     }
     // A container that exits at once is "running" for an instant: look again a moment later.
     const restarts = (p: k8s.V1Pod) =>
       (p.status?.containerStatuses ?? []).map((c) => `${c.name}:${c.restartCount}:${c.containerID ?? ''}`).join(',');
     await new Promise((r) => setTimeout(r, 3000));
-    const again = await readSubmissionPod(this.admin(), ns.name, name);
+    const again = await this.submissionPod(name);
     if (!containersUp(again) || restarts(again) !== restarts(pod)) {
       fail(
         `pod ${name} started, but its container did not stay up: ${podState(again)}${await crashLog(this, ns.name, again)}; a container's command must keep running (sleep 10000), not exit`,
@@ -126,7 +118,7 @@ Then(
 );
 
 Then('pod {string} has the labels {string}', async function (this: KgradeWorld, name: string, list: string) {
-  const pod = await submissionPod(this, name);
+  const pod = await this.submissionPod(name);
   const labels = pod.metadata?.labels ?? {};
   const problems: string[] = [];
   for (const want of words(this.expand(list))) {
@@ -145,7 +137,7 @@ Then('pod {string} has the labels {string}', async function (this: KgradeWorld, 
 });
 
 Then('pod {string} runs a {string} image', async function (this: KgradeWorld, name: string, repository: string) {
-  const pod = await submissionPod(this, name);
+  const pod = await this.submissionPod(name);
   const images = (pod.spec?.containers ?? []).map((c) => c.image ?? '');
   if (!images.some((i) => imageName(i) === repository))
     fail(`pod ${name} runs ${images.join(', ') || 'no image'}, not a ${repository} image`);
@@ -156,7 +148,7 @@ Then(
   'the process {string} runs in a container of pod {string}',
   async function (this: KgradeWorld, command: string, name: string) {
     const want = words(this.expand(command));
-    const pod = await submissionPod(this, name);
+    const pod = await this.submissionPod(name);
     const node = await nodeOf(this, pod);
     const seen: string[] = [];
     for (const c of runningContainers(pod)) {
@@ -184,7 +176,7 @@ Then(
   async function (this: KgradeWorld, name: string, portProto: string, portName: string) {
     const [portText = '', proto = 'TCP'] = portProto.split('/');
     const port = Number(portText);
-    const pod = await submissionPod(this, name);
+    const pod = await this.submissionPod(name);
     const declared = (pod.spec?.containers ?? []).flatMap((c) =>
       (c.ports ?? []).map((p) => ({ container: c.name, ...p })),
     );
@@ -207,7 +199,7 @@ Then(
 Then(
   "pod {string} has its own IP in its node's pod CIDR, apart from the node's InternalIP",
   async function (this: KgradeWorld, name: string) {
-    const pod = await submissionPod(this, name);
+    const pod = await this.submissionPod(name);
     const podIP = pod.status?.podIP;
     const hostIP = pod.status?.hostIP;
     if (!podIP || !hostIP) fail(`pod ${name} has no IP yet (${podState(pod)})`);
@@ -234,7 +226,7 @@ Then(
 );
 
 Then("the eth0 of pod {string} holds the pod's IP", async function (this: KgradeWorld, name: string) {
-  const pod = await submissionPod(this, name);
+  const pod = await this.submissionPod(name);
   const podIP = pod.status?.podIP;
   if (!podIP) fail(`pod ${name} has no IP yet (${podState(pod)})`);
   const out = await inPod(this, name, ['ip', 'a']);
@@ -270,7 +262,7 @@ Then(
       throw new GraderError(
         'no process count was taken in this scenario; use: Given the processes on every node are counted',
       );
-    const pod = await submissionPod(this, name);
+    const pod = await this.submissionPod(name);
     const node = await nodeOf(this, pod);
     const earlier = before.get(node.name);
     if (!earlier) throw new GraderError(`node ${node.name} was not counted before`);
@@ -320,7 +312,7 @@ Then(
   "the node of pod {string} holds that resolv.conf under {string}, in the pod's sandbox",
   async function (this: KgradeWorld, name: string, folder: string) {
     const under = `${this.expand(folder).replace(/\/+$/, '')}/`;
-    const pod = await submissionPod(this, name);
+    const pod = await this.submissionPod(name);
     const node = await nodeOf(this, pod);
     const c = runningContainers(pod)[0];
     if (!c) fail(`pod ${name} has no running container`);
@@ -348,7 +340,7 @@ Then(
 );
 
 Then('pod {string} has QoS class {string}', async function (this: KgradeWorld, name: string, qos: string) {
-  const pod = await submissionPod(this, name);
+  const pod = await this.submissionPod(name);
   const seen = pod.status?.qosClass ?? 'none';
   const resources = (pod.spec?.containers ?? [])
     .map(
@@ -365,7 +357,7 @@ Then(
   async function (this: KgradeWorld, name: string, quantity: string) {
     const want = quantityBytes(quantity);
     if (want === undefined) throw new GraderError(`"${quantity}" is not a quantity`);
-    const pod = await submissionPod(this, name);
+    const pod = await this.submissionPod(name);
     const requests = (pod.spec?.containers ?? []).map((c) => ({
       name: c.name,
       request: c.resources?.requests?.['memory'],
@@ -381,7 +373,7 @@ Then(
 Then(
   'the node limits the memory cgroup of a container of pod {string} to exactly {int} bytes',
   async function (this: KgradeWorld, name: string, bytes: number) {
-    const pod = await submissionPod(this, name);
+    const pod = await this.submissionPod(name);
     const node = await nodeOf(this, pod);
     const uid = pod.metadata?.uid ?? '';
     const seen: string[] = [];

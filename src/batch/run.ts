@@ -2,7 +2,7 @@ import { appendFile, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/p
 import os from 'node:os';
 import path from 'node:path';
 import type { WorldParameters } from '../cucumber/parameters.js';
-import { alive, trackPath, untrackPath } from '../env/reaper.js';
+import { alive, trackPath, untrackPath } from '../env/cleanup.js';
 import type { Isolation } from '../env/sandbox/index.js';
 import { UsageError } from '../errors.js';
 import { Budget } from '../grade/budget.js';

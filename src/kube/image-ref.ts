@@ -33,3 +33,8 @@ export function pinning(ref: string): Pinning {
   if (r.tag === 'latest') return { pinned: false, why: 'its tag is latest, which moves with every release' };
   return { pinned: true, how: `pinned to tag ${r.tag}` };
 }
+
+/** The repository's last part, without registry, namespace, tag or digest: "docker.io/library/busybox:1.36" -> "busybox". */
+export function imageName(ref: string): string {
+  return parseImageRef(ref).repository.split('/').at(-1) ?? '';
+}
