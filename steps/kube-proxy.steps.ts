@@ -15,8 +15,8 @@ import {
   type ReadyEndpoint,
 } from '../src/kube/kube-proxy.js';
 import { nslookupAnswers } from '../src/check/listing.js';
-import { execInPod } from '../src/kube/pods.js';
 import { deleteOneReplica, waitForFullStrength, type DeletedReplica } from '../src/kube/replicas.js';
+import { runInPod } from './pod-exec.js';
 import type { KgradeWorld } from './world.js';
 
 interface NodeRouting {
@@ -199,18 +199,10 @@ Then(
     }
     const clusterIP = svc.spec?.clusterIP;
     if (!clusterIP) throw new GraderError(`service ${namespace}/${service} has no cluster IP`);
-    const ns = await this.namespace();
     const name = this.expand(host);
     const output = await eventually(
       async () => {
-        const r = await execInPod(
-          this.admin(),
-          ns.name,
-          pod,
-          undefined,
-          ['nslookup', name],
-          this.timeouts.command * 1000,
-        );
+        const r = await runInPod(this, pod, ['nslookup', name], { hang: 'result' });
         const answers = nslookupAnswers(r.stdout);
         const text = `${r.stdout}${r.stderr}`.trim().replace(/\s+/g, ' ');
         return {

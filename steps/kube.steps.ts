@@ -8,9 +8,10 @@ import { api, describeApiError } from '../src/kube/client.js';
 import { applyManifest } from '../src/kube/apply.js';
 import { serviceEndpoints } from '../src/kube/endpoints.js';
 import { jsonPathText } from '../src/kube/jsonpath.js';
-import { execInPod, podLogs, podState, waitForPod } from '../src/kube/pods.js';
+import { podLogs, podState, waitForPod } from '../src/kube/pods.js';
 import { sh } from '../src/env/node.js';
 import { steps } from './i18n.js';
+import { runInPod } from './pod-exec.js';
 import type { KgradeWorld } from './world.js';
 
 /** Kinds that make pods of their own, under names the manifest does not spell. */
@@ -91,9 +92,8 @@ steps(
   When,
   ['pod {string} runs {string}', '파드 {string}에서 {string}을\\(를) 실행한다'],
   async function (this: KgradeWorld, name: string, command: string) {
-    const ns = await this.namespace();
     const cmd = this.expand(command);
-    const r = await execInPod(this.admin(), ns.name, name, undefined, ['sh', '-c', cmd], this.timeouts.command * 1000);
+    const r = await runInPod(this, name, ['sh', '-c', cmd], { hang: 'result' });
     this.last = {
       what: `${cmd} (in pod ${name})`,
       code: r.code,

@@ -26,24 +26,14 @@ import {
 } from '../src/kube/pod-node.js';
 import { imageName } from '../src/kube/image-ref.js';
 import { qosOfCgroupPath } from '../src/check/cgroup.js';
-import { execInPod, podState, waitForPod } from '../src/kube/pods.js';
+import { podState, waitForPod } from '../src/kube/pods.js';
+import { podOutput } from './pod-exec.js';
 import type { KgradeWorld } from './world.js';
 
 async function nodeOf(world: KgradeWorld, pod: k8s.V1Pod) {
   const nodeName = pod.spec?.nodeName;
   if (!nodeName) fail(`pod ${pod.metadata?.name ?? '?'} is not on any node yet (${podState(pod)})`);
   return world.clusterNode(nodeName);
-}
-
-/** Runs argv in the pod's first container; the output, or the student's failure when it cannot run. */
-async function inPod(world: KgradeWorld, pod: string, argv: string[]): Promise<string> {
-  const ns = await world.namespace();
-  const r = await execInPod(world.admin(), ns.name, pod, undefined, argv, world.timeouts.command * 1000);
-  if (r.timedOut)
-    throw new GraderError(`${argv.join(' ')} in pod ${pod} did not finish within ${world.timeouts.command} s`);
-  if (r.code !== 0)
-    fail(`${argv.join(' ')} in pod ${pod} exited ${r.code}: ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
-  return r.stdout;
 }
 
 const CRASHING = new Set([
@@ -229,7 +219,7 @@ Then("the eth0 of pod {string} holds the pod's IP", async function (this: Kgrade
   const pod = await this.submissionPod(name);
   const podIP = pod.status?.podIP;
   if (!podIP) fail(`pod ${name} has no IP yet (${podState(pod)})`);
-  const out = await inPod(this, name, ['ip', 'a']);
+  const out = await podOutput(this, name, ['ip', 'a']);
   const eth0 = parseIpAddr(out).find((i) => i.name === 'eth0');
   if (!eth0) fail(`ip a in pod ${name} shows no eth0: ${out.trim().slice(0, 400)}`);
   const v4 = eth0.addresses.filter((a) => a.family === 'inet');
@@ -293,10 +283,10 @@ Then(
     }
     const clusterIP = svc.spec?.clusterIP;
     if (!clusterIP) throw new GraderError(`service ${namespace}/${service} has no cluster IP`);
-    const mounts = parseMountinfo(await inPod(this, name, ['cat', '/proc/self/mountinfo']));
+    const mounts = parseMountinfo(await podOutput(this, name, ['cat', '/proc/self/mountinfo']));
     const mount = mounts.filter((m) => m.mountPoint === '/etc/resolv.conf').at(-1);
     if (!mount) fail(`in pod ${name}, /etc/resolv.conf is not a mount point (/proc/self/mountinfo has no line for it)`);
-    const nameservers = resolvNameservers(await inPod(this, name, ['cat', '/etc/resolv.conf']));
+    const nameservers = resolvNameservers(await podOutput(this, name, ['cat', '/etc/resolv.conf']));
     if (nameservers[0] !== clusterIP) {
       fail(
         `pod ${name}'s /etc/resolv.conf names ${nameservers.join(', ') || 'no nameserver'}, not ${namespace}/${service}'s cluster IP ${clusterIP}: leave the pod's DNS settings (dnsPolicy) alone`,
@@ -330,7 +320,7 @@ Then(
       );
     const onNode = await nodeFileIdentity(node, source, this.timeouts.command * 1000);
     if (!onNode) throw new GraderError(`${source} is not on node ${node.name}`);
-    const inside = (await inPod(this, name, ['stat', '-L', '-c', '%d %i', '/etc/resolv.conf'])).trim();
+    const inside = (await podOutput(this, name, ['stat', '-L', '-c', '%d %i', '/etc/resolv.conf'])).trim();
     if (inside !== onNode)
       fail(`pod ${name}'s /etc/resolv.conf (device and inode ${inside}) is not the node's ${source} (${onNode})`);
     this.note(
@@ -420,7 +410,7 @@ Then('the node routes the IP of every pod of the scenario through a veth device'
       fail(
         `node ${node.name} routes pod ${name}'s IP ${podIP} through ${dev}, which is not a veth device (route: ${route.destination} dev ${dev})`,
       );
-    const peer = Number((await inPod(this, name, ['cat', '/sys/class/net/eth0/iflink'])).trim());
+    const peer = Number((await podOutput(this, name, ['cat', '/sys/class/net/eth0/iflink'])).trim());
     const pair =
       peer === index
         ? `the other end of the pod's eth0 (ifindex ${index})`

@@ -15,7 +15,7 @@ import { expectedHostname } from '../src/kube/http-answers.js';
 import { envVerdict, freshValue, waitForLogToShow, type EnvSource } from '../src/kube/pod-env.js';
 import { claimMountProblem, claimOnDefaultClass } from '../src/kube/pod-storage.js';
 import { podsAnswerWithTheirNames, serviceFront, serviceSpreads } from '../src/kube/service-spread.js';
-import { execInPod, waitForPod } from '../src/kube/pods.js';
+import { waitForPod } from '../src/kube/pods.js';
 import {
   controllerPods,
   deletePod,
@@ -28,6 +28,7 @@ import {
   scaleController,
   waitForReadyPods,
 } from '../src/kube/workload.js';
+import { runInPod } from './pod-exec.js';
 import type { KgradeWorld } from './world.js';
 
 // ---------------------------------------------------------------- the grader's own pods
@@ -91,22 +92,16 @@ async function readyPodsOf(world: KgradeWorld, name: string): Promise<k8s.V1Pod[
 }
 
 Then('each pod of controller {string} has its pod name as hostname', async function (this: KgradeWorld, name: string) {
-  const ns = await this.namespace();
   const pods = await readyPodsOf(this, name);
   const problems: string[] = [];
   const seen: string[] = [];
   for (const p of pods) {
     const pod = p.metadata?.name ?? '';
-    const r = await execInPod(
-      this.admin(),
-      ns.name,
-      pod,
-      undefined,
-      ['sh', '-c', 'hostname 2>/dev/null || cat /proc/sys/kernel/hostname'],
-      this.timeouts.command * 1000,
-    );
+    const r = await runInPod(this, pod, ['sh', '-c', 'hostname 2>/dev/null || cat /proc/sys/kernel/hostname'], {
+      what: 'hostname',
+    });
     const got = r.stdout.trim();
-    if (r.timedOut || r.code !== 0)
+    if (r.code !== 0)
       problems.push(`hostname in pod ${pod} did not run: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}`);
     else if (got !== expectedHostname(p)) problems.push(`pod ${pod}'s hostname is "${got}"`);
     else seen.push(`${pod}: ${got}`);
@@ -266,16 +261,15 @@ Then(
 When(
   'pod {string} writes a fresh marker into {string}',
   async function (this: KgradeWorld, name: string, file: string) {
-    const ns = await this.namespace();
     const target = this.expand(file);
     const marker = `kgrade-marker-${randomBytes(6).toString('hex')}`;
-    const r = await execInPod(
-      this.admin(),
-      ns.name,
+    const r = await runInPod(
+      this,
       name,
-      undefined,
       ['sh', '-c', `echo ${marker} > ${shellQuote(target)} && cat ${shellQuote(target)}`],
-      this.timeouts.command * 1000,
+      {
+        what: `writing ${target}`,
+      },
     );
     if (r.code !== 0 || r.stdout.trim() !== marker)
       fail(`writing ${target} in pod ${name} failed: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}`);
