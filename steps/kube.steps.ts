@@ -13,6 +13,7 @@ import { sh } from '../src/env/node.js';
 import { steps } from './i18n.js';
 import { runInPod } from './pod-exec.js';
 import type { KgradeWorld } from './world.js';
+import { podEnded, podReady, podStarted, RUNNING_SETTLE_MS, waitForSteadyPod } from '../src/kube/readiness.js';
 
 /** Kinds that make pods of their own, under names the manifest does not spell. */
 const POD_MAKERS = new Set([
@@ -54,11 +55,10 @@ steps(
   async function (this: KgradeWorld, name: string, seconds: number) {
     expectPodFromManifests(this, name);
     const ns = await this.namespace();
-    await waitForPod(this.admin(), ns.name, name, {
-      what: 'to be Running',
+    await waitForSteadyPod(this.admin(), ns.name, name, {
+      state: 'running',
       timeoutMs: seconds * 1000,
-      until: (p) => p.status?.phase === 'Running',
-      hopeless: (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed',
+      settleMs: RUNNING_SETTLE_MS,
     });
   },
 );
@@ -72,8 +72,8 @@ steps(
     await waitForPod(this.admin(), ns.name, name, {
       what: 'to be Ready',
       timeoutMs: seconds * 1000,
-      until: (p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-      hopeless: (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed',
+      until: podReady,
+      hopeless: podEnded,
     });
   },
 );
@@ -163,7 +163,7 @@ Then('every pod in namespace {string} is Running', async function (this: KgradeW
       const pods = await api(this.admin(), `listing pods in ${namespace}`, () =>
         this.admin().makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace }),
       );
-      const bad = pods.items.filter((p) => p.status?.phase !== 'Running');
+      const bad = pods.items.filter((p) => !podStarted(p));
       const seen =
         pods.items.length === 0
           ? `namespace ${namespace} has no pods`

@@ -26,9 +26,10 @@ import {
 } from '../src/kube/pod-node.js';
 import { imageName } from '../src/kube/image-ref.js';
 import { qosOfCgroupPath } from '../src/check/cgroup.js';
-import { podState, waitForPod } from '../src/kube/pods.js';
+import { podState } from '../src/kube/pods.js';
 import { podOutput } from './pod-exec.js';
 import type { KgradeWorld } from './world.js';
+import { podStarted, RUNNING_SETTLE_MS, waitForSteadyPod } from '../src/kube/readiness.js';
 
 async function nodeOf(world: KgradeWorld, pod: k8s.V1Pod) {
   const nodeName = pod.spec?.nodeName;
@@ -43,11 +44,6 @@ const CRASHING = new Set([
   'CreateContainerConfigError',
   'StartError',
 ]);
-
-function containersUp(p: k8s.V1Pod): boolean {
-  const statuses = p.status?.containerStatuses ?? [];
-  return p.status?.phase === 'Running' && statuses.length > 0 && statuses.every((c) => c.state?.running);
-}
 
 /** The last lines a crashed container printed, for the student: "sleep: missing operand", a usage text. */
 async function crashLog(world: KgradeWorld, namespace: string, pod: k8s.V1Pod | undefined): Promise<string> {
@@ -74,13 +70,11 @@ Then(
     const ns = await this.namespace();
     let pod: k8s.V1Pod;
     try {
-      pod = await waitForPod(this.admin(), ns.name, name, {
-        what: 'to be Running with every container up',
+      pod = await waitForSteadyPod(this.admin(), ns.name, name, {
+        state: 'running',
         timeoutMs: seconds * 1000,
-        until: containersUp,
+        settleMs: RUNNING_SETTLE_MS,
         hopeless: (p) =>
-          p.status?.phase === 'Succeeded' ||
-          p.status?.phase === 'Failed' ||
           (p.status?.containerStatuses ?? []).some(
             (c) =>
               CRASHING.has(c.state?.waiting?.reason ?? '') ||
@@ -91,19 +85,12 @@ Then(
     } catch (err) {
       if (!(err instanceof SubmissionAssertionError)) throw err;
       const log = await crashLog(this, ns.name, await this.submissionPod(name).catch(() => undefined));
-      throw new SubmissionAssertionError(`${err.message}${log}`, { cause: err });
-    }
-    // A container that exits at once is "running" for an instant: look again a moment later.
-    const restarts = (p: k8s.V1Pod) =>
-      (p.status?.containerStatuses ?? []).map((c) => `${c.name}:${c.restartCount}:${c.containerID ?? ''}`).join(',');
-    await new Promise((r) => setTimeout(r, 3000));
-    const again = await this.submissionPod(name);
-    if (!containersUp(again) || restarts(again) !== restarts(pod)) {
-      fail(
-        `pod ${name} started, but its container did not stay up: ${podState(again)}${await crashLog(this, ns.name, again)}; a container's command must keep running (sleep 10000), not exit`,
+      throw new SubmissionAssertionError(
+        `${err.message}${log}; a container's command must keep running (sleep 10000), not exit`,
+        { cause: err },
       );
     }
-    this.note(`pod ${name}: ${podState(again)} on node ${again.spec?.nodeName ?? '?'}`);
+    this.note(`pod ${name}: ${podState(pod)} on node ${pod.spec?.nodeName ?? '?'}`);
   },
 );
 
@@ -388,7 +375,7 @@ Then('the node routes the IP of every pod of the scenario through a veth device'
     await api(this.admin(), `listing pods in ${ns.name}`, () =>
       this.admin().makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: ns.name }),
     )
-  ).items.filter((p) => p.status?.podIP && p.spec?.nodeName && p.status.phase === 'Running');
+  ).items.filter((p) => p.status?.podIP && p.spec?.nodeName && podStarted(p));
   if (pods.length === 0) fail(`no pod of the submission is Running with an IP in namespace ${ns.name}`);
   for (const pod of pods) {
     const name = pod.metadata?.name ?? '?';

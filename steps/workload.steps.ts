@@ -20,7 +20,6 @@ import {
   controllerPods,
   deletePod,
   isGraderPod,
-  isReady,
   labelsText,
   recreatePod,
   requireController,
@@ -30,6 +29,7 @@ import {
 } from '../src/kube/workload.js';
 import { runInPod } from './pod-exec.js';
 import type { KgradeWorld } from './world.js';
+import { podReady } from '../src/kube/readiness.js';
 
 // ---------------------------------------------------------------- the grader's own pods
 
@@ -86,7 +86,7 @@ Then(
 async function readyPodsOf(world: KgradeWorld, name: string): Promise<k8s.V1Pod[]> {
   const ns = await world.namespace();
   const c = await requireController(world.admin(), ns.name, name);
-  const pods = (await controllerPods(world.admin(), ns.name, c)).filter(isReady);
+  const pods = (await controllerPods(world.admin(), ns.name, c)).filter(podReady);
   if (pods.length === 0) fail(`${c.kind} ${name} has no Ready pod (selector ${c.selector})`);
   return pods;
 }

@@ -4,6 +4,7 @@ import { GraderError, SubmissionAssertionError } from '../errors.js';
 import { eventually } from '../check/eventually.js';
 import { api, describeApiError } from './client.js';
 import { podLogs } from './pods.js';
+import { podEnded } from './readiness.js';
 
 /** Where an environment variable should come from: a key of a ConfigMap or a Secret. */
 export interface EnvSource {
@@ -154,7 +155,7 @@ export async function waitForLogToShow(
   const log = await eventually(
     async () => {
       const pod = await api(kc, `reading pod ${name}`, () => core.readNamespacedPod({ name, namespace }));
-      const ended = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+      const ended = podEnded(pod);
       const text = await allLogs(kc, namespace, pod);
       const lines = text.split('\n').filter((l) => l.includes(env));
       const tail = text.trim().split('\n').slice(-3).join(' | ');

@@ -2,6 +2,7 @@ import * as k8s from '../vendor/kubernetes-client.js';
 import { GraderError } from '../errors.js';
 import { api, describeApiError } from './client.js';
 import { podState } from './pods.js';
+import { podServing } from './readiness.js';
 
 /** A replica the grader deleted, to see the cluster react, and what it must come back to. */
 export interface DeletedReplica {
@@ -10,14 +11,6 @@ export interface DeletedReplica {
   pod: string;
   ip: string;
   replicas: number;
-}
-
-function ready(p: k8s.V1Pod): boolean {
-  return (
-    !p.metadata?.deletionTimestamp &&
-    p.status?.phase === 'Running' &&
-    (p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false)
-  );
 }
 
 export interface Strength {
@@ -50,7 +43,7 @@ export async function strength(kc: k8s.KubeConfig, namespace: string, deployment
     )
   ).items;
   const replicas = d.spec?.replicas ?? 1;
-  const readyPods = pods.filter(ready);
+  const readyPods = pods.filter(podServing);
   const terminating = pods.filter((p) => p.metadata?.deletionTimestamp);
   const full =
     readyPods.length === replicas &&
@@ -93,7 +86,9 @@ export async function deleteOneReplica(
 ): Promise<DeletedReplica> {
   await waitForFullStrength(kc, namespace, deployment, timeoutMs);
   const s = await strength(kc, namespace, deployment);
-  const victim = s.pods.filter(ready).sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))[0];
+  const victim = s.pods
+    .filter(podServing)
+    .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))[0];
   if (!victim?.metadata?.name)
     throw new GraderError(`deployment ${namespace}/${deployment} has no Ready pod to delete`);
   const name = victim.metadata.name;

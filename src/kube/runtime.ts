@@ -7,6 +7,7 @@ import { GraderError } from '../errors.js';
 import { docker, dockerOk } from '../env/docker.js';
 import { sh, shellQuote, type ExecResult, type Node } from '../env/node.js';
 import { api } from './client.js';
+import { nodeReady } from './readiness.js';
 
 /** The containerd namespace the kubelet's images and containers live in. */
 const K8S_NS = 'k8s.io';
@@ -263,7 +264,7 @@ export async function readClusterInfo(kc: k8s.KubeConfig): Promise<ClusterInfo> 
     version: v.gitVersion,
     nodes: nodes.items.map((n) => ({
       name: n.metadata?.name ?? '',
-      ready: n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      ready: nodeReady(n),
       kubelet: n.status?.nodeInfo?.kubeletVersion ?? '',
     })),
     services: svcs.items.map((s) => s.metadata?.name ?? ''),

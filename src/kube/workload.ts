@@ -3,6 +3,7 @@ import { GraderError, SubmissionAssertionError } from '../errors.js';
 import { eventually } from '../check/eventually.js';
 import { api, apiFault, describeApiError, httpStatus } from './client.js';
 import { imagePullProblem, podState } from './pods.js';
+import { podReady, podServing } from './readiness.js';
 
 /** The controller kinds a lab may accept for "N replicas of a pod": the course uses both. */
 export type ControllerKind = 'ReplicationController' | 'Deployment';
@@ -141,10 +142,6 @@ export async function submissionPods(kc: k8s.KubeConfig, namespace: string): Pro
   return list.items.filter((p) => !isGraderPod(p) && !p.metadata?.deletionTimestamp);
 }
 
-export function isReady(pod: k8s.V1Pod): boolean {
-  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-}
-
 /** The pods a controller's selector picks, leaving out pods being deleted and the grader's own pods. */
 export async function controllerPods(kc: k8s.KubeConfig, namespace: string, c: Controller): Promise<k8s.V1Pod[]> {
   if (!c.selector) return [];
@@ -201,7 +198,7 @@ export async function waitForReadyPods(
           }
           if (pull) registryTrouble = `${pull.image}: ${pull.detail}`;
         }
-        const ready = pods.filter(isReady);
+        const ready = pods.filter(podReady);
         const seen = pods.length
           ? `${ready.length} of ${pods.length} pods Ready (selector ${c.selector}): ${pods.map((p) => `${p.metadata?.name ?? '?'} (${podState(p)})`).join('; ')}`
           : `no pod matches ${c.kind} ${name}'s selector ${c.selector || '(none)'}`;
@@ -247,9 +244,7 @@ export async function workloadsSettled(kc: k8s.KubeConfig, namespace: string): P
         (c.status?.readyReplicas ?? 0) === (c.spec?.replicas ?? 1) &&
         (c.status?.replicas ?? 0) === (c.spec?.replicas ?? 1),
     );
-    return (
-      settled && pods.items.filter((p) => !isGraderPod(p)).every((p) => isReady(p) && !p.metadata?.deletionTimestamp)
-    );
+    return settled && pods.items.filter((p) => !isGraderPod(p)).every(podServing);
   } catch (err) {
     if (err instanceof GraderError) throw err;
     throw new GraderError(`${doing}: ${describeApiError(err)}`, { cause: err });

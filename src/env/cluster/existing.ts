@@ -7,6 +7,7 @@ import { execInPod, waitForPod } from '../../kube/pods.js';
 import { shellQuote, type ExecOptions, type ExecResult } from '../node.js';
 import { readClusterHealth } from './health.js';
 import type { ClusterNode, ClusterProvider, ClusterStatus } from './provider.js';
+import { podStarted } from '../../kube/readiness.js';
 
 const DEBUG_NAMESPACE = 'kgrade-system';
 
@@ -167,7 +168,7 @@ export class ExistingProvider implements ClusterProvider {
       await waitForPod(kc, DEBUG_NAMESPACE, pod, {
         what: 'Running',
         timeoutMs: 120_000,
-        until: (p) => p.status?.phase === 'Running',
+        until: podStarted,
       });
     } catch (err) {
       await node.release();
