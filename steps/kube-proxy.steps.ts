@@ -2,7 +2,7 @@ import * as k8s from '../src/vendor/kubernetes-client.js';
 import { After, Then, When } from '@cucumber/cucumber';
 import { eventually } from '../src/check/eventually.js';
 import { GraderError } from '../src/errors.js';
-import { api, describeApiError } from '../src/kube/client.js';
+import { graderApi } from '../src/kube/client.js';
 import { listNodes } from '../src/kube/control-plane.js';
 import {
   compareTargets,
@@ -188,15 +188,9 @@ After(async function (this: KgradeWorld) {
 Then(
   'pod {string} resolves {string} to the cluster IP of service {string} in namespace {string}',
   async function (this: KgradeWorld, pod: string, host: string, service: string, namespace: string) {
-    let svc: k8s.V1Service;
-    try {
-      svc = await api(this.admin(), `reading service ${namespace}/${service}`, () =>
-        this.admin().makeApiClient(k8s.CoreV1Api).readNamespacedService({ name: service, namespace }),
-      );
-    } catch (err) {
-      if (err instanceof GraderError) throw err;
-      throw new GraderError(`reading service ${namespace}/${service}: ${describeApiError(err)}`, { cause: err });
-    }
+    const svc = await graderApi(this.admin(), `reading service ${namespace}/${service}`, () =>
+      this.admin().makeApiClient(k8s.CoreV1Api).readNamespacedService({ name: service, namespace }),
+    );
     const clusterIP = svc.spec?.clusterIP;
     if (!clusterIP) throw new GraderError(`service ${namespace}/${service} has no cluster IP`);
     const name = this.expand(host);

@@ -4,7 +4,7 @@ import * as k8s from '../src/vendor/kubernetes-client.js';
 import { Given, Then, When } from '@cucumber/cucumber';
 import { fail, GraderError } from '../src/errors.js';
 import { eventually } from '../src/check/eventually.js';
-import { api, describeApiError } from '../src/kube/client.js';
+import { api, graderApi } from '../src/kube/client.js';
 import { applyManifest } from '../src/kube/apply.js';
 import { serviceEndpoints } from '../src/kube/endpoints.js';
 import { jsonPathText } from '../src/kube/jsonpath.js';
@@ -144,12 +144,9 @@ steps(
 Given(
   'the cluster IP of service {string} in namespace {string}',
   async function (this: KgradeWorld, name: string, namespace: string) {
-    let svc: k8s.V1Service;
-    try {
-      svc = await this.admin().makeApiClient(k8s.CoreV1Api).readNamespacedService({ name, namespace });
-    } catch (err) {
-      throw new GraderError(`reading service ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });
-    }
+    const svc = await graderApi(this.admin(), `reading service ${namespace}/${name}`, () =>
+      this.admin().makeApiClient(k8s.CoreV1Api).readNamespacedService({ name, namespace }),
+    );
     const ip = svc.spec?.clusterIP;
     if (!ip) throw new GraderError(`service ${namespace}/${name} has no cluster IP`);
     this.vars.set(`${name}.clusterIP`, ip);
@@ -223,12 +220,9 @@ steps(
   ['the cluster IP of service {string}', '서비스 {string}의 클러스터 IP를 읽어 둔다'],
   async function (this: KgradeWorld, name: string) {
     const ns = await this.namespace();
-    const svc = await this.admin()
-      .makeApiClient(k8s.CoreV1Api)
-      .readNamespacedService({ name, namespace: ns.name })
-      .catch((err: unknown) => {
-        throw new GraderError(`reading service ${ns.name}/${name}: ${describeApiError(err)}`, { cause: err });
-      });
+    const svc = await graderApi(this.admin(), `reading service ${ns.name}/${name}`, () =>
+      this.admin().makeApiClient(k8s.CoreV1Api).readNamespacedService({ name, namespace: ns.name }),
+    );
     const ip = svc.spec?.clusterIP;
     if (!ip || ip === 'None') throw new GraderError(`service ${ns.name}/${name} has no cluster IP`);
     this.vars.set(`${name}.clusterIP`, ip);

@@ -12,7 +12,7 @@ import {
 } from '../src/check/listing.js';
 import { sh } from '../src/env/node.js';
 import { fail, GraderError, SubmissionAssertionError } from '../src/errors.js';
-import { api, describeApiError } from '../src/kube/client.js';
+import { api, graderApi } from '../src/kube/client.js';
 import { internalIP, listNodes, podCIDRs } from '../src/kube/control-plane.js';
 import {
   containerInfo,
@@ -262,12 +262,9 @@ Then(
 Then(
   'the resolv.conf of pod {string} is a mount whose nameserver is the cluster IP of service {string} in namespace {string}',
   async function (this: KgradeWorld, name: string, service: string, namespace: string) {
-    let svc: k8s.V1Service;
-    try {
-      svc = await this.admin().makeApiClient(k8s.CoreV1Api).readNamespacedService({ name: service, namespace });
-    } catch (err) {
-      throw new GraderError(`reading service ${namespace}/${service}: ${describeApiError(err)}`, { cause: err });
-    }
+    const svc = await graderApi(this.admin(), `reading service ${namespace}/${service}`, () =>
+      this.admin().makeApiClient(k8s.CoreV1Api).readNamespacedService({ name: service, namespace }),
+    );
     const clusterIP = svc.spec?.clusterIP;
     if (!clusterIP) throw new GraderError(`service ${namespace}/${service} has no cluster IP`);
     const mounts = parseMountinfo(await podOutput(this, name, ['cat', '/proc/self/mountinfo']));

@@ -4,7 +4,7 @@ import * as k8s from '../vendor/kubernetes-client.js';
 import yaml from 'js-yaml';
 import { GraderError, LabError } from '../errors.js';
 import type { Fixture } from '../lab/types.js';
-import { describeApiError } from './client.js';
+import { describeApiError, graderFault } from './client.js';
 import { podState } from './pods.js';
 import { podReady, podServing } from './readiness.js';
 
@@ -43,10 +43,7 @@ export async function startFixture(
     try {
       await client.create({ ...o, metadata: { ...o.metadata, namespace } });
     } catch (err) {
-      throw new GraderError(
-        `fixture ${fixture.name}: creating ${o.kind} ${o.metadata?.name ?? ''} in ${namespace}: ${describeApiError(err)}`,
-        { cause: err },
-      );
+      throw graderFault(err, `fixture ${fixture.name}: creating ${o.kind} ${o.metadata?.name ?? ''} in ${namespace}`);
     }
   }
   const core = admin.makeApiClient(k8s.CoreV1Api);

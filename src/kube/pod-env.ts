@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import * as k8s from '../vendor/kubernetes-client.js';
-import { GraderError, SubmissionAssertionError } from '../errors.js';
+import { SubmissionAssertionError } from '../errors.js';
 import { eventually } from '../check/eventually.js';
-import { api, describeApiError } from './client.js';
+import { api, graderFault } from './client.js';
 import { podLogs } from './pods.js';
 import { podEnded } from './readiness.js';
 
@@ -116,10 +116,7 @@ export async function freshValue(admin: k8s.KubeConfig, namespace: string, src: 
       await core.replaceNamespacedSecret({ name: src.name, namespace, body: { ...s, data, stringData: undefined } });
     }
   } catch (err) {
-    throw new GraderError(
-      `setting key ${src.key} of ${src.kind} ${namespace}/${src.name} (a fixture of the lab): ${describeApiError(err)}`,
-      { cause: err },
-    );
+    throw graderFault(err, `setting key ${src.key} of ${src.kind} ${namespace}/${src.name} (a fixture of the lab)`);
   }
   return value;
 }

@@ -3,7 +3,7 @@ import { containerCgroupLayout, memoryCgroupPath, readMemoryCgroup, type MemoryC
 import { descendants, parseCtrTasks } from '../check/listing.js';
 import { sh, shellQuote, type Node } from '../env/node.js';
 import { GraderError, SubmissionAssertionError } from '../errors.js';
-import { api, describeApiError, httpStatus } from './client.js';
+import { api, graderFault, httpStatus } from './client.js';
 import { podState } from './pods.js';
 
 /*
@@ -46,8 +46,7 @@ export async function readSubmissionPod(kc: k8s.KubeConfig, namespace: string, n
   } catch (err) {
     if (httpStatus(err) === 404)
       throw new SubmissionAssertionError(`there is no pod ${name} in the submission's namespace`);
-    if (err instanceof GraderError) throw err;
-    throw new GraderError(`reading pod ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });
+    throw graderFault(err, `reading pod ${namespace}/${name}`);
   }
 }
 

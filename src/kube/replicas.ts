@@ -1,6 +1,6 @@
 import * as k8s from '../vendor/kubernetes-client.js';
 import { GraderError } from '../errors.js';
-import { api, describeApiError } from './client.js';
+import { api, graderApi } from './client.js';
 import { podState } from './pods.js';
 import { podServing } from './readiness.js';
 
@@ -24,15 +24,9 @@ export interface Strength {
 export async function strength(kc: k8s.KubeConfig, namespace: string, deployment: string): Promise<Strength> {
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const core = kc.makeApiClient(k8s.CoreV1Api);
-  let d: k8s.V1Deployment;
-  try {
-    d = await api(kc, `reading deployment ${namespace}/${deployment}`, () =>
-      apps.readNamespacedDeployment({ name: deployment, namespace }),
-    );
-  } catch (err) {
-    if (err instanceof GraderError) throw err;
-    throw new GraderError(`reading deployment ${namespace}/${deployment}: ${describeApiError(err)}`, { cause: err });
-  }
+  const d = await graderApi(kc, `reading deployment ${namespace}/${deployment}`, () =>
+    apps.readNamespacedDeployment({ name: deployment, namespace }),
+  );
   const selector = Object.entries(d.spec?.selector.matchLabels ?? {})
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
@@ -92,13 +86,8 @@ export async function deleteOneReplica(
   if (!victim?.metadata?.name)
     throw new GraderError(`deployment ${namespace}/${deployment} has no Ready pod to delete`);
   const name = victim.metadata.name;
-  try {
-    await api(kc, `deleting pod ${namespace}/${name}`, () =>
-      kc.makeApiClient(k8s.CoreV1Api).deleteNamespacedPod({ name, namespace }),
-    );
-  } catch (err) {
-    if (err instanceof GraderError) throw err;
-    throw new GraderError(`deleting pod ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });
-  }
+  await graderApi(kc, `deleting pod ${namespace}/${name}`, () =>
+    kc.makeApiClient(k8s.CoreV1Api).deleteNamespacedPod({ name, namespace }),
+  );
   return { namespace, deployment, pod: name, ip: victim.status?.podIP ?? '', replicas: s.replicas };
 }

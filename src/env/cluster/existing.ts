@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as k8s from '../../vendor/kubernetes-client.js';
 import { debugPodImage } from '../../config.js';
 import { GraderError } from '../../errors.js';
-import { api, describeApiError, loadKubeConfig, type ClusterRef } from '../../kube/client.js';
+import { api, type ClusterRef, graderFault, loadKubeConfig } from '../../kube/client.js';
 import { execInPod, waitForPod } from '../../kube/pods.js';
 import { shellQuote, type ExecOptions, type ExecResult } from '../node.js';
 import { readClusterHealth } from './health.js';
@@ -63,7 +63,7 @@ class DebugPodNode implements ClusterNode {
     try {
       await new k8s.Cp(this.kc).cpToPod(DEBUG_NAMESPACE, this.pod, 'debug', hostPath, `/host${nodePath}`);
     } catch (err) {
-      throw new GraderError(`copying ${hostPath} onto node ${this.name}: ${describeApiError(err)}`, { cause: err });
+      throw graderFault(err, `copying ${hostPath} onto node ${this.name}`);
     }
   }
 
