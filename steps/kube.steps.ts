@@ -9,7 +9,7 @@ import { applyManifest } from '../src/kube/apply.js';
 import { serviceEndpoints } from '../src/kube/endpoints.js';
 import { jsonPathText } from '../src/kube/jsonpath.js';
 import { podLogs, podState, waitForPod } from '../src/kube/pods.js';
-import { sh } from '../src/env/node.js';
+import { sh } from '../src/node.js';
 import { steps } from './i18n.js';
 import { runInPod } from './pod-exec.js';
 import type { KgradeWorld } from './world.js';

@@ -1,5 +1,5 @@
 import { fail, GraderError } from '../src/errors.js';
-import { describeExec, type ExecResult } from '../src/env/node.js';
+import { describeExec, type ExecResult } from '../src/node.js';
 import { execInPod } from '../src/kube/pods.js';
 import type { KgradeWorld } from './world.js';
 

@@ -10,7 +10,7 @@ import {
   routeFor,
   words,
 } from '../src/check/listing.js';
-import { sh } from '../src/env/node.js';
+import { sh } from '../src/node.js';
 import { fail, GraderError, SubmissionAssertionError } from '../src/errors.js';
 import { api, graderApi } from '../src/kube/client.js';
 import { internalIP, listNodes, podCIDRs } from '../src/kube/control-plane.js';

@@ -5,7 +5,7 @@
  */
 import { Then, When } from '@cucumber/cucumber';
 import { fail, LabError } from '../src/errors.js';
-import { sh } from '../src/env/node.js';
+import { sh } from '../src/node.js';
 import { expectedHostname } from '../src/kube/http-answers.js';
 import { podState } from '../src/kube/pods.js';
 import {

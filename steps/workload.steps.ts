@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as k8s from '../src/vendor/kubernetes-client.js';
 import { Given, Then, When } from '@cucumber/cucumber';
 import { fail, LabError } from '../src/errors.js';
-import { shellQuote } from '../src/env/node.js';
+import { shellQuote } from '../src/node.js';
 import { parseManifest } from '../src/kube/apply.js';
 import { expectedHostname } from '../src/kube/http-answers.js';
 import { envVerdict, freshValue, waitForLogToShow, type EnvSource } from '../src/kube/pod-env.js';

@@ -21,7 +21,7 @@ import type { Diagnostics } from '../src/grade/model.js';
 import { readNamespaceDiagnostics } from '../src/kube/diagnostics.js';
 import { startSandbox, type Sandbox } from '../src/env/sandbox/index.js';
 import { SUBMISSION_DIR } from '../src/env/script.js';
-import type { ExecResult, Node } from '../src/env/node.js';
+import type { ExecResult, Node } from '../src/node.js';
 import type { TestHost } from '../src/env/testhost.js';
 import type { AppliedObject } from '../src/kube/apply.js';
 

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { WorldParameters } from '../cucumber/parameters.js';
-import { docker } from '../env/docker.js';
+import { docker } from '../docker.js';
 import type { Isolation } from '../env/sandbox/index.js';
 import type { Lab } from '../lab/types.js';
 import { REPO_ROOT } from '../paths.js';

@@ -1,5 +1,5 @@
-import type { Node } from '../env/node.js';
-import { sh } from '../env/node.js';
+import type { Node } from '../node.js';
+import { sh } from '../node.js';
 import { GraderError } from '../errors.js';
 
 /** A memory cgroup as the node shows it, v1 and v2 read into one shape. */

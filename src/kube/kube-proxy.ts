@@ -1,6 +1,6 @@
 import * as k8s from '../vendor/kubernetes-client.js';
 import { parseIptablesSave, type Ruleset } from '../check/iptables.js';
-import { sh, type Node } from '../env/node.js';
+import { sh, type Node } from '../node.js';
 import { GraderError } from '../errors.js';
 import { serviceEndpoints } from './endpoints.js';
 import { nftServiceRouting, parseNftDump } from './kube-proxy-nft.js';

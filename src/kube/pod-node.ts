@@ -1,7 +1,7 @@
 import * as k8s from '../vendor/kubernetes-client.js';
 import { containerCgroupLayout, memoryCgroupPath, readMemoryCgroup, type MemoryCgroup } from '../check/cgroup.js';
 import { descendants, parseCtrTasks } from '../check/listing.js';
-import { sh, shellQuote, type Node } from '../env/node.js';
+import { sh, shellQuote, type Node } from '../node.js';
 import { GraderError, SubmissionAssertionError } from '../errors.js';
 import { api, graderFault, httpStatus } from './client.js';
 import { podState } from './pods.js';

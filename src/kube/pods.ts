@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import * as k8s from '../vendor/kubernetes-client.js';
 import { GraderError, SubmissionAssertionError } from '../errors.js';
-import type { ExecResult } from '../env/node.js';
+import type { ExecResult } from '../node.js';
 import { api, apiFault, graderFault, httpStatus } from './client.js';
 
 /** A pod's state in one line, the way a person would read `kubectl describe`. */

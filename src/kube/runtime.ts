@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as k8s from '../vendor/kubernetes-client.js';
 import { GraderError } from '../errors.js';
-import { docker, dockerOk } from '../env/docker.js';
-import { sh, shellQuote, type ExecResult, type Node } from '../env/node.js';
+import { docker, dockerOk } from '../docker.js';
+import { sh, shellQuote, type ExecResult, type Node } from '../node.js';
 import { api } from './client.js';
 import { nodeReady } from './readiness.js';
 

@@ -4,7 +4,7 @@ import { debugPodImage } from '../../config.js';
 import { GraderError } from '../../errors.js';
 import { api, type ClusterRef, graderFault, loadKubeConfig } from '../../kube/client.js';
 import { execInPod, waitForPod } from '../../kube/pods.js';
-import { shellQuote, type ExecOptions, type ExecResult } from '../node.js';
+import { shellQuote, type ExecOptions, type ExecResult } from '../../node.js';
 import { readClusterHealth } from './health.js';
 import type { ClusterNode, ClusterProvider, ClusterStatus } from './provider.js';
 import { podStarted } from '../../kube/readiness.js';

@@ -22,7 +22,7 @@ import { kubeProxyMode } from '../../kube/kube-proxy.js';
 import { strength } from '../../kube/replicas.js';
 import { REPO_ROOT } from '../../paths.js';
 import { ContainerNode } from '../container-node.js';
-import { docker } from '../docker.js';
+import { docker } from '../../docker.js';
 import { runRepoScript } from '../images.js';
 import { bridgeOf, guardEgress, unguardEgress } from './egress.js';
 import { readClusterHealth } from './health.js';

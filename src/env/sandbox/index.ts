@@ -1,4 +1,4 @@
-import type { Node } from '../node.js';
+import type { Node } from '../../node.js';
 
 /**
  * How a sandbox is kept apart from the grading host.

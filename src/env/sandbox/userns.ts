@@ -16,7 +16,7 @@ import path from 'node:path';
 import { execa, execaSync } from '../../vendor/execa.js';
 import { GraderError, SubmissionAssertionError } from '../../errors.js';
 import { sandboxDisk, stateDir } from '../../config.js';
-import type { ExecOptions, ExecResult } from '../node.js';
+import type { ExecOptions, ExecResult } from '../../node.js';
 import { track, untrack } from '../cleanup.js';
 import type { Sandbox, SandboxListing, SandboxOptions, SandboxRuntime, SetAsideSandbox } from './index.js';
 import { prepareNode } from './node-setup.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa } from '../../vendor/execa.js';
 import { stateDir, vmAccel, vmUid } from '../../config.js';
 import { GraderError } from '../../errors.js';
-import type { ExecOptions, ExecResult } from '../node.js';
+import type { ExecOptions, ExecResult } from '../../node.js';
 import { alive, track, untrack } from '../cleanup.js';
 import type { Sandbox, SandboxListing, SandboxOptions, SandboxRuntime } from './index.js';
 import { LIMITS, prepareNode } from './node-setup.js';
