@@ -8,8 +8,8 @@ import { fail, LabError } from '../src/errors.js';
 import { sh } from '../src/node.js';
 import { expectedHostname } from '../src/kube/http-answers.js';
 import { podState } from '../src/kube/pods.js';
+import { fullImageName } from '../src/kube/image-ref.js';
 import {
-  fullImageName,
   layerSharing,
   readClusterInfo,
   runOnNodeRuntime,
