@@ -29,7 +29,7 @@ import {
 } from '../src/kube/workload.js';
 import { runInPod } from './pod-exec.js';
 import type { KgradeWorld } from './world.js';
-import { podReady } from '../src/kube/readiness.js';
+import { containerHasRun, podReady } from '../src/kube/readiness.js';
 
 // ---------------------------------------------------------------- the grader's own pods
 
@@ -205,13 +205,6 @@ Then(
   },
 );
 
-function started(p: k8s.V1Pod): boolean {
-  if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') return true;
-  return (p.status?.containerStatuses ?? []).some(
-    (c) => c.state?.running || c.state?.terminated || c.lastState?.terminated,
-  );
-}
-
 Then(
   'pod {string} has started within {int} seconds',
   async function (this: KgradeWorld, name: string, seconds: number) {
@@ -219,7 +212,7 @@ Then(
     await waitForPod(this.admin(), ns.name, name, {
       what: 'to start its container',
       timeoutMs: seconds * 1000,
-      until: started,
+      until: containerHasRun,
       // a key or an object the pod names does not exist: the kubelet will not start it
       hopeless: (p) =>
         (p.status?.containerStatuses ?? []).some((c) => c.state?.waiting?.reason === 'CreateContainerConfigError'),

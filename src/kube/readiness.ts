@@ -11,6 +11,7 @@ import { podState, waitForPod } from './pods.js';
  *   the grader's own pods, never a verdict on a student's;
  * - containersUp: Running with every container running at this moment;
  * - podEnded: Succeeded or Failed, from where it will never run again;
+ * - containerHasRun: a container is running or has run (a pod that prints and exits);
  * - nodeReady: a node the kubelet reports Ready.
  * A student's pod is judged Running or Ready by waitForSteadyPod: up, and still up on the same
  * container runs a moment later, so that a container that exits at once does not pass.
@@ -39,6 +40,13 @@ export function containersUp(pod: k8s.V1Pod): boolean {
 
 export function podEnded(pod: k8s.V1Pod): boolean {
   return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+}
+
+export function containerHasRun(pod: k8s.V1Pod): boolean {
+  if (podEnded(pod)) return true;
+  return (pod.status?.containerStatuses ?? []).some(
+    (c) => c.state?.running || c.state?.terminated || c.lastState?.terminated,
+  );
 }
 
 export function nodeReady(node: k8s.V1Node): boolean {
