@@ -155,7 +155,7 @@ say "context: docker exec NODE true: median $EXEC s of 10"
 STARTS_JS='
 import { startSandbox } from "./dist/src/env/sandbox/index.js";
 import { nodeImageRef } from "./dist/src/env/images.js";
-import { installSignalCleanup } from "./dist/src/env/reaper.js";
+import { installSignalCleanup } from "./dist/src/env/cleanup.js";
 installSignalCleanup((line) => process.stderr.write(`${line}\n`));
 const [isolation, n] = process.argv.slice(1);
 const image = nodeImageRef();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/lint.sh — npm run lint: shellcheck over every shell script of the repository, then Biome
-# (biome.json: its formatter and a small rule set) over the TypeScript and the build scripts.
-# Exit 0 when both are clean. Scripts under labs/*/wrong/ (and the planted class of test/fixtures/similarity-class/) are left out: they are wrong on purpose,
+# (biome.json: its formatter and a small rule set) over the TypeScript and the build scripts, then
+# scripts/import-circles.mjs (no new pair of src/ folders that import each other).
+# Exit 0 when all are clean. Scripts under labs/*/wrong/ (and the planted class of test/fixtures/similarity-class/) are left out: they are wrong on purpose,
 # as a student's submission can be. `npm run format` rewrites the TypeScript to Biome's format.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,4 +39,5 @@ else
   echo "lint: biome found problems; formatting alone is fixed by npm run format" >&2
   status=1
 fi
+node scripts/import-circles.mjs || status=1
 exit "$status"

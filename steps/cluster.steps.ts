@@ -4,15 +4,14 @@ import { debugPodImage } from '../src/config.js';
 import { fail } from '../src/errors.js';
 import { api } from '../src/kube/client.js';
 import { startClientPod } from '../src/kube/client-pod.js';
+import { nodeReady } from '../src/kube/readiness.js';
 import { steps } from './i18n.js';
 import type { KgradeWorld } from './world.js';
 
 Then('every node is Ready', async function (this: KgradeWorld) {
   const nodes = await api(this.admin(), 'listing nodes', () => this.admin().makeApiClient(k8s.CoreV1Api).listNode());
   if (nodes.items.length === 0) fail('the cluster has no nodes');
-  const ready = (n: k8s.V1Node) =>
-    n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-  const bad = nodes.items.filter((n) => !ready(n));
+  const bad = nodes.items.filter((n) => !nodeReady(n));
   if (bad.length) {
     fail(
       `not Ready: ${bad

@@ -1,13 +1,13 @@
 import * as k8s from '../src/vendor/kubernetes-client.js';
 import { Then } from '@cucumber/cucumber';
-import { fail, GraderError } from '../src/errors.js';
-import { describeExec } from '../src/env/node.js';
+import { fail } from '../src/errors.js';
 import { sameProgram, sameProgramScript } from '../src/check/same-program.js';
 import { api } from '../src/kube/client.js';
 import { pinning } from '../src/kube/image-ref.js';
 import { imageSizeOnNode } from '../src/kube/image-size.js';
-import { execInPod, podState } from '../src/kube/pods.js';
+import { podState } from '../src/kube/pods.js';
 import { steps } from './i18n.js';
+import { runInPod } from './pod-exec.js';
 import type { KgradeWorld } from './world.js';
 
 const MB = 1000 * 1000;
@@ -39,17 +39,9 @@ steps(
     '파드 {string} 안의 {string}은\\(는) {string}와\\(과) 같은 프로그램이다',
   ],
   async function (this: KgradeWorld, name: string, file: string, program: string) {
-    const ns = await this.namespace();
-    const r = await execInPod(
-      this.admin(),
-      ns.name,
-      name,
-      undefined,
-      ['sh', '-c', sameProgramScript(file, program)],
-      this.timeouts.command * 1000,
-    );
-    if (r.timedOut)
-      throw new GraderError(`comparing ${file} with ${program} in pod ${name} did not finish: ${describeExec(r)}`);
+    const r = await runInPod(this, name, ['sh', '-c', sameProgramScript(file, program)], {
+      what: `comparing ${file} with ${program}`,
+    });
     const verdict = sameProgram(r.stdout, file, program);
     if (!verdict.same) fail(`in pod ${name}, ${file} is not ${program}: ${verdict.detail}`);
     this.note(`${verdict.form}: ${verdict.detail}`);

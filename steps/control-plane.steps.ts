@@ -1,8 +1,8 @@
 import * as k8s from '../src/vendor/kubernetes-client.js';
 import { Then } from '@cucumber/cucumber';
-import { eventually } from '../src/check/eventually.js';
+import { eventually } from '../src/eventually.js';
 import { words } from '../src/check/listing.js';
-import { sh, shellQuote } from '../src/env/node.js';
+import { sh, shellQuote } from '../src/node.js';
 import { fail, GraderError } from '../src/errors.js';
 import { api } from '../src/kube/client.js';
 import { listNodes, readControlPlane } from '../src/kube/control-plane.js';

@@ -4,7 +4,7 @@ import { fail, GraderError } from '../src/errors.js';
 import { words } from '../src/check/listing.js';
 import { inspectPrograms, programProblem } from '../src/check/programs.js';
 import { buildBox } from '../src/env/box.js';
-import { sh, shellQuote } from '../src/env/node.js';
+import { sh, shellQuote } from '../src/node.js';
 import type { KgradeWorld } from './world.js';
 
 Given('a secret marker file {string} on the node', async function (this: KgradeWorld, file: string) {

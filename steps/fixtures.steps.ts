@@ -1,6 +1,6 @@
 import { Given } from '@cucumber/cucumber';
 import type * as k8s from '../src/vendor/kubernetes-client.js';
-import { eventually } from '../src/check/eventually.js';
+import { eventually } from '../src/eventually.js';
 import { LabError } from '../src/errors.js';
 import type { Fixture } from '../src/lab/types.js';
 import { listNodes } from '../src/kube/control-plane.js';

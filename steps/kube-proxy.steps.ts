@@ -1,8 +1,8 @@
 import * as k8s from '../src/vendor/kubernetes-client.js';
 import { After, Then, When } from '@cucumber/cucumber';
-import { eventually } from '../src/check/eventually.js';
+import { eventually } from '../src/eventually.js';
 import { GraderError } from '../src/errors.js';
-import { api, describeApiError } from '../src/kube/client.js';
+import { graderApi } from '../src/kube/client.js';
 import { listNodes } from '../src/kube/control-plane.js';
 import {
   compareTargets,
@@ -14,9 +14,9 @@ import {
   spreadProblems,
   type ReadyEndpoint,
 } from '../src/kube/kube-proxy.js';
-import { nslookupAnswers } from '../src/kube/pod-node.js';
-import { execInPod } from '../src/kube/pods.js';
+import { nslookupAnswers } from '../src/check/listing.js';
 import { deleteOneReplica, waitForFullStrength, type DeletedReplica } from '../src/kube/replicas.js';
+import { runInPod } from './pod-exec.js';
 import type { KgradeWorld } from './world.js';
 
 interface NodeRouting {
@@ -188,29 +188,15 @@ After(async function (this: KgradeWorld) {
 Then(
   'pod {string} resolves {string} to the cluster IP of service {string} in namespace {string}',
   async function (this: KgradeWorld, pod: string, host: string, service: string, namespace: string) {
-    let svc: k8s.V1Service;
-    try {
-      svc = await api(this.admin(), `reading service ${namespace}/${service}`, () =>
-        this.admin().makeApiClient(k8s.CoreV1Api).readNamespacedService({ name: service, namespace }),
-      );
-    } catch (err) {
-      if (err instanceof GraderError) throw err;
-      throw new GraderError(`reading service ${namespace}/${service}: ${describeApiError(err)}`, { cause: err });
-    }
+    const svc = await graderApi(this.admin(), `reading service ${namespace}/${service}`, () =>
+      this.admin().makeApiClient(k8s.CoreV1Api).readNamespacedService({ name: service, namespace }),
+    );
     const clusterIP = svc.spec?.clusterIP;
     if (!clusterIP) throw new GraderError(`service ${namespace}/${service} has no cluster IP`);
-    const ns = await this.namespace();
     const name = this.expand(host);
     const output = await eventually(
       async () => {
-        const r = await execInPod(
-          this.admin(),
-          ns.name,
-          pod,
-          undefined,
-          ['nslookup', name],
-          this.timeouts.command * 1000,
-        );
+        const r = await runInPod(this, pod, ['nslookup', name], { hang: 'result' });
         const answers = nslookupAnswers(r.stdout);
         const text = `${r.stdout}${r.stderr}`.trim().replace(/\s+/g, ' ');
         return {

@@ -3,15 +3,17 @@ import path from 'node:path';
 import * as k8s from '../src/vendor/kubernetes-client.js';
 import { Given, Then, When } from '@cucumber/cucumber';
 import { fail, GraderError } from '../src/errors.js';
-import { eventually } from '../src/check/eventually.js';
-import { api, describeApiError } from '../src/kube/client.js';
+import { eventually } from '../src/eventually.js';
+import { api, graderApi } from '../src/kube/client.js';
 import { applyManifest } from '../src/kube/apply.js';
 import { serviceEndpoints } from '../src/kube/endpoints.js';
 import { jsonPathText } from '../src/kube/jsonpath.js';
-import { execInPod, podLogs, podState, waitForPod } from '../src/kube/pods.js';
-import { sh } from '../src/env/node.js';
+import { podLogs, podState, waitForPod } from '../src/kube/pods.js';
+import { sh } from '../src/node.js';
 import { steps } from './i18n.js';
+import { runInPod } from './pod-exec.js';
 import type { KgradeWorld } from './world.js';
+import { podEnded, podReady, podStarted, RUNNING_SETTLE_MS, waitForSteadyPod } from '../src/kube/readiness.js';
 
 /** Kinds that make pods of their own, under names the manifest does not spell. */
 const POD_MAKERS = new Set([
@@ -53,11 +55,10 @@ steps(
   async function (this: KgradeWorld, name: string, seconds: number) {
     expectPodFromManifests(this, name);
     const ns = await this.namespace();
-    await waitForPod(this.admin(), ns.name, name, {
-      what: 'to be Running',
+    await waitForSteadyPod(this.admin(), ns.name, name, {
+      state: 'running',
       timeoutMs: seconds * 1000,
-      until: (p) => p.status?.phase === 'Running',
-      hopeless: (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed',
+      settleMs: RUNNING_SETTLE_MS,
     });
   },
 );
@@ -71,8 +72,8 @@ steps(
     await waitForPod(this.admin(), ns.name, name, {
       what: 'to be Ready',
       timeoutMs: seconds * 1000,
-      until: (p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-      hopeless: (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed',
+      until: podReady,
+      hopeless: podEnded,
     });
   },
 );
@@ -91,9 +92,8 @@ steps(
   When,
   ['pod {string} runs {string}', '파드 {string}에서 {string}을\\(를) 실행한다'],
   async function (this: KgradeWorld, name: string, command: string) {
-    const ns = await this.namespace();
     const cmd = this.expand(command);
-    const r = await execInPod(this.admin(), ns.name, name, undefined, ['sh', '-c', cmd], this.timeouts.command * 1000);
+    const r = await runInPod(this, name, ['sh', '-c', cmd], { hang: 'result' });
     this.last = {
       what: `${cmd} (in pod ${name})`,
       code: r.code,
@@ -144,12 +144,9 @@ steps(
 Given(
   'the cluster IP of service {string} in namespace {string}',
   async function (this: KgradeWorld, name: string, namespace: string) {
-    let svc: k8s.V1Service;
-    try {
-      svc = await this.admin().makeApiClient(k8s.CoreV1Api).readNamespacedService({ name, namespace });
-    } catch (err) {
-      throw new GraderError(`reading service ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });
-    }
+    const svc = await graderApi(this.admin(), `reading service ${namespace}/${name}`, () =>
+      this.admin().makeApiClient(k8s.CoreV1Api).readNamespacedService({ name, namespace }),
+    );
     const ip = svc.spec?.clusterIP;
     if (!ip) throw new GraderError(`service ${namespace}/${name} has no cluster IP`);
     this.vars.set(`${name}.clusterIP`, ip);
@@ -163,7 +160,7 @@ Then('every pod in namespace {string} is Running', async function (this: KgradeW
       const pods = await api(this.admin(), `listing pods in ${namespace}`, () =>
         this.admin().makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace }),
       );
-      const bad = pods.items.filter((p) => p.status?.phase !== 'Running');
+      const bad = pods.items.filter((p) => !podStarted(p));
       const seen =
         pods.items.length === 0
           ? `namespace ${namespace} has no pods`
@@ -223,12 +220,9 @@ steps(
   ['the cluster IP of service {string}', '서비스 {string}의 클러스터 IP를 읽어 둔다'],
   async function (this: KgradeWorld, name: string) {
     const ns = await this.namespace();
-    const svc = await this.admin()
-      .makeApiClient(k8s.CoreV1Api)
-      .readNamespacedService({ name, namespace: ns.name })
-      .catch((err: unknown) => {
-        throw new GraderError(`reading service ${ns.name}/${name}: ${describeApiError(err)}`, { cause: err });
-      });
+    const svc = await graderApi(this.admin(), `reading service ${ns.name}/${name}`, () =>
+      this.admin().makeApiClient(k8s.CoreV1Api).readNamespacedService({ name, namespace: ns.name }),
+    );
     const ip = svc.spec?.clusterIP;
     if (!ip || ip === 'None') throw new GraderError(`service ${ns.name}/${name} has no cluster IP`);
     this.vars.set(`${name}.clusterIP`, ip);

@@ -2,7 +2,7 @@ import { Given, Then } from '@cucumber/cucumber';
 import { fail, GraderError } from '../src/errors.js';
 import { findDropOf, parseIptablesSave } from '../src/check/iptables.js';
 import { parseNetDev } from '../src/check/listing.js';
-import { sh } from '../src/env/node.js';
+import { sh } from '../src/node.js';
 import { addTestHost, probeNodeFrom } from '../src/env/testhost.js';
 import type { KgradeWorld } from './world.js';
 

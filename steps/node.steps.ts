@@ -1,8 +1,8 @@
 import { Given, Then, When } from '@cucumber/cucumber';
 import { fail, GraderError } from '../src/errors.js';
-import { eventually } from '../src/check/eventually.js';
+import { eventually } from '../src/eventually.js';
 import { words } from '../src/check/listing.js';
-import { describeExec, sh, shellQuote } from '../src/env/node.js';
+import { describeExec, sh, shellQuote } from '../src/node.js';
 import { steps } from './i18n.js';
 import type { KgradeWorld } from './world.js';
 

@@ -1,5 +1,5 @@
 import { Then } from '@cucumber/cucumber';
-import { waitForSteadyPod } from '../src/kube/steady-pod.js';
+import { waitForSteadyPod } from '../src/kube/readiness.js';
 import { steps } from './i18n.js';
 import type { KgradeWorld } from './world.js';
 
@@ -11,7 +11,7 @@ steps(
   ],
   async function (this: KgradeWorld, name: string, seconds: number) {
     const ns = await this.namespace();
-    const pod = await waitForSteadyPod(this.admin(), ns.name, name, seconds * 1000);
+    const pod = await waitForSteadyPod(this.admin(), ns.name, name, { state: 'ready', timeoutMs: seconds * 1000 });
     const restarts = (pod.status?.containerStatuses ?? []).reduce((n, s) => n + s.restartCount, 0);
     if (restarts > 0)
       this.note(`pod ${name} keeps running after ${restarts} container restart${restarts === 1 ? '' : 's'}`);

@@ -1,6 +1,6 @@
 import { Then } from '@cucumber/cucumber';
 import { fail } from '../src/errors.js';
-import { eventually } from '../src/check/eventually.js';
+import { eventually } from '../src/eventually.js';
 import { linesInOrder } from '../src/check/lines.js';
 import { namesService, pingErrors, pingRuns } from '../src/check/ping.js';
 import { serviceAddresses } from '../src/kube/endpoints.js';

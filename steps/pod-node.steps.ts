@@ -1,53 +1,40 @@
 import * as k8s from '../src/vendor/kubernetes-client.js';
 import { Given, Then } from '@cucumber/cucumber';
 import { cidrContains } from '../src/check/iptables.js';
-import { words } from '../src/check/listing.js';
-import { sh } from '../src/env/node.js';
-import { fail, GraderError, SubmissionAssertionError } from '../src/errors.js';
-import { api, describeApiError } from '../src/kube/client.js';
-import { internalIP, listNodes, podCIDRs } from '../src/kube/control-plane.js';
 import {
   argvIs,
+  parseIpAddr,
+  parseIpRoute,
+  parseMountinfo,
+  resolvNameservers,
+  routeFor,
+  words,
+} from '../src/check/listing.js';
+import { sh } from '../src/node.js';
+import { fail, GraderError, SubmissionAssertionError } from '../src/errors.js';
+import { api, graderApi } from '../src/kube/client.js';
+import { internalIP, listNodes, podCIDRs } from '../src/kube/control-plane.js';
+import {
   containerInfo,
   containerMemoryCgroup,
   containerPid,
   containerProcesses,
-  imageName,
   nodeFileIdentity,
   nodePids,
-  parseIpAddr,
-  parseIpRoute,
-  parseMountinfo,
-  qosOfCgroupPath,
   quantityBytes,
-  readSubmissionPod,
-  resolvNameservers,
-  routeFor,
   runningContainers,
 } from '../src/kube/pod-node.js';
-import { execInPod, podState, waitForPod } from '../src/kube/pods.js';
+import { imageName } from '../src/kube/image-ref.js';
+import { qosOfCgroupPath } from '../src/check/cgroup.js';
+import { podState } from '../src/kube/pods.js';
+import { podOutput } from './pod-exec.js';
 import type { KgradeWorld } from './world.js';
-
-async function submissionPod(world: KgradeWorld, name: string): Promise<k8s.V1Pod> {
-  const ns = await world.namespace();
-  return readSubmissionPod(world.admin(), ns.name, name);
-}
+import { podStarted, RUNNING_SETTLE_MS, waitForSteadyPod } from '../src/kube/readiness.js';
 
 async function nodeOf(world: KgradeWorld, pod: k8s.V1Pod) {
   const nodeName = pod.spec?.nodeName;
   if (!nodeName) fail(`pod ${pod.metadata?.name ?? '?'} is not on any node yet (${podState(pod)})`);
   return world.clusterNode(nodeName);
-}
-
-/** Runs argv in the pod's first container; the output, or the student's failure when it cannot run. */
-async function inPod(world: KgradeWorld, pod: string, argv: string[]): Promise<string> {
-  const ns = await world.namespace();
-  const r = await execInPod(world.admin(), ns.name, pod, undefined, argv, world.timeouts.command * 1000);
-  if (r.timedOut)
-    throw new GraderError(`${argv.join(' ')} in pod ${pod} did not finish within ${world.timeouts.command} s`);
-  if (r.code !== 0)
-    fail(`${argv.join(' ')} in pod ${pod} exited ${r.code}: ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
-  return r.stdout;
 }
 
 const CRASHING = new Set([
@@ -57,11 +44,6 @@ const CRASHING = new Set([
   'CreateContainerConfigError',
   'StartError',
 ]);
-
-function containersUp(p: k8s.V1Pod): boolean {
-  const statuses = p.status?.containerStatuses ?? [];
-  return p.status?.phase === 'Running' && statuses.length > 0 && statuses.every((c) => c.state?.running);
-}
 
 /** The last lines a crashed container printed, for the student: "sleep: missing operand", a usage text. */
 async function crashLog(world: KgradeWorld, namespace: string, pod: k8s.V1Pod | undefined): Promise<string> {
@@ -88,13 +70,11 @@ Then(
     const ns = await this.namespace();
     let pod: k8s.V1Pod;
     try {
-      pod = await waitForPod(this.admin(), ns.name, name, {
-        what: 'to be Running with every container up',
+      pod = await waitForSteadyPod(this.admin(), ns.name, name, {
+        state: 'running',
         timeoutMs: seconds * 1000,
-        until: containersUp,
+        settleMs: RUNNING_SETTLE_MS,
         hopeless: (p) =>
-          p.status?.phase === 'Succeeded' ||
-          p.status?.phase === 'Failed' ||
           (p.status?.containerStatuses ?? []).some(
             (c) =>
               CRASHING.has(c.state?.waiting?.reason ?? '') ||
@@ -104,29 +84,18 @@ Then(
       });
     } catch (err) {
       if (!(err instanceof SubmissionAssertionError)) throw err;
-      const log = await crashLog(
-        this,
-        ns.name,
-        await readSubmissionPod(this.admin(), ns.name, name).catch(() => undefined),
-      );
-      throw new SubmissionAssertionError(`${err.message}${log}`, { cause: err });
-    }
-    // A container that exits at once is "running" for an instant: look again a moment later.
-    const restarts = (p: k8s.V1Pod) =>
-      (p.status?.containerStatuses ?? []).map((c) => `${c.name}:${c.restartCount}:${c.containerID ?? ''}`).join(',');
-    await new Promise((r) => setTimeout(r, 3000));
-    const again = await readSubmissionPod(this.admin(), ns.name, name);
-    if (!containersUp(again) || restarts(again) !== restarts(pod)) {
-      fail(
-        `pod ${name} started, but its container did not stay up: ${podState(again)}${await crashLog(this, ns.name, again)}; a container's command must keep running (sleep 10000), not exit`,
+      const log = await crashLog(this, ns.name, await this.submissionPod(name).catch(() => undefined));
+      throw new SubmissionAssertionError(
+        `${err.message}${log}; a container's command must keep running (sleep 10000), not exit`,
+        { cause: err },
       );
     }
-    this.note(`pod ${name}: ${podState(again)} on node ${again.spec?.nodeName ?? '?'}`);
+    this.note(`pod ${name}: ${podState(pod)} on node ${pod.spec?.nodeName ?? '?'}`);
   },
 );
 
 Then('pod {string} has the labels {string}', async function (this: KgradeWorld, name: string, list: string) {
-  const pod = await submissionPod(this, name);
+  const pod = await this.submissionPod(name);
   const labels = pod.metadata?.labels ?? {};
   const problems: string[] = [];
   for (const want of words(this.expand(list))) {
@@ -145,7 +114,7 @@ Then('pod {string} has the labels {string}', async function (this: KgradeWorld, 
 });
 
 Then('pod {string} runs a {string} image', async function (this: KgradeWorld, name: string, repository: string) {
-  const pod = await submissionPod(this, name);
+  const pod = await this.submissionPod(name);
   const images = (pod.spec?.containers ?? []).map((c) => c.image ?? '');
   if (!images.some((i) => imageName(i) === repository))
     fail(`pod ${name} runs ${images.join(', ') || 'no image'}, not a ${repository} image`);
@@ -156,7 +125,7 @@ Then(
   'the process {string} runs in a container of pod {string}',
   async function (this: KgradeWorld, command: string, name: string) {
     const want = words(this.expand(command));
-    const pod = await submissionPod(this, name);
+    const pod = await this.submissionPod(name);
     const node = await nodeOf(this, pod);
     const seen: string[] = [];
     for (const c of runningContainers(pod)) {
@@ -184,7 +153,7 @@ Then(
   async function (this: KgradeWorld, name: string, portProto: string, portName: string) {
     const [portText = '', proto = 'TCP'] = portProto.split('/');
     const port = Number(portText);
-    const pod = await submissionPod(this, name);
+    const pod = await this.submissionPod(name);
     const declared = (pod.spec?.containers ?? []).flatMap((c) =>
       (c.ports ?? []).map((p) => ({ container: c.name, ...p })),
     );
@@ -207,7 +176,7 @@ Then(
 Then(
   "pod {string} has its own IP in its node's pod CIDR, apart from the node's InternalIP",
   async function (this: KgradeWorld, name: string) {
-    const pod = await submissionPod(this, name);
+    const pod = await this.submissionPod(name);
     const podIP = pod.status?.podIP;
     const hostIP = pod.status?.hostIP;
     if (!podIP || !hostIP) fail(`pod ${name} has no IP yet (${podState(pod)})`);
@@ -234,10 +203,10 @@ Then(
 );
 
 Then("the eth0 of pod {string} holds the pod's IP", async function (this: KgradeWorld, name: string) {
-  const pod = await submissionPod(this, name);
+  const pod = await this.submissionPod(name);
   const podIP = pod.status?.podIP;
   if (!podIP) fail(`pod ${name} has no IP yet (${podState(pod)})`);
-  const out = await inPod(this, name, ['ip', 'a']);
+  const out = await podOutput(this, name, ['ip', 'a']);
   const eth0 = parseIpAddr(out).find((i) => i.name === 'eth0');
   if (!eth0) fail(`ip a in pod ${name} shows no eth0: ${out.trim().slice(0, 400)}`);
   const v4 = eth0.addresses.filter((a) => a.family === 'inet');
@@ -270,7 +239,7 @@ Then(
       throw new GraderError(
         'no process count was taken in this scenario; use: Given the processes on every node are counted',
       );
-    const pod = await submissionPod(this, name);
+    const pod = await this.submissionPod(name);
     const node = await nodeOf(this, pod);
     const earlier = before.get(node.name);
     if (!earlier) throw new GraderError(`node ${node.name} was not counted before`);
@@ -293,18 +262,15 @@ Then(
 Then(
   'the resolv.conf of pod {string} is a mount whose nameserver is the cluster IP of service {string} in namespace {string}',
   async function (this: KgradeWorld, name: string, service: string, namespace: string) {
-    let svc: k8s.V1Service;
-    try {
-      svc = await this.admin().makeApiClient(k8s.CoreV1Api).readNamespacedService({ name: service, namespace });
-    } catch (err) {
-      throw new GraderError(`reading service ${namespace}/${service}: ${describeApiError(err)}`, { cause: err });
-    }
+    const svc = await graderApi(this.admin(), `reading service ${namespace}/${service}`, () =>
+      this.admin().makeApiClient(k8s.CoreV1Api).readNamespacedService({ name: service, namespace }),
+    );
     const clusterIP = svc.spec?.clusterIP;
     if (!clusterIP) throw new GraderError(`service ${namespace}/${service} has no cluster IP`);
-    const mounts = parseMountinfo(await inPod(this, name, ['cat', '/proc/self/mountinfo']));
+    const mounts = parseMountinfo(await podOutput(this, name, ['cat', '/proc/self/mountinfo']));
     const mount = mounts.filter((m) => m.mountPoint === '/etc/resolv.conf').at(-1);
     if (!mount) fail(`in pod ${name}, /etc/resolv.conf is not a mount point (/proc/self/mountinfo has no line for it)`);
-    const nameservers = resolvNameservers(await inPod(this, name, ['cat', '/etc/resolv.conf']));
+    const nameservers = resolvNameservers(await podOutput(this, name, ['cat', '/etc/resolv.conf']));
     if (nameservers[0] !== clusterIP) {
       fail(
         `pod ${name}'s /etc/resolv.conf names ${nameservers.join(', ') || 'no nameserver'}, not ${namespace}/${service}'s cluster IP ${clusterIP}: leave the pod's DNS settings (dnsPolicy) alone`,
@@ -320,7 +286,7 @@ Then(
   "the node of pod {string} holds that resolv.conf under {string}, in the pod's sandbox",
   async function (this: KgradeWorld, name: string, folder: string) {
     const under = `${this.expand(folder).replace(/\/+$/, '')}/`;
-    const pod = await submissionPod(this, name);
+    const pod = await this.submissionPod(name);
     const node = await nodeOf(this, pod);
     const c = runningContainers(pod)[0];
     if (!c) fail(`pod ${name} has no running container`);
@@ -338,7 +304,7 @@ Then(
       );
     const onNode = await nodeFileIdentity(node, source, this.timeouts.command * 1000);
     if (!onNode) throw new GraderError(`${source} is not on node ${node.name}`);
-    const inside = (await inPod(this, name, ['stat', '-L', '-c', '%d %i', '/etc/resolv.conf'])).trim();
+    const inside = (await podOutput(this, name, ['stat', '-L', '-c', '%d %i', '/etc/resolv.conf'])).trim();
     if (inside !== onNode)
       fail(`pod ${name}'s /etc/resolv.conf (device and inode ${inside}) is not the node's ${source} (${onNode})`);
     this.note(
@@ -348,7 +314,7 @@ Then(
 );
 
 Then('pod {string} has QoS class {string}', async function (this: KgradeWorld, name: string, qos: string) {
-  const pod = await submissionPod(this, name);
+  const pod = await this.submissionPod(name);
   const seen = pod.status?.qosClass ?? 'none';
   const resources = (pod.spec?.containers ?? [])
     .map(
@@ -365,7 +331,7 @@ Then(
   async function (this: KgradeWorld, name: string, quantity: string) {
     const want = quantityBytes(quantity);
     if (want === undefined) throw new GraderError(`"${quantity}" is not a quantity`);
-    const pod = await submissionPod(this, name);
+    const pod = await this.submissionPod(name);
     const requests = (pod.spec?.containers ?? []).map((c) => ({
       name: c.name,
       request: c.resources?.requests?.['memory'],
@@ -381,7 +347,7 @@ Then(
 Then(
   'the node limits the memory cgroup of a container of pod {string} to exactly {int} bytes',
   async function (this: KgradeWorld, name: string, bytes: number) {
-    const pod = await submissionPod(this, name);
+    const pod = await this.submissionPod(name);
     const node = await nodeOf(this, pod);
     const uid = pod.metadata?.uid ?? '';
     const seen: string[] = [];
@@ -406,7 +372,7 @@ Then('the node routes the IP of every pod of the scenario through a veth device'
     await api(this.admin(), `listing pods in ${ns.name}`, () =>
       this.admin().makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: ns.name }),
     )
-  ).items.filter((p) => p.status?.podIP && p.spec?.nodeName && p.status.phase === 'Running');
+  ).items.filter((p) => p.status?.podIP && p.spec?.nodeName && podStarted(p));
   if (pods.length === 0) fail(`no pod of the submission is Running with an IP in namespace ${ns.name}`);
   for (const pod of pods) {
     const name = pod.metadata?.name ?? '?';
@@ -428,7 +394,7 @@ Then('the node routes the IP of every pod of the scenario through a veth device'
       fail(
         `node ${node.name} routes pod ${name}'s IP ${podIP} through ${dev}, which is not a veth device (route: ${route.destination} dev ${dev})`,
       );
-    const peer = Number((await inPod(this, name, ['cat', '/sys/class/net/eth0/iflink'])).trim());
+    const peer = Number((await podOutput(this, name, ['cat', '/sys/class/net/eth0/iflink'])).trim());
     const pair =
       peer === index
         ? `the other end of the pod's eth0 (ifindex ${index})`

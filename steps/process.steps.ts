@@ -1,7 +1,7 @@
 import { Given, Then } from '@cucumber/cucumber';
 import { fail, GraderError } from '../src/errors.js';
 import { parsePsListing } from '../src/check/listing.js';
-import { sh } from '../src/env/node.js';
+import { sh } from '../src/node.js';
 import type { KgradeWorld } from './world.js';
 
 /**

@@ -5,17 +5,18 @@
  */
 import { Then, When } from '@cucumber/cucumber';
 import { fail, LabError } from '../src/errors.js';
-import { sh } from '../src/env/node.js';
+import { sh } from '../src/node.js';
 import { expectedHostname } from '../src/kube/http-answers.js';
-import { execInPod, podState } from '../src/kube/pods.js';
+import { podState } from '../src/kube/pods.js';
+import { fullImageName } from '../src/kube/image-ref.js';
 import {
-  fullImageName,
   layerSharing,
   readClusterInfo,
   runOnNodeRuntime,
   siblingImagesOnNode,
   type SiblingImages,
 } from '../src/kube/runtime.js';
+import { runInPod } from './pod-exec.js';
 import type { KgradeWorld } from './world.js';
 
 const siblings = new WeakMap<KgradeWorld, SiblingImages>();
@@ -42,18 +43,12 @@ When(
 Then(
   "pod {string} has a hostname and a UTS namespace of its own, not its node's",
   async function (this: KgradeWorld, name: string) {
-    const ns = await this.namespace();
     const pod = await this.submissionPod(name);
     const nodeName = pod.spec?.nodeName;
     if (!nodeName) fail(`pod ${name} is on no node (${podState(pod)})`);
-    const inPod = await execInPod(
-      this.admin(),
-      ns.name,
-      name,
-      undefined,
-      ['sh', '-c', 'hostname; readlink /proc/self/ns/uts'],
-      this.timeouts.command * 1000,
-    );
+    const inPod = await runInPod(this, name, ['sh', '-c', 'hostname; readlink /proc/self/ns/uts'], {
+      what: 'hostname',
+    });
     const node = await this.clusterNode(nodeName);
     const onNode = await sh(node, 'hostname; readlink /proc/self/ns/uts', { timeoutMs: this.timeouts.command * 1000 });
     const [podHost = '', podUts = ''] = inPod.stdout.trim().split('\n');

@@ -9,18 +9,17 @@ import path from 'node:path';
 import * as k8s from '../src/vendor/kubernetes-client.js';
 import { Given, Then, When } from '@cucumber/cucumber';
 import { fail, LabError } from '../src/errors.js';
-import { shellQuote } from '../src/env/node.js';
+import { shellQuote } from '../src/node.js';
 import { parseManifest } from '../src/kube/apply.js';
 import { expectedHostname } from '../src/kube/http-answers.js';
 import { envVerdict, freshValue, waitForLogToShow, type EnvSource } from '../src/kube/pod-env.js';
 import { claimMountProblem, claimOnDefaultClass } from '../src/kube/pod-storage.js';
 import { podsAnswerWithTheirNames, serviceFront, serviceSpreads } from '../src/kube/service-spread.js';
-import { execInPod, waitForPod } from '../src/kube/pods.js';
+import { waitForPod } from '../src/kube/pods.js';
 import {
   controllerPods,
   deletePod,
   isGraderPod,
-  isReady,
   labelsText,
   recreatePod,
   requireController,
@@ -28,7 +27,9 @@ import {
   scaleController,
   waitForReadyPods,
 } from '../src/kube/workload.js';
+import { runInPod } from './pod-exec.js';
 import type { KgradeWorld } from './world.js';
+import { containerHasRun, podReady } from '../src/kube/readiness.js';
 
 // ---------------------------------------------------------------- the grader's own pods
 
@@ -85,28 +86,22 @@ Then(
 async function readyPodsOf(world: KgradeWorld, name: string): Promise<k8s.V1Pod[]> {
   const ns = await world.namespace();
   const c = await requireController(world.admin(), ns.name, name);
-  const pods = (await controllerPods(world.admin(), ns.name, c)).filter(isReady);
+  const pods = (await controllerPods(world.admin(), ns.name, c)).filter(podReady);
   if (pods.length === 0) fail(`${c.kind} ${name} has no Ready pod (selector ${c.selector})`);
   return pods;
 }
 
 Then('each pod of controller {string} has its pod name as hostname', async function (this: KgradeWorld, name: string) {
-  const ns = await this.namespace();
   const pods = await readyPodsOf(this, name);
   const problems: string[] = [];
   const seen: string[] = [];
   for (const p of pods) {
     const pod = p.metadata?.name ?? '';
-    const r = await execInPod(
-      this.admin(),
-      ns.name,
-      pod,
-      undefined,
-      ['sh', '-c', 'hostname 2>/dev/null || cat /proc/sys/kernel/hostname'],
-      this.timeouts.command * 1000,
-    );
+    const r = await runInPod(this, pod, ['sh', '-c', 'hostname 2>/dev/null || cat /proc/sys/kernel/hostname'], {
+      what: 'hostname',
+    });
     const got = r.stdout.trim();
-    if (r.timedOut || r.code !== 0)
+    if (r.code !== 0)
       problems.push(`hostname in pod ${pod} did not run: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}`);
     else if (got !== expectedHostname(p)) problems.push(`pod ${pod}'s hostname is "${got}"`);
     else seen.push(`${pod}: ${got}`);
@@ -210,13 +205,6 @@ Then(
   },
 );
 
-function started(p: k8s.V1Pod): boolean {
-  if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') return true;
-  return (p.status?.containerStatuses ?? []).some(
-    (c) => c.state?.running || c.state?.terminated || c.lastState?.terminated,
-  );
-}
-
 Then(
   'pod {string} has started within {int} seconds',
   async function (this: KgradeWorld, name: string, seconds: number) {
@@ -224,7 +212,7 @@ Then(
     await waitForPod(this.admin(), ns.name, name, {
       what: 'to start its container',
       timeoutMs: seconds * 1000,
-      until: started,
+      until: containerHasRun,
       // a key or an object the pod names does not exist: the kubelet will not start it
       hopeless: (p) =>
         (p.status?.containerStatuses ?? []).some((c) => c.state?.waiting?.reason === 'CreateContainerConfigError'),
@@ -266,16 +254,15 @@ Then(
 When(
   'pod {string} writes a fresh marker into {string}',
   async function (this: KgradeWorld, name: string, file: string) {
-    const ns = await this.namespace();
     const target = this.expand(file);
     const marker = `kgrade-marker-${randomBytes(6).toString('hex')}`;
-    const r = await execInPod(
-      this.admin(),
-      ns.name,
+    const r = await runInPod(
+      this,
       name,
-      undefined,
       ['sh', '-c', `echo ${marker} > ${shellQuote(target)} && cat ${shellQuote(target)}`],
-      this.timeouts.command * 1000,
+      {
+        what: `writing ${target}`,
+      },
     );
     if (r.code !== 0 || r.stdout.trim() !== marker)
       fail(`writing ${target} in pod ${name} failed: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}`);

@@ -19,7 +19,7 @@ import { DIAGNOSTICS_MEDIA_TYPE, NOTE_MEDIA_TYPE, type WorldParameters } from '.
 import { bound, commandTail } from '../src/grade/diagnostics.js';
 import type { Diagnostics } from '../src/grade/model.js';
 import { readNamespaceDiagnostics } from '../src/kube/diagnostics.js';
-import type { ExecResult, Node } from '../src/env/node.js';
+import type { ExecResult, Node } from '../src/node.js';
 import type { TestHost } from '../src/env/testhost.js';
 import type { AppliedObject } from '../src/kube/apply.js';
 

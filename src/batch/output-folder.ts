@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { alive } from '../env/reaper.js';
+import { alive } from '../env/cleanup.js';
 import { UsageError } from '../errors.js';
 import type { BatchRecord, StoredResult } from './records.js';
 

@@ -1,7 +1,7 @@
 import { appendFile, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { alive, trackPath, untrackPath } from '../env/reaper.js';
+import { alive, trackPath, untrackPath } from '../env/cleanup.js';
 import type { EnvironmentParameters } from '../env/environments/index.js';
 import { UsageError } from '../errors.js';
 import { Budget } from '../grade/budget.js';

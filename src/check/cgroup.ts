@@ -1,5 +1,5 @@
-import type { Node } from '../env/node.js';
-import { sh } from '../env/node.js';
+import type { Node } from '../node.js';
+import { sh } from '../node.js';
 import { GraderError } from '../errors.js';
 
 /** A memory cgroup as the node shows it, v1 and v2 read into one shape. */
@@ -75,4 +75,54 @@ export async function memoryCgroupOf(node: Node, pid: number): Promise<string | 
     if (version === 2 && line.startsWith('0::')) return p;
   }
   return null;
+}
+
+// What /proc/PID/cgroup says of a process, and the cgroup layouts the kubelet makes for pods.
+
+export interface CgroupLine {
+  hierarchy: string;
+  controllers: string[];
+  path: string;
+}
+
+/** /proc/PID/cgroup, one entry per hierarchy ("4:memory:/kubepods/..." or "0::/kubepods.slice/..."). */
+export function parseProcCgroup(text: string): CgroupLine[] {
+  const out: CgroupLine[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(\d+):([^:]*):(.*)$/.exec(line.trim());
+    if (m) out.push({ hierarchy: m[1] ?? '', controllers: (m[2] ?? '').split(',').filter(Boolean), path: m[3] ?? '' });
+  }
+  return out;
+}
+
+/** The memory cgroup of a process from its /proc/PID/cgroup: the v1 memory hierarchy's path, or v2's unified one. */
+export function memoryCgroupPath(text: string, version: 1 | 2): string | undefined {
+  const lines = parseProcCgroup(text);
+  if (version === 1) return lines.find((l) => l.controllers.includes('memory'))?.path;
+  return lines.find((l) => l.hierarchy === '0' && l.controllers.length === 0)?.path;
+}
+
+/**
+ * Whether a cgroup path is a pod's container's, and in which driver's layout:
+ * cgroupfs "/kubepods/burstable/pod<uid>/<container id>", or systemd
+ * ".../kubepods-burstable-pod<uid with _>.slice/cri-containerd-<container id>.scope".
+ */
+export function containerCgroupLayout(
+  path: string,
+  podUid: string,
+  containerId: string,
+): 'systemd' | 'cgroupfs' | undefined {
+  const segments = path.split('/');
+  const last = segments.at(-1) ?? '';
+  const podSegment = segments.at(-2) ?? '';
+  if (!last.includes(containerId)) return undefined;
+  if (podSegment.endsWith(`pod${podUid.replaceAll('-', '_')}.slice`)) return 'systemd';
+  if (podSegment === `pod${podUid}`) return 'cgroupfs';
+  return undefined;
+}
+
+/** The QoS class a pod's cgroup path sits under ("burstable", "besteffort"; guaranteed pods sit right under kubepods). */
+export function qosOfCgroupPath(path: string): string {
+  const m = /kubepods[^/]*[/-](burstable|besteffort)\b/i.exec(path);
+  return m?.[1]?.toLowerCase() ?? 'guaranteed';
 }

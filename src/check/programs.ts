@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { REPO_ROOT } from '../paths.js';
-import type { Node } from '../env/node.js';
+import type { Node } from '../node.js';
 import { GraderError } from '../errors.js';
 
 export interface ProgramInRoot {

@@ -1,4 +1,4 @@
-import { shellQuote } from '../env/node.js';
+import { shellQuote } from '../node.js';
 
 /**
  * How a path turned out to be the same program as another: a symbolic link to it, a

@@ -1,5 +1,5 @@
 import { GraderError, LabError, UsageError } from '../errors.js';
-import { installSignalCleanup } from '../env/reaper.js';
+import { installSignalCleanup } from '../env/cleanup.js';
 import { EXIT } from './exit.js';
 import { OptionError } from './options.js';
 import { log } from './output.js';

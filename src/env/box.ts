@@ -1,5 +1,5 @@
 import { GraderError } from '../errors.js';
-import { sh, shellQuote, type Node } from './node.js';
+import { sh, shellQuote, type Node } from '../node.js';
 
 /**
  * The grader's own chroot box, independent of any submission: the named

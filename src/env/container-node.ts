@@ -1,6 +1,6 @@
 import { GraderError, SubmissionAssertionError } from '../errors.js';
-import { docker, dockerOk } from './docker.js';
-import type { ExecOptions, ExecResult, Node } from './node.js';
+import { docker, dockerOk } from '../docker.js';
+import type { ExecOptions, ExecResult, Node } from '../node.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 

@@ -1,6 +1,6 @@
 import type { Lab, LabFile, ScenarioDef } from '../lab/types.js';
 import type { ClusterChoice } from './cluster/select.js';
-import type { Node } from './node.js';
+import type { Node } from '../node.js';
 import type { Isolation } from './sandbox/index.js';
 
 /**

@@ -4,7 +4,7 @@ import { execa } from '../vendor/execa.js';
 import { nodeImageOverride } from '../config.js';
 import { GraderError } from '../errors.js';
 import { REPO_ROOT } from '../paths.js';
-import { docker } from './docker.js';
+import { docker } from '../docker.js';
 
 /** The node image this checkout grades in: kgrade/node:<images/node/VERSION>, or $KGRADE_NODE_IMAGE. */
 export function nodeImageRef(): string {

@@ -1,5 +1,5 @@
 import { GraderError, SubmissionAssertionError } from '../errors.js';
-import { sh, shellQuote as quote, type Node } from './node.js';
+import { sh, shellQuote as quote, type Node } from '../node.js';
 
 export const SUBMISSION_DIR = '/submission';
 /** The runner's PID and the exit status: the grader's bookkeeping. */

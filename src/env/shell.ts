@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { GraderError } from '../errors.js';
-import { sh, shellQuote, type Node } from './node.js';
+import { sh, shellQuote, type Node } from '../node.js';
 
 export interface BackgroundShell {
   name: string;

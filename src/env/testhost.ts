@@ -1,6 +1,6 @@
 import { GraderError } from '../errors.js';
 import { addressInSubnet } from '../check/listing.js';
-import { sh, type Node } from './node.js';
+import { sh, type Node } from '../node.js';
 
 export interface TestHost {
   name: string;

@@ -2,6 +2,7 @@ import * as k8s from '../vendor/kubernetes-client.js';
 import { GraderError, SubmissionAssertionError } from '../errors.js';
 import { api } from './client.js';
 import { waitForPod } from './pods.js';
+import { podStarted } from './readiness.js';
 
 /**
  * A busybox pod of the grader's own in a namespace, to look at the cluster from inside it
@@ -39,7 +40,7 @@ export async function startClientPod(
     await waitForPod(admin, namespace, name, {
       what: 'Running',
       timeoutMs,
-      until: (p) => p.status?.phase === 'Running',
+      until: podStarted,
     });
   } catch (err) {
     if (err instanceof SubmissionAssertionError)

@@ -87,3 +87,22 @@ export async function api<T>(kc: k8s.KubeConfig, doing: string, call: () => Prom
     throw err;
   }
 }
+
+/**
+ * An API error that is the grader's whatever the API server answered (reading kube-system, a
+ * fixture, the grader's own objects), as a GraderError naming what was being done; one that is
+ * a GraderError already (from `api`) is kept as it is.
+ */
+export function graderFault(err: unknown, doing: string): Error {
+  if (err instanceof GraderError) return err;
+  return new GraderError(`${doing}: ${describeApiError(err)}`, { cause: err });
+}
+
+/** An API call whose every failure is the grader's: `api`, then `graderFault`. */
+export async function graderApi<T>(kc: k8s.KubeConfig, doing: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await api(kc, doing, call);
+  } catch (err) {
+    throw graderFault(err, doing);
+  }
+}

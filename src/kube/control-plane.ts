@@ -1,6 +1,7 @@
 import * as k8s from '../vendor/kubernetes-client.js';
 import { api } from './client.js';
 import { podState } from './pods.js';
+import { podServing } from './readiness.js';
 
 /** What a look at kube-system found: what is missing or not ready, and what runs. */
 export interface ControlPlaneReport {
@@ -10,13 +11,6 @@ export interface ControlPlaneReport {
   coredns: { wanted: number; ready: number };
   /** The DaemonSets taken for the CNI daemon. */
   cni: string[];
-}
-
-function ready(pod: k8s.V1Pod): boolean {
-  return (
-    pod.status?.phase === 'Running' &&
-    (pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false)
-  );
 }
 
 const STATIC_COMPONENTS = ['etcd', 'kube-apiserver', 'kube-scheduler', 'kube-controller-manager'];
@@ -51,14 +45,14 @@ export async function readControlPlane(kc: k8s.KubeConfig): Promise<ControlPlane
       (p) => p.metadata?.labels?.['component'] === component || (p.metadata?.name ?? '').startsWith(`${component}-`),
     );
     if (mine.length === 0) problems.push(`no ${component} pod in kube-system`);
-    else if (!mine.some(ready))
+    else if (!mine.some(podServing))
       problems.push(
         `${component} is not Ready: ${mine.map((p) => `${p.metadata?.name ?? '?'} (${podState(p)})`).join('; ')}`,
       );
     else
       seen.push(
         mine
-          .filter(ready)
+          .filter(podServing)
           .map((p) => p.metadata?.name ?? '?')
           .join(', '),
       );
@@ -69,7 +63,7 @@ export async function readControlPlane(kc: k8s.KubeConfig): Promise<ControlPlane
     deployments.find((d) => d.metadata?.name === 'coredns') ??
     deployments.find((d) => d.spec?.selector.matchLabels?.['k8s-app'] === 'kube-dns');
   const wanted = dnsDeployment?.spec?.replicas ?? 0;
-  const dnsReady = dnsPods.filter((p) => ready(p) && !p.metadata?.deletionTimestamp).length;
+  const dnsReady = dnsPods.filter((p) => podServing(p)).length;
   if (!dnsDeployment)
     problems.push('no CoreDNS Deployment (coredns, or one selecting k8s-app=kube-dns) in kube-system');
   else if (wanted < 1)
@@ -81,7 +75,7 @@ export async function readControlPlane(kc: k8s.KubeConfig): Promise<ControlPlane
   } else
     seen.push(
       `CoreDNS: ${dnsReady} of ${wanted} Ready (${dnsPods
-        .filter(ready)
+        .filter(podServing)
         .map((p) => p.metadata?.name ?? '?')
         .join(', ')})`,
     );

@@ -1,6 +1,5 @@
 import * as k8s from '../vendor/kubernetes-client.js';
-import { GraderError } from '../errors.js';
-import { describeApiError } from './client.js';
+import { graderApi, graderFault } from './client.js';
 
 const FORWARD_BLOCK = /\n[ \t]*forward \. [^\n{]*(\{[^}]*\})?[ \t]*/;
 
@@ -12,12 +11,9 @@ const FORWARD_BLOCK = /\n[ \t]*forward \. [^\n{]*(\{[^}]*\})?[ \t]*/;
  */
 export async function keepDnsInside(kc: k8s.KubeConfig): Promise<boolean> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
-  let cm: k8s.V1ConfigMap;
-  try {
-    cm = await core.readNamespacedConfigMap({ name: 'coredns', namespace: 'kube-system' });
-  } catch (err) {
-    throw new GraderError(`reading kube-system/coredns: ${describeApiError(err)}`, { cause: err });
-  }
+  const cm = await graderApi(kc, 'reading kube-system/coredns', () =>
+    core.readNamespacedConfigMap({ name: 'coredns', namespace: 'kube-system' }),
+  );
   const corefile = cm.data?.['Corefile'] ?? '';
   if (!FORWARD_BLOCK.test(corefile)) return false;
   const patched = corefile.replace(FORWARD_BLOCK, '\n    ');
@@ -29,7 +25,7 @@ export async function keepDnsInside(kc: k8s.KubeConfig): Promise<boolean> {
     });
     await core.deleteCollectionNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' });
   } catch (err) {
-    throw new GraderError(`patching CoreDNS's Corefile: ${describeApiError(err)}`, { cause: err });
+    throw graderFault(err, `patching CoreDNS's Corefile`);
   }
   return true;
 }

@@ -1,6 +1,5 @@
 import * as k8s from '../vendor/kubernetes-client.js';
-import { GraderError } from '../errors.js';
-import { describeApiError } from './client.js';
+import { graderApi, graderFault } from './client.js';
 
 export interface Endpoint {
   ip: string;
@@ -12,14 +11,11 @@ export interface Endpoint {
 
 /** The endpoints of a service, read from its EndpointSlices: every address and port, ready or not. */
 export async function serviceEndpoints(kc: k8s.KubeConfig, namespace: string, service: string): Promise<Endpoint[]> {
-  let slices: k8s.V1EndpointSliceList;
-  try {
-    slices = await kc
+  const slices = await graderApi(kc, `listing the endpoints of ${namespace}/${service}`, () =>
+    kc
       .makeApiClient(k8s.DiscoveryV1Api)
-      .listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` });
-  } catch (err) {
-    throw new GraderError(`listing the endpoints of ${namespace}/${service}: ${describeApiError(err)}`, { cause: err });
-  }
+      .listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` }),
+  );
   const out: Endpoint[] = [];
   for (const slice of slices.items) {
     for (const ep of slice.endpoints ?? []) {
@@ -56,6 +52,6 @@ export async function serviceAddresses(kc: k8s.KubeConfig, namespace: string, se
     ];
     return [...new Set(ips.filter((ip) => ip && ip !== 'None'))];
   } catch (err) {
-    throw new GraderError(`${doing}: ${describeApiError(err)}`, { cause: err });
+    throw graderFault(err, doing);
   }
 }

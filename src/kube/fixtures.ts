@@ -4,8 +4,9 @@ import * as k8s from '../vendor/kubernetes-client.js';
 import yaml from 'js-yaml';
 import { GraderError, LabError } from '../errors.js';
 import type { Fixture } from '../lab/types.js';
-import { describeApiError } from './client.js';
+import { describeApiError, graderFault } from './client.js';
 import { podState } from './pods.js';
+import { podReady, podServing } from './readiness.js';
 
 /** The objects of a fixture's manifest; a manifest that does not parse is the lab's fault. */
 export async function fixtureObjects(labDir: string, fixture: Fixture): Promise<k8s.KubernetesObject[]> {
@@ -22,10 +23,6 @@ export async function fixtureObjects(labDir: string, fixture: Fixture): Promise<
       throw new LabError(`fixture ${fixture.name}: ${file}: every object needs a kind and metadata.name`);
   }
   return objects;
-}
-
-function ready(pod: k8s.V1Pod): boolean {
-  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
 /**
@@ -46,10 +43,7 @@ export async function startFixture(
     try {
       await client.create({ ...o, metadata: { ...o.metadata, namespace } });
     } catch (err) {
-      throw new GraderError(
-        `fixture ${fixture.name}: creating ${o.kind} ${o.metadata?.name ?? ''} in ${namespace}: ${describeApiError(err)}`,
-        { cause: err },
-      );
+      throw graderFault(err, `fixture ${fixture.name}: creating ${o.kind} ${o.metadata?.name ?? ''} in ${namespace}`);
     }
   }
   const core = admin.makeApiClient(k8s.CoreV1Api);
@@ -62,7 +56,7 @@ export async function startFixture(
       const name = o.metadata?.name ?? '';
       if (o.kind === 'Pod') {
         const pod = await core.readNamespacedPod({ name, namespace }).catch(() => undefined);
-        if (!pod || !ready(pod)) pending.push(`pod ${name}: ${podState(pod)}`);
+        if (!pod || !podReady(pod)) pending.push(`pod ${name}: ${podState(pod)}`);
       } else if (o.kind === 'Deployment') {
         const d = await apps.readNamespacedDeployment({ name, namespace }).catch(() => undefined);
         const want = d?.spec?.replicas ?? 1;
@@ -118,7 +112,7 @@ async function servicesBehind(
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
     const pods = (await core.listNamespacedPod({ namespace, labelSelector })).items.filter(
-      (p) => ready(p) && !p.metadata?.deletionTimestamp && p.status?.podIP,
+      (p) => podServing(p) && p.status?.podIP,
     );
     const listed = await readyAddresses(admin, namespace, name);
     const missing = pods.filter((p) => !listed.has(p.status?.podIP ?? ''));

@@ -1,6 +1,6 @@
 import type * as k8s from '../vendor/kubernetes-client.js';
 import { GraderError, SubmissionAssertionError } from '../errors.js';
-import { shellQuote } from '../env/node.js';
+import { shellQuote } from '../node.js';
 import { execInPod } from './pods.js';
 
 /** One HTTP request made from inside the cluster, and what came back. */

@@ -33,3 +33,22 @@ export function pinning(ref: string): Pinning {
   if (r.tag === 'latest') return { pinned: false, why: 'its tag is latest, which moves with every release' };
   return { pinned: true, how: `pinned to tag ${r.tag}` };
 }
+
+/** The repository's last part, without registry, namespace, tag or digest: "docker.io/library/busybox:1.36" -> "busybox". */
+export function imageName(ref: string): string {
+  return parseImageRef(ref).repository.split('/').at(-1) ?? '';
+}
+
+/** A reference as Docker completes it: busybox -> docker.io/library/busybox:latest. */
+export function fullImageName(ref: string): string {
+  const r = parseImageRef(ref);
+  const first = r.repository.includes('/') ? (r.repository.split('/')[0] ?? '') : undefined;
+  const registry =
+    first === undefined
+      ? 'docker.io/library/'
+      : !first.includes('.') && !first.includes(':') && first !== 'localhost'
+        ? 'docker.io/'
+        : '';
+  const tag = r.tag !== undefined ? `:${r.tag}` : r.digest ? '' : ':latest';
+  return `${registry}${r.repository}${tag}${r.digest ? `@${r.digest}` : ''}`;
+}

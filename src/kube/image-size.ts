@@ -1,6 +1,6 @@
 import * as k8s from '../vendor/kubernetes-client.js';
 import { GraderError } from '../errors.js';
-import { describeExec, sh, shellQuote, type Node } from '../env/node.js';
+import { describeExec, sh, shellQuote, type Node } from '../node.js';
 import { api } from './client.js';
 
 export interface ImageSize {

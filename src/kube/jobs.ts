@@ -1,6 +1,6 @@
 import * as k8s from '../vendor/kubernetes-client.js';
-import { fail, GraderError } from '../errors.js';
-import { describeApiError, httpStatus } from './client.js';
+import { fail } from '../errors.js';
+import { graderFault, httpStatus } from './client.js';
 import { podLogs, podState } from './pods.js';
 
 function condition(job: k8s.V1Job, type: string): k8s.V1JobCondition | undefined {
@@ -80,9 +80,7 @@ export async function waitForJobComplete(
           controller = c;
           if (settled) c.abort();
         })
-        .catch((err: unknown) =>
-          finish(new GraderError(`watching job ${namespace}/${name}: ${describeApiError(err)}`, { cause: err })),
-        );
+        .catch((err: unknown) => finish(graderFault(err, `watching job ${namespace}/${name}`)));
     };
     start();
   });
@@ -94,11 +92,7 @@ export async function waitForJobComplete(
       .readNamespacedJob({ name, namespace })
       .then(() => true)
       .catch((err: unknown) =>
-        httpStatus(err) === 404
-          ? false
-          : Promise.reject(
-              new GraderError(`reading job ${namespace}/${name}: ${describeApiError(err)}`, { cause: err }),
-            ),
+        httpStatus(err) === 404 ? false : Promise.reject(graderFault(err, `reading job ${namespace}/${name}`)),
       );
     if (!exists) fail(`there is no Job ${name} in the submission's namespace`);
   }

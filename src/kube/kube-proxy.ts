@@ -1,10 +1,11 @@
 import * as k8s from '../vendor/kubernetes-client.js';
 import { parseIptablesSave, type Ruleset } from '../check/iptables.js';
-import { sh, type Node } from '../env/node.js';
+import { sh, type Node } from '../node.js';
 import { GraderError } from '../errors.js';
 import { serviceEndpoints } from './endpoints.js';
 import { nftServiceRouting, parseNftDump } from './kube-proxy-nft.js';
 import { execInPod } from './pods.js';
+import { podStarted } from './readiness.js';
 
 /**
  * How kube-proxy sends a service port to its endpoints. In iptables mode, read off a node's
@@ -334,7 +335,7 @@ export function nftInKubeProxyPod(kc: k8s.KubeConfig, nodeName: string, timeoutM
         fieldSelector: `spec.nodeName=${nodeName}`,
       })
       .catch(() => undefined);
-    const pod = pods?.items.find((p) => p.status?.phase === 'Running')?.metadata?.name;
+    const pod = pods?.items.find(podStarted)?.metadata?.name;
     if (!pod) return undefined;
     const r = await execInPod(
       kc,

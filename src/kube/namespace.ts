@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as k8s from '../vendor/kubernetes-client.js';
 import { GraderError } from '../errors.js';
 import { ALLOW_LOAD_BALANCER_LABEL, ALLOW_NODE_PORT_LABEL, ensureAdmission, SUBMISSION_LABEL } from './admission.js';
-import { api, describeApiError, httpStatus } from './client.js';
+import { api, describeApiError, graderFault, httpStatus } from './client.js';
 import { confirmNamespaceGone, leftBehindNamespaces, releaseFinalizers, type NamespaceEnd } from './namespace-end.js';
 
 /** A namespace that holds one submission's objects, and a kubeconfig that can touch nothing else. */
@@ -174,8 +174,7 @@ export async function createSubmissionNamespace(
     return { name, student };
   } catch (err) {
     await deleteNamespace(admin, name, 60_000).catch(() => undefined);
-    if (err instanceof GraderError) throw err;
-    throw new GraderError(`${doing}: ${describeApiError(err)}`, { cause: err });
+    throw graderFault(err, doing);
   }
 }
 
@@ -199,8 +198,7 @@ async function requestNamespaceDeletion(admin: k8s.KubeConfig, name: string): Pr
   } catch (err) {
     if (httpStatus(err) === 404) return false;
     // 409: already Terminating (an earlier deletion); its finalizers are still to be released
-    if (httpStatus(err) !== 409)
-      throw new GraderError(`deleting namespace ${name}: ${describeApiError(err)}`, { cause: err });
+    if (httpStatus(err) !== 409) throw graderFault(err, `deleting namespace ${name}`);
   }
   const released = await releaseFinalizers(admin, name, false).catch((err: unknown) => [
     `(could not read its objects: ${describeApiError(err)})`,

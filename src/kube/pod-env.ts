@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import * as k8s from '../vendor/kubernetes-client.js';
-import { GraderError, SubmissionAssertionError } from '../errors.js';
-import { eventually } from '../check/eventually.js';
-import { api, describeApiError } from './client.js';
+import { SubmissionAssertionError } from '../errors.js';
+import { eventually } from '../eventually.js';
+import { api, graderFault } from './client.js';
 import { podLogs } from './pods.js';
+import { podEnded } from './readiness.js';
 
 /** Where an environment variable should come from: a key of a ConfigMap or a Secret. */
 export interface EnvSource {
@@ -115,10 +116,7 @@ export async function freshValue(admin: k8s.KubeConfig, namespace: string, src: 
       await core.replaceNamespacedSecret({ name: src.name, namespace, body: { ...s, data, stringData: undefined } });
     }
   } catch (err) {
-    throw new GraderError(
-      `setting key ${src.key} of ${src.kind} ${namespace}/${src.name} (a fixture of the lab): ${describeApiError(err)}`,
-      { cause: err },
-    );
+    throw graderFault(err, `setting key ${src.key} of ${src.kind} ${namespace}/${src.name} (a fixture of the lab)`);
   }
   return value;
 }
@@ -154,7 +152,7 @@ export async function waitForLogToShow(
   const log = await eventually(
     async () => {
       const pod = await api(kc, `reading pod ${name}`, () => core.readNamespacedPod({ name, namespace }));
-      const ended = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+      const ended = podEnded(pod);
       const text = await allLogs(kc, namespace, pod);
       const lines = text.split('\n').filter((l) => l.includes(env));
       const tail = text.trim().split('\n').slice(-3).join(' | ');

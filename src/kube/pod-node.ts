@@ -1,203 +1,19 @@
 import * as k8s from '../vendor/kubernetes-client.js';
-import { readMemoryCgroup, type MemoryCgroup } from '../check/cgroup.js';
-import { sh, shellQuote, type Node } from '../env/node.js';
+import { containerCgroupLayout, memoryCgroupPath, readMemoryCgroup, type MemoryCgroup } from '../check/cgroup.js';
+import { descendants, parseCtrTasks } from '../check/listing.js';
+import { sh, shellQuote, type Node } from '../node.js';
 import { GraderError, SubmissionAssertionError } from '../errors.js';
-import { api, describeApiError, httpStatus } from './client.js';
+import { api, graderFault, httpStatus } from './client.js';
 import { podState } from './pods.js';
 
 /*
  * A pod as its node sees it: the container's process and cgroup (found through containerd with
  * `ctr -n k8s.io`, from the container id in the pod's status), the files containerd mounts into
- * it, its network devices and routes. Parsers first (pure, unit-tested), then the readers.
+ * it, its network devices and routes. The parsers of what the node prints are in check/listing.ts
+ * and check/cgroup.ts.
  */
 
 // ------------------------------------------------------------------ parsers
-
-/** `ctr -n k8s.io task ls`: container id -> its main process on the node. */
-export function parseCtrTasks(text: string): Map<string, { pid: number; status: string }> {
-  const out = new Map<string, { pid: number; status: string }>();
-  for (const line of text.split('\n')) {
-    const m = /^([0-9a-f]{12,})\s+(\d+)\s+(\S+)/.exec(line.trim());
-    if (m?.[1]) out.set(m[1], { pid: Number(m[2]), status: m[3] ?? '' });
-  }
-  return out;
-}
-
-export interface CgroupLine {
-  hierarchy: string;
-  controllers: string[];
-  path: string;
-}
-
-/** /proc/PID/cgroup, one entry per hierarchy ("4:memory:/kubepods/..." or "0::/kubepods.slice/..."). */
-export function parseProcCgroup(text: string): CgroupLine[] {
-  const out: CgroupLine[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^(\d+):([^:]*):(.*)$/.exec(line.trim());
-    if (m) out.push({ hierarchy: m[1] ?? '', controllers: (m[2] ?? '').split(',').filter(Boolean), path: m[3] ?? '' });
-  }
-  return out;
-}
-
-/** The memory cgroup of a process from its /proc/PID/cgroup: the v1 memory hierarchy's path, or v2's unified one. */
-export function memoryCgroupPath(text: string, version: 1 | 2): string | undefined {
-  const lines = parseProcCgroup(text);
-  if (version === 1) return lines.find((l) => l.controllers.includes('memory'))?.path;
-  return lines.find((l) => l.hierarchy === '0' && l.controllers.length === 0)?.path;
-}
-
-/**
- * Whether a cgroup path is a pod's container's, and in which driver's layout:
- * cgroupfs "/kubepods/burstable/pod<uid>/<container id>", or systemd
- * ".../kubepods-burstable-pod<uid with _>.slice/cri-containerd-<container id>.scope".
- */
-export function containerCgroupLayout(
-  path: string,
-  podUid: string,
-  containerId: string,
-): 'systemd' | 'cgroupfs' | undefined {
-  const segments = path.split('/');
-  const last = segments.at(-1) ?? '';
-  const podSegment = segments.at(-2) ?? '';
-  if (!last.includes(containerId)) return undefined;
-  if (podSegment.endsWith(`pod${podUid.replaceAll('-', '_')}.slice`)) return 'systemd';
-  if (podSegment === `pod${podUid}`) return 'cgroupfs';
-  return undefined;
-}
-
-/** The QoS class a pod's cgroup path sits under ("burstable", "besteffort"; guaranteed pods sit right under kubepods). */
-export function qosOfCgroupPath(path: string): string {
-  const m = /kubepods[^/]*[/-](burstable|besteffort)\b/i.exec(path);
-  return m?.[1]?.toLowerCase() ?? 'guaranteed';
-}
-
-export interface MountinfoEntry {
-  majorMinor: string;
-  /** The path inside the source file system that is mounted. */
-  root: string;
-  mountPoint: string;
-  fsType: string;
-  source: string;
-}
-
-function unescapeOctal(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
-/** /proc/self/mountinfo. */
-export function parseMountinfo(text: string): MountinfoEntry[] {
-  const out: MountinfoEntry[] = [];
-  for (const line of text.split('\n')) {
-    const [left, right] = line.split(' - ');
-    if (!left || right === undefined) continue;
-    const f = left.trim().split(' ');
-    const r = right.trim().split(' ');
-    if (f.length < 5) continue;
-    out.push({
-      majorMinor: f[2] ?? '',
-      root: unescapeOctal(f[3] ?? ''),
-      mountPoint: unescapeOctal(f[4] ?? ''),
-      fsType: r[0] ?? '',
-      source: r[1] ?? '',
-    });
-  }
-  return out;
-}
-
-export interface IpInterface {
-  index: number;
-  name: string;
-  /** The peer's interface index in the other namespace ("eth0@if7" -> 7). */
-  peerIndex?: number;
-  addresses: Array<{ family: 'inet' | 'inet6'; address: string; prefix: number }>;
-}
-
-/** `ip a` / `ip addr` (iproute2 or busybox), multi-line or -o form. */
-export function parseIpAddr(text: string): IpInterface[] {
-  const out: IpInterface[] = [];
-  let current: IpInterface | undefined;
-  for (const raw of text.split('\n')) {
-    const head = /^(\d+):\s+([^:@\s]+)(?:@(?:if(\d+)|[^:\s]+))?:?\s/.exec(raw);
-    if (head) {
-      const index = Number(head[1]);
-      const existing = out.find((i) => i.index === index);
-      if (existing) current = existing;
-      else {
-        current = { index, name: head[2] ?? '', addresses: [] };
-        if (head[3]) current.peerIndex = Number(head[3]);
-        out.push(current);
-      }
-    }
-    if (!current) continue;
-    for (const m of raw.matchAll(/\b(inet6?)\s+([0-9a-fA-F.:]+)\/(\d+)/g)) {
-      current.addresses.push({
-        family: m[1] === 'inet6' ? 'inet6' : 'inet',
-        address: m[2] ?? '',
-        prefix: Number(m[3]),
-      });
-    }
-  }
-  return out;
-}
-
-export interface Route {
-  destination: string;
-  dev?: string;
-  via?: string;
-}
-
-/** `ip route` (IPv4). */
-export function parseIpRoute(text: string): Route[] {
-  const out: Route[] = [];
-  for (const line of text.split('\n')) {
-    const w = line.trim().split(/\s+/);
-    if (!w[0]) continue;
-    const at = (k: string) => {
-      const i = w.indexOf(k);
-      return i >= 0 ? w[i + 1] : undefined;
-    };
-    const dev = at('dev');
-    const via = at('via');
-    out.push({ destination: w[0], ...(dev ? { dev } : {}), ...(via ? { via } : {}) });
-  }
-  return out;
-}
-
-/** The most specific route for an address: a host route "10.244.0.7" or "10.244.0.7/32", else the longest prefix. */
-export function routeFor(
-  routes: Route[],
-  ip: string,
-  contains: (cidr: string, ip: string) => boolean,
-): Route | undefined {
-  const prefix = (r: Route) => (r.destination === 'default' ? 0 : Number(r.destination.split('/')[1] ?? 32));
-  return routes
-    .filter((r) => r.destination === 'default' || contains(r.destination, ip))
-    .sort((a, b) => prefix(b) - prefix(a))[0];
-}
-
-/** The nameservers of a resolv.conf. */
-export function resolvNameservers(text: string): string[] {
-  return text
-    .split('\n')
-    .map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
-    .filter((x): x is string => Boolean(x));
-}
-
-/**
- * The addresses an nslookup answered for the name (busybox or BIND format): the Address lines
- * after the first "Name:" line; the server's own "Address:" line comes before it.
- */
-export function nslookupAnswers(text: string): string[] {
-  const lines = text.split('\n');
-  const first = lines.findIndex((l) => /^Name:/.test(l.trim()));
-  if (first < 0) return [];
-  const out: string[] = [];
-  for (const l of lines.slice(first)) {
-    const m = /^Address(?:es)?(?:\s+\d+)?:\s*(\S+)/.exec(l.trim());
-    if (m?.[1]) out.push(m[1].replace(/#\d+$/, ''));
-  }
-  return out;
-}
 
 const BINARY_SUFFIX: Record<string, number> = {
   Ki: 2 ** 10,
@@ -219,42 +35,6 @@ export function quantityBytes(quantity: string): number | undefined {
   return n * (BINARY_SUFFIX[suffix] ?? DECIMAL_SUFFIX[suffix] ?? NaN);
 }
 
-/** The repository of an image reference without registry, tag or digest: "docker.io/library/busybox:1.36" -> "busybox". */
-export function imageName(image: string): string {
-  const noDigest = image.split('@')[0] ?? '';
-  const parts = noDigest.split('/');
-  const last = parts.at(-1) ?? '';
-  return last.split(':')[0] ?? '';
-}
-
-/** Whether a process's argv is the command: the first word compared by its base name ("/bin/sleep" is "sleep"), the rest exactly. */
-export function argvIs(argv: string[], words: string[]): boolean {
-  if (argv.length !== words.length || argv.length === 0) return false;
-  const base = (argv[0] ?? '').split('/').at(-1);
-  return base === words[0] && argv.slice(1).every((a, i) => a === words[i + 1]);
-}
-
-/** `ps -e -o pid=,ppid=`: the processes below `root`, root included. */
-export function descendants(psText: string, root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const line of psText.split('\n')) {
-    const m = /^\s*(\d+)\s+(\d+)\s*$/.exec(line);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    const ppid = Number(m[2]);
-    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  }
-  const out: number[] = [];
-  const queue = [root];
-  while (queue.length) {
-    const p = queue.shift() as number;
-    if (out.includes(p)) continue;
-    out.push(p);
-    queue.push(...(children.get(p) ?? []));
-  }
-  return out;
-}
-
 // ------------------------------------------------------------------ readers
 
 /** A pod of the submission's namespace; none by that name is the submission's failure. */
@@ -266,8 +46,7 @@ export async function readSubmissionPod(kc: k8s.KubeConfig, namespace: string, n
   } catch (err) {
     if (httpStatus(err) === 404)
       throw new SubmissionAssertionError(`there is no pod ${name} in the submission's namespace`);
-    if (err instanceof GraderError) throw err;
-    throw new GraderError(`reading pod ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });
+    throw graderFault(err, `reading pod ${namespace}/${name}`);
   }
 }
 

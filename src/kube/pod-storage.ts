@@ -1,7 +1,7 @@
 import * as k8s from '../vendor/kubernetes-client.js';
 import { fail, GraderError } from '../errors.js';
-import { eventually } from '../check/eventually.js';
-import { api, describeApiError, httpStatus } from './client.js';
+import { eventually } from '../eventually.js';
+import { graderApi, graderFault, httpStatus } from './client.js';
 
 function volumeKind(v: k8s.V1Volume): string {
   const kind = Object.keys(v).find((k) => k !== 'name' && (v as unknown as Record<string, unknown>)[k] !== undefined);
@@ -41,11 +41,9 @@ export function claimMountProblem(pod: k8s.V1Pod, claim: string, path: string): 
 
 /** The cluster's default StorageClass names (the is-default-class annotation). */
 export async function defaultStorageClasses(admin: k8s.KubeConfig): Promise<string[]> {
-  const list = await api(admin, 'listing StorageClasses', () =>
+  const list = await graderApi(admin, 'listing StorageClasses', () =>
     admin.makeApiClient(k8s.StorageV1Api).listStorageClass(),
-  ).catch((err: unknown) => {
-    throw new GraderError(`listing StorageClasses: ${describeApiError(err)}`, { cause: err });
-  });
+  );
   return list.items
     .filter((sc) => sc.metadata?.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true')
     .map((sc) => sc.metadata?.name ?? '');
@@ -60,9 +58,7 @@ export async function readClaim(
     return await admin.makeApiClient(k8s.CoreV1Api).readNamespacedPersistentVolumeClaim({ name, namespace });
   } catch (err) {
     if (httpStatus(err) === 404) return undefined;
-    throw new GraderError(`reading PersistentVolumeClaim ${namespace}/${name}: ${describeApiError(err)}`, {
-      cause: err,
-    });
+    throw graderFault(err, `reading PersistentVolumeClaim ${namespace}/${name}`);
   }
 }
 

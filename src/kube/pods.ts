@@ -1,8 +1,8 @@
 import { PassThrough } from 'node:stream';
 import * as k8s from '../vendor/kubernetes-client.js';
 import { GraderError, SubmissionAssertionError } from '../errors.js';
-import type { ExecResult } from '../env/node.js';
-import { api, describeApiError, httpStatus } from './client.js';
+import type { ExecResult } from '../node.js';
+import { api, apiFault, graderFault, httpStatus } from './client.js';
 
 /** A pod's state in one line, the way a person would read `kubectl describe`. */
 export function podState(pod: k8s.V1Pod | undefined): string {
@@ -121,8 +121,7 @@ export async function waitForPod(
   try {
     last = await core.readNamespacedPod({ name, namespace });
   } catch (err) {
-    if (httpStatus(err) !== 404)
-      throw new GraderError(`reading pod ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });
+    if (httpStatus(err) !== 404) throw graderFault(err, `reading pod ${namespace}/${name}`);
   }
   if (last && wait.until(last)) return last;
   const pullMessages = new Map<string, string>();
@@ -162,9 +161,7 @@ export async function waitForPod(
           controller = c;
           if (settled) c.abort();
         })
-        .catch((err: unknown) =>
-          finish(new GraderError(`watching pod ${namespace}/${name}: ${describeApiError(err)}`, { cause: err })),
-        );
+        .catch((err: unknown) => finish(graderFault(err, `watching pod ${namespace}/${name}`)));
     };
     start();
   });
@@ -258,10 +255,7 @@ export async function execInPod(
       })
       .catch((e: unknown) => {
         clearTimeout(timer);
-        const status = httpStatus(e);
-        if (status !== undefined && status >= 400 && status < 500) {
-          reject(new SubmissionAssertionError(`cannot exec in pod ${pod}: ${describeApiError(e)}`, { cause: e }));
-        } else reject(new GraderError(`exec in pod ${namespace}/${pod}: ${describeApiError(e)}`, { cause: e }));
+        reject(apiFault(e, `running a command in pod ${pod}`));
       });
   });
 }
@@ -272,13 +266,6 @@ export async function podLogs(kc: k8s.KubeConfig, namespace: string, pod: string
       .makeApiClient(k8s.CoreV1Api)
       .readNamespacedPodLog({ name: pod, namespace, ...(container ? { container } : {}) });
   } catch (err) {
-    const status = httpStatus(err);
-    if (status !== undefined && status >= 400 && status < 500) {
-      throw new SubmissionAssertionError(
-        `the log of pod ${pod}${container ? ` (container ${container})` : ''} cannot be read: ${describeApiError(err)}`,
-        { cause: err },
-      );
-    }
-    throw new GraderError(`reading the log of pod ${namespace}/${pod}: ${describeApiError(err)}`, { cause: err });
+    throw apiFault(err, `reading the log of pod ${pod}${container ? ` (container ${container})` : ''}`);
   }
 }

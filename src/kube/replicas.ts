@@ -1,7 +1,8 @@
 import * as k8s from '../vendor/kubernetes-client.js';
 import { GraderError } from '../errors.js';
-import { api, describeApiError } from './client.js';
+import { api, graderApi } from './client.js';
 import { podState } from './pods.js';
+import { podServing } from './readiness.js';
 
 /** A replica the grader deleted, to see the cluster react, and what it must come back to. */
 export interface DeletedReplica {
@@ -10,14 +11,6 @@ export interface DeletedReplica {
   pod: string;
   ip: string;
   replicas: number;
-}
-
-function ready(p: k8s.V1Pod): boolean {
-  return (
-    !p.metadata?.deletionTimestamp &&
-    p.status?.phase === 'Running' &&
-    (p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false)
-  );
 }
 
 export interface Strength {
@@ -31,15 +24,9 @@ export interface Strength {
 export async function strength(kc: k8s.KubeConfig, namespace: string, deployment: string): Promise<Strength> {
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const core = kc.makeApiClient(k8s.CoreV1Api);
-  let d: k8s.V1Deployment;
-  try {
-    d = await api(kc, `reading deployment ${namespace}/${deployment}`, () =>
-      apps.readNamespacedDeployment({ name: deployment, namespace }),
-    );
-  } catch (err) {
-    if (err instanceof GraderError) throw err;
-    throw new GraderError(`reading deployment ${namespace}/${deployment}: ${describeApiError(err)}`, { cause: err });
-  }
+  const d = await graderApi(kc, `reading deployment ${namespace}/${deployment}`, () =>
+    apps.readNamespacedDeployment({ name: deployment, namespace }),
+  );
   const selector = Object.entries(d.spec?.selector.matchLabels ?? {})
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
@@ -50,7 +37,7 @@ export async function strength(kc: k8s.KubeConfig, namespace: string, deployment
     )
   ).items;
   const replicas = d.spec?.replicas ?? 1;
-  const readyPods = pods.filter(ready);
+  const readyPods = pods.filter(podServing);
   const terminating = pods.filter((p) => p.metadata?.deletionTimestamp);
   const full =
     readyPods.length === replicas &&
@@ -93,17 +80,14 @@ export async function deleteOneReplica(
 ): Promise<DeletedReplica> {
   await waitForFullStrength(kc, namespace, deployment, timeoutMs);
   const s = await strength(kc, namespace, deployment);
-  const victim = s.pods.filter(ready).sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))[0];
+  const victim = s.pods
+    .filter(podServing)
+    .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))[0];
   if (!victim?.metadata?.name)
     throw new GraderError(`deployment ${namespace}/${deployment} has no Ready pod to delete`);
   const name = victim.metadata.name;
-  try {
-    await api(kc, `deleting pod ${namespace}/${name}`, () =>
-      kc.makeApiClient(k8s.CoreV1Api).deleteNamespacedPod({ name, namespace }),
-    );
-  } catch (err) {
-    if (err instanceof GraderError) throw err;
-    throw new GraderError(`deleting pod ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });
-  }
+  await graderApi(kc, `deleting pod ${namespace}/${name}`, () =>
+    kc.makeApiClient(k8s.CoreV1Api).deleteNamespacedPod({ name, namespace }),
+  );
   return { namespace, deployment, pod: name, ip: victim.status?.podIP ?? '', replicas: s.replicas };
 }

@@ -4,26 +4,16 @@ import os from 'node:os';
 import path from 'node:path';
 import * as k8s from '../vendor/kubernetes-client.js';
 import { GraderError } from '../errors.js';
-import { docker, dockerOk } from '../env/docker.js';
-import { sh, shellQuote, type ExecResult, type Node } from '../env/node.js';
+import { docker, dockerOk } from '../docker.js';
+import { sh, shellQuote, type ExecResult, type Node } from '../node.js';
 import { api } from './client.js';
+import { nodeReady } from './readiness.js';
+import { fullImageName } from './image-ref.js';
 
 /** The containerd namespace the kubelet's images and containers live in. */
 const K8S_NS = 'k8s.io';
 /** Where containerd's CRI plugin reads each registry's hosts.toml (mirrors, the local registry). */
 const HOSTS_DIR = '/etc/containerd/certs.d';
-
-/** An image name as Docker completes it: busybox -> docker.io/library/busybox:latest. */
-export function fullImageName(image: string): string {
-  let ref = image;
-  const slash = ref.indexOf('/');
-  const first = slash < 0 ? '' : ref.slice(0, slash);
-  if (slash < 0) ref = `docker.io/library/${ref}`;
-  else if (!first.includes('.') && !first.includes(':') && first !== 'localhost') ref = `docker.io/${ref}`;
-  const last = ref.slice(ref.lastIndexOf('/') + 1);
-  if (!last.includes(':') && !ref.includes('@')) ref += ':latest';
-  return ref;
-}
 
 async function requireCtr(node: Node): Promise<void> {
   const r = await sh(node, 'command -v ctr', { timeoutMs: 15_000 });
@@ -263,7 +253,7 @@ export async function readClusterInfo(kc: k8s.KubeConfig): Promise<ClusterInfo> 
     version: v.gitVersion,
     nodes: nodes.items.map((n) => ({
       name: n.metadata?.name ?? '',
-      ready: n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      ready: nodeReady(n),
       kubelet: n.status?.nodeInfo?.kubeletVersion ?? '',
     })),
     services: svcs.items.map((s) => s.metadata?.name ?? ''),

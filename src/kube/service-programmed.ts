@@ -1,5 +1,5 @@
 import type * as k8s from '../vendor/kubernetes-client.js';
-import type { Node } from '../env/node.js';
+import type { Node } from '../node.js';
 import { compareTargets, nftInKubeProxyPod, readServiceRouting, readyEndpoints } from './kube-proxy.js';
 
 /** kube-proxy's name for a Service port in its rules' comments: "ns/svc:port", or "ns/svc" for an unnamed port. */

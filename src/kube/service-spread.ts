@@ -1,7 +1,7 @@
 import * as k8s from '../vendor/kubernetes-client.js';
 import { fail, GraderError } from '../errors.js';
-import { eventually } from '../check/eventually.js';
-import { api, describeApiError, httpStatus } from './client.js';
+import { eventually } from '../eventually.js';
+import { api, graderFault, httpStatus } from './client.js';
 import { serviceEndpoints, type Endpoint } from './endpoints.js';
 import { answered, describeAnswer, expectedHostname, namesIn, requestFromPod } from './http-answers.js';
 import { judgeSpread } from './spread-verdict.js';
@@ -30,8 +30,7 @@ export async function serviceFront(
     );
   } catch (err) {
     if (httpStatus(err) === 404) fail(`there is no Service ${name}`);
-    if (err instanceof GraderError) throw err;
-    throw new GraderError(`reading service ${name}: ${describeApiError(err)}`, { cause: err });
+    throw graderFault(err, `reading service ${name}`);
   }
   const ports = svc.spec?.ports ?? [];
   const p = ports.find((x) => x.port === port);

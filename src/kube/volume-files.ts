@@ -1,6 +1,6 @@
 import type * as k8s from '../vendor/kubernetes-client.js';
 import { fail, GraderError } from '../errors.js';
-import { describeExec, shellQuote } from '../env/node.js';
+import { describeExec, shellQuote } from '../node.js';
 import { execInPod } from './pods.js';
 
 export interface FileAccess {

@@ -1,8 +1,9 @@
 import * as k8s from '../vendor/kubernetes-client.js';
 import { GraderError, SubmissionAssertionError } from '../errors.js';
-import { eventually } from '../check/eventually.js';
-import { api, apiFault, describeApiError, httpStatus } from './client.js';
+import { eventually } from '../eventually.js';
+import { api, apiFault, graderApi, graderFault, httpStatus } from './client.js';
 import { imagePullProblem, podState } from './pods.js';
+import { podReady, podServing } from './readiness.js';
 
 /** The controller kinds a lab may accept for "N replicas of a pod": the course uses both. */
 export type ControllerKind = 'ReplicationController' | 'Deployment';
@@ -63,7 +64,7 @@ export async function findController(
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const notFound = (err: unknown) => {
     if (httpStatus(err) === 404) return undefined;
-    throw new GraderError(`reading controller ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });
+    throw graderFault(err, `reading controller ${namespace}/${name}`);
   };
   const rc = await api(kc, `reading ReplicationController ${name}`, () =>
     core.readNamespacedReplicationController({ name, namespace }),
@@ -132,27 +133,18 @@ export async function requireController(kc: k8s.KubeConfig, namespace: string, n
 
 /** The submission's pods in the namespace: not the grader's, not being deleted. */
 export async function submissionPods(kc: k8s.KubeConfig, namespace: string): Promise<k8s.V1Pod[]> {
-  const list = await api(kc, 'listing pods', () =>
+  const list = await graderApi(kc, `listing the pods in ${namespace}`, () =>
     kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace }),
-  ).catch((err: unknown) => {
-    if (err instanceof GraderError) throw err;
-    throw new GraderError(`listing the pods in ${namespace}: ${describeApiError(err)}`, { cause: err });
-  });
+  );
   return list.items.filter((p) => !isGraderPod(p) && !p.metadata?.deletionTimestamp);
-}
-
-export function isReady(pod: k8s.V1Pod): boolean {
-  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
 /** The pods a controller's selector picks, leaving out pods being deleted and the grader's own pods. */
 export async function controllerPods(kc: k8s.KubeConfig, namespace: string, c: Controller): Promise<k8s.V1Pod[]> {
   if (!c.selector) return [];
-  const list = await api(kc, `listing the pods of ${c.kind} ${c.name}`, () =>
+  const list = await graderApi(kc, `listing the pods of ${c.kind} ${c.name}`, () =>
     kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace, labelSelector: c.selector }),
-  ).catch((err: unknown) => {
-    throw new GraderError(`listing the pods of ${c.kind} ${c.name}: ${describeApiError(err)}`, { cause: err });
-  });
+  );
   return list.items
     .filter((p) => !p.metadata?.deletionTimestamp && !isGraderPod(p))
     .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
@@ -201,7 +193,7 @@ export async function waitForReadyPods(
           }
           if (pull) registryTrouble = `${pull.image}: ${pull.detail}`;
         }
-        const ready = pods.filter(isReady);
+        const ready = pods.filter(podReady);
         const seen = pods.length
           ? `${ready.length} of ${pods.length} pods Ready (selector ${c.selector}): ${pods.map((p) => `${p.metadata?.name ?? '?'} (${podState(p)})`).join('; ')}`
           : `no pod matches ${c.kind} ${name}'s selector ${c.selector || '(none)'}`;
@@ -247,12 +239,9 @@ export async function workloadsSettled(kc: k8s.KubeConfig, namespace: string): P
         (c.status?.readyReplicas ?? 0) === (c.spec?.replicas ?? 1) &&
         (c.status?.replicas ?? 0) === (c.spec?.replicas ?? 1),
     );
-    return (
-      settled && pods.items.filter((p) => !isGraderPod(p)).every((p) => isReady(p) && !p.metadata?.deletionTimestamp)
-    );
+    return settled && pods.items.filter((p) => !isGraderPod(p)).every(podServing);
   } catch (err) {
-    if (err instanceof GraderError) throw err;
-    throw new GraderError(`${doing}: ${describeApiError(err)}`, { cause: err });
+    throw graderFault(err, doing);
   }
 }
 
@@ -279,7 +268,7 @@ export async function scaleController(
       await apps.replaceNamespacedDeploymentScale({ name: c.name, namespace, body: { ...scale, spec: { replicas } } });
     }
   } catch (err) {
-    throw new GraderError(`${doing}: ${describeApiError(err)}`, { cause: err });
+    throw graderFault(err, doing);
   }
 }
 
@@ -296,7 +285,7 @@ export async function deletePod(
       .deleteNamespacedPod({ name, namespace, ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}) });
   } catch (err) {
     if (httpStatus(err) === 404) return;
-    throw new GraderError(`deleting pod ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });
+    throw graderFault(err, `deleting pod ${namespace}/${name}`);
   }
 }
 
@@ -319,7 +308,7 @@ export async function waitPodGone(
         };
       } catch (err) {
         if (httpStatus(err) === 404) return { ok: true, value: undefined, seen: 'gone' };
-        throw new GraderError(`reading pod ${namespace}/${name}: ${describeApiError(err)}`, { cause: err });
+        throw graderFault(err, `reading pod ${namespace}/${name}`);
       }
     },
     { what: `pod ${name} to be gone after its deletion`, timeoutMs, intervalMs: 500, blame: 'grader' },

@@ -2,7 +2,7 @@ import { chmod, cp, lstat, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { trackPath, untrackPath } from '../env/reaper.js';
+import { trackPath, untrackPath } from '../env/cleanup.js';
 import type { LabFile } from './types.js';
 
 export interface Submission {

@@ -99,3 +99,28 @@ test('an image that does not exist: the pull failure in the warning events and t
     /What the grader saw:\nWarning events in the namespace:\n {2}- Failed Pod\/smoke/,
   );
 });
+
+test('a container that exits a second after it starts: the pod is not Running, whatever moment the watch saw', {
+  timeout: 600_000,
+}, async (t) => {
+  const root = await tempRoot('cluster-diag', t);
+  const result = await gradeSmoke(
+    root,
+    'crash-later',
+    `apiVersion: v1
+kind: Pod
+metadata:
+  name: smoke
+spec:
+  containers:
+    - name: box
+      image: busybox:1.36
+      command: ["sh", "-c", "echo kgrade-crash starting; sleep 1; echo 'kgrade-crash: giving up' >&2; exit 1"]
+`,
+  );
+  const s = result.scenarios.find((x) => x.name === RUNS);
+  assert.equal(s?.outcome, 'failed', JSON.stringify(s));
+  const text = s?.steps.map((x) => x.message ?? '').join('\n') ?? '';
+  assert.match(text, /expected pod smoke to be Running and keep running/, text);
+  assert.match(text, /kgrade-crash: giving up/, text);
+});

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as k8s from '../../src/vendor/kubernetes-client.js';
 import { debugPodImage } from '../../src/config.js';
-import { eventually } from '../../src/check/eventually.js';
+import { eventually } from '../../src/eventually.js';
 import { SubmissionAssertionError } from '../../src/errors.js';
 import { KindProvider } from '../../src/env/cluster/kind.js';
 import { startClientPod } from '../../src/kube/client-pod.js';

@@ -22,8 +22,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileS
 import path from 'node:path';
 import { stateDir } from '../../src/config.js';
 import { nodeImageRef } from '../../src/env/images.js';
-import { describeExec } from '../../src/env/node.js';
-import { untrack } from '../../src/env/reaper.js';
+import { describeExec } from '../../src/node.js';
+import { untrack } from '../../src/env/cleanup.js';
 import { startSandbox, type Isolation, type Sandbox } from '../../src/env/sandbox/index.js';
 import { LIMITS } from '../../src/env/sandbox/node-setup.js';
 import { hostTracesOf, requireDocker, runCli, until } from '../helpers/grading.js';

@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { usernsBase } from '../../src/config.js';
 import { nodeImageRef } from '../../src/env/images.js';
-import { describeExec, sh, shellQuote, type ExecResult } from '../../src/env/node.js';
+import { describeExec, sh, shellQuote, type ExecResult } from '../../src/node.js';
 import { sandboxRuntime, startSandbox, type Isolation, type Sandbox } from '../../src/env/sandbox/index.js';
 import { requireDocker, until } from '../helpers/grading.js';
 import {

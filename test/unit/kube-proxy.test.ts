@@ -16,13 +16,8 @@ import {
   splitHostPort,
   spreadProblems,
 } from '../../src/kube/kube-proxy.js';
-import {
-  containerCgroupLayout,
-  memoryCgroupPath,
-  parseCtrTasks,
-  parseProcCgroup,
-  qosOfCgroupPath,
-} from '../../src/kube/pod-node.js';
+import { containerCgroupLayout, memoryCgroupPath, parseProcCgroup, qosOfCgroupPath } from '../../src/check/cgroup.js';
+import { parseCtrTasks } from '../../src/check/listing.js';
 
 const DNS_TCP = 'kube-system/kube-dns:dns-tcp';
 

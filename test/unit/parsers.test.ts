@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GraderError, SubmissionAssertionError } from '../../src/errors.js';
-import { eventually } from '../../src/check/eventually.js';
+import { eventually } from '../../src/eventually.js';
 import { cidrContains, findDropOf, parseIptablesSave } from '../../src/check/iptables.js';
 import { addressInSubnet, parseIpLink, parseNetDev, parsePsListing, words } from '../../src/check/listing.js';
 

@@ -6,16 +6,15 @@ import { isCniDaemon } from '../../src/kube/control-plane.js';
 import {
   argvIs,
   descendants,
-  imageName,
   nslookupAnswers,
-  parseContainerInfo,
   parseIpAddr,
   parseIpRoute,
   parseMountinfo,
-  quantityBytes,
   resolvNameservers,
   routeFor,
-} from '../../src/kube/pod-node.js';
+} from '../../src/check/listing.js';
+import { imageName } from '../../src/kube/image-ref.js';
+import { parseContainerInfo, quantityBytes } from '../../src/kube/pod-node.js';
 
 test('parseMountinfo: root and mount point, octal escapes undone', () => {
   const text = [

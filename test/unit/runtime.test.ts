@@ -1,7 +1,8 @@
 /** Image names as Docker completes them, and what two sibling images' layers show. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fullImageName, layerSharing, type SiblingImages } from '../../src/kube/runtime.js';
+import { fullImageName } from '../../src/kube/image-ref.js';
+import { layerSharing, type SiblingImages } from '../../src/kube/runtime.js';
 
 test('fullImageName completes names the way docker run does', () => {
   assert.equal(fullImageName('busybox'), 'docker.io/library/busybox:latest');
@@ -9,6 +10,8 @@ test('fullImageName completes names the way docker run does', () => {
   assert.equal(fullImageName('kgrade-layers-ab/one:1'), 'docker.io/kgrade-layers-ab/one:1');
   assert.equal(fullImageName('registry.k8s.io/pause:3.10'), 'registry.k8s.io/pause:3.10');
   assert.equal(fullImageName('localhost:5000/x'), 'localhost:5000/x:latest');
+  assert.equal(fullImageName('busybox@sha256:ab12'), 'docker.io/library/busybox@sha256:ab12');
+  assert.equal(fullImageName('busybox:1.36@sha256:ab12'), 'docker.io/library/busybox:1.36@sha256:ab12');
 });
 
 function siblings(a: string[], b: string[], diffA = a, diffB = b): SiblingImages {

@@ -32,7 +32,7 @@ import { execa } from '../../src/vendor/execa.js';
 import { stateDir, vmUid } from '../../src/config.js';
 import { GraderError } from '../../src/errors.js';
 import { nodeImageRef } from '../../src/env/images.js';
-import { describeExec } from '../../src/env/node.js';
+import { describeExec } from '../../src/node.js';
 import { startSandbox, type Sandbox } from '../../src/env/sandbox/index.js';
 import { vmCgroupDirs } from '../../src/env/sandbox/vm-cgroups.js';
 import { vmImagesDir, vmImagesReady } from '../../src/env/sandbox/vm-images.js';

@@ -56,7 +56,7 @@ checked; only claims at or above --fail-on that did not fail in --baseline count
       values.baseline === undefined
         ? undefined
         : await (await import('../../scan/baseline.js')).readBaseline(values.baseline, version);
-    const { sharedFeatures, checkCluster, uncheckedClaims } = await import('../../check/cluster-claims.js');
+    const { sharedFeatures, checkCluster, uncheckedClaims } = await import('../../scan/cluster-claims.js');
     const labs = [await sharedFeatures(REPO_ROOT)];
     const dirs = positionals.length ? positionals : await labDirs(path.join(REPO_ROOT, 'labs'));
     for (const d of dirs) {

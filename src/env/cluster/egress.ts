@@ -1,6 +1,6 @@
 import { execa } from '../../vendor/execa.js';
 import { GraderError } from '../../errors.js';
-import { docker } from '../docker.js';
+import { docker } from '../../docker.js';
 
 export const EGRESS_COMMENT = 'kgrade: nothing from the cluster network leaves the machine';
 

@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import * as k8s from '../../vendor/kubernetes-client.js';
 import { debugPodImage } from '../../config.js';
 import { GraderError } from '../../errors.js';
-import { api, describeApiError, loadKubeConfig, type ClusterRef } from '../../kube/client.js';
+import { api, type ClusterRef, graderFault, loadKubeConfig } from '../../kube/client.js';
 import { execInPod, waitForPod } from '../../kube/pods.js';
-import { shellQuote, type ExecOptions, type ExecResult } from '../node.js';
+import { shellQuote, type ExecOptions, type ExecResult } from '../../node.js';
 import { readClusterHealth } from './health.js';
 import type { ClusterNode, ClusterProvider, ClusterStatus } from './provider.js';
+import { podStarted } from '../../kube/readiness.js';
 
 const DEBUG_NAMESPACE = 'kgrade-system';
 
@@ -62,7 +63,7 @@ class DebugPodNode implements ClusterNode {
     try {
       await new k8s.Cp(this.kc).cpToPod(DEBUG_NAMESPACE, this.pod, 'debug', hostPath, `/host${nodePath}`);
     } catch (err) {
-      throw new GraderError(`copying ${hostPath} onto node ${this.name}: ${describeApiError(err)}`, { cause: err });
+      throw graderFault(err, `copying ${hostPath} onto node ${this.name}`);
     }
   }
 
@@ -167,7 +168,7 @@ export class ExistingProvider implements ClusterProvider {
       await waitForPod(kc, DEBUG_NAMESPACE, pod, {
         what: 'Running',
         timeoutMs: 120_000,
-        until: (p) => p.status?.phase === 'Running',
+        until: podStarted,
       });
     } catch (err) {
       await node.release();

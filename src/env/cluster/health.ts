@@ -2,6 +2,7 @@ import * as k8s from '../../vendor/kubernetes-client.js';
 import { describeApiError } from '../../kube/client.js';
 import { imagePullProblem } from '../../kube/pods.js';
 import type { ClusterNodeInfo, ClusterStatus } from './provider.js';
+import { nodeReady, podReady, podStarted } from '../../kube/readiness.js';
 
 /** Reads nodes and kube-system pods; whatever is not Ready or Running becomes a problem in words. */
 export async function readClusterHealth(
@@ -28,7 +29,7 @@ export async function readClusterHealth(
     const list = await nodeList;
     nodes = list.items.map((n) => ({
       name: n.metadata?.name ?? '',
-      ready: n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      ready: nodeReady(n),
       internalIP: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '',
       podCIDR: n.spec?.podCIDR ?? '',
     }));
@@ -36,8 +37,8 @@ export async function readClusterHealth(
     for (const n of nodes) if (!n.ready) problems.push(`node ${n.name} is not Ready`);
     const pods = await podList;
     for (const p of pods.items) {
-      const ready = p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-      if (p.status?.phase !== 'Running' || !ready) {
+      const ready = podReady(p);
+      if (!podStarted(p) || !ready) {
         const waiting = p.status?.containerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
         problems.push(
           `kube-system/${p.metadata?.name ?? '?'} is ${p.status?.phase ?? 'unknown'}${ready ? '' : ', not ready'}${waiting ? ` (${waiting.reason ?? ''})` : ''}`,

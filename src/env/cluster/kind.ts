@@ -15,14 +15,14 @@ import {
   stateDir,
 } from '../../config.js';
 import { GraderError, UsageError } from '../../errors.js';
-import { eventually } from '../../check/eventually.js';
+import { eventually } from '../../eventually.js';
 import { loadKubeConfig, type ClusterRef } from '../../kube/client.js';
 import { keepDnsInside } from '../../kube/dns.js';
 import { kubeProxyMode } from '../../kube/kube-proxy.js';
 import { strength } from '../../kube/replicas.js';
 import { REPO_ROOT } from '../../paths.js';
 import { ContainerNode } from '../container-node.js';
-import { docker } from '../docker.js';
+import { docker } from '../../docker.js';
 import { runRepoScript } from '../images.js';
 import { bridgeOf, guardEgress, unguardEgress } from './egress.js';
 import { readClusterHealth } from './health.js';

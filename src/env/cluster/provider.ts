@@ -1,6 +1,6 @@
 import type * as k8s from '../../vendor/kubernetes-client.js';
 import type { ClusterRef } from '../../kube/client.js';
-import type { Node } from '../node.js';
+import type { Node } from '../../node.js';
 import type { ProviderKind } from './select.js';
 
 export interface ClusterNodeInfo {

@@ -4,7 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { stateDir } from '../../config.js';
 import { GraderError } from '../../errors.js';
-import { docker } from '../docker.js';
+import { docker } from '../../docker.js';
 import { runRepoScript } from '../images.js';
 
 /**

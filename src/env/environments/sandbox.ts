@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { docker } from '../docker.js';
+import { docker } from '../../docker.js';
 import type { Environment } from '../environment.js';
 import { ensureNodeImage } from '../images.js';
 import { type CgroupVersion, cgroupFor, hostCgroupVersion } from '../sandbox/choose.js';

@@ -1,4 +1,4 @@
-import type { Node } from '../node.js';
+import type { Node } from '../../node.js';
 
 export interface SandboxOptions {
   image: string;

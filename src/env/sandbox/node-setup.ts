@@ -1,5 +1,5 @@
 import { GraderError } from '../../errors.js';
-import type { Node } from '../node.js';
+import type { Node } from '../../node.js';
 
 /** What every sandbox may use, whatever keeps it apart from the host. */
 export const LIMITS = { memoryBytes: 2 * 1024 ** 3, pids: 4096, cpus: 1.5 } as const;

@@ -1,9 +1,9 @@
 import { GraderError } from '../../errors.js';
-import { docker, dockerOk } from '../docker.js';
+import { docker, dockerOk } from '../../docker.js';
 import { ContainerNode } from '../container-node.js';
-import { track, untrack } from '../reaper.js';
+import { track, untrack } from '../cleanup.js';
 import { execaSync } from '../../vendor/execa.js';
-import { dockerBinary } from '../docker.js';
+import { dockerBinary } from '../../docker.js';
 import type { Sandbox, SandboxListing, SandboxOptions, SandboxRuntime } from './index.js';
 import { HOSTNAME, INIT, LIMITS, prepareNode } from './node-setup.js';
 

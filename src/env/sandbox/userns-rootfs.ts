@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execa } from '../../vendor/execa.js';
 import { cacheDir } from '../../config.js';
 import { GraderError } from '../../errors.js';
-import { docker, dockerBinary, dockerOk } from '../docker.js';
+import { docker, dockerBinary, dockerOk } from '../../docker.js';
 import { HOSTNAME } from './node-setup.js';
 
 export interface Rootfs {

@@ -3,6 +3,7 @@ import type { GradeResult } from '../../grade/model.js';
 import { plural } from '../summary.js';
 import type { SimilarPair } from '../../similarity/match.js';
 import type { LateAdjustment } from '../../batch/policy.js';
+import { byId } from '../../batch/shard.js';
 
 /**
  * graded: a final grade. error: no final grade (a bad archive, a grader error that survived the
@@ -51,11 +52,6 @@ export type StoredEntry = { id: string; stored: StoredResult } | { id: string; u
 /** The first 12 hex digits of a "sha256:..." hash, enough to tell two apart at a glance. */
 export function shortHash(hash: string): string {
   return hash.replace(/^sha256:/, '').slice(0, 12);
-}
-
-/** Sorted by UTF-16 code units, not by locale: the same order on every machine, for a single run and for merged shards. */
-export function byId(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function fromStored(batch: BatchRecord, id: string, stored: StoredResult): ClassStudent {

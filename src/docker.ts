@@ -1,6 +1,6 @@
-import { execa } from '../vendor/execa.js';
-import { dockerCommand } from '../config.js';
-import { GraderError } from '../errors.js';
+import { execa } from './vendor/execa.js';
+import { dockerCommand } from './config.js';
+import { GraderError } from './errors.js';
 
 export interface DockerResult {
   code: number;

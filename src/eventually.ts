@@ -1,4 +1,4 @@
-import { GraderError, SubmissionAssertionError } from '../errors.js';
+import { GraderError, SubmissionAssertionError } from './errors.js';
 
 export interface Probe<T> {
   ok: boolean;

@@ -10,7 +10,7 @@ import { scannerProblems } from '../lab/course-checks.js';
 import { parseFeature } from '../lab/load.js';
 import type { Lab, ScenarioDef } from '../lab/types.js';
 import { REPO_ROOT } from '../paths.js';
-import { claimId, type Claim } from '../scan/claim.js';
+import { claimId, type Claim } from './claim.js';
 import { runInLanes } from '../grade/lanes.js';
 
 /**
