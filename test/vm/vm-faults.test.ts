@@ -52,6 +52,8 @@ before(async () => {
       'run.feature': `Feature: one scenario in a VM
   @points:1
   Scenario: the script runs
+    run.sh prints ran.
+
     When the submission's "run.sh" runs
     Then its output is "ran"
 `,
@@ -204,7 +206,7 @@ test(
   'a VM that boots but whose agent never answers: a GraderError at the boot deadline with its console, nothing left',
   BOOT,
   async () => {
-    const cache = await cacheWithInit('echo "kgrade-test: no agent here"; exec sleep 100000');
+    const cache = await cacheWithInit('echo "kgrade-test: no agent here"; exec /bin/busybox sleep 100000');
     await withEnv({ KGRADE_CACHE: cache, KGRADE_VM_BOOT_SECONDS: '20' }, async () => {
       await assert.rejects(
         startSandbox('vm', { image: nodeImageRef(), runId: RUN_ID, purpose: 'vm-fault no agent' }),
