@@ -34,7 +34,7 @@ import { vmImagesDir, vmImagesReady } from '../../src/env/sandbox/vm-images.js';
 import { vmRuntime } from '../../src/env/sandbox/vm.js';
 import type { GradeResult } from '../../src/grade/model.js';
 import { runCli } from '../helpers/grading.js';
-import { labYaml, script, writeLab, writeTree } from '../helpers/labs.js';
+import { script, writeLab, writeTree } from '../helpers/labs.js';
 
 const RUN_ID = `vmfault-${process.pid}`;
 const BOOT = { timeout: 600_000 };
@@ -292,6 +292,30 @@ test(
     } finally {
       if (holder.exitCode === null) holder.kill('SIGKILL');
       await vmRuntime.remove(sb.name).catch(() => undefined);
+    }
+  },
+);
+
+test(
+  'a command cannot stop the guest agent (PID 1) with a signal, and gets the default signal actions itself',
+  BOOT,
+  async (t) => {
+    const sb = await startSandbox('vm', { image: nodeImageRef(), runId: RUN_ID, purpose: 'vm-fault signals' });
+    try {
+      // Before the agent kept the default action for SIGINT, `kill -INT 1` ended it, and the VM with it.
+      for (const sig of ['INT', 'TERM', 'HUP', 'QUIT', 'USR1', 'USR2', 'PIPE', 'ALRM']) {
+        const r = await sb.exec(['bash', '-c', `kill -${sig} 1; sleep 0.5; echo sent ${sig}`]);
+        assert.equal(r.stdout, `sent ${sig}\n`, JSON.stringify(r));
+      }
+      const alive = await sb.exec(['echo', 'alive']);
+      assert.equal(alive.stdout, 'alive\n');
+      // A writer to a closed pipe dies of SIGPIPE, as on any other node (the agent's Python ignores it).
+      const pipe = await sb.exec(['bash', '-c', 'yes | head -n 1; echo "${PIPESTATUS[0]}"']);
+      t.diagnostic(JSON.stringify(pipe));
+      assert.equal(pipe.stdout, 'y\n141\n', JSON.stringify(pipe));
+      assert.equal(pipe.stderr, '');
+    } finally {
+      await sb.destroy();
     }
   },
 );
