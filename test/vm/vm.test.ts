@@ -8,7 +8,8 @@
  * - what the host sees: one qemu process, not root, in a cgroup of its own, and nothing of it
  *   once the sandbox is removed;
  * - faults: no kernel image, a guest agent that stops answering in the middle of a command, and
- *   kgrade killed with SIGKILL while its VMs run (the next `kgrade clean` removes them).
+ *   kgrade killed with SIGKILL while its VMs run (the next `kgrade clean` removes them); the
+ *   other faults are in vm-faults.test.ts.
  *
  * node --test --test-concurrency=1 dist/test/vm/
  */
