@@ -80,6 +80,16 @@ export function vmAccel(): 'auto' | 'kvm' | 'tcg' {
   return raw;
 }
 
+/** The qemu binary of VM sandboxes: KGRADE_QEMU, default qemu-system-x86_64 in /usr/bin or /usr/local/bin. */
+export function vmQemu(): string | undefined {
+  return setting('KGRADE_QEMU');
+}
+
+/** How long a VM sandbox may take to boot until its guest agent answers: KGRADE_VM_BOOT_SECONDS, default 180 (TCG on a loaded host). */
+export function vmBootSeconds(): number {
+  return integerSetting('KGRADE_VM_BOOT_SECONDS', 180, 1, 3600);
+}
+
 /** How many scenarios may run at once: KGRADE_JOBS, default the number of CPU cores. */
 export function jobs(): number {
   return integerSetting('KGRADE_JOBS', os.availableParallelism(), 1);

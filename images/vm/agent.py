@@ -28,6 +28,8 @@ ENV = {
     "HOSTNAME": "node",
 }
 KILL_GRACE_S = 3.0
+# Python ignores or handles these itself; a command gets the defaults, as from any other init.
+CHILD_DEFAULTS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT)
 DRAIN_AFTER_EXIT_S = 0.5
 
 lock = threading.Condition()
@@ -121,7 +123,7 @@ def run(req):
     ]
     started = time.monotonic()
     try:
-        pid = os.posix_spawnp(argv[0], argv, ENV, file_actions=actions, setsid=True)
+        pid = os.posix_spawnp(argv[0], argv, ENV, file_actions=actions, setsid=True, setsigdef=CHILD_DEFAULTS)
     except OSError as e:
         for fd in (in_r, in_w, out_r, out_w, err_r, err_w):
             os.close(fd)
@@ -197,6 +199,10 @@ def answer(port, req):
 
 
 def main():
+    # As PID 1 the agent receives from inside only the signals it handles: Python's SIGINT
+    # handler would let `kill -INT 1` end it, and the VM with it. With the default action the
+    # kernel drops such signals, as it drops SIGKILL.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         with open("/proc/self/oom_score_adj", "w") as f:
             f.write("-1000")

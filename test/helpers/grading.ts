@@ -12,7 +12,7 @@ import { readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from '../../src/vendor/execa.js';
-import { stateDir } from '../../src/config.js';
+import { isolationSetting, stateDir } from '../../src/config.js';
 import { nodeImageRef } from '../../src/env/images.js';
 import { cgroupFor } from '../../src/env/sandbox/choose.js';
 import { DEFAULT_ISOLATION, ISOLATIONS, sandboxRuntime } from '../../src/env/sandbox/index.js';
@@ -135,8 +135,10 @@ export interface InProcessGrade {
   byName: (name: string) => ScenarioResult;
 }
 
+/** Grades in this process, in the sandbox KGRADE_ISOLATION names (userns when unset). */
 export async function gradeHere(labDir: string, submissionDir: string): Promise<InProcessGrade> {
   const lab = await loadLab(labDir);
+  const isolation = isolationSetting();
   const log: string[] = [];
   const started = Date.now();
   const graded = await gradeSubmission(lab, submissionDir, {
@@ -147,6 +149,7 @@ export async function gradeHere(labDir: string, submissionDir: string): Promise<
       cgroup: cgroupFor(lab.kernel.cgroup),
     },
     log: (l) => log.push(l),
+    ...(isolation ? { isolation } : {}),
   });
   const { result } = graded;
   return {

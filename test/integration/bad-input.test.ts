@@ -5,6 +5,7 @@
  *
  * Grades run in this process through gradeSubmission(); the labs are written
  * into os.tmpdir() at test time with the real step sentences of steps/*.ts.
+ * KGRADE_ISOLATION=vm grades them in VM sandboxes (userns when unset).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

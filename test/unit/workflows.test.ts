@@ -196,3 +196,56 @@ test("classroom-autograde.yml: the job, permissions and runner output GitHub Cla
   }
   assert.equal(reporterStep.if, '${{ !cancelled() }}');
 });
+
+/** Where a workflow grades with privileged sandboxes (no security boundary): KGRADE_ISOLATION or --isolation. */
+function privilegedGrading(data: Workflow): string[] {
+  const found: string[] = [];
+  const envs: [string, Record<string, unknown> | undefined][] = [['env', data.env]];
+  for (const [jobName, job] of Object.entries(data.jobs)) {
+    envs.push([`jobs.${jobName}.env`, job.env]);
+    job.steps.forEach((step, i) => {
+      envs.push([`jobs.${jobName}.steps[${i}].env`, step.env]);
+      if (/--isolation[= ]+["']?privileged|KGRADE_ISOLATION=["']?privileged/.test(step.run ?? ''))
+        found.push(`jobs.${jobName}.steps[${i}].run`);
+    });
+  }
+  for (const [where, env] of envs)
+    if (env && String(env['KGRADE_ISOLATION'] ?? '').includes('privileged')) found.push(`${where}.KGRADE_ISOLATION`);
+  return found;
+}
+
+/** The jobs that grade (kgrade grade or batch), by name. */
+function gradingJobs(data: Workflow): [string, Job][] {
+  return Object.entries(data.jobs).filter(([, job]) =>
+    job.steps.some((s) => /kgrade\.js (grade|batch) /.test(s.run ?? '')),
+  );
+}
+
+test('no workflow grades with privileged sandboxes; each grading job can boot VMs with KVM', async () => {
+  const names = (await readdir(WORKFLOWS)).filter((n) => n !== 'ci.yml');
+  assert.deepEqual(names.sort(), ['classroom-autograde.yml', 'grade-class.yml']);
+  for (const name of names) {
+    const { text, data } = await workflow(name);
+    assert.deepEqual(privilegedGrading(data), [], `${name} grades with --isolation privileged`);
+    // The check sees it: the same workflow with privileged set at each level is caught.
+    const atTop = yaml.load(text.replace(/^env:\n/m, 'env:\n  KGRADE_ISOLATION: privileged\n')) as Workflow;
+    const inRun = yaml.load(
+      text.replace(/kgrade\.js (grade|batch) /, 'kgrade.js $1 --isolation privileged '),
+    ) as Workflow;
+    assert.ok(privilegedGrading(inRun).length > 0, `${name}: --isolation privileged in a run line is not seen`);
+    if (/^env:\n/m.test(text)) assert.ok(privilegedGrading(atTop).length > 0, `${name}: top-level env not seen`);
+    const jobs = gradingJobs(data);
+    assert.ok(jobs.length > 0, `${name} has no job that grades`);
+    for (const [jobName, job] of jobs) {
+      assert.ok(
+        job.steps.some((s) => /apt-get install [^\n]*\bqemu-system-x86\b[^\n]*\bqemu-utils\b/.test(s.run ?? '')),
+        `${name}: job ${jobName} does not install qemu-system-x86 and qemu-utils (vm, for labs pinned to cgroup v1)`,
+      );
+      const kvm = job.steps.findIndex((s) =>
+        /KERNEL=="kvm"[^\n]*MODE="0666"[\s\S]*udevadm trigger --name-match=kvm/.test(s.run ?? ''),
+      );
+      const grade = job.steps.findIndex((s) => /kgrade\.js (grade|batch) /.test(s.run ?? ''));
+      assert.ok(kvm >= 0 && kvm < grade, `${name}: job ${jobName} does not open /dev/kvm to the runner before grading`);
+    }
+  }
+});

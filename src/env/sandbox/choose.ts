@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
 import { GraderError } from '../../errors.js';
 import type { CgroupPin } from '../../lab/types.js';
 import { cgroupV2Only } from './cgroup-mounts.js';
 import { DEFAULT_ISOLATION, type Isolation } from './index.js';
+import { qemuInstalled } from './vm-host.js';
 
 export type CgroupVersion = 'v1' | 'v2';
 
@@ -16,8 +16,6 @@ export function cgroupFor(pin: CgroupPin): CgroupVersion {
   return pin === 'either' ? hostCgroupVersion() : pin;
 }
 
-const QEMU_PATHS = ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'];
-
 /**
  * The runtime that grades sandbox labs with the kernels they pin (lab.yaml kernel.cgroup):
  * `explicit` (--isolation or KGRADE_ISOLATION) when given, else userns when the host's cgroup
@@ -29,7 +27,7 @@ export function chooseIsolation(
   labs: { id: string; pin: CgroupPin }[],
   explicit: Isolation | undefined,
   hostVersion = hostCgroupVersion(),
-  qemuInstalled = QEMU_PATHS.some((p) => existsSync(p)),
+  qemuThere = qemuInstalled(),
 ): Isolation {
   const mismatched = labs.filter((l) => l.pin !== 'either' && l.pin !== hostVersion);
   const first = mismatched[0];
@@ -40,7 +38,7 @@ export function chooseIsolation(
       `${asks}: --isolation ${explicit} would grade it on the host's kernel, the wrong one; grade it with --isolation vm, which boots a kernel with cgroup ${first.pin}`,
     );
   }
-  if (!qemuInstalled) {
+  if (!qemuThere) {
     throw new GraderError(
       `${asks}: only a VM sandbox can give it that kernel here, and qemu is not installed (Debian: apt-get install qemu-system-x86 qemu-utils), then grade again`,
     );

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { execa } from '../../vendor/execa.js';
-import { stateDir, vmAccel, vmUid } from '../../config.js';
+import { stateDir, vmAccel, vmBootSeconds, vmUid } from '../../config.js';
 import { GraderError } from '../../errors.js';
 import type { ExecOptions, ExecResult } from '../../node.js';
 import { alive, track, untrack } from '../cleanup.js';
@@ -14,16 +14,15 @@ import { tarForCopy } from './tar-copy.js';
 import { AgentConnection } from './vm-agent.js';
 import { listedVmCgroups, makeVmCgroup, removeVmCgroup } from './vm-cgroups.js';
 import { ensureVmImages, vmImages, type VmImages } from './vm-images.js';
+import { dropVmSetAside, setVmAside, vmSetAside, vmsSetAside } from './vm-set-aside.js';
+import { hostCauseOfEnd, hostOomKills, qemuBinary, requireHostMemory } from './vm-host.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const OUTPUT_CAP = 1024 * 1024;
-/** Under TCG on a loaded machine a boot takes tens of seconds; with KVM about one. */
-const BOOT_DEADLINE_MS = 180_000;
 const KVM_PROBE_DEADLINE_MS = 30_000;
 /** The guest's RAM is the sandbox's memory cap; qemu itself needs some beside it. */
 const QEMU_OVERHEAD_BYTES = 384 * 1024 ** 2;
 
-const QEMU_PATHS = ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'];
 const QEMU_IMG_PATHS = ['/usr/bin/qemu-img', '/usr/local/bin/qemu-img'];
 
 const vmsDir = () => path.join(stateDir(), 'vm');
@@ -211,6 +210,8 @@ function qemuPid(name: string): number | undefined {
 }
 
 let counter = 0;
+/** The host's OOM-kill count when each VM of this process was started, to tell whether the killer ran since. */
+const oomBaseline = new Map<string, number>();
 
 /** A node sandbox that is a VM of its own: its kernel, its cgroups, a guest agent for commands. */
 class VmSandbox implements Sandbox {
@@ -237,9 +238,10 @@ class VmSandbox implements Sandbox {
     try {
       r = await this.agent.exec(argv, stdin, timeoutMs, OUTPUT_CAP);
     } catch (err) {
+      const cause = hostCauseOfEnd(this.name, qemuLogTail(this.name), oomBaseline.get(this.name) ?? 0);
       const why =
         qemuPid(this.name) === undefined
-          ? ` (the VM has stopped; its console's last lines:\n${consoleTail(this.name)})`
+          ? ` (the VM has stopped${cause ? `: ${cause}` : ''}; its console's last lines:\n${consoleTail(this.name)})`
           : '';
       throw new GraderError(`${(err as Error).message}${why}`);
     }
@@ -278,13 +280,14 @@ async function boot(
   deadlineMs: number,
 ): Promise<VmSandbox> {
   const dir = dirOf(name);
-  const qemu = binary(QEMU_PATHS, 'qemu-system-x86_64');
+  const qemu = qemuBinary();
   for (const f of ['agent.sock', 'console.log', 'qemu.log', 'qemu.pid']) rmSync(path.join(dir, f), { force: true });
   const procs = makeVmCgroup(name, {
     memoryBytes: LIMITS.memoryBytes + QEMU_OVERHEAD_BYTES,
     cpus: LIMITS.cpus,
     pids: 256,
   });
+  oomBaseline.set(name, hostOomKills());
   const log = openSync(path.join(dir, 'qemu.log'), 'w');
   let exited: string | undefined;
   try {
@@ -307,21 +310,32 @@ async function boot(
       exited = `qemu could not be started: ${err.message}`;
     });
     child.once('exit', (code, signal) => {
-      exited = `qemu ended (${signal ?? `exit ${code}`})${qemuLogTail(name) ? `: ${qemuLogTail(name)}` : ''}${consoleTail(name) ? `; console:\n${consoleTail(name)}` : ''}`;
+      const cause = hostCauseOfEnd(name, qemuLogTail(name), oomBaseline.get(name) ?? 0);
+      exited = `${cause ? `${cause}; ` : ''}qemu ended (${signal ?? `exit ${code}`})${qemuLogTail(name) ? `: ${qemuLogTail(name)}` : ''}${consoleTail(name) ? `; console:\n${consoleTail(name)}` : ''}`;
     });
     child.unref();
     if (child.pid) writeFileSync(path.join(dir, 'qemu.pid'), `${child.pid}\n`);
   } finally {
     closeSync(log);
   }
-  const { agent, hello } = await AgentConnection.open(path.join(dir, 'agent.sock'), name, deadlineMs, () => exited);
+  const { agent, hello } = await AgentConnection.open(
+    path.join(dir, 'agent.sock'),
+    name,
+    deadlineMs,
+    () => exited,
+  ).catch((err: Error) => {
+    // A VM that runs but whose agent never answers: what its console shows says why.
+    const tail = exited === undefined ? consoleTail(name) : '';
+    throw tail ? new GraderError(`${err.message}; its console's last lines:\n${tail}`) : err;
+  });
   return new VmSandbox(name, agent, hello.kernel || images.kernelRelease, hello.cgroup);
 }
 
 async function startVm(opts: SandboxOptions): Promise<Sandbox> {
   const images = vmImages();
   const qemuImg = binary(QEMU_IMG_PATHS, 'qemu-img');
-  binary(QEMU_PATHS, 'qemu-system-x86_64');
+  qemuBinary();
+  requireHostMemory(LIMITS.memoryBytes + QEMU_OVERHEAD_BYTES);
   const cgroup: CgroupVersion = opts.cgroup ?? hostCgroupVersion();
   counter += 1;
   const name = `kgrade-${opts.runId}-${counter}`;
@@ -358,10 +372,10 @@ async function startVm(opts: SandboxOptions): Promise<Sandbox> {
         );
         if (again.exitCode !== 0)
           throw new GraderError(`qemu-img could not make the overlay of VM ${name}: ${String(again.stderr).trim()}`);
-        node = await boot(name, images, 'tcg', cgroup, BOOT_DEADLINE_MS);
+        node = await boot(name, images, 'tcg', cgroup, vmBootSeconds() * 1000);
       }
     } else {
-      node = await boot(name, images, accel, cgroup, BOOT_DEADLINE_MS);
+      node = await boot(name, images, accel, cgroup, vmBootSeconds() * 1000);
     }
     await prepareNode(node);
     return node;
@@ -407,10 +421,32 @@ function stopQemuSync(name: string): void {
   for (let i = 0; pid !== undefined && !ended(pid) && i < QEMU_END_MS / 25; i++) sleepSync(25);
 }
 
+/**
+ * Removes the VM's cgroup and folder once its qemu is gone. What will not go is set aside (see
+ * vm-set-aside.ts) and the GraderError says so and where.
+ */
 function forget(name: string): void {
-  removeVmCgroup(name);
-  rmSync(dirOf(name), { recursive: true, force: true });
+  oomBaseline.delete(name);
   untrack(name);
+  let failure: Error | undefined;
+  for (const step of [() => removeVmCgroup(name), () => rmSync(dirOf(name), { recursive: true, force: true })]) {
+    try {
+      step();
+    } catch (err) {
+      failure ??= err as Error;
+    }
+  }
+  if (!failure) {
+    dropVmSetAside(name);
+    return;
+  }
+  const pid = qemuPid(name);
+  const reason = `${pid !== undefined ? `its qemu (PID ${pid}) did not end; ` : ''}${failure.message}`;
+  const record = setVmAside(name, reason);
+  throw new GraderError(
+    `VM sandbox ${name} could not be removed (${reason}); it is set aside (${record}) and \`kgrade clean\` tries again`,
+    { cause: failure },
+  );
 }
 
 export const vmRuntime: SandboxRuntime = {
@@ -423,7 +459,7 @@ export const vmRuntime: SandboxRuntime = {
   async list(): Promise<SandboxListing[]> {
     const out: SandboxListing[] = [];
     for (const name of existsSync(vmsDir()) ? readdirSync(vmsDir()) : []) {
-      if (name === ACCEL_FILE) continue;
+      if (name === ACCEL_FILE || vmSetAside(name)) continue;
       let ownerPid: number;
       try {
         ownerPid = Number(readFileSync(path.join(dirOf(name), 'owner'), 'utf8').trim());
@@ -440,7 +476,7 @@ export const vmRuntime: SandboxRuntime = {
     }
     // A cgroup whose VM folder is gone is the remains of a removal that was cut short: anyone may reap it.
     for (const name of listedVmCgroups())
-      if (!out.some((s) => s.name === name) && !existsSync(dirOf(name)))
+      if (!out.some((s) => s.name === name) && !existsSync(dirOf(name)) && !vmSetAside(name))
         out.push({ name, ownerPid: Number.MAX_SAFE_INTEGER });
     return out;
   },
@@ -450,9 +486,8 @@ export const vmRuntime: SandboxRuntime = {
     forget(name);
   },
 
-  /** A VM's leftovers are a qemu process, files and a cgroup it owns: none is set aside yet; a failed removal is retried by the next reaper. */
   async setAside() {
-    return [];
+    return vmsSetAside();
   },
 
   removeSync(name: string): void {
