@@ -124,6 +124,7 @@ export class KgradeWorld extends World<WorldParameters> {
         runId: this.parameters.runId,
         purpose: this.parameters.labId,
         ...(this.parameters.cgroup ? { cgroup: this.parameters.cgroup } : {}),
+        ...(this.parameters.jobs ? { ahead: this.parameters.jobs } : {}),
       });
       if (this.parameters.submissionDir) {
         await n.exec(['mkdir', '-p', SUBMISSION_DIR]);

@@ -15,6 +15,8 @@ export interface WorldParameters {
   isolation: Isolation;
   /** Sandbox labs: the cgroup version the lab's kernel pin asks for (a vm sandbox boots it; the others have the host's). */
   cgroup?: 'v1' | 'v2';
+  /** Sandbox labs: how many scenarios run at once (--jobs): a runtime that starts slowly may start that many ahead. */
+  jobs?: number;
   timeouts: { script: number; command: number; wait: number };
   /** Cluster labs: what the lab can start in a scenario's namespace (lab.yaml fixtures:). */
   fixtures: Fixture[];

@@ -99,6 +99,7 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
       missingFiles: sub.missing,
       nodeImage: opts.nodeImage,
       isolation,
+      jobs,
       ...(lab.environment === 'sandbox' ? { cgroup: cgroupFor(lab.kernel.cgroup) } : {}),
       fixtures: lab.fixtures,
       ...(lab.allow ? { allow: lab.allow } : {}),

@@ -12,7 +12,8 @@ import { LIMITS, prepareNode } from './node-setup.js';
 import { hostCgroupVersion, type CgroupVersion } from './choose.js';
 import { AgentConnection } from './vm-agent.js';
 import { listedVmCgroups, makeVmCgroup, removeVmCgroup } from './vm-cgroups.js';
-import { vmImages, type VmImages } from './vm-images.js';
+import { VmPool } from './vm-pool.js';
+import { vmImages, vmImagesDir, type VmImages } from './vm-images.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const OUTPUT_CAP = 1024 * 1024;
@@ -343,7 +344,7 @@ async function boot(
   return new VmSandbox(name, agent, hello.kernel || images.kernelRelease, hello.cgroup);
 }
 
-async function startVm(opts: SandboxOptions): Promise<Sandbox> {
+async function startVm(opts: SandboxOptions, named?: (name: string) => void): Promise<Sandbox> {
   const images = vmImages();
   const qemuImg = binary(QEMU_IMG_PATHS, 'qemu-img');
   binary(QEMU_PATHS, 'qemu-system-x86_64');
@@ -352,6 +353,7 @@ async function startVm(opts: SandboxOptions): Promise<Sandbox> {
   const name = `kgrade-${opts.runId}-${counter}`;
   const dir = dirOf(name);
   track(vmRuntime, name);
+  named?.(name);
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFile(path.join(dir, 'owner'), `${process.pid}\n`);
@@ -438,12 +440,18 @@ function forget(name: string): void {
   untrack(name);
 }
 
+const pool = new VmPool(
+  startVm,
+  (name) => vmRuntime.removeSync(name),
+  () => `${vmImagesDir()} ${vmAccel()}`,
+);
+
 export const vmRuntime: SandboxRuntime = {
   isolation: 'vm',
   boundary:
     'a virtual machine with its own kernel (qemu, microvm): the host sees only an unprivileged qemu process under its seccomp filter, in a cgroup of its own, with no network device',
 
-  start: startVm,
+  start: (opts) => pool.take(opts),
 
   async list(): Promise<SandboxListing[]> {
     const out: SandboxListing[] = [];
