@@ -6,6 +6,9 @@
 #   userns           --isolation userns --jobs 1       (the default runtime, one at a time)
 #   userns parallel  --isolation userns --jobs $(nproc) (the default runtime and --jobs)
 #   privileged       --isolation privileged --jobs 1   (how kgrade graded before userns)
+#   vm               --isolation vm --jobs 1           (a VM per scenario: KVM where it boots,
+#                                                       else TCG; skipped when images/vm/build.sh
+#                                                       has not been run)
 # Prints the medians, their ratios to the shell baseline and to privileged; asserts
 # nothing about speed. It exits non-zero only when a run did not grade the reference
 # as fully correct (then its time means nothing) or the setup is missing.
@@ -13,7 +16,7 @@
 #   scripts/bench.sh [--runs N] [--lab LAB]... [--no-compile] [--no-count]
 #
 #   --runs N      timed runs per lab and tool (default 3); each run grades with all
-#                 four (shell, userns, userns parallel, privileged), in that order on
+#                 (shell, userns, userns parallel, privileged, vm), in that order on
 #                 odd runs and the reverse on even ones
 #   --lab LAB     only this lab (repeatable; default: every sandbox lab that has a
 #                 bench/<lab>.sh)
@@ -192,14 +195,61 @@ for iso in userns privileged; do
   SB_MED[$iso]=$START SB_WARM[$iso]=$WARM
   say "context: $iso startSandbox + destroy: $STARTS s, median $START s (warm-up $WARM s not counted)"
 done
+
+# One VM sandbox: seconds to ready (startSandbox: qemu, kernel, init, agent, eth0), the
+# accelerator its qemu runs with, the median of 10 `true` over the guest agent, and destroy.
+# shellcheck disable=SC2016  # JavaScript, not shell
+VM_JS='
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { startSandbox } from "./dist/src/env/sandbox/index.js";
+import { nodeImageRef } from "./dist/src/env/images.js";
+import { installSignalCleanup } from "./dist/src/env/reaper.js";
+import { stateDir } from "./dist/src/config.js";
+installSignalCleanup((line) => process.stderr.write(`${line}\n`));
+const t0 = performance.now();
+const vm = await startSandbox("vm", { image: nodeImageRef(), runId: `bench-${process.env.BENCH_RUN}`, purpose: "scripts/bench.sh vm" });
+const ready = (performance.now() - t0) / 1000;
+const pid = readFileSync(path.join(stateDir(), "vm", vm.name, "qemu.pid"), "utf8").trim();
+const accel = readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("\0kvm\0") ? "kvm" : "tcg";
+const lat = [];
+for (let i = 0; i < 10; i++) {
+  const s = performance.now();
+  await vm.exec(["true"]);
+  lat.push(performance.now() - s);
+}
+lat.sort((a, b) => a - b);
+await vm.destroy();
+console.log(accel, ready.toFixed(2), ((lat[4] + lat[5]) / 2).toFixed(0));
+'
+VM_OK=0 VM_ACCEL=- VM_READY=- VM_CMD_MS=-
+if node --input-type=module -e 'import("./dist/src/env/sandbox/vm-images.js").then((m) => process.exit(m.vmImagesReady() ? 0 : 1))'; then
+  rc=0
+  node --input-type=module -e "$VM_JS" >"$WORK/vm.out" 2>"$WORK/vm.log" &
+  CHILD=$!
+  KGRADE_PIDS+=("$CHILD")
+  wait "$CHILD" || rc=$?
+  CHILD=
+  if [[ $rc == 0 ]]; then
+    read -r VM_ACCEL VM_READY VM_CMD_MS <"$WORK/vm.out"
+    VM_OK=1
+    say "context: vm sandbox ($VM_ACCEL): ready in $VM_READY s; a command over the guest agent: median $VM_CMD_MS ms of 10"
+  else
+    say "  !! could not start a vm sandbox (exit $rc):"
+    sed 's/^/     /' "$WORK/vm.log" | tail -n 25
+  fi
+else
+  say "context: vm: skipped, the VM images are not built (images/vm/build.sh)"
+fi
 say ""
 
 # --- one grade of each kind ----------------------------------------------------
 # The kgrade configurations: --isolation and --jobs of each, and its name in the output.
-declare -A ISO=([userns]=userns [userns-par]=userns [privileged]=privileged)
-declare -A JOBS=([userns]=1 [userns-par]=$PAR [privileged]=1)
-declare -A NAME=([shell]=shell [userns]=userns [userns-par]="userns parallel" [privileged]=privileged)
+declare -A ISO=([userns]=userns [userns-par]=userns [privileged]=privileged [vm]=vm)
+declare -A JOBS=([userns]=1 [userns-par]=$PAR [privileged]=1 [vm]=1)
+declare -A NAME=([shell]=shell [userns]=userns [userns-par]="userns parallel" [privileged]=privileged [vm]="vm ($VM_ACCEL)")
 TOOLS=(shell userns userns-par privileged)
+[[ $VM_OK == 1 ]] && TOOLS+=(vm)
 
 # run_kgrade LAB OUTDIR ISOLATION JOBS [env...]: sets TOOK, OK (1 when the reference got
 # full marks, completely) and CORE (seconds inside gradeSubmission, from results.json).
@@ -324,8 +374,8 @@ for lab in "${LABS[@]}"; do
   done
 done
 say ""
-say "shell baseline = bench/<lab>.sh; userns, privileged = kgrade --isolation userns|privileged"
-say "--jobs 1; userns parallel = kgrade --isolation userns --jobs $PAR (nproc). / shell = median divided"
+say "shell baseline = bench/<lab>.sh; userns, privileged, vm = kgrade --isolation userns|privileged|vm"
+say "--jobs 1 (vm: kvm or tcg, the accelerator its VMs ran with); userns parallel = kgrade --isolation userns --jobs $PAR (nproc). / shell = median divided"
 say "by the shell baseline's; / privileged = median divided by privileged's (how the userns runtime"
 say "compares with the way kgrade graded before it). fixed s = median over the runs of wall clock"
 say "minus the time inside gradeSubmission (results.json durationMs): node start and imports, lab"
@@ -338,6 +388,8 @@ srow "bare docker run -d + docker rm -f" "$BARE" "$RUNS" -
 srow "userns sandbox: startSandbox + destroy" "${SB_MED[userns]}" "$RUNS" "${SB_WARM[userns]}"
 srow "privileged sandbox: startSandbox + destroy" "${SB_MED[privileged]}" "$RUNS" "${SB_WARM[privileged]}"
 srow "docker exec NODE true" "$EXEC" 10 -
+srow "vm sandbox ($VM_ACCEL): startSandbox to ready" "$VM_READY" 1 -
+srow "vm sandbox: a command over the guest agent, ms" "$VM_CMD_MS" 10 -
 say "The sandboxes are started through kgrade's startSandbox, after one uncounted warm-up start"
 say "(module loading; for userns perhaps building the root file-system cache). A sandbox start"
 say "includes kgrade's eth0/kgrade-lan setup on the node (one exec); the bare container has none."

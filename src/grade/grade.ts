@@ -84,7 +84,8 @@ export async function gradeSubmission(lab: Lab, submissionDir: string, opts: Gra
       submissionDir: `${sub.workspace}/files`,
       submissionName: sub.name,
       missingFiles: sub.missing,
-      environment: opts.environment,
+      // a runtime that starts slowly may start as many sandboxes ahead as scenarios run at once
+      environment: opts.environment.kind === 'sandbox' ? { ...opts.environment, ahead: jobs } : opts.environment,
       fixtures: lab.fixtures,
       ...(lab.allow ? { allow: lab.allow } : {}),
       timeouts: { script: lab.timeouts.script, command: lab.timeouts.command, wait: lab.timeouts.wait },

@@ -14,6 +14,8 @@ export type SandboxParameters = {
   nodeImage: string;
   /** The cgroup version the lab's kernel pin asks for: a runtime with its own kernel boots it; the others have the host's. */
   cgroup: CgroupVersion;
+  /** How many scenarios run at once (--jobs): a runtime that starts slowly may start that many ahead. */
+  ahead?: number;
 };
 
 export const sandboxEnvironment: Environment<SandboxParameters> = {
@@ -58,6 +60,7 @@ export const sandboxEnvironment: Environment<SandboxParameters> = {
       runId: scenario.runId,
       purpose: scenario.labId,
       cgroup: p.cgroup,
+      ...(p.ahead ? { ahead: p.ahead } : {}),
     });
     const node = { node: sandbox, dispose: () => sandbox.destroy() };
     if (scenario.submissionDir) {

@@ -7,6 +7,8 @@ export interface SandboxOptions {
   purpose: string;
   /** The cgroup version the sandbox's kernel mounts, where the runtime can choose it (vm); else the host's. */
   cgroup?: 'v1' | 'v2';
+  /** How many more sandboxes like this one the caller means to start soon (its --jobs): vm boots that many ahead. */
+  ahead?: number;
 }
 
 /** A disposable node for one scenario. */

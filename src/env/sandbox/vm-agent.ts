@@ -47,6 +47,8 @@ export class AgentConnection {
     private readonly vm: string,
   ) {
     socket.setEncoding('utf8');
+    // An idle VM (one booted ahead) does not keep kgrade running: a request's own timer does while it waits.
+    socket.unref();
     socket.on('data', (chunk: string) => this.receive(chunk));
     socket.on('error', (err) => this.close(`its port failed: ${err.message}`));
     socket.on('close', () => this.close('its port closed'));
@@ -77,17 +79,20 @@ export class AgentConnection {
     const agent = new AgentConnection(socket, vm);
     const hello = agent.request({ op: 'hello' }, Math.max(1, until - Date.now()), 'its hello');
     // The agent answers once the VM has booted; qemu ending first (a kernel panic) ends the wait.
+    let answered = false;
     const watch = (async () => {
-      for (;;) {
+      while (!answered) {
         await sleep(200);
         const why = gone();
         if (why) return why;
         if (agent.closedBecause) return agent.closedBecause;
       }
     })();
-    const first = await Promise.race([hello.then((r) => ({ reply: r })), watch.then((why) => ({ why }))]).catch(
-      (err: Error) => ({ why: err.message }),
-    );
+    const first = await Promise.race([
+      hello.then((r) => ({ reply: r })),
+      watch.then((why) => ({ why: why ?? 'the VM stopped being watched' })),
+    ]).catch((err: Error) => ({ why: err.message }));
+    answered = true;
     if ('why' in first) {
       agent.close('the VM did not boot');
       // A closed port is qemu ending: its own reason (exit status, console) says more, once seen.

@@ -13,7 +13,8 @@ import { hostCgroupVersion, type CgroupVersion } from './choose.js';
 import { tarForCopy } from './tar-copy.js';
 import { AgentConnection } from './vm-agent.js';
 import { listedVmCgroups, makeVmCgroup, removeVmCgroup } from './vm-cgroups.js';
-import { ensureVmImages, vmImages, type VmImages } from './vm-images.js';
+import { ensureVmImages, vmImages, vmImagesDir, type VmImages } from './vm-images.js';
+import { VmPool } from './vm-pool.js';
 import { dropVmSetAside, setVmAside, vmSetAside, vmsSetAside } from './vm-set-aside.js';
 import { hostCauseOfEnd, hostOomKills, qemuBinary, requireHostMemory } from './vm-host.js';
 
@@ -331,7 +332,7 @@ async function boot(
   return new VmSandbox(name, agent, hello.kernel || images.kernelRelease, hello.cgroup);
 }
 
-async function startVm(opts: SandboxOptions): Promise<Sandbox> {
+async function startVm(opts: SandboxOptions, named?: (name: string) => void): Promise<Sandbox> {
   const images = vmImages();
   const qemuImg = binary(QEMU_IMG_PATHS, 'qemu-img');
   qemuBinary();
@@ -341,6 +342,7 @@ async function startVm(opts: SandboxOptions): Promise<Sandbox> {
   const name = `kgrade-${opts.runId}-${counter}`;
   const dir = dirOf(name);
   track(vmRuntime, name);
+  named?.(name);
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFile(path.join(dir, 'owner'), `${process.pid}\n`);
@@ -449,12 +451,18 @@ function forget(name: string): void {
   );
 }
 
+const pool = new VmPool(
+  startVm,
+  (name) => vmRuntime.removeSync(name),
+  () => `${vmImagesDir()} ${vmAccel()}`,
+);
+
 export const vmRuntime: SandboxRuntime = {
   isolation: 'vm',
   prepare: ensureVmImages,
   kernelRelease: () => vmImages().kernelRelease,
 
-  start: startVm,
+  start: (opts) => pool.take(opts),
 
   async list(): Promise<SandboxListing[]> {
     const out: SandboxListing[] = [];
