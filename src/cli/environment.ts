@@ -144,7 +144,13 @@ export async function prepareEnvironment(
   isolation?: Isolation,
 ): Promise<{ image: string; cluster?: WorldParameters['cluster'] }> {
   const image = labs.some((l) => l.environment === 'sandbox')
-    ? await ensureNodeImage({ build: !values['no-build'], log })
+    ? await ensureNodeImage({
+        build: !values['no-build'],
+        log,
+        ...(isolation === 'userns'
+          ? { usableWithoutDocker: (await import('../env/sandbox/userns-rootfs.js')).hasPreparedRootfs }
+          : {}),
+      })
     : '';
   if (isolation === 'vm' && image)
     await (await import('../env/sandbox/vm-images.js')).ensureVmImages({ build: !values['no-build'], log });

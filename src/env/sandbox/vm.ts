@@ -61,14 +61,22 @@ function kernelCommandLine(cgroup: CgroupVersion): string {
   ].join(' ');
 }
 
-function qemuArgs(images: VmImages, dir: string, accel: Accel, cgroup: CgroupVersion): string[] {
+/** What a VM may be given beyond a node sandbox's (vm-kgrade.ts): more memory, read-only disks after the root. */
+export interface VmExtras {
+  memoryMiB?: number;
+  disks?: string[];
+}
+
+const memoryMiB = (extras: VmExtras) => extras.memoryMiB ?? Math.floor(LIMITS.memoryBytes / 1024 ** 2);
+
+function qemuArgs(images: VmImages, dir: string, accel: Accel, cgroup: CgroupVersion, extras: VmExtras): string[] {
   const uid = vmUid();
   return [
     '-M',
     'microvm,x-option-roms=off,pit=off,pic=off,rtc=off,isa-serial=on',
     ...(accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']),
     '-m',
-    `${Math.floor(LIMITS.memoryBytes / 1024 ** 2)}M`,
+    `${memoryMiB(extras)}M`,
     '-smp',
     '1',
     '-nodefaults',
@@ -91,6 +99,12 @@ function qemuArgs(images: VmImages, dir: string, accel: Accel, cgroup: CgroupVer
     `id=root,file=${path.join(dir, 'overlay.qcow2')},format=qcow2,if=none,discard=unmap`,
     '-device',
     'virtio-blk-device,drive=root',
+    ...(extras.disks ?? []).flatMap((file, i) => [
+      '-drive',
+      `id=extra${i},file=${file},format=raw,if=none,readonly=on`,
+      '-device',
+      `virtio-blk-device,drive=extra${i}`,
+    ]),
     '-device',
     'virtio-serial-device',
     '-chardev',
@@ -301,12 +315,13 @@ async function boot(
   accel: Accel,
   cgroup: CgroupVersion,
   deadlineMs: number,
+  extras: VmExtras,
 ): Promise<VmSandbox> {
   const dir = dirOf(name);
   const qemu = binary(QEMU_PATHS, 'qemu-system-x86_64');
   for (const f of ['agent.sock', 'console.log', 'qemu.log', 'qemu.pid']) rmSync(path.join(dir, f), { force: true });
   const procs = makeVmCgroup(name, {
-    memoryBytes: LIMITS.memoryBytes + QEMU_OVERHEAD_BYTES,
+    memoryBytes: memoryMiB(extras) * 1024 ** 2 + QEMU_OVERHEAD_BYTES,
     cpus: LIMITS.cpus,
     pids: 256,
   });
@@ -320,7 +335,7 @@ async function boot(
         'for f in $KGRADE_VM_CGROUP_PROCS; do echo $$ >"$f" || exit 125; done; exec "$@"',
         'kgrade-vm',
         qemu,
-        ...qemuArgs(images, dir, accel, cgroup),
+        ...qemuArgs(images, dir, accel, cgroup, extras),
       ],
       {
         detached: true,
@@ -343,7 +358,7 @@ async function boot(
   return new VmSandbox(name, agent, hello.kernel || images.kernelRelease, hello.cgroup);
 }
 
-async function startVm(opts: SandboxOptions): Promise<Sandbox> {
+export async function startVm(opts: SandboxOptions, extras: VmExtras = {}): Promise<Sandbox> {
   const images = vmImages();
   const qemuImg = binary(QEMU_IMG_PATHS, 'qemu-img');
   binary(QEMU_PATHS, 'qemu-system-x86_64');
@@ -367,7 +382,7 @@ async function startVm(opts: SandboxOptions): Promise<Sandbox> {
     let node: VmSandbox;
     if (probing) {
       try {
-        node = await boot(name, images, 'kvm', cgroup, KVM_PROBE_DEADLINE_MS);
+        node = await boot(name, images, 'kvm', cgroup, KVM_PROBE_DEADLINE_MS, extras);
       } catch (err) {
         const why = (err as Error).message.split('\n')[0] ?? '';
         await stopQemu(name);
@@ -383,10 +398,10 @@ async function startVm(opts: SandboxOptions): Promise<Sandbox> {
         );
         if (again.exitCode !== 0)
           throw new GraderError(`qemu-img could not make the overlay of VM ${name}: ${String(again.stderr).trim()}`);
-        node = await boot(name, images, 'tcg', cgroup, BOOT_DEADLINE_MS);
+        node = await boot(name, images, 'tcg', cgroup, BOOT_DEADLINE_MS, extras);
       }
     } else {
-      node = await boot(name, images, accel, cgroup, BOOT_DEADLINE_MS);
+      node = await boot(name, images, accel, cgroup, BOOT_DEADLINE_MS, extras);
     }
     await prepareNode(node);
     return node;
@@ -443,7 +458,7 @@ export const vmRuntime: SandboxRuntime = {
   boundary:
     'a virtual machine with its own kernel (qemu, microvm): the host sees only an unprivileged qemu process under its seccomp filter, in a cgroup of its own, with no network device',
 
-  start: startVm,
+  start: (opts) => startVm(opts),
 
   async list(): Promise<SandboxListing[]> {
     const out: SandboxListing[] = [];
