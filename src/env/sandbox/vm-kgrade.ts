@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from '../../vendor/execa.js';
 import { cacheDir } from '../../config.js';
@@ -144,6 +144,9 @@ export async function kgradeDisk(log: (line: string) => void): Promise<string> {
       `mkfs.ext4 -d ${stage}`,
     );
     await rename(tmp, image);
+    // Older disks are of older checkouts: a VM still running one keeps its open file.
+    for (const old of readdirSync(dir).filter((n) => n.endsWith('.ext4') && n !== path.basename(image)))
+      await rm(path.join(dir, old), { force: true });
   } finally {
     await rm(stage, { recursive: true, force: true });
   }
