@@ -12,7 +12,9 @@
 #   4b. the other Node.js lines of package.json's engines (20, 22, 24; scripts/with-node.sh
 #      installs them from the npm registry): the unit tests on each, and labs/ch01-isolation
 #      verified on Node 24 when the node on PATH is not 24 already
-#   4c. images/vm/build.sh, the VM sandbox tests (dist/test/vm: boots qemu VMs)
+#   4c. images/vm/build.sh, the VM sandbox tests (dist/test/vm: boots qemu VMs;
+#      cgroup-v2.test.js runs kgrade inside a cgroup v2 VM with userns, about 10 to
+#      15 minutes under TCG on this machine, plus a minute to make its disk once)
 #      (KGRADE_SKIP_VM=1 skips; KGRADE_VM_LABS=1 also verifies every sandbox lab
 #      with --isolation vm, which takes many minutes under TCG)
 #   5. dockerd stopped in the middle of a grade (dist/test/dockerd): stops and

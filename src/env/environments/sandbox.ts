@@ -27,8 +27,13 @@ export const sandboxEnvironment: Environment<SandboxParameters> = {
   ],
 
   async prepare(_labs, how) {
-    const nodeImage = await ensureNodeImage({ build: how.build, log: how.log });
-    await (await sandboxRuntime(how.isolation)).prepare?.({ build: how.build, log: how.log });
+    const runtime = await sandboxRuntime(how.isolation);
+    const nodeImage = await ensureNodeImage({
+      build: how.build,
+      log: how.log,
+      ...(runtime.preparedWithoutDocker ? { usableWithoutDocker: runtime.preparedWithoutDocker } : {}),
+    });
+    await runtime.prepare?.({ build: how.build, log: how.log });
     return (lab) => ({ kind: 'sandbox', isolation: how.isolation, nodeImage, cgroup: cgroupFor(lab.kernel.cgroup) });
   },
 

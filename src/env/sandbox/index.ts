@@ -47,6 +47,8 @@ export interface SandboxRuntime {
   prepare?(opts: { build: boolean; log: (line: string) => void }): Promise<void>;
   /** The release of the kernel its sandboxes run, where it boots one of its own; absent: the host's. */
   kernelRelease?(): string;
+  /** Whether the runtime can make sandboxes of this image without Docker (a root it prepared earlier). */
+  preparedWithoutDocker?(image: string): boolean;
   start(opts: SandboxOptions): Promise<Sandbox>;
   /** Every sandbox of this runtime on the machine, whoever started it. */
   list(): Promise<SandboxListing[]>;

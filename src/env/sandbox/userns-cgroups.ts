@@ -12,17 +12,29 @@ import {
 import { lchown, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { GraderError } from '../../errors.js';
-import { cgroupV1Mounts, cgroupV2Only } from './cgroup-mounts.js';
+import { cgroupV1Mounts } from './cgroup-mounts.js';
 import { LIMITS } from './node-setup.js';
 
 /** The cgroup v1 controllers a sandbox's root may manage below its own cgroup, as on a node. */
 export const DELEGATED = ['memory', 'pids', 'cpu'] as const;
 
-export function requireCgroupV1(): Map<string, string> {
-  if (cgroupV2Only()) {
-    throw new GraderError(
-      'this host runs cgroup v2 only; userns sandboxes delegate cgroup v1 controllers and are not built for v2 yet: grade with --isolation privileged',
-    );
+/**
+ * The cgroups a host gives its userns sandboxes: the v1 hierarchies of the delegated controllers,
+ * or the v2 unified hierarchy (whose cgroup.controllers must offer them).
+ */
+export type HostCgroups = { version: 'v1'; mounts: Map<string, string> } | { version: 'v2'; root: string };
+
+const V2_ROOT = '/sys/fs/cgroup';
+
+export function hostCgroups(): HostCgroups {
+  if (existsSync(path.join(V2_ROOT, 'cgroup.controllers'))) {
+    const offered = readFileSync(path.join(V2_ROOT, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
+    const missing = DELEGATED.filter((c) => !offered.includes(c));
+    if (missing.length)
+      throw new GraderError(
+        `userns sandboxes need the cgroup v2 controllers ${missing.join(', ')}, which ${V2_ROOT}/cgroup.controllers does not offer`,
+      );
+    return { version: 'v2', root: V2_ROOT };
   }
   const mounts = cgroupV1Mounts();
   const missing = DELEGATED.filter((c) => !mounts.has(c));
@@ -30,7 +42,7 @@ export function requireCgroupV1(): Map<string, string> {
     throw new GraderError(
       `userns sandboxes need the cgroup v1 controllers ${missing.join(', ')}, which this host has not mounted`,
     );
-  return mounts;
+  return { version: 'v1', mounts };
 }
 
 /** The sandbox's own cgroup, kgrade/NAME, in every hierarchy runc places it in (v1, and v2 beside them). */
@@ -45,8 +57,48 @@ export function sandboxCgroups(name: string): string[] {
   return [...seen];
 }
 
-export function writeLimits(mounts: Map<string, string>, name: string): void {
-  const dir = (c: string) => path.join(mounts.get(c) ?? '', 'kgrade', name);
+/**
+ * The leaf below the delegated cgroup (v2) where the sandbox's own processes live, as systemd in a
+ * container keeps itself in init.scope: its parent, the sandbox's cgroup root, holds no process,
+ * so that a root inside may enable controllers there and make cgroups beside it.
+ */
+export const V2_LEAF = 'init';
+
+const CONTROLLERS = DELEGATED.map((c) => `+${c}`).join(' ');
+
+function enableControllers(dir: string): void {
+  try {
+    writeFileSync(path.join(dir, 'cgroup.subtree_control'), CONTROLLERS);
+  } catch (err) {
+    throw new GraderError(
+      `could not enable ${DELEGATED.join(', ')} in ${dir}/cgroup.subtree_control: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+/**
+ * Makes kgrade/NAME with the sandbox's limits, host-owned: on v1 in each delegated hierarchy; on
+ * v2 with the controllers passed down to NAME/node, the subtree runc puts the sandbox in.
+ */
+export function writeLimits(host: HostCgroups, name: string): void {
+  if (host.version === 'v2') {
+    const top = path.join(host.root, 'kgrade');
+    const own = path.join(top, name);
+    enableControllers(host.root);
+    mkdirSync(top, { recursive: true });
+    enableControllers(top);
+    mkdirSync(own, { recursive: true });
+    writeFileSync(path.join(own, 'memory.max'), String(LIMITS.memoryBytes));
+    if (existsSync(path.join(own, 'memory.swap.max'))) writeFileSync(path.join(own, 'memory.swap.max'), '0');
+    writeFileSync(path.join(own, 'pids.max'), String(LIMITS.pids));
+    writeFileSync(path.join(own, 'cpu.max'), `${Math.round(LIMITS.cpus * 100000)} 100000`);
+    enableControllers(own);
+    return;
+  }
+  const dir = (c: string) => path.join(host.mounts.get(c) ?? '', 'kgrade', name);
   for (const c of DELEGATED) mkdirSync(dir(c), { recursive: true });
   writeFileSync(path.join(dir('memory'), 'memory.limit_in_bytes'), String(LIMITS.memoryBytes));
   // Kernel memory (socket buffers of unix sockets included) is charged to the limit above by
@@ -58,10 +110,29 @@ export function writeLimits(mounts: Map<string, string>, name: string): void {
   writeFileSync(path.join(dir('cpu'), 'cpu.cfs_quota_us'), String(Math.round(LIMITS.cpus * 100000)));
 }
 
-/** Hands NAME/node in the delegated hierarchies to the sandbox's root, as a node's root owns its cgroups. */
-export async function delegate(mounts: Map<string, string>, name: string, base: number): Promise<void> {
+/** The files of a delegated v2 cgroup its new owner writes (cgroup-v2.rst, "Delegation"); its limits stay the host's. */
+const V2_DELEGATED_FILES = ['cgroup.procs', 'cgroup.subtree_control', 'cgroup.threads'];
+
+/**
+ * Hands NAME/node to the sandbox's root, as a node's root owns its cgroups. On v1: the folder and
+ * its files in each delegated hierarchy. On v2: the folder and the three files delegation names,
+ * then the leaf NAME/node/init, wholly the sandbox's, where the sandbox's PID 1 (initPid, still
+ * waiting for `runc start`) moves; `runc exec --cgroup init` puts every later process there too.
+ */
+export async function delegate(host: HostCgroups, name: string, base: number, initPid: number): Promise<void> {
+  if (host.version === 'v2') {
+    const node = path.join(host.root, 'kgrade', name, 'node');
+    await lchown(node, base, base);
+    for (const f of V2_DELEGATED_FILES) await lchown(path.join(node, f), base, base);
+    const leaf = path.join(node, V2_LEAF);
+    mkdirSync(leaf);
+    await lchown(leaf, base, base);
+    for (const f of await readdir(leaf)) await lchown(path.join(leaf, f), base, base);
+    writeFileSync(path.join(leaf, 'cgroup.procs'), String(initPid));
+    return;
+  }
   for (const c of DELEGATED) {
-    const dir = path.join(mounts.get(c) ?? '', 'kgrade', name, 'node');
+    const dir = path.join(host.mounts.get(c) ?? '', 'kgrade', name, 'node');
     await lchown(dir, base, base);
     for (const f of await readdir(dir)) await lchown(path.join(dir, f), base, base);
   }
@@ -163,10 +234,15 @@ export function removeCgroupTree(dir: string, timeoutMs = 15_000): void {
   }
 }
 
+/** How many times the kernel's OOM killer has killed in the sandbox's own cgroup. */
 export function oomKills(name: string): number {
-  const mountPoint = cgroupV1Mounts().get('memory');
-  if (!mountPoint) return 0;
   try {
+    if (existsSync(path.join(V2_ROOT, 'cgroup.controllers'))) {
+      const events = readFileSync(path.join(V2_ROOT, 'kgrade', name, 'memory.events'), 'utf8');
+      return Number(/^oom_kill (\d+)/m.exec(events)?.[1] ?? '0');
+    }
+    const mountPoint = cgroupV1Mounts().get('memory');
+    if (!mountPoint) return 0;
     const text = readFileSync(path.join(mountPoint, 'kgrade', name, 'memory.oom_control'), 'utf8');
     return Number(/^oom_kill (\d+)/m.exec(text)?.[1] ?? '0');
   } catch {

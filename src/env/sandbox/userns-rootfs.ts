@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { chmod, lchown, lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from '../../vendor/execa.js';
@@ -39,19 +39,72 @@ export function rootfsOf(image: string, base: number): Promise<Rootfs> {
   return p;
 }
 
-async function buildRootfs(image: string, base: number): Promise<Rootfs> {
-  const inspect = await docker(['image', 'inspect', '--format', '{{.Id}} {{json .Config.Env}}', image], {
-    timeoutMs: 30_000,
+const rootfsCache = () => path.join(cacheDir(), 'userns-rootfs');
+/** Beside `complete`: the image's environment, so that a prepared root serves without Docker. */
+const ENV_FILE = 'env.json';
+
+/**
+ * A root made earlier from image for the id range at base, found without Docker: the newest
+ * cache entry whose `complete` names the image and that kept its environment. For hosts that
+ * grade with userns but run no Docker daemon (the cache was filled elsewhere, or Docker is down).
+ */
+export function preparedRootfs(image: string, base: number): Rootfs | undefined {
+  const dir = rootfsCache();
+  if (!existsSync(dir)) return undefined;
+  const found = readdirSync(dir)
+    .filter((n) => n.endsWith(`-${base}`))
+    .map((n) => path.join(dir, n))
+    .filter((d) => {
+      try {
+        return (
+          readFileSync(path.join(d, 'complete'), 'utf8').split(' ')[0] === image && existsSync(path.join(d, ENV_FILE))
+        );
+      } catch {
+        return false;
+      }
+    })
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+  if (!found) return undefined;
+  return {
+    dir: path.join(found, 'rootfs'),
+    env: JSON.parse(readFileSync(path.join(found, ENV_FILE), 'utf8')) as string[],
+  };
+}
+
+/** Whether some id range has a root of image prepared: userns can grade with it when Docker cannot answer. */
+export function hasPreparedRootfs(image: string): boolean {
+  const dir = rootfsCache();
+  if (!existsSync(dir)) return false;
+  return readdirSync(dir).some((n) => {
+    const base = Number(/-(\d+)$/.exec(n)?.[1]);
+    return base > 0 && preparedRootfs(image, base) !== undefined;
   });
+}
+
+async function inspectImage(image: string) {
+  try {
+    return await docker(['image', 'inspect', '--format', '{{.Id}} {{json .Config.Env}}', image], { timeoutMs: 30_000 });
+  } catch (err) {
+    return { code: -1, stdout: '', stderr: (err as Error).message };
+  }
+}
+
+async function buildRootfs(image: string, base: number): Promise<Rootfs> {
+  const inspect = await inspectImage(image);
   if (inspect.code !== 0) {
+    const prepared = preparedRootfs(image, base);
+    if (prepared) return prepared;
     throw new GraderError(
       `could not start a sandbox from ${image}: ${inspect.stderr.trim()} (build it with images/node/build.sh, or scripts/ensure-images.sh)`,
     );
   }
   const [id = '', envJson = '[]'] = inspect.stdout.trim().split(/ (.*)/s);
   const env = (JSON.parse(envJson) as string[] | null) ?? [];
-  const dir = path.join(cacheDir(), 'userns-rootfs', `${id.replace(/^sha256:/, '').slice(0, 16)}-${base}`);
-  if (existsSync(path.join(dir, 'complete'))) return { dir: path.join(dir, 'rootfs'), env };
+  const dir = path.join(rootfsCache(), `${id.replace(/^sha256:/, '').slice(0, 16)}-${base}`);
+  if (existsSync(path.join(dir, 'complete'))) {
+    if (!existsSync(path.join(dir, ENV_FILE))) await writeFile(path.join(dir, ENV_FILE), JSON.stringify(env));
+    return { dir: path.join(dir, 'rootfs'), env };
+  }
 
   const tmp = `${dir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
@@ -78,6 +131,7 @@ async function buildRootfs(image: string, base: number): Promise<Rootfs> {
   );
   await writeFile(path.join(root, 'etc/resolv.conf'), '');
   await shiftOwnership(root, base);
+  await writeFile(path.join(tmp, ENV_FILE), JSON.stringify(env));
   await writeFile(path.join(tmp, 'complete'), `${image} ${id}\n`);
   try {
     await rename(tmp, dir);

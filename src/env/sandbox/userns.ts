@@ -24,14 +24,15 @@ import { tarForCopy } from './tar-copy.js';
 
 import {
   delegate,
+  hostCgroups,
   oomKills,
   removeCgroupTree,
-  requireCgroupV1,
   sandboxCgroups,
+  V2_LEAF,
   writeLimits,
 } from './userns-cgroups.js';
 import { ociConfig } from './userns-config.js';
-import { rootfsOf } from './userns-rootfs.js';
+import { hasPreparedRootfs, rootfsOf } from './userns-rootfs.js';
 import { holdUserNamespace, leaseSlot } from './userns-ids.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -72,25 +73,34 @@ let counter = 0;
 /**
  * A node sandbox in a user namespace, run by runc: root inside is an unprivileged id range on the
  * host, with private mount, PID, network, UTS, IPC and cgroup namespaces, no host devices, a
- * writable layer on a size-capped tmpfs, and cgroup v1 subtrees delegated below the host-owned
- * cgroup that holds the sandbox's limits.
+ * writable layer on a size-capped tmpfs, and a cgroup subtree (v1: one per delegated controller;
+ * v2: one, with the sandbox's processes in its leaf init) delegated below the host-owned cgroup
+ * that holds the sandbox's limits.
  */
 class UsernsSandbox implements Sandbox {
   readonly isolation = 'userns' as const;
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    /** The cgroup v2 leaf, relative to the sandbox's cgroup, that runc exec puts commands in; none on v1. */
+    private readonly leaf?: string,
+  ) {}
 
   async exec(argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
     const started = Date.now();
-    const r = await execa(runcBinary(), runcArgs('exec', this.name, 'timeout', '-k', '3', String(seconds), ...argv), {
-      reject: false,
-      timeout: timeoutMs + 30_000,
-      maxBuffer: OUTPUT_CAP,
-      stripFinalNewline: false,
-      ...(options.stdin !== undefined ? { input: options.stdin } : { stdin: 'ignore' as const }),
-    });
+    const r = await execa(
+      runcBinary(),
+      runcArgs('exec', ...this.cgroupArgs(), this.name, 'timeout', '-k', '3', String(seconds), ...argv),
+      {
+        reject: false,
+        timeout: timeoutMs + 30_000,
+        maxBuffer: OUTPUT_CAP,
+        stripFinalNewline: false,
+        ...(options.stdin !== undefined ? { input: options.stdin } : { stdin: 'ignore' as const }),
+      },
+    );
     const durationMs = Date.now() - started;
     if (r.timedOut)
       throw new GraderError(`runc exec on ${this.name} did not return within ${Math.round(timeoutMs / 1000) + 30} s`);
@@ -115,6 +125,10 @@ class UsernsSandbox implements Sandbox {
     };
   }
 
+  private cgroupArgs(): string[] {
+    return this.leaf ? ['--cgroup', this.leaf] : [];
+  }
+
   private async assertStillRunning(argv: string[]): Promise<void> {
     const r = await execa(runcBinary(), runcArgs('state', this.name), { reject: false, timeout: 30_000 });
     const status = r.exitCode === 0 ? String((JSON.parse(String(r.stdout)) as { status?: string }).status) : 'gone';
@@ -130,7 +144,7 @@ class UsernsSandbox implements Sandbox {
   /** Copies through tar inside the sandbox: nothing on the host ever follows a path the sandbox made. */
   async copyIn(hostPath: string, nodePath: string): Promise<void> {
     const { archive, unpack } = await tarForCopy(hostPath, nodePath, 512 * 1024 * 1024);
-    const r = await execa(runcBinary(), runcArgs('exec', this.name, ...unpack), {
+    const r = await execa(runcBinary(), runcArgs('exec', ...this.cgroupArgs(), this.name, ...unpack), {
       input: archive,
       reject: false,
       timeout: 120_000,
@@ -225,7 +239,7 @@ async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
     throw new GraderError(
       `cannot start a userns sandbox: ${missing}; fix that, or grade with --isolation privileged (no security boundary)`,
     );
-  const mounts = requireCgroupV1();
+  const cgroups = hostCgroups();
   counter += 1;
   const name = `kgrade-${opts.runId}-${counter}`;
   const bundle = bundleOf(name);
@@ -260,7 +274,7 @@ async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
       ],
       'mounting the sandbox root',
     );
-    writeLimits(mounts, name);
+    writeLimits(cgroups, name);
     const userns = await holdUserNamespace(base);
     await writeFile(
       path.join(bundle, 'config.json'),
@@ -275,7 +289,11 @@ async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
     try {
       create = await spawnWithFd(
         runcBinary(),
-        ['--log', logFile, ...runcArgs('create', '--bundle', bundle, name)],
+        [
+          '--log',
+          logFile,
+          ...runcArgs('create', '--bundle', bundle, '--pid-file', path.join(bundle, 'init.pid'), name),
+        ],
         devNull,
         60_000,
       );
@@ -288,11 +306,11 @@ async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
         `runc could not create sandbox ${name}: ${(existsSync(logFile) ? readFileSync(logFile, 'utf8') : '').trim().slice(-2000)}`,
       );
     // Between create and start the init waits: the cgroups exist and nothing of the submission runs yet.
-    await delegate(mounts, name, base);
+    await delegate(cgroups, name, base, Number(readFileSync(path.join(bundle, 'init.pid'), 'utf8').trim()));
     const start = await execa(runcBinary(), runcArgs('start', name), { reject: false, timeout: 60_000 });
     if (start.exitCode !== 0)
       throw new GraderError(`runc could not start sandbox ${name}: ${String(start.stderr).trim()}`);
-    const node = new UsernsSandbox(name);
+    const node = new UsernsSandbox(name, cgroups.version === 'v2' ? V2_LEAF : undefined);
     await prepareNode(node);
     return node;
   } catch (err) {
@@ -305,6 +323,8 @@ export const usernsRuntime: SandboxRuntime = {
   isolation: 'userns',
 
   start: startUserns,
+
+  preparedWithoutDocker: hasPreparedRootfs,
 
   async list(): Promise<SandboxListing[]> {
     if (!existsSync(sandboxesDir())) return [];

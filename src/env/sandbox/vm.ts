@@ -62,14 +62,22 @@ function kernelCommandLine(cgroup: CgroupVersion): string {
   ].join(' ');
 }
 
-function qemuArgs(images: VmImages, dir: string, accel: Accel, cgroup: CgroupVersion): string[] {
+/** What a VM may be given beyond a node sandbox's (vm-kgrade.ts): more memory, read-only disks after the root. */
+export interface VmExtras {
+  memoryMiB?: number;
+  disks?: string[];
+}
+
+const memoryMiB = (extras: VmExtras) => extras.memoryMiB ?? Math.floor(LIMITS.memoryBytes / 1024 ** 2);
+
+function qemuArgs(images: VmImages, dir: string, accel: Accel, cgroup: CgroupVersion, extras: VmExtras): string[] {
   const uid = vmUid();
   return [
     '-M',
     'microvm,x-option-roms=off,pit=off,pic=off,rtc=off,isa-serial=on',
     ...(accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']),
     '-m',
-    `${Math.floor(LIMITS.memoryBytes / 1024 ** 2)}M`,
+    `${memoryMiB(extras)}M`,
     '-smp',
     '1',
     '-nodefaults',
@@ -92,6 +100,12 @@ function qemuArgs(images: VmImages, dir: string, accel: Accel, cgroup: CgroupVer
     `id=root,file=${path.join(dir, 'overlay.qcow2')},format=qcow2,if=none,discard=unmap`,
     '-device',
     'virtio-blk-device,drive=root',
+    ...(extras.disks ?? []).flatMap((file, i) => [
+      '-drive',
+      `id=extra${i},file=${file},format=raw,if=none,readonly=on`,
+      '-device',
+      `virtio-blk-device,drive=extra${i}`,
+    ]),
     '-device',
     'virtio-serial-device',
     '-chardev',
@@ -279,12 +293,13 @@ async function boot(
   accel: Accel,
   cgroup: CgroupVersion,
   deadlineMs: number,
+  extras: VmExtras,
 ): Promise<VmSandbox> {
   const dir = dirOf(name);
   const qemu = qemuBinary();
   for (const f of ['agent.sock', 'console.log', 'qemu.log', 'qemu.pid']) rmSync(path.join(dir, f), { force: true });
   const procs = makeVmCgroup(name, {
-    memoryBytes: LIMITS.memoryBytes + QEMU_OVERHEAD_BYTES,
+    memoryBytes: memoryMiB(extras) * 1024 ** 2 + QEMU_OVERHEAD_BYTES,
     cpus: LIMITS.cpus,
     pids: 256,
   });
@@ -299,7 +314,7 @@ async function boot(
         'for f in $KGRADE_VM_CGROUP_PROCS; do echo $$ >"$f" || exit 125; done; exec "$@"',
         'kgrade-vm',
         qemu,
-        ...qemuArgs(images, dir, accel, cgroup),
+        ...qemuArgs(images, dir, accel, cgroup, extras),
       ],
       {
         detached: true,
@@ -332,7 +347,11 @@ async function boot(
   return new VmSandbox(name, agent, hello.kernel || images.kernelRelease, hello.cgroup);
 }
 
-async function startVm(opts: SandboxOptions, named?: (name: string) => void): Promise<Sandbox> {
+export async function startVm(
+  opts: SandboxOptions,
+  extras: VmExtras = {},
+  named?: (name: string) => void,
+): Promise<Sandbox> {
   const images = vmImages();
   const qemuImg = binary(QEMU_IMG_PATHS, 'qemu-img');
   qemuBinary();
@@ -358,7 +377,7 @@ async function startVm(opts: SandboxOptions, named?: (name: string) => void): Pr
     let node: VmSandbox;
     if (probing) {
       try {
-        node = await boot(name, images, 'kvm', cgroup, KVM_PROBE_DEADLINE_MS);
+        node = await boot(name, images, 'kvm', cgroup, KVM_PROBE_DEADLINE_MS, extras);
       } catch (err) {
         const why = (err as Error).message.split('\n')[0] ?? '';
         await stopQemu(name);
@@ -374,10 +393,10 @@ async function startVm(opts: SandboxOptions, named?: (name: string) => void): Pr
         );
         if (again.exitCode !== 0)
           throw new GraderError(`qemu-img could not make the overlay of VM ${name}: ${String(again.stderr).trim()}`);
-        node = await boot(name, images, 'tcg', cgroup, vmBootSeconds() * 1000);
+        node = await boot(name, images, 'tcg', cgroup, vmBootSeconds() * 1000, extras);
       }
     } else {
-      node = await boot(name, images, accel, cgroup, vmBootSeconds() * 1000);
+      node = await boot(name, images, accel, cgroup, vmBootSeconds() * 1000, extras);
     }
     await prepareNode(node);
     return node;
@@ -452,7 +471,7 @@ function forget(name: string): void {
 }
 
 const pool = new VmPool(
-  startVm,
+  (opts, named) => startVm(opts, {}, named),
   (name) => vmRuntime.removeSync(name),
   () => `${vmImagesDir()} ${vmAccel()}`,
 );

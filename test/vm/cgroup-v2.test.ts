@@ -1,0 +1,301 @@
+/**
+ * The userns runtime on a cgroup v2 kernel, for real: this host is cgroup v1, so the test boots a
+ * VM sandbox with cgroup v2 only (cgroup_no_v1=all) and kgrade inside it (vm-kgrade.ts: Node.js,
+ * kgrade, runc and the prepared userns roots on a read-only disk), then grades there with
+ * `--isolation userns`:
+ * - the delegated subtree: a root inside enables +memory, makes chroot0, sets memory.max and moves
+ *   a process into it, and the kernel OOM-kills ls there; the sandbox's own limits, its parents
+ *   and the rest of the hierarchy stay out of reach (hostile: raising memory.max and pids.max,
+ *   moving a process to a parent cgroup, mkdir outside its subtree), each with a control that
+ *   the same check sees the route open when the VM's root takes it; SIGKILL of kgrade, then
+ *   `kgrade clean`, leaves no cgroup;
+ * - labs: ch01-isolation's reference to full marks; the fixture lab cgroup-either (kernel.cgroup
+ *   either) gives a v2-only cgroup.sh full marks and the v1-only one of the course notes none,
+ *   and `kgrade verify` passes it; ch03-pod-from-scratch (pinned v1) is refused with userns and
+ *   routed to vm, which this VM cannot give (no qemu inside: nested TCG is not worth minutes).
+ *
+ * Under TCG every VM command is about ten times slower: the whole file takes some minutes.
+ * Needs images/vm/build.sh's images and the node image (scripts/test.sh's VM stage has both).
+ * node --test --test-concurrency=1 dist/test/vm/cgroup-v2.test.js
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { describeExec } from '../../src/node.js';
+import { vmImagesReady } from '../../src/env/sandbox/vm-images.js';
+import { IN_VM, type KgradeVm, startKgradeVm, VM_KGRADE_ENV } from '../../src/env/sandbox/vm-kgrade.js';
+import type { GradeResult } from '../../src/grade/model.js';
+import { REPO_ROOT } from '../../src/paths.js';
+
+const LONG = { timeout: 1_200_000 };
+const FIXTURES = '/work-fixtures';
+let vm: KgradeVm | undefined;
+
+before(
+  async () => {
+    if (!vmImagesReady()) throw new Error('the VM images are not built: run images/vm/build.sh');
+    const started = Date.now();
+    vm = await startKgradeVm({
+      runId: `cgv2test-${process.pid}`,
+      cgroup: 'v2',
+      log: (l) => process.stderr.write(`${l}\n`),
+    });
+    await vm.sandbox.exec(['mkdir', '-p', FIXTURES]);
+    await vm.sandbox.copyIn(`${REPO_ROOT}/test/fixtures/.`, FIXTURES);
+    process.stderr.write(`cgroup-v2: VM with kgrade ready in ${Math.round((Date.now() - started) / 1000)} s\n`);
+  },
+  { timeout: 900_000 },
+);
+
+after(async () => {
+  await vm?.sandbox.destroy().catch(() => undefined);
+});
+
+function theVm(): KgradeVm {
+  if (!vm) throw new Error('the VM did not start');
+  return vm;
+}
+
+/** Grades inside the VM; resolves to the exit code and results.json. */
+async function gradeInside(lab: string, submission: string, extra: string[] = []) {
+  const out = `/tmp/out-${Math.random().toString(36).slice(2)}`;
+  const r = await theVm().kgrade(['grade', lab, '--submission', submission, '--out', out, ...extra]);
+  const json = await theVm().sandbox.exec(['cat', `${out}/results.json`]);
+  return { r, result: json.code === 0 ? (JSON.parse(json.stdout) as GradeResult) : undefined };
+}
+
+test('the VM runs cgroup v2 only, and kgrade runs in it', LONG, async () => {
+  const r = await theVm().sandbox.exec([
+    'sh',
+    '-c',
+    'stat -fc %T /sys/fs/cgroup; test -e /sys/fs/cgroup/memory/memory.limit_in_bytes && echo v1-too; true',
+  ]);
+  assert.equal(r.stdout.trim(), 'cgroup2fs', describeExec(r));
+  assert.equal(theVm().sandbox.cgroup, 'v2');
+});
+
+/**
+ * Run inside the VM by Node: starts a userns sandbox, takes every route as the sandbox's root and
+ * reports what it saw inside and what the VM (the sandbox's host) sees. JSON on stdout.
+ */
+const PROBE = `
+import { startSandbox } from '${IN_VM}/repo/dist/src/env/sandbox/index.js';
+import { nodeImageRef } from '${IN_VM}/repo/dist/src/env/images.js';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+const out = {};
+const dirs = (d) => readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+const topBefore = dirs('/sys/fs/cgroup');
+const sb = await startSandbox('userns', { image: nodeImageRef(), runId: 'probe', purpose: 'cgroup v2 probe' });
+const own = '/sys/fs/cgroup/kgrade/' + sb.name;
+const sh = async (c) => {
+  const r = await sb.exec(['bash', '-c', c], { timeoutMs: 120000 });
+  return { code: r.code, out: (r.stdout + r.stderr).trim() };
+};
+/** Processes of the sandbox (uids of its range, 100000 and up) whose cgroup is not below its subtree. */
+const strays = () => {
+  const found = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\\d+$/.test(p))) {
+    try {
+      const uid = Number(/^Uid:\\s+(\\d+)/m.exec(readFileSync('/proc/' + pid + '/status', 'utf8'))[1]);
+      const cg = readFileSync('/proc/' + pid + '/cgroup', 'utf8').trim();
+      if (uid >= 100000 && !cg.startsWith('0::/kgrade/' + sb.name + '/node')) found.push(pid + ' ' + cg);
+    } catch {}
+  }
+  return found;
+};
+try {
+  out.self = await sh('cat /proc/self/cgroup');
+  out.primitive = await sh(
+    'echo +memory > /sys/fs/cgroup/cgroup.subtree_control && mkdir /sys/fs/cgroup/chroot0 && ' +
+      'echo 10 > /sys/fs/cgroup/chroot0/memory.max && bash -c "echo \\\\$\\\\$ > /sys/fs/cgroup/chroot0/cgroup.procs && exec ls /"',
+  );
+  out.oomKills = Number(/^oom_kill (\\d+)/m.exec(readFileSync(own + '/node/chroot0/memory.events', 'utf8'))?.[1] ?? 0);
+  out.raise = await sh('echo max > /sys/fs/cgroup/memory.max || echo max > /sys/fs/cgroup/pids.max || echo 0 > /sys/fs/cgroup/cgroup.kill');
+  out.ownMax = readFileSync(own + '/memory.max', 'utf8').trim();
+  out.ownPids = readFileSync(own + '/pids.max', 'utf8').trim();
+  out.nodeMax = readFileSync(own + '/node/memory.max', 'utf8').trim();
+  out.escape = await sh(
+    'sleep 600 >/dev/null 2>&1 & p=$!; mkdir -p /mnt/cg && mount -t cgroup2 none /mnt/cg; ' +
+      'echo $p > /mnt/cg/../../cgroup.procs; echo $p > /sys/fs/cgroup/../cgroup.procs; ' +
+      'unshare -C sh -c "mount -t cgroup2 none /mnt/cg && echo $p > /mnt/cg/cgroup.procs"; ' +
+      'echo $p > /sys/fs/cgroup/chroot0/cgroup.procs; cat /proc/$p/cgroup',
+  );
+  out.strays = strays();
+  out.mkdir = await sh('mkdir /mnt/cg/../../kgrade-escape; mkdir /sys/fs/cgroup/../kgrade-escape2; ls -d /sys/fs/cgroup/kgrade-escape*');
+  out.topAfter = dirs('/sys/fs/cgroup');
+  out.topBefore = topBefore;
+  out.kgradeAfter = dirs('/sys/fs/cgroup/kgrade');
+  // Controls: the VM's root takes the same routes from outside, and the same checks see them open.
+  writeFileSync(own + '/pids.max', '4097');
+  out.controlPids = readFileSync(own + '/pids.max', 'utf8').trim();
+  const victim = readFileSync(own + '/node/chroot0/cgroup.procs', 'utf8').trim().split('\\n').find((l) => l);
+  if (victim) writeFileSync('/sys/fs/cgroup/cgroup.procs', victim);
+  out.controlStrays = strays();
+} finally {
+  await sb.destroy();
+}
+out.left = existsSync('/sys/fs/cgroup/kgrade') ? dirs('/sys/fs/cgroup/kgrade') : [];
+console.log(JSON.stringify(out));
+`;
+
+interface Shell {
+  code: number;
+  out: string;
+}
+
+interface ProbeReport {
+  self: Shell;
+  primitive: Shell;
+  oomKills: number;
+  raise: Shell;
+  ownMax: string;
+  ownPids: string;
+  nodeMax: string;
+  escape: Shell;
+  strays: string[];
+  mkdir: Shell;
+  topBefore: string[];
+  topAfter: string[];
+  kgradeAfter: string[];
+  controlPids: string;
+  controlStrays: string[];
+  left: string[];
+}
+
+function node(script: string) {
+  return theVm().sandbox.exec(
+    [
+      'env',
+      ...Object.entries(VM_KGRADE_ENV).map(([k, v]) => `${k}=${v}`),
+      `${IN_VM}/node/bin/node`,
+      '--input-type=module',
+      '-e',
+      script,
+    ],
+    { timeoutMs: 900_000 },
+  );
+}
+
+test(
+  'userns on cgroup v2: the subtree is the sandbox root’s to use, enforced, and its own limits and parents are out of reach',
+  LONG,
+  async (t) => {
+    const r = await node(PROBE);
+    assert.equal(r.code, 0, describeExec(r));
+    const p = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as ProbeReport;
+    t.diagnostic(JSON.stringify(p));
+    // Inside, the cgroup namespace's root is the delegated subtree, the processes in its leaf.
+    assert.equal(p.self.out, '0::/init');
+    // The primitive: a memory cgroup a root inside makes is enforced by the kernel.
+    assert.notEqual(p.primitive.code, 0, `ls ran in a 10-byte memory cgroup: ${p.primitive.out}`);
+    assert.ok(p.oomKills > 0 || /Cannot allocate memory/.test(p.primitive.out), JSON.stringify(p.primitive));
+    // Hostile: the sandbox's own limits.
+    assert.notEqual(p.raise.code, 0, `a root inside wrote a limit of its cgroup root: ${p.raise.out}`);
+    assert.equal(p.ownMax, String(2 * 1024 ** 3));
+    assert.equal(p.ownPids, '4096');
+    assert.equal(p.nodeMax, 'max');
+    // Hostile: a process moved to a parent cgroup; each route leaves it in the subtree.
+    assert.match(p.escape.out, /^0::\/chroot0$/m, JSON.stringify(p.escape));
+    assert.deepEqual(p.strays, []);
+    // Hostile: mkdir outside the subtree lands inside it, or nowhere.
+    assert.deepEqual(p.topAfter, p.topBefore.includes('kgrade') ? p.topBefore : [...p.topBefore, 'kgrade'].sort());
+    assert.equal(p.kgradeAfter.length, 1, `cgroups beside the sandbox's: ${p.kgradeAfter.join(', ')}`);
+    // Controls: from the VM's root the same routes are open, and the checks above would see them.
+    assert.equal(p.controlPids, '4097');
+    assert.ok(p.controlStrays.length > 0, 'the stray check did not see a process moved out by the VM root');
+    // Removal leaves no cgroup.
+    assert.deepEqual(p.left, []);
+  },
+);
+
+/** Run inside: a kgrade process starts a sandbox, its root nests cgroups, then the process is SIGKILLed. */
+const KILLED = `
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+const child = spawn(process.execPath, ['--input-type=module', '-e', \`
+  import { startSandbox } from '${IN_VM}/repo/dist/src/env/sandbox/index.js';
+  import { nodeImageRef } from '${IN_VM}/repo/dist/src/env/images.js';
+  const sb = await startSandbox('userns', { image: nodeImageRef(), runId: 'killed', purpose: 'killed' });
+  const r = await sb.exec(['bash', '-c', 'echo +memory +pids > /sys/fs/cgroup/cgroup.subtree_control && mkdir -p /sys/fs/cgroup/a/b && echo +memory > /sys/fs/cgroup/a/cgroup.subtree_control && mkdir /sys/fs/cgroup/a/b/c && { sleep 600 >/dev/null 2>&1 & echo $! > /sys/fs/cgroup/a/b/c/cgroup.procs; }; true']);
+  console.log('started ' + sb.name + ' ' + r.code);
+  setInterval(() => {}, 1000);
+\`], { stdio: ['ignore', 'pipe', 'inherit'] });
+const line = await new Promise((resolve) => child.stdout.on('data', (d) => resolve(String(d))));
+const name = line.trim().split(' ')[1];
+const nested = existsSync('/sys/fs/cgroup/kgrade/' + name + '/node/a/b/c');
+child.kill('SIGKILL');
+await new Promise((r) => child.on('exit', r));
+const clean = spawnSync(process.execPath, ['${IN_VM}/repo/bin/kgrade.js', 'clean'], { encoding: 'utf8', timeout: 600000 });
+console.log(JSON.stringify({ line: line.trim(), nested, clean: clean.status, cleanOut: clean.stdout + clean.stderr,
+  left: existsSync('/sys/fs/cgroup/kgrade') ? readdirSync('/sys/fs/cgroup/kgrade') : [] }));
+`;
+
+test(
+  'after SIGKILL of kgrade, `kgrade clean` removes the sandbox’s whole v2 subtree, nested cgroups too',
+  LONG,
+  async () => {
+    const r = await node(KILLED);
+    assert.equal(r.code, 0, describeExec(r));
+    const k = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as {
+      nested: boolean;
+      clean: number;
+      cleanOut: string;
+      left: string[];
+    };
+    assert.equal(k.nested, true, `the sandbox's root could not nest cgroups: ${r.stdout}`);
+    assert.equal(k.clean, 0, k.cleanOut);
+    assert.deepEqual(k.left, [], k.cleanOut);
+  },
+);
+
+test('ch01-isolation: the reference gets full marks with userns on cgroup v2', LONG, async () => {
+  const { r, result } = await gradeInside(
+    `${IN_VM}/repo/labs/ch01-isolation`,
+    `${IN_VM}/repo/labs/ch01-isolation/reference`,
+    ['--isolation', 'userns'],
+  );
+  assert.equal(r.code, 0, describeExec(r));
+  assert.equal(result?.environment.isolation, 'userns');
+  assert.equal(result?.score, result?.maxScore, describeExec(r));
+});
+
+test(
+  'a lab that takes either cgroup version: a v2-only cgroup.sh passes on v2, the v1-only one fails',
+  LONG,
+  async () => {
+    const lab = `${FIXTURES}/labs/cgroup-either`;
+    const v2 = await gradeInside(lab, `${FIXTURES}/cgroup-scripts/v2-only`);
+    assert.equal(v2.r.code, 0, describeExec(v2.r));
+    assert.equal(v2.result?.environment.isolation, 'userns');
+    assert.equal(v2.result?.environment.cgroup, 'v2');
+    assert.equal(v2.result?.score, 4, describeExec(v2.r));
+    const v1 = await gradeInside(lab, `${FIXTURES}/cgroup-scripts/v1-only`);
+    assert.equal(v1.r.code, 0, describeExec(v1.r));
+    assert.equal(v1.result?.score, 0, describeExec(v1.r));
+    const verify = await theVm().kgrade(['verify', lab, '--out', '/tmp/verify-either']);
+    assert.equal(verify.code, 0, describeExec(verify));
+  },
+);
+
+test(
+  'ch03-pod-from-scratch pins cgroup v1: on this v2 host it is refused with userns, and vm is what it asks for',
+  LONG,
+  async () => {
+    const lab = `${IN_VM}/repo/labs/ch03-pod-from-scratch`;
+    const sub = `${IN_VM}/repo/labs/ch03-pod-from-scratch/reference`;
+    const forced = await theVm().kgrade([
+      'grade',
+      lab,
+      '--submission',
+      sub,
+      '--out',
+      '/tmp/ch03-a',
+      '--isolation',
+      'userns',
+    ]);
+    assert.equal(forced.code, 3, describeExec(forced));
+    assert.match(forced.stderr, /assumes cgroup v1.*runs cgroup v2.*--isolation vm/s);
+    const chosen = await theVm().kgrade(['grade', lab, '--submission', sub, '--out', '/tmp/ch03-b']);
+    assert.equal(chosen.code, 3, describeExec(chosen));
+    assert.match(chosen.stderr, /only a VM sandbox can give it that kernel here, and qemu is not installed/);
+  },
+);
