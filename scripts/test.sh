@@ -12,11 +12,12 @@
 #   4b. the other Node.js lines of package.json's engines (20, 22, 24; scripts/with-node.sh
 #      installs them from the npm registry): the unit tests on each, and labs/ch01-isolation
 #      verified on Node 24 when the node on PATH is not 24 already
-#   4c. images/vm/build.sh, the VM sandbox tests (dist/test/vm: boots qemu VMs;
-#      cgroup-v2.test.js runs kgrade inside a cgroup v2 VM with userns, about 10 to
-#      15 minutes under TCG on this machine, plus a minute to make its disk once)
-#      (KGRADE_SKIP_VM=1 skips; KGRADE_VM_LABS=1 also verifies every sandbox lab
-#      with --isolation vm, which takes many minutes under TCG)
+#   4c. images/vm/build.sh; after stage 5, the VM sandbox tests (dist/test/vm: boots qemu
+#      VMs; cgroup-v2.test.js runs kgrade inside a cgroup v2 VM with userns, about 10 to
+#      15 minutes under TCG on this machine, plus a minute to make its disk once) run in the
+#      background beside stage 6, their output printed after it (KGRADE_SKIP_VM=1 skips;
+#      KGRADE_VM_LABS=1 also verifies every sandbox lab with --isolation vm, which takes
+#      many minutes under TCG)
 #   5. dockerd stopped in the middle of a grade (dist/test/dockerd): stops and
 #      restarts the machine's dockerd, so it runs alone, before the cluster
 #   6. the cluster: kgrade cluster up (builds the offline kind images on first
@@ -37,7 +38,8 @@ cd "$ROOT" || exit 2
 T0=$SECONDS
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kgrade-test-run-XXXXXX")
 # a background build still running when the suite ends (or is stopped) goes with it
-trap '[[ -n ${kind_binaries:-} ]] && kill -- "-$kind_binaries" 2>/dev/null; rm -rf "$WORK"' EXIT
+# and so does the VM stage's (its test runner first, which ends its VMs)
+trap '[[ -n ${kind_binaries:-} ]] && kill -- "-$kind_binaries" 2>/dev/null; [[ -n ${vm_pid:-} ]] && { pkill -TERM -P "$vm_pid"; kill "$vm_pid"; } 2>/dev/null; rm -rf "$WORK"' EXIT
 
 status=0
 pass=0
@@ -176,19 +178,18 @@ if ((images_ok && current != 24)); then
   WITH_NODE=24 verify_lab labs/ch01-isolation --no-build --isolation userns
 fi
 
-# VM sandboxes: images/vm/build.sh (cached under ~/.cache/kgrade/vm), then the VM tests;
-# KGRADE_VM_LABS=1 also verifies every sandbox lab with --isolation vm. KGRADE_SKIP_VM=1 skips
-# this stage (say so in the output).
+# VM sandboxes: images/vm/build.sh (cached under ~/.cache/kgrade/vm) here, while dockerd runs;
+# the VM tests (KGRADE_VM_LABS=1: also every sandbox lab with --isolation vm) after the dockerd
+# stage, in the background beside the cluster stage: a VM under TCG keeps a core busy, the
+# cluster stage mostly waits on the cluster. Their output is printed when the cluster stage ends.
+# KGRADE_SKIP_VM=1 skips this stage (say so in the output).
+vm_ok=0
 if [[ ${KGRADE_SKIP_VM:-0} == 1 ]]; then
   say "vm stage SKIPPED (KGRADE_SKIP_VM=1)"
 elif ((images_ok)); then
   say "vm images (images/vm/build.sh)"
   if bash images/vm/build.sh >/dev/null; then
-    run_node_tests vm dist/test/vm/ --test-concurrency=1
-    # every VM boots in about 25 s under TCG: the labs under vm are for a KVM host, or by request
-    if [[ ${KGRADE_VM_LABS:-0} == 1 ]]; then
-      for lab in "${labs[@]}"; do verify_lab "$lab" --no-build --isolation vm; done
-    fi
+    vm_ok=1
   else
     status=1
     fail=$((fail + 1))
@@ -199,6 +200,25 @@ fi
 # Stops and restarts the machine's dockerd: alone, before the cluster exists.
 if ((images_ok)); then
   run_node_tests dockerd-stop dist/test/dockerd/
+fi
+
+# The VM stage, in a subshell of its own: what it counts comes back through $WORK/vm-stage.*.
+vm_stage() {
+  pass=0 fail=0 todo=0 status=0 labs_ok=0 labs_bad=0
+  problems=()
+  run_node_tests vm dist/test/vm/ --test-concurrency=1
+  # every VM boots in seconds to tens of seconds under TCG: the labs under vm are for a KVM host, or by request
+  if [[ ${KGRADE_VM_LABS:-0} == 1 ]]; then
+    for lab in "${labs[@]}"; do verify_lab "$lab" --no-build --isolation vm; done
+  fi
+  printf '%s\n' "$pass $fail $todo $status $labs_ok $labs_bad" >"$WORK/vm-stage.counts"
+  printf '%s\n' "${problems[@]}" >"$WORK/vm-stage.problems"
+}
+vm_pid=''
+if ((vm_ok)); then
+  say "vm tests (dist/test/vm) started in the background; their output follows the cluster stage"
+  vm_stage >"$WORK/vm-stage.log" 2>&1 &
+  vm_pid=$!
 fi
 
 if [[ ${KGRADE_SKIP_CLUSTER:-0} == 1 ]]; then
@@ -228,6 +248,25 @@ elif ((images_ok)); then
   fi
   say "cluster: kgrade cluster down"
   run_node_tests cluster-down dist/test/cluster-down/
+fi
+
+if [[ -n $vm_pid ]]; then
+  say "vm stage (ran beside the cluster stage)"
+  wait "$vm_pid"
+  cat "$WORK/vm-stage.log"
+  if read -r vp vf vt vs vlo vlb <"$WORK/vm-stage.counts" 2>/dev/null; then
+    pass=$((pass + vp))
+    fail=$((fail + vf))
+    todo=$((todo + vt))
+    labs_ok=$((labs_ok + vlo))
+    labs_bad=$((labs_bad + vlb))
+    ((vs == 0)) || status=1
+    while IFS= read -r p; do [[ -n $p ]] && problems+=("$p"); done <"$WORK/vm-stage.problems"
+  else
+    status=1
+    fail=$((fail + 1))
+    problems+=("the vm stage ended without its counts (see its output above)")
+  fi
 fi
 
 echo
