@@ -289,10 +289,12 @@ test(
     const dir = path.join(parent, 'ch01-isolation');
     try {
       cpSync(path.join(REPO_ROOT, 'labs/ch01-isolation'), dir, { recursive: true });
+      // The lab's own pin (either) becomes the version this host lacks.
       const yaml = readFileSync(path.join(dir, 'lab.yaml'), 'utf8').replace(
-        /^environment: sandbox$/m,
-        `environment: sandbox\nkernel:\n  cgroup: ${other}`,
+        /^kernel:\n {2}cgroup: either$/m,
+        `kernel:\n  cgroup: ${other}`,
       );
+      assert.match(yaml, new RegExp(`^kernel:\\n {2}cgroup: ${other}$`, 'm'), 'the copied lab.yaml is not pinned');
       writeFileSync(path.join(dir, 'lab.yaml'), yaml);
       const r = await execa(
         'node',
