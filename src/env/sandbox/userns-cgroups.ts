@@ -12,7 +12,7 @@ import {
 import { lchown, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { GraderError } from '../../errors.js';
-import { cgroupV1Mounts } from './cgroup-mounts.js';
+import { cgroupV1Mounts, cgroupV2Only } from './cgroup-mounts.js';
 import { LIMITS } from './node-setup.js';
 
 /** The cgroup v1 controllers a sandbox's root may manage below its own cgroup, as on a node. */
@@ -27,7 +27,7 @@ export type HostCgroups = { version: 'v1'; mounts: Map<string, string> } | { ver
 const V2_ROOT = '/sys/fs/cgroup';
 
 export function hostCgroups(): HostCgroups {
-  if (existsSync(path.join(V2_ROOT, 'cgroup.controllers'))) {
+  if (cgroupV2Only()) {
     const offered = readFileSync(path.join(V2_ROOT, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
     const missing = DELEGATED.filter((c) => !offered.includes(c));
     if (missing.length)
@@ -237,7 +237,7 @@ export function removeCgroupTree(dir: string, timeoutMs = 15_000): void {
 /** How many times the kernel's OOM killer has killed in the sandbox's own cgroup. */
 export function oomKills(name: string): number {
   try {
-    if (existsSync(path.join(V2_ROOT, 'cgroup.controllers'))) {
+    if (cgroupV2Only()) {
       const events = readFileSync(path.join(V2_ROOT, 'kgrade', name, 'memory.events'), 'utf8');
       return Number(/^oom_kill (\d+)/m.exec(events)?.[1] ?? '0');
     }
