@@ -46,14 +46,16 @@ Then(
     const pod = await this.submissionPod(name);
     const nodeName = pod.spec?.nodeName;
     if (!nodeName) fail(`pod ${name} is on no node (${podState(pod)})`);
+    // the student's pod, its PATH and its shell: a hostname that hangs there is the student's
     const inPod = await runInPod(this, name, ['sh', '-c', 'hostname; readlink /proc/self/ns/uts'], {
       what: 'hostname',
+      hang: 'result',
     });
     const node = await this.clusterNode(nodeName);
     const onNode = await sh(node, 'hostname; readlink /proc/self/ns/uts', { timeoutMs: this.timeouts.command * 1000 });
     const [podHost = '', podUts = ''] = inPod.stdout.trim().split('\n');
     const [nodeHost = '', nodeUts = ''] = onNode.stdout.trim().split('\n');
-    if (inPod.code !== 0 || !podHost || !podUts)
+    if (inPod.timedOut || inPod.code !== 0 || !podHost || !podUts)
       fail(`hostname in pod ${name} did not run: ${inPod.stderr.trim() || `exit ${inPod.code}`}`);
     if (onNode.code !== 0 || !nodeHost || !nodeUts)
       throw new LabError(`hostname on node ${nodeName} did not run: ${onNode.stderr.trim()}`);

@@ -97,11 +97,13 @@ Then('each pod of controller {string} has its pod name as hostname', async funct
   const seen: string[] = [];
   for (const p of pods) {
     const pod = p.metadata?.name ?? '';
+    // the student's pod, its PATH and its shell: a hostname that hangs there is the student's
     const r = await runInPod(this, pod, ['sh', '-c', 'hostname 2>/dev/null || cat /proc/sys/kernel/hostname'], {
       what: 'hostname',
+      hang: 'result',
     });
     const got = r.stdout.trim();
-    if (r.code !== 0)
+    if (r.timedOut || r.code !== 0)
       problems.push(`hostname in pod ${pod} did not run: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}`);
     else if (got !== expectedHostname(p)) problems.push(`pod ${pod}'s hostname is "${got}"`);
     else seen.push(`${pod}: ${got}`);
@@ -260,11 +262,10 @@ When(
       this,
       name,
       ['sh', '-c', `echo ${marker} > ${shellQuote(target)} && cat ${shellQuote(target)}`],
-      {
-        what: `writing ${target}`,
-      },
+      // the student's pod and volume: a write that hangs there is the student's
+      { what: `writing ${target}`, hang: 'result' },
     );
-    if (r.code !== 0 || r.stdout.trim() !== marker)
+    if (r.timedOut || r.code !== 0 || r.stdout.trim() !== marker)
       fail(`writing ${target} in pod ${name} failed: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}`);
     this.vars.set('marker', marker);
     this.note(
