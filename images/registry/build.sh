@@ -7,7 +7,10 @@
 # filesystem-storage config on :5000, data in the volume /var/lib/registry),
 # the offline stand-in for the "registry:3" image, saved to
 # $KGRADE_CACHE/registry/<version>/image.tar.
+# --binary: the Go build only (no docker): images/kind/build-binaries.sh runs it
+# with the other compiles, so that `cluster up` on a cold machine only makes the image.
 set -euo pipefail
+BINARY_ONLY=0; [[ ${1:-} == --binary ]] && BINARY_ONLY=1
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../k8s/lib.sh"
 OUT=$KGRADE_CACHE/registry/$REGISTRY_VERSION
@@ -62,6 +65,7 @@ DF
 stage "build registry" "$OUT/.build.done" build
 stage "verify registry" "$OUT/.verify.done" verify
 log "binary: $OUT/bin/registry"
+((BINARY_ONLY)) && exit 0
 if docker info >/dev/null 2>&1; then
   if ! docker image inspect "kgrade/registry:$REGISTRY_VERSION" >/dev/null 2>&1; then
     if [[ -f $OUT/image.tar ]]; then docker load -q -i "$OUT/image.tar" >&2
