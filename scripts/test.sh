@@ -15,7 +15,7 @@
 #   4c. images/vm/build.sh; after stage 5, the VM sandbox tests (dist/test/vm: boots qemu
 #      VMs; cgroup-v2.test.js runs kgrade inside a cgroup v2 VM with userns, about 10 to
 #      15 minutes under TCG on this machine, plus a minute to make its disk once) run in the
-#      background beside stage 6, their output printed after it (KGRADE_SKIP_VM=1 skips;
+#      background beside stage 6 (from when the kind binaries are built), their output printed after it (KGRADE_SKIP_VM=1 skips;
 #      KGRADE_VM_LABS=1 also verifies every sandbox lab with --isolation vm, which takes
 #      many minutes under TCG)
 #   5. dockerd stopped in the middle of a grade (dist/test/dockerd): stops and
@@ -214,15 +214,19 @@ vm_stage() {
   printf '%s\n' "$pass $fail $todo $status $labs_ok $labs_bad" >"$WORK/vm-stage.counts"
   printf '%s\n' "${problems[@]}" >"$WORK/vm-stage.problems"
 }
+# Started once the kind binaries are built (below): on a cold machine their Go compiles are the
+# longest road to the end of the run, and a VM under TCG would take a core from them.
 vm_pid=''
-if ((vm_ok)); then
+start_vm_stage() {
+  ((vm_ok)) || return 0
   say "vm tests (dist/test/vm) started in the background; their output follows the cluster stage"
   vm_stage >"$WORK/vm-stage.log" 2>&1 &
   vm_pid=$!
-fi
+}
 
 if [[ ${KGRADE_SKIP_CLUSTER:-0} == 1 ]]; then
   say "cluster stage SKIPPED (KGRADE_SKIP_CLUSTER=1)"
+  start_vm_stage
 elif ((images_ok)); then
   if [[ -n $kind_binaries ]]; then
     say "cluster: the kind binaries built in the background (images/kind/build-binaries.sh)"
@@ -234,6 +238,7 @@ elif ((images_ok)); then
     fi
     kind_binaries=''
   fi
+  start_vm_stage
   say "cluster: kgrade cluster up"
   if node bin/kgrade.js cluster up; then
     run_node_tests cluster dist/test/cluster/ --test-concurrency=1
