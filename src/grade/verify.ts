@@ -90,6 +90,10 @@ export async function verifyLab(
     log: (line: string) => void;
     cases?: string[];
     onGraded?: (c: CaseVerdict) => Promise<void>;
+    /** The scenario slots, when other labs are verified beside this one and draw on the same. */
+    budget?: Budget;
+    /** Hold each case's lines and print them together when it ends (other labs print meanwhile). */
+    holdLines?: boolean;
   },
 ): Promise<CaseVerdict[]> {
   const all = [
@@ -111,9 +115,9 @@ export async function verifyLab(
   // The cases are graded side by side, their scenarios drawing on one budget of `jobs` slots, as a
   // batch grades students; a lab whose scenarios disturb the whole cluster grades one case at a time.
   const jobs = Math.max(1, opts.jobs ?? 1);
-  const scenarios = new Budget(jobs);
+  const scenarios = opts.budget ?? new Budget(jobs);
   const cases = new Budget(lab.disruptive ? 1 : jobs);
-  const side = chosen.length > 1 && !lab.disruptive && jobs > 1;
+  const side = opts.holdLines === true || (chosen.length > 1 && !lab.disruptive && jobs > 1);
   const one = async ({ name, kind, dir, label }: (typeof chosen)[number]): Promise<CaseVerdict> => {
     opts.log(`${lab.id}: grading ${label}`);
     // Side by side, a case's lines are held back and printed together when it ends.
