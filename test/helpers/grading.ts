@@ -144,14 +144,17 @@ export async function gradeHere(labDir: string, submissionDir: string): Promise<
   const graded = await gradeSubmission(lab, submissionDir, {
     environment: {
       kind: 'sandbox',
-      isolation: DEFAULT_ISOLATION,
+      isolation: isolation ?? DEFAULT_ISOLATION,
       nodeImage: nodeImageRef(),
       cgroup: cgroupFor(lab.kernel.cgroup),
     },
     log: (l) => log.push(l),
-    ...(isolation ? { isolation } : {}),
   });
   const { result } = graded;
+  // KGRADE_ISOLATION once went unread here and every "vm" run graded with userns: say so if it ever does again.
+  const used = result.environment.isolation;
+  if (used !== (isolation ?? DEFAULT_ISOLATION))
+    throw new Error(`gradeHere asked for ${isolation ?? DEFAULT_ISOLATION} sandboxes and graded in ${used}`);
   return {
     result,
     log,
