@@ -14,8 +14,10 @@
 #      verified on Node 24 when the node on PATH is not 24 already
 #   4c. images/vm/build.sh; after stage 5, the VM sandbox tests (dist/test/vm: boots qemu
 #      VMs; cgroup-v2.test.js runs kgrade inside a cgroup v2 VM with userns, about 10 to
-#      15 minutes under TCG on this machine, plus a minute to make its disk once) run in the
-#      background beside stage 6 (from when the kind binaries are built), their output printed after it (KGRADE_SKIP_VM=1 skips;
+#      15 minutes under TCG on this machine, plus a minute to make its disk once; hostile-vm.test.js:
+#      the hostile routes against one VM), then the bad-input tests that press on the VM itself
+#      (fork bomb, kill -9 -1, ...) with KGRADE_ISOLATION=vm, run in the background beside
+#      stage 6 (from when the kind binaries are built), their output printed after it (KGRADE_SKIP_VM=1 skips;
 #      KGRADE_VM_LABS=1 also verifies every sandbox lab with --isolation vm, which takes
 #      many minutes under TCG)
 #   5. dockerd stopped in the middle of a grade (dist/test/dockerd): stops and
@@ -67,16 +69,17 @@ node_cmd() {
 }
 
 # run_node_tests NAME DIR [extra node --test flags...]: every DIR/*.test.js (Node 22 and later
-# take a folder argument for a file name).
+# take a folder argument for a file name), or DIR itself when it is one .test.js file.
 run_node_tests() {
   local name=$1 dir=$2
   shift 2
-  local tap="$WORK/$name.tap"
+  local tap="$WORK/$name.tap" files=("${dir%/}"/*.test.js)
+  [[ $dir == *.test.js ]] && files=("$dir")
   say "$name tests ($dir)"
   node_cmd --test "$@" \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$tap" \
-    "${dir%/}"/*.test.js
+    "${files[@]}"
   local rc=$?
   if [[ -s $tap ]]; then
     count_tap "$tap"
@@ -244,6 +247,9 @@ vm_stage() {
   pass=0 fail=0 todo=0 status=0 labs_ok=0 labs_bad=0
   problems=()
   run_node_tests vm dist/test/vm/ --test-concurrency=1
+  # the bad inputs that press on the VM itself (its processes, PID 1, the agent): one VM boot each
+  KGRADE_ISOLATION=vm run_node_tests vm-bad-input dist/test/integration/bad-input.test.js --test-concurrency=1 \
+    --test-name-pattern='fork bomb|kill -9 -1|rm -rf|killed by SIGKILL|hangs \(sleep 1000\)|no sandbox of this process'
   # every VM boots in seconds to tens of seconds under TCG: the labs under vm are for a KVM host, or by request
   if [[ ${KGRADE_VM_LABS:-0} == 1 ]]; then
     for lab in "${labs[@]}"; do verify_lab "$lab" --no-build --isolation vm; done

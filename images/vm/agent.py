@@ -9,7 +9,10 @@ It answers the grader over a virtio-serial port, one JSON object per line:
         "stderr": "<base64>", "timedOut": false, "truncated": false,
         "durationMs": 12}
     -> {"id": 2, "error": "cannot run ...: ..."} when argv cannot be started.
-Each command runs in a session of its own; at its deadline the session gets
+Each command runs in a session of its own, in the cgroup kgrade-commands
+(pids and cpu): however many processes it starts, the agent (outside it)
+can still start the next command and gets its share of the CPU. At its
+deadline the session gets
 SIGTERM, three seconds later SIGKILL (timeout(1)'s -k 3): code 124, or 137
 when SIGKILL was needed. Output past the cap is read and dropped. As PID 1
 the agent reaps every process; orphans are simply collected.
@@ -31,10 +34,20 @@ KILL_GRACE_S = 3.0
 # Python ignores or handles these itself; a command gets the defaults, as from any other init.
 CHILD_DEFAULTS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT)
 DRAIN_AFTER_EXIT_S = 0.5
+# Far below the kernel's own limits (pid_max 32768, threads-max 16384 at 2 GiB): a fork bomb stops
+# here, and the agent keeps the room to start its threads and the next command. Lower than a
+# userns sandbox's 4096 because the VM has one CPU, emulated under TCG: with a fork bomb at 4096
+# a command in this cgroup did not even start within 60 s; at 512 it ran at once and was told
+# "Cannot fork", which the grader reports as the script's doing.
+COMMANDS_CGROUP = "kgrade-commands"
+COMMANDS_PIDS_MAX = 512
+# Joins the cgroup (best effort: a command that removed it runs anyway), then becomes the command.
+JOIN = 'for f in $KGRADE_CGROUP_PROCS; do echo $$ > "$f"; done 2>/dev/null; unset KGRADE_CGROUP_PROCS; exec "$@"'
 
 lock = threading.Condition()
 exited = {}  # pid -> wait status, filled by the reaper
 write_lock = threading.Lock()
+COMMANDS_PROCS = []  # the cgroup.procs files a command joins (make_commands_cgroup)
 
 
 def find_port():
@@ -108,8 +121,43 @@ def wait_for(pid, deadline):
         return exited.pop(pid)
 
 
+def make_commands_cgroup():
+    """The cgroup.procs files of kgrade-commands, made with its limits; [] when it cannot be made."""
+    procs = []
+    try:
+        if cgroup_version() == "v2":
+            with open("/sys/fs/cgroup/cgroup.subtree_control", "w") as f:
+                f.write("+pids +cpu")
+            dirs = [("/sys/fs/cgroup/" + COMMANDS_CGROUP, True)]
+        else:
+            dirs = [("/sys/fs/cgroup/%s/%s" % (c, COMMANDS_CGROUP), c == "pids") for c in ("pids", "cpu")]
+        for d, limited in dirs:
+            os.makedirs(d, exist_ok=True)
+            if limited:
+                with open(d + "/pids.max", "w") as f:
+                    f.write(str(COMMANDS_PIDS_MAX))
+            procs.append(d + "/cgroup.procs")
+    except OSError as e:
+        print("kgrade-agent: commands run without the cgroup %s: %s" % (COMMANDS_CGROUP, e), flush=True)
+        return []
+    return procs
+
+
+def runnable(name):
+    """Whether execvp could find name: so that a missing program is an error reply, as before the cgroup wrapper."""
+    if "/" in name:
+        return os.access(name, os.X_OK) and not os.path.isdir(name)
+    for d in ENV["PATH"].split(":"):
+        p = os.path.join(d, name)
+        if os.access(p, os.X_OK) and not os.path.isdir(p):
+            return True
+    return False
+
+
 def run(req):
     argv = req["argv"]
+    if not runnable(argv[0]):
+        return {"error": "cannot run %s: No such file or directory" % argv[0]}
     timeout = max(1, int(req.get("timeoutMs", 30000))) / 1000.0
     cap = int(req.get("cap", 1 << 20))
     stdin = req.get("stdin")
@@ -121,9 +169,12 @@ def run(req):
         (os.POSIX_SPAWN_DUP2, out_w, 1),
         (os.POSIX_SPAWN_DUP2, err_w, 2),
     ]
+    spawn_env = dict(ENV, KGRADE_CGROUP_PROCS=" ".join(COMMANDS_PROCS))
     started = time.monotonic()
     try:
-        pid = os.posix_spawnp(argv[0], argv, ENV, file_actions=actions, setsid=True, setsigdef=CHILD_DEFAULTS)
+        pid = os.posix_spawn(
+            "/bin/sh", ["sh", "-c", JOIN, argv[0]] + argv, spawn_env, file_actions=actions, setsid=True, setsigdef=CHILD_DEFAULTS
+        )
     except OSError as e:
         for fd in (in_r, in_w, out_r, out_w, err_r, err_w):
             os.close(fd)
@@ -208,6 +259,7 @@ def main():
             f.write("-1000")
     except OSError:
         pass
+    COMMANDS_PROCS.extend(make_commands_cgroup())
     threading.Thread(target=reaper, daemon=True).start()
     port = os.open(find_port(), os.O_RDWR)
     buf = b""
@@ -225,7 +277,10 @@ def main():
                 req = json.loads(line)
             except ValueError:
                 continue
-            threading.Thread(target=answer, args=(port, req), daemon=True).start()
+            try:
+                threading.Thread(target=answer, args=(port, req), daemon=True).start()
+            except RuntimeError:  # no thread to be had: answer here rather than end PID 1 (and the VM)
+                answer(port, req)
 
 
 main()

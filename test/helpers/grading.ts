@@ -16,6 +16,7 @@ import { isolationSetting, stateDir } from '../../src/config.js';
 import { nodeImageRef } from '../../src/env/images.js';
 import { cgroupFor } from '../../src/env/sandbox/choose.js';
 import { DEFAULT_ISOLATION, ISOLATIONS, sandboxRuntime } from '../../src/env/sandbox/index.js';
+import { removeVmSpares } from '../../src/env/sandbox/vm.js';
 import { gradeSubmission } from '../../src/grade/grade.js';
 import type { GradeResult, ScenarioResult } from '../../src/grade/model.js';
 import { loadLab } from '../../src/lab/load.js';
@@ -99,6 +100,8 @@ export async function workspacesOf(submissionName: string): Promise<string[]> {
 }
 
 export async function assertNothingLeft(pids: number[], submissionName?: string): Promise<void> {
+  // A VM this process booted ahead for a later grade is nobody's leftover yet; its exit would remove it.
+  if (pids.includes(process.pid)) removeVmSpares();
   const left = await sandboxesOwnedBy(pids);
   if (left.length) {
     await removeSandboxes(left);
@@ -144,14 +147,17 @@ export async function gradeHere(labDir: string, submissionDir: string): Promise<
   const graded = await gradeSubmission(lab, submissionDir, {
     environment: {
       kind: 'sandbox',
-      isolation: DEFAULT_ISOLATION,
+      isolation: isolation ?? DEFAULT_ISOLATION,
       nodeImage: nodeImageRef(),
       cgroup: cgroupFor(lab.kernel.cgroup),
     },
     log: (l) => log.push(l),
-    ...(isolation ? { isolation } : {}),
   });
   const { result } = graded;
+  // KGRADE_ISOLATION once went unread here and every "vm" run graded with userns: say so if it ever does again.
+  const used = result.environment.isolation;
+  if (used !== (isolation ?? DEFAULT_ISOLATION))
+    throw new Error(`gradeHere asked for ${isolation ?? DEFAULT_ISOLATION} sandboxes and graded in ${used}`);
   return {
     result,
     log,

@@ -528,3 +528,8 @@ export function vmRunning(name: string): boolean {
   const pid = qemuPid(name);
   return pid !== undefined && alive(pid) && !ended(pid);
 }
+
+/** Removes the VMs this process booted ahead that no start has taken (what its exit would remove). */
+export function removeVmSpares(): void {
+  pool.removeUntakenSync();
+}
