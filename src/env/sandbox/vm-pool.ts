@@ -1,3 +1,4 @@
+import { trace } from '../../trace.js';
 import type { Sandbox, SandboxOptions } from './index.js';
 
 /**
@@ -25,13 +26,16 @@ export class VmPool {
   /** A fresh VM for one scenario: a spare booted earlier if there is one, else one booted now. */
   async take(opts: SandboxOptions): Promise<Sandbox> {
     const key = this.keyOf(opts);
+    const t0 = performance.now();
     const spare = this.spares.get(key)?.shift();
     let node: Sandbox | undefined;
     if (spare) {
       node = await spare.catch(() => undefined); // a spare that did not boot: boot again, and report that boot
       if (node) this.untaken.delete(node.name);
     }
+    const from = node ? 'a spare' : 'booted now';
     node ??= await this.boot(opts);
+    trace(`${node.name} taken (${from}) after waiting ${((performance.now() - t0) / 1000).toFixed(2)} s`);
     this.refill(key, opts);
     return node;
   }

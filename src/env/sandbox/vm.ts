@@ -5,6 +5,7 @@ import path from 'node:path';
 import { execa } from '../../vendor/execa.js';
 import { stateDir, vmAccel, vmBootSeconds, vmUid } from '../../config.js';
 import { GraderError } from '../../errors.js';
+import { trace } from '../../trace.js';
 import type { ExecOptions, ExecResult } from '../../node.js';
 import { alive, track, untrack } from '../cleanup.js';
 import type { Sandbox, SandboxListing, SandboxOptions, SandboxRuntime } from './index.js';
@@ -250,8 +251,12 @@ class VmSandbox implements Sandbox {
 
   private async run(argv: string[], stdin: Buffer | undefined, timeoutMs: number): Promise<ExecResult> {
     let r;
+    const t0 = performance.now();
     try {
       r = await this.agent.exec(argv, stdin, timeoutMs, OUTPUT_CAP);
+      trace(
+        `${this.name} ran ${argv.join(' ').replace(/\s+/g, ' ').slice(0, 60)}: ${Math.round(performance.now() - t0)} ms, ${r.durationMs} ms of it in the guest`,
+      );
     } catch (err) {
       const cause = hostCauseOfEnd(this.name, qemuLogTail(this.name), oomBaseline.get(this.name) ?? 0);
       const why =
@@ -334,6 +339,7 @@ async function boot(
   } finally {
     closeSync(log);
   }
+  const t0 = performance.now();
   const { agent, hello } = await AgentConnection.open(
     path.join(dir, 'agent.sock'),
     name,
@@ -344,6 +350,7 @@ async function boot(
     const tail = exited === undefined ? consoleTail(name) : '';
     throw tail ? new GraderError(`${err.message}; its console's last lines:\n${tail}`) : err;
   });
+  trace(`${name} booted: its agent answered ${((performance.now() - t0) / 1000).toFixed(2)} s after qemu started`);
   return new VmSandbox(name, agent, hello.kernel || images.kernelRelease, hello.cgroup);
 }
 
