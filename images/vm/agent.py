@@ -20,6 +20,7 @@ the agent reaps every process; orphans are simply collected.
 import base64
 import json
 import os
+import select
 import signal
 import threading
 import time
@@ -33,7 +34,6 @@ ENV = {
 KILL_GRACE_S = 3.0
 # Python ignores or handles these itself; a command gets the defaults, as from any other init.
 CHILD_DEFAULTS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT)
-DRAIN_AFTER_EXIT_S = 0.5
 # Far below the kernel's own limits (pid_max 32768, threads-max 16384 at 2 GiB): a fork bomb stops
 # here, and the agent keeps the room to start its threads and the next command. Lower than a
 # userns sandbox's 4096 because the VM has one CPU, emulated under TCG: with a fork bomb at 4096
@@ -46,6 +46,7 @@ JOIN = 'for f in $KGRADE_CGROUP_PROCS; do echo $$ > "$f"; done 2>/dev/null; unse
 
 lock = threading.Condition()
 exited = {}  # pid -> wait status, filled by the reaper
+spawned = threading.Event()  # set after every spawn, for a reaper with no child to wait on
 write_lock = threading.Lock()
 COMMANDS_PROCS = []  # the cgroup.procs files a command joins (make_commands_cgroup)
 
@@ -70,7 +71,9 @@ def reaper():
         try:
             pid, status = os.waitpid(-1, 0)
         except ChildProcessError:
-            time.sleep(0.05)
+            # No child yet: the next spawn wakes this at once (a sleep here cost every command up to its length).
+            spawned.wait(0.5)
+            spawned.clear()
             continue
         except InterruptedError:
             continue
@@ -79,24 +82,97 @@ def reaper():
             lock.notify_all()
 
 
-def read_capped(fd, cap, sink):
-    """Reads fd to its end into sink["data"], keeping at most cap bytes."""
-    chunks, kept = [], 0
-    while True:
-        try:
-            block = os.read(fd, 65536)
-        except OSError:
-            break
-        if not block:
-            break
-        room = cap - kept
+class Capped:
+    """A command's output from one pipe, keeping at most cap bytes (the rest is read and dropped)."""
+
+    def __init__(self, cap):
+        self.chunks, self.kept, self.cap, self.truncated = [], 0, cap, False
+
+    def take(self, block):
+        room = self.cap - self.kept
         if len(block) > room:
-            sink["truncated"] = True
+            self.truncated = True
         if room > 0:
-            chunks.append(block[:room])
-            kept += min(room, len(block))
-    sink["data"] = b"".join(chunks)
+            self.chunks.append(block[:room])
+            self.kept += min(room, len(block))
+
+    def data(self):
+        return b"".join(self.chunks)
+
+
+def collect(pid, pipes, deadline):
+    """Reads the pipes (fd -> Capped) while the command runs, ends it at the deadline (SIGTERM,
+    then SIGKILL after KILL_GRACE_S), and once it has ended reads whatever it wrote that is still
+    in the pipes; a background process holding a pipe open is not waited for. One thread reads
+    everything, so nothing the command wrote is cut off by a reader not yet scheduled (a busy
+    guest under TCG). Returns (wait status, timed out, killed)."""
+    poller = select.poll()
+    for fd in pipes:
+        poller.register(fd, select.POLLIN)
+    open_fds = set(pipes)
+
+    def read_ready(timeout_ms):
+        for fd, _ in poller.poll(timeout_ms):
+            try:
+                block = os.read(fd, 65536)
+            except OSError:
+                block = b""
+            if block:
+                pipes[fd].take(block)
+            else:
+                poller.unregister(fd)
+                open_fds.discard(fd)
+
+    timed_out = killed = False
+    kill_at = None
+    while True:
+        with lock:
+            status = exited.pop(pid, None)
+            if status is None and not open_fds:
+                # Nothing to read: sleep until the reaper says the command ended, or a deadline.
+                lock.wait(max(0.0, min(deadline if not timed_out else kill_at, time.monotonic() + 0.5) - time.monotonic()))
+                status = exited.pop(pid, None)
+        if status is not None:
+            break
+        now = time.monotonic()
+        if not timed_out and now >= deadline:
+            timed_out, kill_at = True, now + KILL_GRACE_S
+            signal_group(pid, signal.SIGTERM)
+        elif timed_out and not killed and now >= kill_at:
+            killed = True
+            signal_group(pid, signal.SIGKILL)
+            kill_at = float("inf")
+        if open_fds:
+            read_ready(50)
+    # The command has ended: what it wrote before is in the pipes now, readable at once.
+    while open_fds and poller.poll(0):
+        read_ready(0)
+    for fd in set(pipes) - open_fds:
+        os.close(fd)
+    # A background process still holds these: read and drop what it writes, so that it never
+    # meets a closed pipe (SIGPIPE) or a full one.
+    for fd in open_fds:
+        try:
+            threading.Thread(target=discard, args=(fd,), daemon=True).start()
+        except RuntimeError:
+            pass  # no thread to be had: the pipe stays open, unread
+    return status, timed_out, killed
+
+
+def discard(fd):
+    try:
+        while os.read(fd, 65536):
+            pass
+    except OSError:
+        pass
     os.close(fd)
+
+
+def signal_group(pid, sig):
+    try:
+        os.killpg(pid, sig)
+    except OSError:
+        pass
 
 
 def feed(fd, data):
@@ -109,16 +185,6 @@ def feed(fd, data):
         pass
     finally:
         os.close(fd)
-
-
-def wait_for(pid, deadline):
-    with lock:
-        while pid not in exited:
-            left = deadline - time.monotonic() if deadline is not None else None
-            if left is not None and left <= 0:
-                return None
-            lock.wait(left)
-        return exited.pop(pid)
 
 
 def make_commands_cgroup():
@@ -179,32 +245,12 @@ def run(req):
         for fd in (in_r, in_w, out_r, out_w, err_r, err_w):
             os.close(fd)
         return {"error": "cannot run %s: %s" % (argv[0], e.strerror)}
+    spawned.set()
     for fd in (in_r, out_w, err_w):
         os.close(fd)
     threading.Thread(target=feed, args=(in_w, base64.b64decode(stdin) if stdin else b""), daemon=True).start()
-    out, err = {"data": b""}, {"data": b""}
-    readers = [threading.Thread(target=read_capped, args=(fd, cap, sink), daemon=True) for fd, sink in ((out_r, out), (err_r, err))]
-    for t in readers:
-        t.start()
-    timed_out, killed = False, False
-    status = wait_for(pid, started + timeout)
-    if status is None:
-        timed_out = True
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except OSError:
-            pass
-        status = wait_for(pid, time.monotonic() + KILL_GRACE_S)
-        if status is None:
-            killed = True
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                pass
-            status = wait_for(pid, None)
-    # Background processes may hold the pipes open: wait for them only a moment.
-    for t in readers:
-        t.join(DRAIN_AFTER_EXIT_S)
+    out, err = Capped(cap), Capped(cap)
+    status, timed_out, killed = collect(pid, {out_r: out, err_r: err}, started + timeout)
     if os.WIFEXITED(status):
         code, sig = os.WEXITSTATUS(status), None
     else:
@@ -214,10 +260,10 @@ def run(req):
     return {
         "code": code,
         "signal": sig,
-        "stdout": base64.b64encode(out.get("data", b"")).decode(),
-        "stderr": base64.b64encode(err.get("data", b"")).decode(),
+        "stdout": base64.b64encode(out.data()).decode(),
+        "stderr": base64.b64encode(err.data()).decode(),
         "timedOut": timed_out,
-        "truncated": bool(out.get("truncated") or err.get("truncated")),
+        "truncated": out.truncated or err.truncated,
         "durationMs": int((time.monotonic() - started) * 1000),
     }
 
