@@ -306,3 +306,124 @@ test(
     assert.match(chosen.stderr, /only a VM sandbox can give it that kernel here, and qemu is not installed/);
   },
 );
+
+/**
+ * Run inside: a submission empties the leaf init that kgrade runs the node's commands in and
+ * removes it, then makes init (and the leaf kgrade makes beside it) unable to take processes.
+ * Each later command must still run, in the sandbox's subtree; only when the submission has
+ * blocked every leaf kgrade uses is the command refused, as the submission's doing.
+ */
+const LEAF = `
+import { startSandbox } from '${IN_VM}/repo/dist/src/env/sandbox/index.js';
+import { nodeImageRef } from '${IN_VM}/repo/dist/src/env/images.js';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+const out = {};
+const sb = await startSandbox('userns', { image: nodeImageRef(), runId: 'leaf', purpose: 'cgroup leaf removed' });
+const node = '/sys/fs/cgroup/kgrade/' + sb.name + '/node';
+const sh = async (c) => {
+  try {
+    const r = await sb.exec(['bash', '-c', c], { timeoutMs: 120000 });
+    return { code: r.code, out: (r.stdout + r.stderr).trim() };
+  } catch (err) {
+    return { code: -1, out: '', error: err.name + ': ' + err.message };
+  }
+};
+const empty = (leaf) => 'for p in $(cat /sys/fs/cgroup/' + leaf + '/cgroup.procs); do echo $p > /sys/fs/cgroup/mine/cgroup.procs 2>/dev/null; done; ';
+try {
+  out.removed = await sh('mkdir /sys/fs/cgroup/mine && ' + empty('init') + 'for i in 1 2 3 4 5; do rmdir /sys/fs/cgroup/init 2>/dev/null && break; sleep 0.2; done; test ! -e /sys/fs/cgroup/init && echo removed');
+  out.goneOnHost = !existsSync(node + '/init');
+  // Control: the command kgrade ran before, straight to runc, with init gone.
+  const raw = spawnSync('runc', ['--root', process.env.KGRADE_STATE + '/runc', 'exec', '--cgroup', 'init', sb.name, 'echo', 'ran'], { encoding: 'utf8', timeout: 120000 });
+  out.raw = { code: raw.status, out: (raw.stdout + raw.stderr).trim() };
+  out.later = await sh('echo still here; cat /proc/self/cgroup; stat -c %u /sys/fs/cgroup/init');
+  out.blockInit = await sh(
+    empty('init') + 'echo +pids > /sys/fs/cgroup/cgroup.subtree_control && mkdir /sys/fs/cgroup/init/sub && ' +
+      'echo +pids > /sys/fs/cgroup/init/cgroup.subtree_control && echo blocked',
+  );
+  out.beside = await sh('cat /proc/self/cgroup; cat /sys/fs/cgroup/init/cgroup.subtree_control');
+  out.blockBoth = await sh(
+    empty('init.kgrade') + 'mkdir /sys/fs/cgroup/init.kgrade/sub && echo +pids > /sys/fs/cgroup/init.kgrade/cgroup.subtree_control && echo blocked',
+  );
+  out.refused = await sh('echo ran anyway');
+  out.cgroups = readdirSync(node, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+} finally {
+  await sb.destroy();
+}
+// A process on the node that removes every leaf as soon as it is empty, kgrade's made anew too:
+// each later command runs, or is refused as the submission's doing, never a grader error.
+const sb2 = await startSandbox('userns', { image: nodeImageRef(), runId: 'leaf2', purpose: 'cgroup leaf removed, racing' });
+try {
+  // python3, not a shell loop of rmdir processes: forks without end would starve the VM's one CPU.
+  const racer = ['import os, time', 'while True:', '    for d in ("init", "init.kgrade"):', '        try:',
+    '            os.rmdir("/sys/fs/cgroup/" + d)', '        except OSError:', '            pass', '    time.sleep(0.001)', ''].join('\\n');
+  await sb2.exec(['bash', '-c', 'cat > /racer.py'], { stdin: racer });
+  const r = await sb2.exec(['bash', '-c', 'mkdir /sys/fs/cgroup/mine && (echo $BASHPID > /sys/fs/cgroup/mine/cgroup.procs; ' +
+    'exec python3 /racer.py </dev/null >/dev/null 2>&1) & echo started'], { timeoutMs: 120000 });
+  out.racer = r.stdout.trim();
+  out.raced = [];
+  for (let i = 0; i < 4; i += 1) {
+    try {
+      const e = await sb2.exec(['echo', 'ran'], { timeoutMs: 60000 });
+      out.raced.push(e.code === 0 && e.stdout.trim() === 'ran' ? 'ran' : 'code ' + e.code + ': ' + e.stdout + e.stderr);
+    } catch (err) {
+      out.raced.push(err.name + ': ' + err.message);
+    }
+  }
+} finally {
+  await sb2.destroy();
+}
+out.left = existsSync('/sys/fs/cgroup/kgrade') ? readdirSync('/sys/fs/cgroup/kgrade') : [];
+console.log(JSON.stringify(out));
+`;
+
+type Attempt = Shell & { error?: string };
+
+interface LeafReport {
+  removed?: Attempt;
+  goneOnHost: boolean;
+  raw?: Attempt;
+  later?: Attempt;
+  blockInit?: Attempt;
+  beside?: Attempt;
+  blockBoth?: Attempt;
+  refused?: Attempt;
+  cgroups: string[];
+  racer: string;
+  raced: string[];
+  left: string[];
+}
+
+test(
+  'userns on cgroup v2: a submission that removes or blocks the leaf init still has its later commands run, as its own',
+  LONG,
+  async (t) => {
+    const r = await node(LEAF);
+    assert.equal(r.code, 0, describeExec(r));
+    const p = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as LeafReport;
+    t.diagnostic(JSON.stringify(p));
+    assert.equal(p.removed?.out, 'removed', JSON.stringify(p.removed));
+    assert.equal(p.goneOnHost, true);
+    // The control: without a leaf made anew, runc cannot run the command.
+    assert.notEqual(p.raw?.code, 0, `runc exec --cgroup init ran with init removed: ${JSON.stringify(p.raw)}`);
+    assert.equal(p.later?.code, 0, JSON.stringify(p.later));
+    assert.match(
+      p.later?.out ?? '',
+      /^still here\n0::\/init\n0$/,
+      'init made anew, owned by the sandbox root (uid 0 inside)',
+    );
+    assert.equal(p.blockInit?.out, 'blocked', JSON.stringify(p.blockInit));
+    assert.equal(p.beside?.code, 0, JSON.stringify(p.beside));
+    assert.equal(p.beside?.out, '0::/init.kgrade\npids', 'the next command in a leaf beside init, init left as made');
+    assert.equal(p.blockBoth?.out, 'blocked', JSON.stringify(p.blockBoth));
+    assert.equal(p.refused?.code, -1, JSON.stringify(p.refused));
+    assert.match(p.refused?.error ?? '', /^SubmissionAssertionError: no command can run on the node any more/);
+    assert.deepEqual(p.cgroups, ['init', 'init.kgrade', 'mine']);
+    // Racing removal: the command runs or is the submission's failure, never a grader error.
+    assert.equal(p.racer, 'started');
+    assert.equal(p.raced.length, 4);
+    for (const outcome of p.raced)
+      assert.match(outcome, /^(ran|SubmissionAssertionError: no command can run on the node any more)/, outcome);
+    assert.deepEqual(p.left, []);
+  },
+);
