@@ -8,7 +8,8 @@
  *   and the rest of the hierarchy stay out of reach (hostile: raising memory.max and pids.max,
  *   moving a process to a parent cgroup, mkdir outside its subtree), each with a control that
  *   the same check sees the route open when the VM's root takes it; SIGKILL of kgrade, then
- *   `kgrade clean`, leaves no cgroup;
+ *   `kgrade clean`, leaves no cgroup; a submission that removes or blocks the leaf init still
+ *   has its later commands run (or failed as its own), never a grader error;
  * - labs: ch01-isolation's reference to full marks; the fixture lab cgroup-either (kernel.cgroup
  *   either) gives a v2-only cgroup.sh full marks and the v1-only one of the course notes none,
  *   and `kgrade verify` passes it; ch03-pod-from-scratch (pinned v1) is refused with userns and
