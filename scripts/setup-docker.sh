@@ -168,7 +168,11 @@ else
   deb=$(busybox_deb)
   tmp=$(mktemp -d)
   dpkg-deb -x "$deb" "$tmp"
-  tar -C "$tmp" -c bin/busybox | d import -c 'CMD ["/bin/busybox","true"]' - "$PROBE" >/dev/null
+  # Debian's package has bin/busybox; a /usr-merged one (Ubuntu's, newer Debian's) usr/bin/busybox.
+  bb=bin/busybox
+  [[ -f $tmp/$bb ]] || bb=usr/bin/busybox
+  [[ -f $tmp/$bb ]] || die "$(basename "$deb") holds no bin/busybox or usr/bin/busybox"
+  tar -C "$tmp" --transform='s|^usr/bin/|bin/|' -c "$bb" | d import -c 'CMD ["/bin/busybox","true"]' - "$PROBE" >/dev/null
   rm -rf "$tmp"
   done_stage "imported $PROBE from $(basename "$deb")"
 fi

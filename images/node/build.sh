@@ -36,7 +36,8 @@
 #   neither                          -> debootstrap (about a minute), then import
 # Options: --force  rebuild the root from scratch (ignore image and tarball).
 # Needs root, a working docker (scripts/setup-docker.sh) and Debian's apt
-# mirror. Progress goes to stderr prefixed with "node-image:"; the last line
+# mirror; debootstrap checks the mirror's signatures against Debian's archive
+# keyring (installed with debootstrap when missing, as on Ubuntu). Progress goes to stderr prefixed with "node-image:"; the last line
 # on stdout is the image ref.
 set -euo pipefail
 
@@ -51,6 +52,7 @@ SUITE=bookworm
 MIRROR=${KGRADE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${KGRADE_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 IPTABLES_MODE=${KGRADE_NODE_IPTABLES:-nft}
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 FORCE=0
 [[ ${1:-} == --force ]] && FORCE=1
 
@@ -91,14 +93,20 @@ pkgs_meta=$(printf '%s\n' "${PACKAGES[@]}" "iptables=$IPTABLES_MODE" "${CHANGES[
 build_root() {
   local root=$1
   stage debootstrap
-  if ! command -v debootstrap >/dev/null; then
-    log "installing debootstrap"
+  # Debian's keys come with apt on Debian; on Ubuntu they are the package debian-archive-keyring,
+  # without which debootstrap would go on unverified.
+  local missing=()
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  [[ -s $KEYRING ]] || missing+=(debian-archive-keyring)
+  if ((${#missing[@]})); then
+    log "installing ${missing[*]}"
     apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   fi
+  [[ -s $KEYRING ]] || die "no Debian archive keyring at $KEYRING"
   local inc
   inc=$(IFS=,; echo "${PACKAGES[*]}")
-  debootstrap --variant=minbase --include="$inc" "$SUITE" "$root" "$MIRROR" \
+  debootstrap --force-check-gpg --keyring="$KEYRING" --variant=minbase --include="$inc" "$SUITE" "$root" "$MIRROR" \
     >"$CACHE/debootstrap-$VERSION.log" 2>&1 ||
     { tail -n 30 "$CACHE/debootstrap-$VERSION.log" >&2; die "debootstrap failed (log: $CACHE/debootstrap-$VERSION.log)"; }
   done_stage "$(du -sh "$root" | cut -f1)"

@@ -4,7 +4,10 @@
 #
 # Everything comes from Debian's packages and the node image; nothing is
 # installed on the host but the tools (qemu-system-x86, qemu-utils, lz4,
-# e2fsprogs), and the kernel package is only downloaded and unpacked.
+# e2fsprogs), and the kernel package is only downloaded and unpacked: with the
+# host's apt on a Debian host, with apt in a container of the node image where
+# the host's apt has no such package (Ubuntu); KGRADE_VM_KERNEL_FROM=host or
+# node-image forces one (images/vm/kernel-route.sh).
 #   vmlinux      Debian's linux-image-cloud-amd64, uncompressed: qemu's
 #                microvm machine boots it directly (PVH entry point).
 #   initrd.img   busybox (from the node image) and the virtio modules; it
@@ -43,6 +46,8 @@ INITRD_MODULES=(virtio_ring virtio virtio_mmio virtio_blk virtio_console)
 
 # shellcheck source=scripts/lib/progress.sh
 . "$HERE/../../scripts/lib/progress.sh"
+# shellcheck source=images/vm/kernel-route.sh
+. "$HERE/kernel-route.sh"
 finish() { log "$OUT ready ($(elapsed "$T0") total)"; echo "$OUT"; exit 0; }
 
 [[ $(id -u) == 0 ]] || die "must run as root"
@@ -83,15 +88,21 @@ cleanup() {
 trap cleanup EXIT
 
 stage kernel
-(cd "$work" && apt-get download "$KERNEL_PACKAGE" >/dev/null 2>&1) ||
-  { apt-get update -q >/dev/null && (cd "$work" && apt-get download "$KERNEL_PACKAGE" >/dev/null 2>&1); } ||
-  die "apt-get download $KERNEL_PACKAGE failed"
-# The meta package names the versioned one it depends on.
-image_package=$(dpkg-deb -f "$work"/"$KERNEL_PACKAGE"_*.deb Depends | tr ',' '\n' | grep -o 'linux-image-[^ ]*' | head -n1)
-[[ -n $image_package ]] || die "cannot tell which kernel $KERNEL_PACKAGE depends on"
-(cd "$work" && apt-get download "$image_package" >/dev/null 2>&1) || die "apt-get download $image_package failed"
+route=$(kernel_route "$KERNEL_PACKAGE") || die "bad KGRADE_VM_KERNEL_FROM"
+mkdir "$work/debs"
+if [[ $route == host ]]; then
+  image_package=$(cd "$work/debs" && bash -c "$KERNEL_FETCH" fetch "$KERNEL_PACKAGE") ||
+    die "the host's apt could not download $KERNEL_PACKAGE (KGRADE_VM_KERNEL_FROM=node-image fetches it in the node image)"
+else
+  [[ -n ${KGRADE_VM_KERNEL_FROM:-} ]] || log "the host's apt has no $KERNEL_PACKAGE: fetching it with apt in $NODE_IMAGE"
+  image_package=$(d run --rm --pull never -v "$work/debs:/debs" -w /debs "$NODE_IMAGE" \
+    bash -c "$KERNEL_FETCH" fetch "$KERNEL_PACKAGE") ||
+    die "apt in $NODE_IMAGE could not download $KERNEL_PACKAGE (does a container reach the Debian mirror in its /etc/apt/sources.list?)"
+fi
+deb=$(find "$work/debs" -maxdepth 1 -name "${image_package}_*.deb" | head -n1)
+[[ -n $deb ]] || die "$image_package was not downloaded"
 mkdir "$work/kernel"
-dpkg-deb -x "$work/$image_package"_*.deb "$work/kernel"
+dpkg-deb -x "$deb" "$work/kernel"
 release=$(basename "$(find "$work/kernel/lib/modules" -mindepth 1 -maxdepth 1 -type d | head -n1)")
 vmlinuz=$work/kernel/boot/vmlinuz-$release
 [[ -f $vmlinuz ]] || die "$image_package has no /boot/vmlinuz-$release"
@@ -101,7 +112,7 @@ offset=$(grep -obUaP '\x02\x21\x4c\x18' "$vmlinuz" | head -n1 | cut -d: -f1)
 tail -c +"$((offset + 1))" "$vmlinuz" | lz4 -dc >"$work/vmlinux" 2>/dev/null || true
 [[ $(head -c 4 "$work/vmlinux" | od -An -tx1 | tr -d ' ') == 7f454c46 ]] || die "the unpacked kernel is not an ELF file"
 depmod -b "$work/kernel" "$release"
-done_stage "$image_package, $release, $(du -h "$work/vmlinux" | cut -f1)"
+done_stage "$image_package from the $route apt, $release, $(du -h "$work/vmlinux" | cut -f1)"
 
 stage initrd
 init=$work/initrd
@@ -143,7 +154,7 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 mv "$work/vmlinux" "$work/initrd.img" "$work/root.ext4" "$OUT/"
 echo "$release" >"$OUT/kernel.release"
-echo "$image_package $(dpkg-deb -f "$work/$image_package"_*.deb Version)" >"$OUT/kernel.package"
+echo "$image_package $(dpkg-deb -f "$deb" Version)" >"$OUT/kernel.package"
 chmod 0444 "$OUT/root.ext4"
 date -u +%FT%TZ >"$OUT/ready"
 done_stage "$(du -sh "$OUT" | cut -f1)"

@@ -241,6 +241,13 @@ test('no workflow grades with privileged sandboxes; each grading job can boot VM
         job.steps.some((s) => /apt-get install [^\n]*\bqemu-system-x86\b[^\n]*\bqemu-utils\b/.test(s.run ?? '')),
         `${name}: job ${jobName} does not install qemu-system-x86 and qemu-utils (vm, for labs pinned to cgroup v1)`,
       );
+      // Ubuntu's runners: debootstrap makes the Debian node image, checked against Debian's keys.
+      assert.ok(
+        job.steps.some((s) =>
+          /apt-get install [^\n]*\bdebootstrap\b[^\n]*\bdebian-archive-keyring\b/.test(s.run ?? ''),
+        ),
+        `${name}: job ${jobName} does not install debootstrap and debian-archive-keyring (the node image on Ubuntu)`,
+      );
       const kvm = job.steps.findIndex((s) =>
         /KERNEL=="kvm"[^\n]*MODE="0666"[\s\S]*udevadm trigger --name-match=kvm/.test(s.run ?? ''),
       );

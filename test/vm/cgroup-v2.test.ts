@@ -8,7 +8,8 @@
  *   and the rest of the hierarchy stay out of reach (hostile: raising memory.max and pids.max,
  *   moving a process to a parent cgroup, mkdir outside its subtree), each with a control that
  *   the same check sees the route open when the VM's root takes it; SIGKILL of kgrade, then
- *   `kgrade clean`, leaves no cgroup;
+ *   `kgrade clean`, leaves no cgroup; a submission that removes or blocks the leaf init still
+ *   has its later commands run (or failed as its own), never a grader error;
  * - labs: ch01-isolation's reference to full marks; the fixture lab cgroup-either (kernel.cgroup
  *   either) gives a v2-only cgroup.sh full marks and the v1-only one of the course notes none,
  *   and `kgrade verify` passes it; ch03-pod-from-scratch (pinned v1) is refused with userns and
@@ -304,5 +305,96 @@ test(
     const chosen = await theVm().kgrade(['grade', lab, '--submission', sub, '--out', '/tmp/ch03-b']);
     assert.equal(chosen.code, 3, describeExec(chosen));
     assert.match(chosen.stderr, /only a VM sandbox can give it that kernel here, and qemu is not installed/);
+  },
+);
+
+/**
+ * Run inside: a submission empties the leaf init that kgrade runs the node's commands in and
+ * removes it, then makes init (and the leaf kgrade makes beside it) unable to take processes.
+ * Each later command must still run, in the sandbox's subtree; only when the submission has
+ * blocked every leaf kgrade uses is the command refused, as the submission's doing.
+ */
+const LEAF = `
+import { startSandbox } from '${IN_VM}/repo/dist/src/env/sandbox/index.js';
+import { nodeImageRef } from '${IN_VM}/repo/dist/src/env/images.js';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+const out = {};
+const sb = await startSandbox('userns', { image: nodeImageRef(), runId: 'leaf', purpose: 'cgroup leaf removed' });
+const node = '/sys/fs/cgroup/kgrade/' + sb.name + '/node';
+const sh = async (c) => {
+  try {
+    const r = await sb.exec(['bash', '-c', c], { timeoutMs: 120000 });
+    return { code: r.code, out: (r.stdout + r.stderr).trim() };
+  } catch (err) {
+    return { code: -1, out: '', error: err.name + ': ' + err.message };
+  }
+};
+const empty = (leaf) => 'for p in $(cat /sys/fs/cgroup/' + leaf + '/cgroup.procs); do echo $p > /sys/fs/cgroup/mine/cgroup.procs 2>/dev/null; done; ';
+try {
+  out.removed = await sh('mkdir /sys/fs/cgroup/mine && ' + empty('init') + 'for i in 1 2 3 4 5; do rmdir /sys/fs/cgroup/init 2>/dev/null && break; sleep 0.2; done; test ! -e /sys/fs/cgroup/init && echo removed');
+  out.goneOnHost = !existsSync(node + '/init');
+  // Control: the command kgrade ran before, straight to runc, with init gone.
+  const raw = spawnSync('runc', ['--root', process.env.KGRADE_STATE + '/runc', 'exec', '--cgroup', 'init', sb.name, 'echo', 'ran'], { encoding: 'utf8', timeout: 120000 });
+  out.raw = { code: raw.status, out: (raw.stdout + raw.stderr).trim() };
+  out.later = await sh('echo still here; cat /proc/self/cgroup; stat -c %u /sys/fs/cgroup/init');
+  out.blockInit = await sh(
+    empty('init') + 'echo +pids > /sys/fs/cgroup/cgroup.subtree_control && mkdir /sys/fs/cgroup/init/sub && ' +
+      'echo +pids > /sys/fs/cgroup/init/cgroup.subtree_control && echo blocked',
+  );
+  out.beside = await sh('cat /proc/self/cgroup; cat /sys/fs/cgroup/init/cgroup.subtree_control');
+  out.blockBoth = await sh(
+    empty('init.kgrade') + 'mkdir /sys/fs/cgroup/init.kgrade/sub && echo +pids > /sys/fs/cgroup/init.kgrade/cgroup.subtree_control && echo blocked',
+  );
+  out.refused = await sh('echo ran anyway');
+  out.cgroups = readdirSync(node, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+} finally {
+  await sb.destroy();
+}
+out.left = existsSync('/sys/fs/cgroup/kgrade') ? readdirSync('/sys/fs/cgroup/kgrade') : [];
+console.log(JSON.stringify(out));
+`;
+
+type Attempt = Shell & { error?: string };
+
+interface LeafReport {
+  removed?: Attempt;
+  goneOnHost: boolean;
+  raw?: Attempt;
+  later?: Attempt;
+  blockInit?: Attempt;
+  beside?: Attempt;
+  blockBoth?: Attempt;
+  refused?: Attempt;
+  cgroups: string[];
+  left: string[];
+}
+
+test(
+  'userns on cgroup v2: a submission that removes or blocks the leaf init still has its later commands run, as its own',
+  LONG,
+  async (t) => {
+    const r = await node(LEAF);
+    assert.equal(r.code, 0, describeExec(r));
+    const p = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as LeafReport;
+    t.diagnostic(JSON.stringify(p));
+    assert.equal(p.removed?.out, 'removed', JSON.stringify(p.removed));
+    assert.equal(p.goneOnHost, true);
+    // The control: without a leaf made anew, runc cannot run the command.
+    assert.notEqual(p.raw?.code, 0, `runc exec --cgroup init ran with init removed: ${JSON.stringify(p.raw)}`);
+    assert.equal(p.later?.code, 0, JSON.stringify(p.later));
+    assert.match(
+      p.later?.out ?? '',
+      /^still here\n0::\/init\n0$/,
+      'init made anew, owned by the sandbox root (uid 0 inside)',
+    );
+    assert.equal(p.blockInit?.out, 'blocked', JSON.stringify(p.blockInit));
+    assert.equal(p.beside?.code, 0, JSON.stringify(p.beside));
+    assert.equal(p.beside?.out, '0::/init.kgrade\npids', 'the next command in a leaf beside init, init left as made');
+    assert.equal(p.blockBoth?.out, 'blocked', JSON.stringify(p.blockBoth));
+    assert.equal(p.refused?.code, -1, JSON.stringify(p.refused));
+    assert.match(p.refused?.error ?? '', /^SubmissionAssertionError: no command can run on the node any more/);
+    assert.deepEqual(p.cgroups, ['init', 'init.kgrade', 'mine']);
+    assert.deepEqual(p.left, []);
   },
 );

@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { lchown, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { GraderError } from '../../errors.js';
+import { GraderError, SubmissionAssertionError } from '../../errors.js';
 import { cgroupV1Mounts, cgroupV2Only } from './cgroup-mounts.js';
 import { LIMITS } from './node-setup.js';
 
@@ -125,9 +125,7 @@ export async function delegate(host: HostCgroups, name: string, base: number, in
     await lchown(node, base, base);
     for (const f of V2_DELEGATED_FILES) await lchown(path.join(node, f), base, base);
     const leaf = path.join(node, V2_LEAF);
-    mkdirSync(leaf);
-    await lchown(leaf, base, base);
-    for (const f of await readdir(leaf)) await lchown(path.join(leaf, f), base, base);
+    await makeLeaf(leaf, base);
     writeFileSync(path.join(leaf, 'cgroup.procs'), String(initPid));
     return;
   }
@@ -136,6 +134,64 @@ export async function delegate(host: HostCgroups, name: string, base: number, in
     await lchown(dir, base, base);
     for (const f of await readdir(dir)) await lchown(path.join(dir, f), base, base);
   }
+}
+
+/** Makes a cgroup below NAME/node that the sandbox's root owns wholly, as it owns what it makes there itself. */
+async function makeLeaf(dir: string, base: number): Promise<void> {
+  mkdirSync(dir);
+  await lchown(dir, base, base);
+  for (const f of await readdir(dir)) await lchown(path.join(dir, f), base, base);
+}
+
+/** Whether a v2 cgroup can take a process: a domain whose controllers are not passed down (no internal processes). */
+function takesProcesses(dir: string): boolean {
+  try {
+    const type = readFileSync(path.join(dir, 'cgroup.type'), 'utf8').trim();
+    const passedDown = readFileSync(path.join(dir, 'cgroup.subtree_control'), 'utf8').trim();
+    return (type === 'domain' || type === 'domain threaded') && passedDown === '';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The leaves a command may go to, in order: init, then one beside it for when the sandbox's root
+ * has made init unable to take processes (controllers enabled in it, or made threaded).
+ */
+const EXEC_LEAVES = [V2_LEAF, `${V2_LEAF}.kgrade`];
+
+/**
+ * The leaf below NAME/node that `runc exec --cgroup` puts the next command in. The leaf is the
+ * sandbox root's to change: a submission may empty it and rmdir it, as a node's root may any
+ * cgroup of its own. A leaf that is gone is made anew (owned by the sandbox's root, as before),
+ * one that can take no process is passed over for the next, so that the submission's next
+ * command still runs, in its own subtree, and what it does is the submission's result. When
+ * every leaf is blocked, or each one made vanishes at once (a process on the node removing
+ * them), the command cannot run, and that is the submission's doing.
+ */
+export async function execLeaf(name: string, base: number): Promise<string> {
+  const node = path.join(V2_ROOT, 'kgrade', name, 'node');
+  for (let round = 0; round < 3; round += 1) {
+    for (const leaf of EXEC_LEAVES) {
+      const dir = path.join(node, leaf);
+      if (takesProcesses(dir)) return leaf;
+      if (existsSync(dir)) continue;
+      try {
+        await makeLeaf(dir, base);
+        return leaf;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // Made or removed by the node meanwhile: looked at again.
+        if (code !== 'EEXIST' && code !== 'ENOENT')
+          throw new GraderError(`could not make the cgroup ${dir} for the node's commands: ${(err as Error).message}`, {
+            cause: err,
+          });
+      }
+    }
+  }
+  throw new SubmissionAssertionError(
+    `no command can run on the node any more: its cgroups ${EXEC_LEAVES.map((l) => `/sys/fs/cgroup/${l}`).join(' and ')}, where kgrade runs them, can take no process or vanish as soon as they are made (something on the node enabled controllers in them, made them threaded or removes them)`,
+  );
 }
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;

@@ -24,11 +24,11 @@ import { tarForCopy } from './tar-copy.js';
 
 import {
   delegate,
+  execLeaf,
   hostCgroups,
   oomKills,
   removeCgroupTree,
   sandboxCgroups,
-  V2_LEAF,
   writeLimits,
 } from './userns-cgroups.js';
 import { ociConfig } from './userns-config.js';
@@ -68,6 +68,14 @@ function runcArgs(...args: string[]): string[] {
   return ['--root', runcRoot(), ...args];
 }
 
+/** runc's words when a process of runc exec could not be put in its cgroup (1.1: "error adding pid N to cgroups"). */
+const CGROUP_JOIN_FAILED = /exec failed:.*adding pid \d+ to cgroup/;
+
+/** What runc's error line says (its msg="..."), or all it wrote. */
+function runcMessage(stderr: string): string {
+  return /msg="([^"]*(?:\\"[^"]*)*)"/.exec(stderr)?.[1] ?? stderr.trim();
+}
+
 let counter = 0;
 
 /**
@@ -82,24 +90,22 @@ class UsernsSandbox implements Sandbox {
 
   constructor(
     readonly name: string,
-    /** The cgroup v2 leaf, relative to the sandbox's cgroup, that runc exec puts commands in; none on v1. */
-    private readonly leaf?: string,
+    /** On cgroup v2: the host uid of the sandbox's root, who owns the leaf that runc exec puts commands in; none on v1. */
+    private readonly v2Base?: number,
   ) {}
 
   async exec(argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
     const started = Date.now();
-    const r = await execa(
-      runcBinary(),
-      runcArgs('exec', ...this.cgroupArgs(), this.name, 'timeout', '-k', '3', String(seconds), ...argv),
-      {
+    const r = await this.inLeaf((cgroup) =>
+      execa(runcBinary(), runcArgs('exec', ...cgroup, this.name, 'timeout', '-k', '3', String(seconds), ...argv), {
         reject: false,
         timeout: timeoutMs + 30_000,
         maxBuffer: OUTPUT_CAP,
         stripFinalNewline: false,
         ...(options.stdin !== undefined ? { input: options.stdin } : { stdin: 'ignore' as const }),
-      },
+      }),
     );
     const durationMs = Date.now() - started;
     if (r.timedOut)
@@ -109,9 +115,7 @@ class UsernsSandbox implements Sandbox {
     const stderr = String(r.stderr ?? '');
     if (code === 255 && /level=error msg="exec failed/.test(stderr)) {
       await this.assertStillRunning(argv);
-      throw new GraderError(
-        `cannot run ${argv[0]} on node ${this.name}: ${/msg="([^"]*(?:\\"[^"]*)*)"/.exec(stderr)?.[1] ?? stderr.trim()}`,
-      );
+      throw new GraderError(`cannot run ${argv[0]} on node ${this.name}: ${runcMessage(stderr)}`);
     }
     if (code >= 128) await this.assertStillRunning(argv);
     return {
@@ -125,8 +129,26 @@ class UsernsSandbox implements Sandbox {
     };
   }
 
-  private cgroupArgs(): string[] {
-    return this.leaf ? ['--cgroup', this.leaf] : [];
+  /**
+   * Runs a runc exec (run, given the --cgroup arguments) in the leaf execLeaf chooses. On cgroup v2
+   * a process of the node may remove or change that leaf between kgrade's look and runc's write:
+   * runc then fails before the command starts, and the exec is tried again, three times in all.
+   */
+  private async inLeaf<R extends { exitCode?: number; stderr?: unknown }>(
+    run: (cgroupArgs: string[]) => Promise<R>,
+  ): Promise<R> {
+    const base = this.v2Base;
+    if (base === undefined) return run([]);
+    for (let attempt = 1; ; attempt += 1) {
+      const leaf = await execLeaf(this.name, base);
+      const r = await run(['--cgroup', leaf]);
+      const stderr = String(r.stderr ?? '');
+      if (r.exitCode !== 255 || !CGROUP_JOIN_FAILED.test(stderr)) return r;
+      if (attempt === 3)
+        throw new SubmissionAssertionError(
+          `no command can run on the node any more: three times its process could not join the cgroup /sys/fs/cgroup/${leaf}, which something on the node removes or changes (${runcMessage(stderr)})`,
+        );
+    }
   }
 
   private async assertStillRunning(argv: string[]): Promise<void> {
@@ -144,11 +166,13 @@ class UsernsSandbox implements Sandbox {
   /** Copies through tar inside the sandbox: nothing on the host ever follows a path the sandbox made. */
   async copyIn(hostPath: string, nodePath: string): Promise<void> {
     const { archive, unpack } = await tarForCopy(hostPath, nodePath, 512 * 1024 * 1024);
-    const r = await execa(runcBinary(), runcArgs('exec', ...this.cgroupArgs(), this.name, ...unpack), {
-      input: archive,
-      reject: false,
-      timeout: 120_000,
-    });
+    const r = await this.inLeaf((cgroup) =>
+      execa(runcBinary(), runcArgs('exec', ...cgroup, this.name, ...unpack), {
+        input: archive,
+        reject: false,
+        timeout: 120_000,
+      }),
+    );
     if (r.exitCode !== 0)
       throw new GraderError(`copying ${hostPath} onto node ${this.name} failed: ${String(r.stderr).trim()}`);
   }
@@ -310,7 +334,7 @@ async function startUserns(opts: SandboxOptions): Promise<Sandbox> {
     const start = await execa(runcBinary(), runcArgs('start', name), { reject: false, timeout: 60_000 });
     if (start.exitCode !== 0)
       throw new GraderError(`runc could not start sandbox ${name}: ${String(start.stderr).trim()}`);
-    const node = new UsernsSandbox(name, cgroups.version === 'v2' ? V2_LEAF : undefined);
+    const node = new UsernsSandbox(name, cgroups.version === 'v2' ? base : undefined);
     await prepareNode(node);
     return node;
   } catch (err) {
