@@ -9,6 +9,10 @@ import type { SandboxRuntime } from './sandbox/index.js';
 
 /** Sandboxes this process started and has not removed yet, with the runtime that removes each. */
 const live = new Map<string, SandboxRuntime>();
+/** A submission's private copy is os.tmpdir()/<prefix><name>-XXXXXX, its owner's PID in <owner>. */
+export const WORKSPACE_PREFIX = 'kgrade-sub-';
+export const WORKSPACE_OWNER = 'owner';
+
 /** Private folders (submission workspaces) to remove if the process is stopped. */
 const paths = new Set<string>();
 

@@ -1,5 +1,8 @@
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { ISOLATIONS, sandboxRuntime, type Isolation, type SetAsideSandbox } from './sandbox/index.js';
-import { alive } from './cleanup.js';
+import { alive, WORKSPACE_OWNER, WORKSPACE_PREFIX } from './cleanup.js';
 
 export interface ReapReport {
   removed: string[];
@@ -52,11 +55,40 @@ export async function reapOrphans(opts: ReapOptions = {}): Promise<ReapReport> {
       return report;
     }),
   );
-  const report = { removed: each.flatMap((r) => r.removed), setAside: each.flatMap((r) => r.setAside) };
+  const copies = await reapSubmissionCopies(warn);
+  const report = { removed: [...each.flatMap((r) => r.removed), ...copies], setAside: each.flatMap((r) => r.setAside) };
   if (!opts.retrySetAside && report.setAside.length) {
     warn(
       `kgrade: warning: ${report.setAside.length} sandbox(es) of earlier runs could not be removed and are set aside (${report.setAside.map((s) => s.name).join(', ')}): \`kgrade clean\` tries again`,
     );
   }
   return report;
+}
+
+/**
+ * Removes the private submission copies (lab/submission.ts) of kgrade processes that died
+ * without cleaning up: a copy whose owner is gone, or one with no owner file that is over a
+ * minute old (a run killed between making the folder and writing the file).
+ */
+async function reapSubmissionCopies(warn: (line: string) => void): Promise<string[]> {
+  const tmp = os.tmpdir();
+  const removed: string[] = [];
+  for (const entry of await readdir(tmp).catch(() => [] as string[])) {
+    if (!entry.startsWith(WORKSPACE_PREFIX)) continue;
+    const dir = path.join(tmp, entry);
+    const owner = Number((await readFile(path.join(dir, WORKSPACE_OWNER), 'utf8').catch(() => '')).trim());
+    if (owner > 0) {
+      if (owner === process.pid || alive(owner)) continue;
+    } else {
+      const made = await stat(dir).catch(() => undefined);
+      if (!made?.isDirectory() || Date.now() - made.mtimeMs < 60_000) continue;
+    }
+    try {
+      await rm(dir, { recursive: true, force: true, maxRetries: 2 });
+      removed.push(dir);
+    } catch (err) {
+      warn(`kgrade: warning: a submission copy left by an earlier run could not be removed: ${(err as Error).message}`);
+    }
+  }
+  return removed;
 }

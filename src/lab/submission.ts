@@ -1,8 +1,8 @@
-import { chmod, cp, lstat, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, cp, lstat, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { trackPath, untrackPath } from '../env/cleanup.js';
+import { trackPath, untrackPath, WORKSPACE_OWNER, WORKSPACE_PREFIX } from '../env/cleanup.js';
 import type { LabFile } from './types.js';
 
 export interface Submission {
@@ -54,7 +54,9 @@ export async function takeSubmission(lab: LabFile, source: string): Promise<Subm
   if (!s?.isDirectory()) throw new UsageError(`submission ${source}: no such folder`);
   const name = path.basename(dir);
   const bytes = await sizeOf(dir);
-  const workspace = await mkdtemp(path.join(os.tmpdir(), `kgrade-sub-${name.replace(/[^A-Za-z0-9_.-]/g, '_')}-`));
+  const workspace = await mkdtemp(
+    path.join(os.tmpdir(), `${WORKSPACE_PREFIX}${name.replace(/[^A-Za-z0-9_.-]/g, '_')}-`),
+  );
   const missing: string[] = [];
   for (const f of lab.submission.files) {
     const st = await lstat(path.join(dir, f.path)).catch(() => undefined);
@@ -67,6 +69,8 @@ export async function takeSubmission(lab: LabFile, source: string): Promise<Subm
   }
   trackPath(workspace);
   try {
+    // Who holds this copy: after a kill -9 the next run's reaper removes it (env/reaper.ts).
+    await writeFile(path.join(workspace, WORKSPACE_OWNER), `${process.pid}\n`);
     await cp(dir, path.join(workspace, 'files'), {
       recursive: true,
       verbatimSymlinks: true,
