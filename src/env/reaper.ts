@@ -8,6 +8,8 @@ export interface ReapReport {
   removed: string[];
   /** Sandboxes that could not be removed and are kept aside (this time or an earlier one), with why. */
   setAside: SetAsideSandbox[];
+  /** Private submission copies of dead runs that were removed. */
+  copies?: string[];
 }
 
 export interface ReapOptions {
@@ -55,8 +57,11 @@ export async function reapOrphans(opts: ReapOptions = {}): Promise<ReapReport> {
       return report;
     }),
   );
-  const copies = await reapSubmissionCopies(warn);
-  const report = { removed: [...each.flatMap((r) => r.removed), ...copies], setAside: each.flatMap((r) => r.setAside) };
+  const report: ReapReport = {
+    removed: each.flatMap((r) => r.removed),
+    setAside: each.flatMap((r) => r.setAside),
+    copies: await reapSubmissionCopies(warn),
+  };
   if (!opts.retrySetAside && report.setAside.length) {
     warn(
       `kgrade: warning: ${report.setAside.length} sandbox(es) of earlier runs could not be removed and are set aside (${report.setAside.map((s) => s.name).join(', ')}): \`kgrade clean\` tries again`,
