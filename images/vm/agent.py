@@ -248,7 +248,10 @@ def run(req):
     spawned.set()
     for fd in (in_r, out_w, err_w):
         os.close(fd)
-    threading.Thread(target=feed, args=(in_w, base64.b64decode(stdin) if stdin else b""), daemon=True).start()
+    if stdin:
+        threading.Thread(target=feed, args=(in_w, base64.b64decode(stdin)), daemon=True).start()
+    else:
+        os.close(in_w)  # end of file at once, with no thread to start
     out, err = Capped(cap), Capped(cap)
     status, timed_out, killed = collect(pid, {out_r: out, err_r: err}, started + timeout)
     if os.WIFEXITED(status):
