@@ -3,7 +3,7 @@
  * test process itself reads on the grading host (sysctls, sysfs, its processes, its disk), and
  * the host settings it saves and puts back.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
@@ -225,4 +225,43 @@ export function writableLayerOf(pid: number): { root: MountLine; layer: MountLin
   const upperdir = /(?:^|,)upperdir=([^,]+)/.exec(root.superOptions)?.[1];
   if (root.fsType !== 'overlay' || !upperdir) return { root, layer: root };
   return { root, layer: hostMountHolding(upperdir), upperdir };
+}
+
+/** A host process for a sandbox to look for: `sleep <arg>` with a secret in its environment. */
+export interface HostDecoy {
+  pid: number;
+  /** sleep's argument, unique to this decoy: what a sandbox greps /proc/<pid>/cmdline for. */
+  arg: string;
+  /** In the decoy's environment only: only reading that environment can show it. */
+  secret: string;
+  stop(): void;
+}
+
+/** Starts a decoy on the host and waits until it shows in /proc. */
+export async function startHostDecoy(): Promise<HostDecoy> {
+  const tag = randomTag();
+  const arg = `300.${parseInt(tag, 16) % 1_000_000}`;
+  const secret = `kgrade-hostile-secret-${tag}`;
+  const child = spawn('sleep', [arg], {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, KGRADE_HOSTILE_SECRET: secret },
+  });
+  child.unref();
+  const pid = child.pid ?? 0;
+  const stop = () => {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  for (const end = Date.now() + 5_000; !hostPidsWithArgv(['sleep', arg]).includes(pid); ) {
+    if (Date.now() > end) {
+      stop();
+      throw new Error(`the host's sleep ${arg} did not show in /proc within 5 s`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { pid, arg, secret, stop };
 }

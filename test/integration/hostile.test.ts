@@ -19,7 +19,6 @@
  */
 import { before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,6 +42,7 @@ import {
   mountsOf,
   randomTag,
   readHost,
+  startHostDecoy,
   writableLayerOf,
 } from '../helpers/hostile.js';
 
@@ -494,18 +494,8 @@ true`;
 // --- 8: a host process ---------------------------------------------------------------------------
 
 async function hostProcess(isolation: Isolation, t: TestContext): Promise<void> {
-  const tag = randomTag();
-  const arg = `300.${parseInt(tag, 16) % 1_000_000}`;
-  const secret = `kgrade-hostile-secret-${tag}`;
-  const child = spawn('sleep', [arg], {
-    detached: true,
-    stdio: 'ignore',
-    env: { ...process.env, KGRADE_HOSTILE_SECRET: secret },
-  });
-  child.unref();
-  const pid = child.pid ?? 0;
+  const { pid, arg, secret, stop } = await startHostDecoy();
   try {
-    await until(`the host's sleep ${arg}`, async () => hostPidsWithArgv(['sleep', arg]).includes(pid), 5_000);
     // The secret's tag is in no script: only reading the process's environment can show it.
     const script = `${PRELUDE}try kill kill -9 ${pid}
 try environ grep -a -o 'KGRADE_HOSTILE_SECRET=[[:alnum:]-]*' /proc/${pid}/environ
@@ -532,11 +522,7 @@ true`;
     });
     assert.ok(hostAlive(pid), `the host's sleep ${arg} (PID ${pid}) is alive after the sandbox is gone`);
   } finally {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+    stop();
   }
 }
 

@@ -17,7 +17,7 @@
  */
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +27,6 @@ import { describeExec, sh, shellQuote, type ExecResult } from '../../src/node.js
 import { startSandbox, type Sandbox } from '../../src/env/sandbox/index.js';
 import { vmCgroupDirs } from '../../src/env/sandbox/vm-cgroups.js';
 import { vmImages, vmImagesReady } from '../../src/env/sandbox/vm-images.js';
-import { until } from '../helpers/grading.js';
 import {
   bracketed,
   HostSetting,
@@ -37,6 +36,7 @@ import {
   hostRootDevice,
   randomTag,
   readHost,
+  startHostDecoy,
 } from '../helpers/hostile.js';
 
 const T = { timeout: 120_000 };
@@ -297,18 +297,8 @@ test(
   'vm: a host process can be neither seen, killed nor read from the guest, and nsenter -t 1 stays in the guest',
   T,
   async (t) => {
-    const tag = randomTag();
-    const arg = `300.${parseInt(tag, 16) % 1_000_000}`;
-    const secret = `kgrade-hostile-secret-${tag}`;
-    const child = spawn('sleep', [arg], {
-      detached: true,
-      stdio: 'ignore',
-      env: { ...process.env, KGRADE_HOSTILE_SECRET: secret },
-    });
-    child.unref();
-    const pid = child.pid ?? 0;
+    const { pid, arg, secret, stop } = await startHostDecoy();
     try {
-      await until(`the host's sleep ${arg}`, async () => hostPidsWithArgv(['sleep', arg]).includes(pid), 5_000);
       const script = `${PRELUDE}try kill kill -9 ${pid}
 for p in /proc/[0-9]*; do
   if grep -qa 'kgrade-hostile-secret-' "$p/environ" 2>/dev/null; then echo "SECRET-SEEN $p"; fi
@@ -326,11 +316,7 @@ true`;
       assert.equal(lineOf(r, 'OK', 'nsenter'), 'node', `nsenter -t 1 ran and found the guest (node)${seen(r)}`);
       assert.notEqual(os.hostname(), 'node', 'the host is not called node (else the check above proves nothing)');
     } finally {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+      stop();
     }
   },
 );
