@@ -265,3 +265,41 @@ export async function startHostDecoy(): Promise<HostDecoy> {
   }
   return { pid, arg, secret, stop };
 }
+
+/**
+ * A Python script for the second-chroot route, run as `python3 -c SCRIPT MARKER` where MARKER is a
+ * file on the host: it shows the climb works (out of a jail back to the `where` root: "sandbox" or
+ * "guest"), climbs on, and says whether the host's MARKER is readable from where it ends:
+ * `JAILED sees the WHERE root: False`, `CLIMBED sees the WHERE root: True`, then `HOST-MARKER …`
+ * or `NO-HOST-MARKER …`, and `ROOT` with the names at /.
+ */
+export function chrootClimbScript(where: 'sandbox' | 'guest'): string {
+  const mark = `/kgx-${where}-root`;
+  return `
+import os, sys
+def climb():
+    os.makedirs('kgx-x', exist_ok=True)
+    os.chroot('kgx-x')
+    for _ in range(64):
+        os.chdir('..')
+    os.chroot('.')
+with open('${mark}', 'w') as f:
+    f.write('${where} root')
+os.makedirs('/tmp/kgx-jail', exist_ok=True)
+os.chroot('/tmp/kgx-jail')
+os.chdir('/')
+print('JAILED sees the ${where} root:', os.path.exists('${mark}'))
+climb()
+print('CLIMBED sees the ${where} root:', os.path.exists('${mark}'))
+# From the ${where}'s root it climbs no further.
+for _ in range(3):
+    climb()
+try:
+    with open(sys.argv[1]) as f:
+        print('HOST-MARKER', f.read().strip())
+except OSError as e:
+    print('NO-HOST-MARKER', e)
+print('ROOT', ' '.join(sorted(os.listdir('/'))))
+os.remove('${mark}')
+`;
+}

@@ -44,6 +44,7 @@ import {
   readHost,
   startHostDecoy,
   writableLayerOf,
+  chrootClimbScript,
 } from '../helpers/hostile.js';
 
 const MODES = ['userns', 'privileged'] as const satisfies readonly Isolation[];
@@ -533,34 +534,7 @@ async function chrootClimb(isolation: Isolation, t: TestContext): Promise<void> 
   const marker = `/var/tmp/kgrade-hostile-chroot-${tag}`;
   // The content differs from the name: an error message naming the file shows the name only.
   const content = `host-only-${randomTag()}`;
-  const py = `
-import os, sys
-marker = sys.argv[1]
-def climb():
-    os.makedirs('kgx-x', exist_ok=True)
-    os.chroot('kgx-x')
-    for _ in range(64):
-        os.chdir('..')
-    os.chroot('.')
-# The technique works: from a chroot jail inside the sandbox it climbs back to the sandbox's root.
-with open('/kgx-sandbox-root', 'w') as f:
-    f.write('sandbox root')
-os.makedirs('/tmp/kgx-jail', exist_ok=True)
-os.chroot('/tmp/kgx-jail')
-os.chdir('/')
-print('JAILED sees the sandbox root:', os.path.exists('/kgx-sandbox-root'))
-climb()
-print('CLIMBED sees the sandbox root:', os.path.exists('/kgx-sandbox-root'))
-# From the sandbox's root it climbs no further.
-for _ in range(3):
-    climb()
-try:
-    with open(marker) as f:
-        print('HOST-MARKER', f.read().strip())
-except OSError as e:
-    print('NO-HOST-MARKER', e)
-print('ROOT', ' '.join(sorted(os.listdir('/'))))
-`;
+  const py = chrootClimbScript('sandbox');
   writeFileSync(marker, `${content}\n`);
   try {
     await withSandbox(isolation, async (sb) => {

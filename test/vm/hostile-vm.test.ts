@@ -37,6 +37,7 @@ import {
   randomTag,
   readHost,
   startHostDecoy,
+  chrootClimbScript,
 } from '../helpers/hostile.js';
 
 const T = { timeout: 120_000 };
@@ -363,31 +364,7 @@ test(
   async (t) => {
     const marker = `/var/tmp/kgrade-hostile-chroot-${randomTag()}`;
     const content = `host-only-${randomTag()}`;
-    const py = `
-import os, sys
-def climb():
-    os.makedirs('kgx-x', exist_ok=True)
-    os.chroot('kgx-x')
-    for _ in range(64):
-        os.chdir('..')
-    os.chroot('.')
-with open('/kgx-guest-root', 'w') as f:
-    f.write('guest root')
-os.makedirs('/tmp/kgx-jail', exist_ok=True)
-os.chroot('/tmp/kgx-jail')
-os.chdir('/')
-print('JAILED sees the guest root:', os.path.exists('/kgx-guest-root'))
-climb()
-print('CLIMBED sees the guest root:', os.path.exists('/kgx-guest-root'))
-for _ in range(3):
-    climb()
-try:
-    with open(sys.argv[1]) as f:
-        print('HOST-MARKER', f.read().strip())
-except OSError as e:
-    print('NO-HOST-MARKER', e)
-os.remove('/kgx-guest-root')
-`;
+    const py = chrootClimbScript('guest');
     writeFileSync(marker, `${content}\n`);
     try {
       const r = await sh(vm(), `python3 -c ${shellQuote(py)} ${marker}`, { timeoutMs: 30_000 });
