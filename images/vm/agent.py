@@ -1,8 +1,11 @@
 """kgrade's guest agent: PID 1 of a VM sandbox (images/vm/init.sh starts it).
 
 It answers the grader over a virtio-serial port, one JSON object per line:
-  {"id": 1, "op": "hello"}
+  {"id": 1, "op": "hello", "now": <ms since the epoch>, "seed": "<base64>"}
     -> {"id": 1, "kernel": "6.1.0-...", "cgroup": "v1"}
+    The hello sets the clock and mixes the seed into the kernel's random pool,
+    then reseeds it: a VM started from a saved state would otherwise run with
+    the clock and the random state of the moment it was saved, all alike.
   {"id": 2, "op": "exec", "argv": [...], "stdin": "<base64>" | null,
    "timeoutMs": 30000, "cap": 1048576}
     -> {"id": 2, "code": 0 | null, "signal": null | 9, "stdout": "<base64>",
@@ -18,10 +21,12 @@ when SIGKILL was needed. Output past the cap is read and dropped. As PID 1
 the agent reaps every process; orphans are simply collected.
 """
 import base64
+import fcntl
 import json
 import os
 import select
 import signal
+import struct
 import threading
 import time
 
@@ -271,6 +276,24 @@ def run(req):
     }
 
 
+RNDADDENTROPY = 0x40085203  # _IOW('R', 0x03, int[2])
+RNDRESEEDCRNG = 0x5207  # _IO('R', 0x07)
+
+
+def settle(req):
+    now = req.get("now")
+    if isinstance(now, (int, float)) and now > 0:
+        time.clock_settime(time.CLOCK_REALTIME, now / 1000.0)
+    seed = base64.b64decode(req.get("seed") or "")
+    if seed:
+        fd = os.open("/dev/urandom", os.O_WRONLY)
+        try:
+            fcntl.ioctl(fd, RNDADDENTROPY, struct.pack("ii", len(seed) * 8, len(seed)) + seed)
+            fcntl.ioctl(fd, RNDRESEEDCRNG)
+        finally:
+            os.close(fd)
+
+
 def cgroup_version():
     with open("/proc/mounts") as f:
         for line in f:
@@ -284,6 +307,7 @@ def answer(port, req):
     reply = {"id": req.get("id")}
     try:
         if req.get("op") == "hello":
+            settle(req)
             reply.update(kernel=os.uname().release, cgroup=cgroup_version())
         elif req.get("op") == "exec":
             reply.update(run(req))

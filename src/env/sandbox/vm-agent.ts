@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { GraderError } from '../../errors.js';
@@ -77,7 +78,13 @@ export class AgentConnection {
       if (!socket) await sleep(50);
     }
     const agent = new AgentConnection(socket, vm);
-    const hello = agent.request({ op: 'hello' }, Math.max(1, until - Date.now()), 'its hello');
+    // The guest learns the time and fresh randomness: a VM restored from a saved node would
+    // otherwise keep the clock and the random state it was saved with, the same in every VM.
+    const hello = agent.request(
+      { op: 'hello', now: Date.now(), seed: randomBytes(64).toString('base64') },
+      Math.max(1, until - Date.now()),
+      'its hello',
+    );
     // The agent answers once the VM has booted; qemu ending first (a kernel panic) ends the wait.
     let answered = false;
     const watch = (async () => {
@@ -98,6 +105,12 @@ export class AgentConnection {
       // A closed port is qemu ending: its own reason (exit status, console) says more, once seen.
       for (let i = 0; i < 50 && !gone(); i++) await sleep(100);
       throw new GraderError(`VM ${vm} did not boot: ${gone() ?? first.why}`);
+    }
+    if (typeof first.reply.error === 'string') {
+      agent.close('its hello failed');
+      throw new GraderError(
+        `VM ${vm} did not boot: its agent could not set the clock and the random pool: ${first.reply.error}`,
+      );
     }
     return { agent, hello: { kernel: String(first.reply.kernel ?? ''), cgroup: String(first.reply.cgroup ?? '') } };
   }
