@@ -158,4 +158,11 @@ echo "$image_package $(dpkg-deb -f "$deb" Version)" >"$OUT/kernel.package"
 chmod 0444 "$OUT/root.ext4"
 date -u +%FT%TZ >"$OUT/ready"
 done_stage "$(du -sh "$OUT" | cut -f1)"
+# Older recipes' images (and the saved nodes in them) are about 400 MiB each: a week after they
+# were built, nothing of this checkout boots them.
+for old in "$(dirname "$OUT")/$NODE_VERSION"-v*; do
+  [[ $old != "$OUT" && -d $old && ${old##*-v} =~ ^[0-9]+$ ]] || continue
+  ((${old##*-v} < VM_VERSION)) || continue
+  [[ -n $(find "$old" -maxdepth 1 -name ready -mtime +7) ]] && rm -rf "$old"
+done
 finish
