@@ -85,6 +85,17 @@ export function vmQemu(): string | undefined {
   return setting('KGRADE_QEMU');
 }
 
+/**
+ * Whether VM sandboxes start from a saved booted node (KGRADE_VM_SNAPSHOT, on by default) rather
+ * than booting their kernel each: off is for measuring the difference, or a host whose qemu
+ * cannot take a saved state back.
+ */
+export function vmSnapshots(): boolean {
+  const raw = setting('KGRADE_VM_SNAPSHOT') ?? 'on';
+  if (raw !== 'on' && raw !== 'off') throw new UsageError(`KGRADE_VM_SNAPSHOT=${raw}: must be on or off`);
+  return raw === 'on';
+}
+
 /** How long a VM sandbox may take to boot until its guest agent answers: KGRADE_VM_BOOT_SECONDS, default 180 (TCG on a loaded host). */
 export function vmBootSeconds(): number {
   return integerSetting('KGRADE_VM_BOOT_SECONDS', 180, 1, 3600);

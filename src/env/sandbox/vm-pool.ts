@@ -2,7 +2,7 @@ import { trace } from '../../trace.js';
 import type { Sandbox, SandboxOptions } from './index.js';
 
 /**
- * VMs booted ahead: while a scenario runs in one VM, the next scenario's VM boots beside it.
+ * VMs started ahead: while a scenario runs in one VM, the next scenario's VM starts beside it.
  * A spare is made only for a caller that says it will start more sandboxes like this one
  * (`ahead`), at most that many per kind (image, images folder, accelerator, cgroup version, lab);
  * a spare is handed to one start only, and whatever spare is left at exit is removed. Spares are
@@ -23,7 +23,7 @@ export class VmPool {
     private readonly flavour: () => string,
   ) {}
 
-  /** A fresh VM for one scenario: a spare booted earlier if there is one, else one booted now. */
+  /** A fresh VM for one scenario: a spare started earlier if there is one, else one started now. */
   async take(opts: SandboxOptions): Promise<Sandbox> {
     const key = this.keyOf(opts);
     const t0 = performance.now();
@@ -33,7 +33,7 @@ export class VmPool {
       node = await spare.catch(() => undefined); // a spare that did not boot: boot again, and report that boot
       if (node) this.untaken.delete(node.name);
     }
-    const from = node ? 'a spare' : 'booted now';
+    const from = node ? 'a spare' : 'started now';
     node ??= await this.boot(opts);
     trace(`${node.name} taken (${from}) after waiting ${((performance.now() - t0) / 1000).toFixed(2)} s`);
     this.refill(key, opts);

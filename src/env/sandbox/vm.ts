@@ -1,9 +1,19 @@
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { execa } from '../../vendor/execa.js';
-import { stateDir, vmAccel, vmBootSeconds, vmUid } from '../../config.js';
+import { stateDir, vmAccel, vmBootSeconds, vmSnapshots, vmUid } from '../../config.js';
 import { GraderError } from '../../errors.js';
 import { trace } from '../../trace.js';
 import type { ExecOptions, ExecResult } from '../../node.js';
@@ -16,12 +26,18 @@ import { AgentConnection } from './vm-agent.js';
 import { listedVmCgroups, makeVmCgroup, removeVmCgroup } from './vm-cgroups.js';
 import { ensureVmImages, vmImages, vmImagesDir, type VmImages } from './vm-images.js';
 import { VmPool } from './vm-pool.js';
+import { saveVmState } from './vm-migrate.js';
+import { snapshotFor, snapshotKey, type VmSnapshot } from './vm-snapshot.js';
 import { dropVmSetAside, setVmAside, vmSetAside, vmsSetAside } from './vm-set-aside.js';
 import { hostCauseOfEnd, hostOomKills, qemuBinary, requireHostMemory } from './vm-host.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const OUTPUT_CAP = 1024 * 1024;
 const KVM_PROBE_DEADLINE_MS = 30_000;
+/** Saving a booted node's state: about 110 MiB, written in about a second here. */
+const SAVE_DEADLINE_MS = 120_000;
+/** A restored VM answers in a fraction of a second here; one that has not within this will not. */
+const RESTORE_DEADLINE_MS = 60_000;
 /** The guest's RAM is the sandbox's memory cap; qemu itself needs some beside it. */
 const QEMU_OVERHEAD_BYTES = 384 * 1024 ** 2;
 
@@ -71,7 +87,25 @@ export interface VmExtras {
 
 const memoryMiB = (extras: VmExtras) => extras.memoryMiB ?? Math.floor(LIMITS.memoryBytes / 1024 ** 2);
 
-function qemuArgs(images: VmImages, dir: string, accel: Accel, cgroup: CgroupVersion, extras: VmExtras): string[] {
+/**
+ * How qemu starts: booting its kernel, booting with a monitor socket to save its state from
+ * (`save`: the VM that makes a snapshot), or taking a saved state back from a file descriptor
+ * (`restore`: a VM sandbox started from a snapshot).
+ */
+type Launch =
+  | { kind: 'boot' }
+  | { kind: 'save'; diskFds: [number, number] }
+  | { kind: 'restore'; stateFd: number; diskFds: [number, number] };
+const BOOT: Launch = { kind: 'boot' };
+
+function qemuArgs(
+  images: VmImages,
+  dir: string,
+  accel: Accel,
+  cgroup: CgroupVersion,
+  extras: VmExtras,
+  launch: Launch = BOOT,
+): string[] {
   const uid = vmUid();
   return [
     '-M',
@@ -96,9 +130,12 @@ function qemuArgs(images: VmImages, dir: string, accel: Accel, cgroup: CgroupVer
     `file,id=console,path=${path.join(dir, 'console.log')}`,
     '-serial',
     'chardev:console',
+    // Saving a state and taking it back open the disk again after qemu has dropped to its uid, which
+    // cannot reach the VM's folder: qemu is handed the overlay open for writing and for reading (an fd set).
+    ...(launch.kind === 'boot' ? [] : launch.diskFds.flatMap((fd) => ['-add-fd', `fd=${fd},set=1`])),
     // The image is read only through this VM's own overlay: no VM writes what another boots.
     '-drive',
-    `id=root,file=${path.join(dir, 'overlay.qcow2')},format=qcow2,if=none,discard=unmap`,
+    `id=root,file=${launch.kind === 'boot' ? path.join(dir, 'overlay.qcow2') : '/dev/fdset/1'},format=qcow2,if=none,discard=unmap`,
     '-device',
     'virtio-blk-device,drive=root',
     ...(extras.disks ?? []).flatMap((file, i) => [
@@ -116,6 +153,11 @@ function qemuArgs(images: VmImages, dir: string, accel: Accel, cgroup: CgroupVer
     // No network device at all: test hosts are network namespaces inside the VM.
     '-nic',
     'none',
+    // The saved state leaves out that its VM was paused to be saved, so that a restored VM runs at once.
+    ...(launch.kind === 'save'
+      ? ['-qmp', `unix:${path.join(dir, 'qmp.sock')},server=on,wait=off`, '-global', 'migration.store-global-state=off']
+      : []),
+    ...(launch.kind === 'restore' ? ['-incoming', `fd:${launch.stateFd}`] : []),
     // Once its files are open qemu drops to an unprivileged uid, then runs under its own seccomp
     // filter: no exec, no obsolete or resource-control calls. (set*uid stays allowed: -runas
     // calls setuid after the filter is in place, and an unprivileged uid cannot regain root.)
@@ -299,10 +341,12 @@ async function boot(
   cgroup: CgroupVersion,
   deadlineMs: number,
   extras: VmExtras,
+  how: { kind: 'boot' } | { kind: 'save' } | { kind: 'restore'; snapshot: VmSnapshot } = { kind: 'boot' },
 ): Promise<VmSandbox> {
   const dir = dirOf(name);
   const qemu = qemuBinary();
-  for (const f of ['agent.sock', 'console.log', 'qemu.log', 'qemu.pid']) rmSync(path.join(dir, f), { force: true });
+  for (const f of ['agent.sock', 'qmp.sock', 'console.log', 'qemu.log', 'qemu.pid'])
+    rmSync(path.join(dir, f), { force: true });
   const procs = makeVmCgroup(name, {
     memoryBytes: memoryMiB(extras) * 1024 ** 2 + QEMU_OVERHEAD_BYTES,
     cpus: LIMITS.cpus,
@@ -311,7 +355,18 @@ async function boot(
   oomBaseline.set(name, hostOomKills());
   const log = openSync(path.join(dir, 'qemu.log'), 'w');
   let exited: string | undefined;
+  const handed: number[] = [];
   try {
+    // What qemu is handed open (fd 3 on): a saved state to take back, read-only; the VM's own overlay.
+    const hand = (file: string, flags: string) => handed.push(openSync(file, flags));
+    if (how.kind === 'restore') hand(how.snapshot.state, 'r');
+    if (how.kind !== 'boot') for (const flags of ['r+', 'r']) hand(path.join(dir, 'overlay.qcow2'), flags);
+    const launch: Launch =
+      how.kind === 'restore'
+        ? { kind: 'restore', stateFd: 3, diskFds: [4, 5] }
+        : how.kind === 'save'
+          ? { kind: 'save', diskFds: [3, 4] }
+          : BOOT;
     const child = spawn(
       '/bin/sh',
       [
@@ -319,11 +374,11 @@ async function boot(
         'for f in $KGRADE_VM_CGROUP_PROCS; do echo $$ >"$f" || exit 125; done; exec "$@"',
         'kgrade-vm',
         qemu,
-        ...qemuArgs(images, dir, accel, cgroup, extras),
+        ...qemuArgs(images, dir, accel, cgroup, extras, launch),
       ],
       {
         detached: true,
-        stdio: ['ignore', log, log],
+        stdio: ['ignore', log, log, ...handed],
         env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', KGRADE_VM_CGROUP_PROCS: procs.join(' ') },
       },
     );
@@ -338,6 +393,7 @@ async function boot(
     if (child.pid) writeFileSync(path.join(dir, 'qemu.pid'), `${child.pid}\n`);
   } finally {
     closeSync(log);
+    for (const fd of handed) closeSync(fd);
   }
   const t0 = performance.now();
   const { agent, hello } = await AgentConnection.open(
@@ -350,8 +406,133 @@ async function boot(
     const tail = exited === undefined ? consoleTail(name) : '';
     throw tail ? new GraderError(`${err.message}; its console's last lines:\n${tail}`) : err;
   });
-  trace(`${name} booted: its agent answered ${((performance.now() - t0) / 1000).toFixed(2)} s after qemu started`);
+  trace(
+    `${name} ${how.kind === 'restore' ? 'restored' : 'booted'}: its agent answered ${((performance.now() - t0) / 1000).toFixed(2)} s after qemu started`,
+  );
   return new VmSandbox(name, agent, hello.kernel || images.kernelRelease, hello.cgroup);
+}
+
+async function makeOverlay(qemuImg: string, name: string, backing: string, format: 'raw' | 'qcow2'): Promise<void> {
+  const overlay = path.join(dirOf(name), 'overlay.qcow2');
+  rmSync(overlay, { force: true });
+  const r = await execa(qemuImg, ['create', '-q', '-f', 'qcow2', '-F', format, '-b', backing, overlay], {
+    reject: false,
+    timeout: 60_000,
+  });
+  if (r.exitCode !== 0)
+    throw new GraderError(`qemu-img could not make the overlay of VM ${name}: ${String(r.stderr).trim()}`);
+}
+
+/** The folder of a new VM, with what the reaper reads: the run that owns it and what it is for. */
+async function newVmFolder(name: string, purpose: string): Promise<void> {
+  const dir = dirOf(name);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFile(path.join(dir, 'owner'), `${process.pid}\n`);
+  await writeFile(path.join(dir, 'purpose'), `${purpose.slice(0, 200)}\n`);
+}
+
+/** Boot failures of the VM that makes a snapshot: a plain boot would fail the same way, so they are the run's error. */
+const bootFailures = new WeakSet<object>();
+/** Why this run starts its VM sandboxes by booting them, once a snapshot could not be made or taken back. */
+let snapshotsRefused: string | undefined;
+
+function refuseSnapshots(err: unknown): void {
+  snapshotsRefused ??= ((err as Error).message.split('\n')[0] ?? '').slice(0, 300);
+  process.stderr.write(
+    `kgrade: VM sandboxes boot their kernel each time, slower: no saved node to start them from (${snapshotsRefused})\n`,
+  );
+}
+
+/**
+ * Boots a node VM, sets up its network, and saves it into `into` (its disk overlay and its state).
+ * Only kgrade's own commands have run in it. The VM is removed afterwards, whatever happened.
+ */
+async function saveNode(
+  images: VmImages,
+  qemuImg: string,
+  accel: Accel,
+  cgroup: CgroupVersion,
+  into: string,
+): Promise<void> {
+  counter += 1;
+  const name = `kgrade-snapshot-${process.pid}-${counter}`;
+  const dir = dirOf(name);
+  track(vmRuntime, name);
+  let node: VmSandbox | undefined;
+  try {
+    await newVmFolder(name, `the saved ${cgroup} node that VM sandboxes start from`);
+    await makeOverlay(qemuImg, name, images.root, 'raw');
+    try {
+      node = await boot(name, images, accel, cgroup, vmBootSeconds() * 1000, {}, { kind: 'save' });
+      await prepareNode(node);
+    } catch (err) {
+      if (err instanceof Object) bootFailures.add(err);
+      throw err;
+    }
+    const t0 = performance.now();
+    const bytes = await saveVmState({
+      qmpSocket: path.join(dir, 'qmp.sock'),
+      file: path.join(into, 'state'),
+      uid: vmUid(),
+      deadlineMs: SAVE_DEADLINE_MS,
+    }).catch((err: Error) => {
+      const log = qemuLogTail(name);
+      throw log ? new GraderError(`${err.message}; qemu said: ${log}`, { cause: err }) : err;
+    });
+    copyFileSync(path.join(dir, 'overlay.qcow2'), path.join(into, 'overlay.qcow2'));
+    trace(
+      `${name} saved: ${Math.round(bytes / 1024 ** 2)} MiB of state in ${((performance.now() - t0) / 1000).toFixed(2)} s`,
+    );
+  } finally {
+    if (node) await node.destroy().catch(() => undefined);
+    else await vmRuntime.remove(name).catch(() => undefined);
+  }
+}
+
+/** The snapshot VM sandboxes of this kind start from, made on first use; undefined when this run boots them instead. */
+async function snapshotOf(
+  images: VmImages,
+  qemuImg: string,
+  accel: Accel,
+  cgroup: CgroupVersion,
+): Promise<VmSnapshot | undefined> {
+  if (!vmSnapshots() || snapshotsRefused !== undefined) return undefined;
+  const qemu = qemuBinary();
+  const { size, mtimeMs } = statSync(qemu);
+  // The boot's TSC frequency is left out: a restored guest keeps the clock it booted with.
+  const args = qemuArgs(images, '@', accel, cgroup, {}, { kind: 'save', diskFds: [3, 4] }).map((a) =>
+    a.replace(/tsc_early_khz=\d+/, 'tsc_early_khz'),
+  );
+  const key = snapshotKey([qemu, String(size), String(mtimeMs), ...args]);
+  try {
+    return await snapshotFor(path.join(images.dir, 'snapshots'), key, (into) =>
+      saveNode(images, qemuImg, accel, cgroup, into),
+    );
+  } catch (err) {
+    if (err instanceof Object && bootFailures.has(err)) throw err;
+    refuseSnapshots(err);
+    return undefined;
+  }
+}
+
+/** A VM sandbox started from a snapshot; undefined when qemu would not take the state back (the caller boots one). */
+async function restore(
+  name: string,
+  images: VmImages,
+  qemuImg: string,
+  accel: Accel,
+  cgroup: CgroupVersion,
+  snapshot: VmSnapshot,
+): Promise<VmSandbox | undefined> {
+  await makeOverlay(qemuImg, name, snapshot.overlay, 'qcow2');
+  try {
+    return await boot(name, images, accel, cgroup, RESTORE_DEADLINE_MS, {}, { kind: 'restore', snapshot });
+  } catch (err) {
+    await stopQemu(name);
+    removeVmCgroup(name);
+    refuseSnapshots(err);
+    return undefined;
+  }
 }
 
 export async function startVm(
@@ -366,21 +547,19 @@ export async function startVm(
   const cgroup: CgroupVersion = opts.cgroup ?? hostCgroupVersion();
   counter += 1;
   const name = `kgrade-${opts.runId}-${counter}`;
-  const dir = dirOf(name);
   track(vmRuntime, name);
   named?.(name);
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await writeFile(path.join(dir, 'owner'), `${process.pid}\n`);
-    await writeFile(path.join(dir, 'purpose'), `${opts.purpose.slice(0, 200)}\n`);
-    const overlay = await execa(
-      qemuImg,
-      ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', images.root, path.join(dir, 'overlay.qcow2')],
-      { reject: false, timeout: 60_000 },
-    );
-    if (overlay.exitCode !== 0)
-      throw new GraderError(`qemu-img could not make the overlay of VM ${name}: ${String(overlay.stderr).trim()}`);
+    await newVmFolder(name, opts.purpose);
     const { accel, probing } = accelFor();
+    // A plain node starts from the saved one (its network already set up); a VM with extras boots.
+    const snapshot =
+      !probing && extras.memoryMiB === undefined && extras.disks === undefined
+        ? await snapshotOf(images, qemuImg, accel, cgroup)
+        : undefined;
+    const restored = snapshot && (await restore(name, images, qemuImg, accel, cgroup, snapshot));
+    if (restored) return restored;
+    await makeOverlay(qemuImg, name, images.root, 'raw');
     let node: VmSandbox;
     if (probing) {
       try {
@@ -393,13 +572,7 @@ export async function startVm(
           `kgrade: /dev/kvm did not boot a VM on this host (${why}): VM sandboxes run under TCG, software emulation (slower)`,
         );
         removeVmCgroup(name);
-        const again = await execa(
-          qemuImg,
-          ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', images.root, path.join(dir, 'overlay.qcow2')],
-          { reject: false, timeout: 60_000 },
-        );
-        if (again.exitCode !== 0)
-          throw new GraderError(`qemu-img could not make the overlay of VM ${name}: ${String(again.stderr).trim()}`);
+        await makeOverlay(qemuImg, name, images.root, 'raw');
         node = await boot(name, images, 'tcg', cgroup, vmBootSeconds() * 1000, extras);
       }
     } else {
