@@ -18,6 +18,8 @@ import { ensureVmImages, vmImages, vmImagesDir, type VmImages } from './vm-image
 import { VmPool } from './vm-pool.js';
 import { dropVmSetAside, setVmAside, vmSetAside, vmsSetAside } from './vm-set-aside.js';
 import { hostCauseOfEnd, hostOomKills, qemuBinary, requireHostMemory } from './vm-host.js';
+import { vmPace } from './vm-pace.js';
+import { pacedMs } from '../pace.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const OUTPUT_CAP = 1024 * 1024;
@@ -232,6 +234,8 @@ const oomBaseline = new Map<string, number>();
 /** A node sandbox that is a VM of its own: its kernel, its cgroups, a guest agent for commands. */
 class VmSandbox implements Sandbox {
   readonly isolation = 'vm' as const;
+  /** How many times slower than the host it runs commands (vm-pace.ts): its exec deadlines are stretched by it. */
+  pace = 1;
 
   constructor(
     readonly name: string,
@@ -239,13 +243,14 @@ class VmSandbox implements Sandbox {
     /** The guest's kernel release and cgroup version, as its agent reported them. */
     readonly kernel: string,
     readonly cgroup: string,
+    readonly accel: Accel,
   ) {}
 
   async exec(argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
     return this.run(
       argv,
       options.stdin !== undefined ? Buffer.from(options.stdin) : undefined,
-      options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      pacedMs(this.pace, options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
     );
   }
 
@@ -351,7 +356,7 @@ async function boot(
     throw tail ? new GraderError(`${err.message}; its console's last lines:\n${tail}`) : err;
   });
   trace(`${name} booted: its agent answered ${((performance.now() - t0) / 1000).toFixed(2)} s after qemu started`);
-  return new VmSandbox(name, agent, hello.kernel || images.kernelRelease, hello.cgroup);
+  return new VmSandbox(name, agent, hello.kernel || images.kernelRelease, hello.cgroup, accel);
 }
 
 export async function startVm(
@@ -405,6 +410,7 @@ export async function startVm(
     } else {
       node = await boot(name, images, accel, cgroup, vmBootSeconds() * 1000, extras);
     }
+    node.pace = await vmPace(node, node.accel);
     await prepareNode(node);
     return node;
   } catch (err) {
