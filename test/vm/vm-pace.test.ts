@@ -18,6 +18,7 @@ import path from 'node:path';
 import { nodeImageRef } from '../../src/env/images.js';
 import { startSandbox } from '../../src/env/sandbox/index.js';
 import { vmImagesReady } from '../../src/env/sandbox/vm-images.js';
+import { removeVmSpares } from '../../src/env/sandbox/vm.js';
 import { gradeHere, requireDocker, type InProcessGrade } from '../helpers/grading.js';
 import { labYaml, script, tempRoot, writeLab, writeTree, type Tree } from '../helpers/labs.js';
 
@@ -32,11 +33,17 @@ const ENDS = 'the script ends within its deadline';
 const STARTED = 'the started script has done its work';
 
 const FEATURE = `Feature: scripts that start many programs
+  @points:1
   Scenario: ${ENDS}
+    run.sh must end by itself and print done.
+
     When the submission's "run.sh" runs
     Then its output contains "done"
 
+  @points:1
   Scenario: ${STARTED}
+    start.sh must write /tmp/started.
+
     When the submission's "start.sh" is started
     And the node runs "cat /tmp/started"
     Then its output is "started"
@@ -71,6 +78,7 @@ before(async () => {
 });
 
 after(async () => {
+  removeVmSpares();
   if (root) await rm(root, { recursive: true, force: true });
 });
 

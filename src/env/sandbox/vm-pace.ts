@@ -19,6 +19,8 @@ const RUN_DEADLINE_MS = 60_000;
 
 export interface PaceMeasurement {
   pace: number;
+  /** The ratio before clamping. */
+  ratio: number;
   hostMs: number[];
   nodeMs: number[];
 }
@@ -57,7 +59,8 @@ export async function measurePace(node: Node): Promise<PaceMeasurement> {
     if (i < HOST_RUNS) hostMs.push(await onHost());
     if (i < NODE_RUNS) nodeMs.push(await onNode(node));
   }
-  return { pace: paceFromTimings(hostMs, nodeMs), hostMs, nodeMs };
+  const ratio = Math.min(...nodeMs) / Math.min(...hostMs);
+  return { pace: paceFromTimings(hostMs, nodeMs), ratio, hostMs, nodeMs };
 }
 
 const measured = new Map<string, Promise<number>>();
@@ -76,7 +79,7 @@ export function vmPace(node: Node, accel: string): Promise<number> {
   const mine = measurePace(node).then((m) => {
     const ms = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(' ');
     trace(
-      `VM pace (${accel}): ${paceWords(m.pace)}× (the workload took ${ms(m.hostMs)} ms on the host, ${ms(m.nodeMs)} ms on ${node.name})`,
+      `VM pace (${accel}): ${paceWords(m.pace)}× (measured ${m.ratio.toFixed(1)}×: the workload took ${ms(m.hostMs)} ms on the host, ${ms(m.nodeMs)} ms on ${node.name})`,
     );
     return m.pace;
   });

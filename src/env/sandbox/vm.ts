@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { execa } from '../../vendor/execa.js';
-import { stateDir, vmAccel, vmBootSeconds, vmUid } from '../../config.js';
+import { stateDir, vmAccel, vmBootSeconds, vmPaceSetting, vmUid } from '../../config.js';
 import { GraderError } from '../../errors.js';
 import { trace } from '../../trace.js';
 import type { ExecOptions, ExecResult } from '../../node.js';
@@ -486,7 +486,8 @@ function forget(name: string): void {
 const pool = new VmPool(
   (opts, named) => startVm(opts, {}, named),
   (name) => vmRuntime.removeSync(name),
-  () => `${vmImagesDir()} ${vmAccel()}`,
+  // A spare's pace is fixed when it boots: one booted under another KGRADE_VM_PACE is another kind.
+  () => `${vmImagesDir()} ${vmAccel()} ${vmPaceSetting() ?? 'measured'}`,
 );
 
 export const vmRuntime: SandboxRuntime = {
