@@ -23,6 +23,11 @@ async function runScript(world: KgradeWorld, script: string, args: string, mode:
       `${label} did not finish within ${deadlineWords(paceOf(node), timeoutS)} and was stopped (it runs with standard input closed: does it wait for input, or run a server in the foreground?)${tail ? `; last output:\n${tail}` : ''}`,
     );
   }
+  // On a slower sandbox, the report says what the deadline was stretched to and why.
+  if (!r.stillRunning && paceOf(node) > 1)
+    world.note(
+      `${label} ended after ${(r.durationMs / 1000).toFixed(1)} s, within its deadline of ${deadlineWords(paceOf(node), timeoutS)}`,
+    );
   if (r.stillRunning) {
     world.note(`${label} was still running after ${deadlineWords(paceOf(node), timeoutS)}; graded what it had started`);
   } else if (r.code === null) {

@@ -141,6 +141,13 @@ test('natively (userns) the correct submission passes within the deadline as the
 test('under vm the correct submission passes: its deadlines are stretched by the pace', LONG, async () => {
   const g = await grade('vm', CORRECT);
   for (const name of [ENDS, STARTED]) assert.equal(g.byName(name).outcome, 'passed', explain(g));
+  if (pace > 1)
+    assert.ok(
+      g
+        .byName(ENDS)
+        .notes.some((n) => /^run\.sh ended after [\d.]+ s, within its deadline of 2 s \(\d+ s here: /.test(n)),
+      `the report says what the deadline was stretched to${explain(g)}`,
+    );
 });
 
 test('control: under vm with KGRADE_VM_PACE=1 the same correct submission fails, "did not finish"', LONG, async (t) => {
