@@ -101,6 +101,21 @@ export function vmBootSeconds(): number {
   return integerSetting('KGRADE_VM_BOOT_SECONDS', 180, 1, 3600);
 }
 
+/**
+ * How many times slower than the host a VM sandbox runs commands, which stretches the lab's
+ * deadlines for work inside it: KGRADE_VM_PACE, a number from 1 to 100; unset (default): measured
+ * once per process (src/env/sandbox/vm-pace.ts).
+ */
+export function vmPaceSetting(): number | undefined {
+  const raw = setting('KGRADE_VM_PACE');
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || value < 1 || value > 100) {
+    throw new UsageError(`KGRADE_VM_PACE=${raw}: must be a number from 1 to 100 (how many times slower than the host)`);
+  }
+  return value;
+}
+
 /** How many scenarios may run at once: KGRADE_JOBS, default the number of CPU cores. */
 export function jobs(): number {
   return integerSetting('KGRADE_JOBS', os.availableParallelism(), 1);

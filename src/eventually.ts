@@ -11,6 +11,8 @@ export interface EventuallyOptions {
   /** What is awaited, as the report should say it: "web1 to answer on port 80". */
   what: string;
   timeoutMs: number;
+  /** How the report says the deadline, when not as timeoutMs's seconds (one stretched by a node's pace). */
+  deadline?: string;
   intervalMs?: number;
   /** Whose fault a missed deadline is: the submission's (default) or the grader's. */
   blame?: 'submission' | 'grader';
@@ -33,6 +35,6 @@ export async function eventually<T>(probe: () => Promise<Probe<T>>, opts: Eventu
     await new Promise((r) => setTimeout(r, interval));
   }
   const seconds = Math.round(opts.timeoutMs / 1000);
-  const message = `expected ${opts.what} within ${seconds} s (${tries} tries); last seen: ${last.seen}`;
+  const message = `expected ${opts.what} within ${opts.deadline ?? `${seconds} s`} (${tries} tries); last seen: ${last.seen}`;
   throw opts.blame === 'grader' ? new GraderError(message) : new SubmissionAssertionError(message);
 }

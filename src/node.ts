@@ -1,7 +1,10 @@
 /** A machine the grader can run commands on: a sandbox container, a kind node. */
 export interface ExecOptions {
   stdin?: string;
-  /** The command's own deadline; past it the command is killed and timedOut is set. */
+  /**
+   * The command's own deadline, at the grading host's speed: a node with a pace (see below)
+   * stretches it by as much. Past it the command is killed and timedOut is set.
+   */
   timeoutMs?: number;
 }
 
@@ -19,6 +22,12 @@ export interface ExecResult {
 
 export interface Node {
   readonly name: string;
+  /**
+   * How many times slower than the grading host the node runs commands, as its runtime measured
+   * it (a VM under software emulation); 1 when absent. Its exec stretches every deadline, given
+   * or its default, by as much (src/env/pace.ts).
+   */
+  readonly pace?: number;
   /** Runs argv on the node. A non-zero exit or a timeout is data, not an exception; a broken transport throws GraderError. */
   exec(argv: string[], options?: ExecOptions): Promise<ExecResult>;
   /** Copies a host file or folder to nodePath on the node. */

@@ -1,6 +1,7 @@
 import { Given, Then, When } from '@cucumber/cucumber';
 import { fail, GraderError } from '../src/errors.js';
 import { eventually } from '../src/eventually.js';
+import { deadlineWords, paceOf, pacedMs } from '../src/env/pace.js';
 import { words } from '../src/check/listing.js';
 import { describeExec, sh, shellQuote } from '../src/node.js';
 import { steps } from './i18n.js';
@@ -138,7 +139,13 @@ Then(
           seen: out ? `exit ${r.code}: ${out.slice(0, 400)}` : `exit ${r.code}, no output`,
         };
       },
-      { what: `"${cmd}" to print "${want}"`, timeoutMs: this.timeouts.wait * 1000, intervalMs: 500 },
+      {
+        what: `"${cmd}" to print "${want}"`,
+        // What it waits for happens on the node, at the node's pace.
+        timeoutMs: pacedMs(paceOf(node), this.timeouts.wait * 1000),
+        deadline: deadlineWords(paceOf(node), this.timeouts.wait),
+        intervalMs: 500,
+      },
     );
   },
 );

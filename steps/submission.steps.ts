@@ -1,6 +1,7 @@
 import { When } from '@cucumber/cucumber';
 import { fail } from '../src/errors.js';
 import { words } from '../src/check/listing.js';
+import { deadlineWords, paceOf } from '../src/env/pace.js';
 import { assertNodeUsable, runSubmissionScript } from '../src/env/script.js';
 import type { KgradeWorld } from './world.js';
 
@@ -19,11 +20,16 @@ async function runScript(world: KgradeWorld, script: string, args: string, mode:
   if (r.timedOut) {
     const tail = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-5).join('\n');
     fail(
-      `${label} did not finish within ${timeoutS} s and was stopped (it runs with standard input closed: does it wait for input, or run a server in the foreground?)${tail ? `; last output:\n${tail}` : ''}`,
+      `${label} did not finish within ${deadlineWords(paceOf(node), timeoutS)} and was stopped (it runs with standard input closed: does it wait for input, or run a server in the foreground?)${tail ? `; last output:\n${tail}` : ''}`,
     );
   }
+  // On a slower sandbox, the report says what the deadline was stretched to and why.
+  if (!r.stillRunning && paceOf(node) > 1)
+    world.note(
+      `${label} ended after ${(r.durationMs / 1000).toFixed(1)} s, within its deadline of ${deadlineWords(paceOf(node), timeoutS)}`,
+    );
   if (r.stillRunning) {
-    world.note(`${label} was still running after ${timeoutS} s; graded what it had started`);
+    world.note(`${label} was still running after ${deadlineWords(paceOf(node), timeoutS)}; graded what it had started`);
   } else if (r.code === null) {
     world.note(`${label} ended with no exit status (killed, or its output filled the space for it)`);
   } else if (r.code !== 0) {

@@ -10,6 +10,7 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as k8s from '../src/vendor/kubernetes-client.js';
 import { LabError } from '../src/errors.js';
+import { PACE_MAX } from '../src/env/pace.js';
 import type { ScenarioNode } from '../src/env/environment.js';
 import { environmentOf } from '../src/env/environments/index.js';
 import { loadKubeConfig } from '../src/kube/client.js';
@@ -24,8 +25,9 @@ import type { TestHost } from '../src/env/testhost.js';
 import type { AppliedObject } from '../src/kube/apply.js';
 
 // Every wait inside a step has its own, shorter deadline from lab.yaml; this is the
-// last-resort watchdog, and a step that hits it is the grader's error.
-setDefaultTimeout(10 * 60 * 1000);
+// last-resort watchdog, and a step that hits it is the grader's error. A slow sandbox stretches
+// the steps' deadlines by its pace (src/env/pace.ts), so the watchdog is stretched by the most.
+setDefaultTimeout(PACE_MAX * 10 * 60 * 1000);
 
 /** How long reading a failing scenario's namespace for its diagnostics may take. */
 const DIAGNOSE_MS = 15_000;

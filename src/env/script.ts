@@ -1,5 +1,6 @@
 import { GraderError, SubmissionAssertionError } from '../errors.js';
 import { sh, shellQuote as quote, type Node } from '../node.js';
+import { hostSpeedMs, paceOf, pacedSeconds } from './pace.js';
 
 export const SUBMISSION_DIR = '/submission';
 /** The runner's PID and the exit status: the grader's bookkeeping. */
@@ -58,6 +59,7 @@ mv "$dir/rc.tmp" "$dir/rc"`;
  * mode "finish": the script must end within timeoutS; past it, its process group is killed.
  * mode "start": the script may keep running (it starts servers); the grader waits up to
  *   timeoutS for it to exit and otherwise leaves it running.
+ * timeoutS is at the host's speed: on a node with a pace it is stretched by as much (../env/pace.ts).
  */
 export async function runSubmissionScript(
   node: Node,
@@ -69,8 +71,13 @@ export async function runSubmissionScript(
   const dir = `${STATE_DIR}/${sequence}`;
   const out = `${OUTPUT_DIR}/${sequence}`;
   const path = `${SUBMISSION_DIR}/${script}`;
-  const limit = opts.mode === 'finish' ? opts.timeoutS : 0;
-  const waitS = opts.mode === 'finish' ? opts.timeoutS + 10 : opts.timeoutS;
+  // The deadlines written into the commands below count in the node's time; the execs' own
+  // deadlines are at the host's speed, which the node stretches itself.
+  const pace = paceOf(node);
+  const timeoutS = pacedSeconds(pace, opts.timeoutS);
+  const limit = opts.mode === 'finish' ? timeoutS : 0;
+  const waitS = opts.mode === 'finish' ? timeoutS + 10 : timeoutS;
+  const guardS = (opts.mode === 'finish' ? opts.timeoutS + 10 : opts.timeoutS) + 30;
   // Done when the exit status is written, or when the runner itself is gone (kill -9 -1 takes it too);
   // then the output. The closing marker shows the exec itself was not killed along the way. The
   // script's output travels in base64: whatever it prints cannot pass for the reader's separators,
@@ -86,7 +93,7 @@ setsid bash -c ${quote(RUNNER)} runner ${dir} ${out} ${limit} ${quote(path)} ${a
 echo $! > ${dir}/runner
 ${waitAndRead}`;
   const started = Date.now();
-  const execOpts = { timeoutMs: (waitS + 30) * 1000 };
+  const execOpts = { timeoutMs: guardS * 1000 };
   let r = await sh(node, launch, execOpts);
   if (r.stdout.startsWith('not-copied')) {
     throw new GraderError(
@@ -95,11 +102,11 @@ ${waitAndRead}`;
   }
   // The script may kill every process on the node, the grader's exec included, or fill the node's
   // process table so that no exec can start: wait and read again until the script's own deadline.
-  const deadline = started + (waitS + 30) * 1000;
+  const deadline = started + pacedSeconds(pace, guardS) * 1000;
   const complete = () => r.stdout.endsWith(`\x1e${DONE}`);
   while (!complete() && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    r = await sh(node, waitAndRead, { timeoutMs: Math.max(5_000, deadline - Date.now()) });
+    r = await sh(node, waitAndRead, { timeoutMs: Math.max(5_000, hostSpeedMs(pace, deadline - Date.now())) });
   }
   if (!complete()) {
     const seen = `${r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`}`;
@@ -117,7 +124,7 @@ ${waitAndRead}`;
   const rc = rcText.trim() === '' ? null : Number(rcText.trim());
   const durationMs = Date.now() - started;
   const killedAtDeadline =
-    opts.mode === 'finish' && (!done || rc === 124 || (rc === 137 && durationMs >= opts.timeoutS * 1000));
+    opts.mode === 'finish' && (!done || rc === 124 || (rc === 137 && durationMs >= timeoutS * 1000));
   return {
     script,
     args,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { GraderError } from '../errors.js';
 import { sh, shellQuote, type Node } from '../node.js';
+import { paceOf, pacedSeconds } from './pace.js';
 
 export interface BackgroundShell {
   name: string;
@@ -39,7 +40,7 @@ export interface ShellCommandResult {
   noAnswer: boolean;
 }
 
-/** Makes the shell run a command, then waits for it to report, or to die. */
+/** Makes the shell run a command, then waits for it to report, or to die: timeoutS at the host's speed (./pace.ts). */
 export async function runInShell(
   node: Node,
   shell: BackgroundShell,
@@ -56,7 +57,7 @@ export async function runInShell(
     node,
     `before=$(stat -c %s ${out} 2>/dev/null || echo 0)
 printf '%s\\n' ${shellQuote(line)} > ${shell.dir}/in
-for i in $(seq ${timeoutS * 10}); do
+for i in $(seq ${pacedSeconds(paceOf(node), timeoutS) * 10}); do
   ${since} | grep -q '${END}' && { echo state=answered; break; }
   kill -0 ${shell.pid} 2>/dev/null || { echo state=died; break; }
   sleep 0.1

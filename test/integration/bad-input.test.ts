@@ -202,7 +202,11 @@ test('a script that hangs (sleep 1000) fails quickly: did not finish within N s'
   const g = await grade(scriptLab, { 'run.sh': script('echo starting\nsleep 1000') });
   const s = g.byName(SURVIVES);
   assert.equal(s.outcome, 'failed', explain(g));
-  assert.match(s.message, new RegExp(`^run\\.sh did not finish within ${SCRIPT_TIMEOUT_S} s and was stopped`));
+  // Under vm the deadline may be stretched by the VM's pace, and the message then says to what.
+  assert.match(
+    s.message,
+    new RegExp(`^run\\.sh did not finish within ${SCRIPT_TIMEOUT_S} s( \\([^)]*\\))? and was stopped`),
+  );
   assert.match(s.message, /standard input closed/);
   assert.match(s.message, /last output:\nstarting$/);
 });

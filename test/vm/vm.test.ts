@@ -34,6 +34,7 @@ import { stateDir, vmUid } from '../../src/config.js';
 import { GraderError } from '../../src/errors.js';
 import { nodeImageRef } from '../../src/env/images.js';
 import { describeExec } from '../../src/node.js';
+import { hostSpeedMs, paceOf } from '../../src/env/pace.js';
 import { startSandbox, type Sandbox } from '../../src/env/sandbox/index.js';
 import { vmCgroupDirs } from '../../src/env/sandbox/vm-cgroups.js';
 import { vmImagesDir, vmImagesReady } from '../../src/env/sandbox/vm-images.js';
@@ -97,7 +98,8 @@ test(
     assert.equal(r.stderr, 'err:hello\n');
     assert.equal(r.timedOut, false);
 
-    const slow = await sb.exec(['bash', '-c', 'echo started; sleep 600'], { timeoutMs: 2000 });
+    // 2 s of wall-clock time, whatever the VM's pace stretches a deadline to.
+    const slow = await sb.exec(['bash', '-c', 'echo started; sleep 600'], { timeoutMs: hostSpeedMs(paceOf(sb), 2000) });
     assert.equal(slow.timedOut, true, describeExec(slow));
     assert.equal(slow.code, 124);
     assert.equal(slow.stdout, 'started\n');
@@ -169,7 +171,7 @@ test('cgroup v1 or v2 is chosen per VM on its kernel command line', BOOT, async 
 test('a guest agent that stops answering in the middle of a command is a GraderError, not a result', BOOT, async () => {
   const sb = await vm();
   const pid = qemuPidOf(sb.name);
-  const pending = sb.exec(['bash', '-c', 'sleep 3; echo late'], { timeoutMs: 5000 });
+  const pending = sb.exec(['bash', '-c', 'sleep 3; echo late'], { timeoutMs: hostSpeedMs(paceOf(sb), 5000) });
   // The whole VM stops (as a hung guest would): the agent never answers.
   process.kill(pid, 'SIGSTOP');
   try {

@@ -17,6 +17,8 @@ export interface Sandbox extends Node {
   /** The sandbox's kernel release and cgroup version, where it has a kernel of its own (vm). */
   readonly kernel?: string;
   readonly cgroup?: string;
+  /** How many times slower than the host it runs commands, where its runtime measured it (vm); see Node. */
+  readonly pace?: number;
   /** Removes the sandbox and everything it made on the host (cgroups, mounts, state). */
   destroy(): Promise<void>;
 }

@@ -7,6 +7,7 @@ import { cacheDir } from '../../config.js';
 import { GraderError } from '../../errors.js';
 import { REPO_ROOT } from '../../paths.js';
 import { nodeImageRef } from '../images.js';
+import { hostSpeedMs, paceOf } from '../pace.js';
 import type { ExecResult } from '../../node.js';
 import type { Sandbox } from './index.js';
 import { rootfsOf } from './userns-rootfs.js';
@@ -156,7 +157,7 @@ export async function kgradeDisk(log: (line: string) => void): Promise<string> {
 /** A VM with kgrade on its disk, ready to run it. */
 export interface KgradeVm {
   sandbox: Sandbox;
-  /** Runs kgrade inside with args; env adds to kgrade's environment there. */
+  /** Runs kgrade inside with args; env adds to kgrade's environment there; timeoutMs is wall-clock time, not stretched by the VM's pace. */
   kgrade(args: string[], opts?: { env?: Record<string, string>; timeoutMs?: number }): Promise<ExecResult>;
 }
 
@@ -195,7 +196,7 @@ export async function startKgradeVm(opts: {
         IN_VM,
         KGRADE_DISK_LABEL,
       ],
-      { timeoutMs: 120_000 },
+      { timeoutMs: hostSpeedMs(paceOf(sandbox), 120_000) },
     );
     if (mounted.code !== 0)
       throw new GraderError(`could not mount the kgrade disk in VM ${sandbox.name}: ${mounted.stderr.trim()}`);
@@ -214,7 +215,7 @@ export async function startKgradeVm(opts: {
           `${IN_VM}/repo/bin/kgrade.js`,
           ...args,
         ],
-        { timeoutMs: o.timeoutMs ?? 900_000 },
+        { timeoutMs: hostSpeedMs(paceOf(sandbox), o.timeoutMs ?? 900_000) },
       ),
   };
 }

@@ -72,5 +72,7 @@ export class VmPool {
   removeUntakenSync(): void {
     for (const name of this.untaken) this.removeSync(name);
     this.untaken.clear();
+    // Every spare still listed is one of those: none may be handed out after its removal.
+    this.spares.clear();
   }
 }

@@ -13,7 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { execa } from '../../vendor/execa.js';
-import { stateDir, vmAccel, vmBootSeconds, vmSnapshots, vmUid } from '../../config.js';
+import { stateDir, vmAccel, vmBootSeconds, vmPaceSetting, vmSnapshots, vmUid } from '../../config.js';
 import { GraderError } from '../../errors.js';
 import { trace } from '../../trace.js';
 import type { ExecOptions, ExecResult } from '../../node.js';
@@ -30,6 +30,8 @@ import { saveVmState } from './vm-migrate.js';
 import { snapshotFor, snapshotKey, type VmSnapshot } from './vm-snapshot.js';
 import { dropVmSetAside, setVmAside, vmSetAside, vmsSetAside } from './vm-set-aside.js';
 import { hostCauseOfEnd, hostOomKills, qemuBinary, requireHostMemory } from './vm-host.js';
+import { vmPace } from './vm-pace.js';
+import { pacedMs } from '../pace.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const OUTPUT_CAP = 1024 * 1024;
@@ -274,6 +276,8 @@ const oomBaseline = new Map<string, number>();
 /** A node sandbox that is a VM of its own: its kernel, its cgroups, a guest agent for commands. */
 class VmSandbox implements Sandbox {
   readonly isolation = 'vm' as const;
+  /** How many times slower than the host it runs commands (vm-pace.ts): its exec deadlines are stretched by it. */
+  pace = 1;
 
   constructor(
     readonly name: string,
@@ -281,13 +285,14 @@ class VmSandbox implements Sandbox {
     /** The guest's kernel release and cgroup version, as its agent reported them. */
     readonly kernel: string,
     readonly cgroup: string,
+    readonly accel: Accel,
   ) {}
 
   async exec(argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
     return this.run(
       argv,
       options.stdin !== undefined ? Buffer.from(options.stdin) : undefined,
-      options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      pacedMs(this.pace, options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
     );
   }
 
@@ -409,7 +414,7 @@ async function boot(
   trace(
     `${name} ${how.kind === 'restore' ? 'restored' : 'booted'}: its agent answered ${((performance.now() - t0) / 1000).toFixed(2)} s after qemu started`,
   );
-  return new VmSandbox(name, agent, hello.kernel || images.kernelRelease, hello.cgroup);
+  return new VmSandbox(name, agent, hello.kernel || images.kernelRelease, hello.cgroup, accel);
 }
 
 async function makeOverlay(qemuImg: string, name: string, backing: string, format: 'raw' | 'qcow2'): Promise<void> {
@@ -558,7 +563,10 @@ export async function startVm(
         ? await snapshotOf(images, qemuImg, accel, cgroup)
         : undefined;
     const restored = snapshot && (await restore(name, images, qemuImg, accel, cgroup, snapshot));
-    if (restored) return restored;
+    if (restored) {
+      restored.pace = await vmPace(restored, restored.accel);
+      return restored;
+    }
     await makeOverlay(qemuImg, name, images.root, 'raw');
     let node: VmSandbox;
     if (probing) {
@@ -578,6 +586,7 @@ export async function startVm(
     } else {
       node = await boot(name, images, accel, cgroup, vmBootSeconds() * 1000, extras);
     }
+    node.pace = await vmPace(node, node.accel);
     await prepareNode(node);
     return node;
   } catch (err) {
@@ -653,7 +662,8 @@ function forget(name: string): void {
 const pool = new VmPool(
   (opts, named) => startVm(opts, {}, named),
   (name) => vmRuntime.removeSync(name),
-  () => `${vmImagesDir()} ${vmAccel()}`,
+  // A spare's pace is fixed when it boots: one booted under another KGRADE_VM_PACE is another kind.
+  () => `${vmImagesDir()} ${vmAccel()} ${vmPaceSetting() ?? 'measured'}`,
 );
 
 export const vmRuntime: SandboxRuntime = {

@@ -1,0 +1,83 @@
+import type { Node } from '../node.js';
+
+/*
+ * A node's pace: how many times slower than the grading host it runs commands (a VM under
+ * software emulation), measured by its runtime. The lab's deadlines are written for the host's
+ * speed, so every deadline on work done inside such a node is stretched by its pace: a correct
+ * submission must not fail for the grader's slowness. Deadlines on host-side or cluster work
+ * are not the node's and are not stretched.
+ *
+ * Where each deadline is stretched:
+ * - exec deadlines (ExecOptions.timeoutMs, and a runtime's default) by the node's own exec, as
+ *   the Node contract says: timeoutMs is at the host's speed;
+ * - deadlines written into a command's text (the script runner's `timeout`, a polling loop's
+ *   count) and waits the host keeps itself (an eventually-check on the node) by whoever writes
+ *   them, with pacedSeconds / pacedMs below.
+ */
+
+/** The least pace: a node is never given less time than the lab says. */
+export const PACE_MIN = 1;
+/**
+ * The most pace a measurement may give: how long a hanging wrong submission may hold a sandbox
+ * is the lab's deadline times this (12 min for a 60 s deadline). Measured on the development
+ * host (2 cores, qemu under TCG because /dev/kvm boots no VM there; the least of 3–5 runs each):
+ * 40 runs of /bin/true took 31–37 ms on the host and 0.87–1.19 s in the guest (28–31×), and
+ * 28–32×, more on a loaded host (42 ms against 2.1 s); ch01-isolation's reference make-root.sh
+ * 25.6 ms against 692 ms (27×); a mixed loop (exec, pipe, mkdir) 124 ms against 3.4 s (27×);
+ * pure shell arithmetic 16×. So under TCG the cap decides, and a correct script keeps its
+ * place while it needs at most 12/30 of its deadline on the host: lab deadlines sit far above
+ * that (make-root.sh: 26 ms for 60 s; ch03's chroot0.sh: under 1 s for 90 s). Under KVM the
+ * measurement decides (near 1). KGRADE_VM_PACE sets a pace outright.
+ */
+export const PACE_MAX = 12;
+
+/** A measured ratio, clamped to [PACE_MIN, PACE_MAX]; a ratio that is no number is the cap. */
+export function clampPace(ratio: number): number {
+  if (!Number.isFinite(ratio)) return PACE_MAX;
+  return Math.min(PACE_MAX, Math.max(PACE_MIN, ratio));
+}
+
+/** The pace from the same workload timed on the host and inside the node: the least of each run. */
+export function paceFromTimings(hostMs: readonly number[], nodeMs: readonly number[]): number {
+  if (hostMs.length === 0 || nodeMs.length === 0) throw new Error('paceFromTimings: no timings');
+  return clampPace(Math.min(...nodeMs) / Math.max(Math.min(...hostMs), 0.001));
+}
+
+/** A node's pace: 1 unless its runtime measured one (only ever ≥ 1). */
+export function paceOf(node: Pick<Node, 'pace'>): number {
+  const pace = node.pace;
+  return pace !== undefined && Number.isFinite(pace) && pace > 1 ? pace : 1;
+}
+
+/** Seconds of work at the host's speed, as whole seconds at the node's pace. */
+export function pacedSeconds(pace: number, seconds: number): number {
+  return pace === 1 ? seconds : Math.ceil(seconds * pace);
+}
+
+/** Milliseconds of work at the host's speed, at the node's pace. */
+export function pacedMs(pace: number, ms: number): number {
+  return pace === 1 ? ms : Math.ceil(ms * pace);
+}
+
+/**
+ * A span of wall-clock time as an exec deadline at the host's speed (which the node stretches
+ * back): for a caller that already counts in the node's time, such as the remainder of a wait
+ * it stretched itself.
+ */
+export function hostSpeedMs(pace: number, wallMs: number): number {
+  return pace === 1 ? wallMs : Math.floor(wallMs / pace);
+}
+
+/** "6", "2.5": a pace as the reports say it. */
+export function paceWords(pace: number): string {
+  return pace >= 10 ? String(Math.round(pace)) : String(Math.round(pace * 10) / 10);
+}
+
+/**
+ * A lab's deadline as a report says it: "30 s", and on a slower node what it was stretched to
+ * and why, so that "did not finish within 30 s" is not said of a script that ran for 180.
+ */
+export function deadlineWords(pace: number, seconds: number): string {
+  if (pace === 1) return `${seconds} s`;
+  return `${seconds} s (${pacedSeconds(pace, seconds)} s here: the sandbox runs commands about ${paceWords(pace)}× slower than the grading host, so the lab's deadlines are stretched by as much)`;
+}

@@ -1,0 +1,188 @@
+/**
+ * The lab's deadlines under a VM that runs slower than the host (qemu under TCG here), graded
+ * for real: a script that starts 300 programs ends in well under a second on the host and in
+ * several seconds in the guest. With a script deadline of 3 s it passes natively (userns), and
+ * under vm only because the deadlines are stretched by the measured pace: with KGRADE_VM_PACE=1
+ * (the deadlines as the lab wrote them) the same correct submission fails, "did not finish",
+ * which is the bug this guards against. A script that hangs still fails under vm, at the
+ * stretched deadline, and the message says both deadlines. The same holds for a script the
+ * lab starts (mode start): the grader waits the stretched time for it to do its work.
+ *
+ * Needs images/vm/build.sh and the node image; nothing here is timed.
+ * node --test --test-concurrency=1 dist/test/vm/vm-pace.test.js
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { nodeImageRef } from '../../src/env/images.js';
+import { PACE_MAX, PACE_MIN } from '../../src/env/pace.js';
+import { startSandbox } from '../../src/env/sandbox/index.js';
+import { vmImagesReady } from '../../src/env/sandbox/vm-images.js';
+import { removeVmSpares } from '../../src/env/sandbox/vm.js';
+import { gradeHere, requireDocker, type InProcessGrade } from '../helpers/grading.js';
+import { labYaml, script, tempRoot, writeLab, writeTree, type Tree } from '../helpers/labs.js';
+
+const LONG = { timeout: 900_000 };
+const DEADLINE_S = 3;
+/**
+ * The least measured pace at which the control can show the bug: a guest this slow needs more
+ * than DEADLINE_S for MANY_PROGRAMS (under KVM it does not). Under TCG the measurement is above
+ * the cap, PACE_MAX.
+ */
+const SLOW_ENOUGH = PACE_MAX;
+const ENDS = 'the script ends within its deadline';
+const STARTED = 'the started script has done its work';
+
+const FEATURE = `Feature: scripts that start many programs
+  @points:1
+  Scenario: ${ENDS}
+    run.sh must end by itself and print done.
+
+    When the submission's "run.sh" runs
+    Then its output contains "done"
+
+  @points:1
+  Scenario: ${STARTED}
+    start.sh must write /tmp/started.
+
+    When the submission's "start.sh" is started
+    And the node runs "cat /tmp/started"
+    Then its output is "started"
+`;
+
+/**
+ * 300 program starts: about 0.3 s on a host, 4–14 s in a VM under TCG here (13–45 ms each, the
+ * more the busier the machine), more than the lab's 3 s and within the stretched 36 s.
+ */
+const MANY_PROGRAMS = 'for ((i = 0; i < 300; i++)); do /bin/true; done';
+const CORRECT: Tree = {
+  'run.sh': script(`${MANY_PROGRAMS}\necho done`),
+  'start.sh': script(`${MANY_PROGRAMS}\necho started > /tmp/started`),
+};
+const HANGS: Tree = {
+  'run.sh': script('sleep 100000\necho done'),
+  'start.sh': script('echo started > /tmp/started'),
+};
+
+let root = '';
+let lab = '';
+let pace = 1;
+
+before(async () => {
+  if (!vmImagesReady()) throw new Error('the VM images are not built: run images/vm/build.sh');
+  await requireDocker();
+  root = await tempRoot('vm-pace');
+  lab = await writeLab(root, 'vm-pace', {
+    yaml: labYaml('vm-pace', {
+      files: ['run.sh', 'start.sh'],
+      timeouts: { script: DEADLINE_S, command: 30, wait: 5 },
+    }),
+    features: { 'slow.feature': FEATURE },
+  });
+});
+
+after(async () => {
+  removeVmSpares();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+const saved = { isolation: process.env.KGRADE_ISOLATION, pace: process.env.KGRADE_VM_PACE };
+function restoreEnv(): void {
+  for (const [name, value] of [
+    ['KGRADE_ISOLATION', saved.isolation],
+    ['KGRADE_VM_PACE', saved.pace],
+  ] as const) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+}
+
+let counter = 0;
+async function grade(isolation: 'vm' | 'userns', tree: Tree, vmPace?: string): Promise<InProcessGrade> {
+  counter += 1;
+  const dir = path.join(root, 'submissions', `sub${counter}-${process.pid}`);
+  await writeTree(dir, tree);
+  process.env.KGRADE_ISOLATION = isolation;
+  if (vmPace === undefined) delete process.env.KGRADE_VM_PACE;
+  else process.env.KGRADE_VM_PACE = vmPace;
+  try {
+    return await gradeHere(lab, dir);
+  } finally {
+    restoreEnv();
+  }
+}
+
+function explain(g: InProcessGrade): string {
+  return `\n${g.log.join('\n')}\n${JSON.stringify(
+    g.result.scenarios.map((s) => ({ name: s.name, outcome: s.outcome, message: s.message, notes: s.notes })),
+    null,
+    2,
+  )}`;
+}
+
+test('a VM sandbox measures its pace: how many times slower than the host it runs programs', LONG, async (t) => {
+  delete process.env.KGRADE_VM_PACE;
+  const sb = await startSandbox('vm', { image: nodeImageRef(), runId: `vmpace-${process.pid}`, purpose: 'vm-pace' });
+  try {
+    pace = sb.pace ?? 1;
+    t.diagnostic(`${sb.name}: pace ${pace}`);
+    assert.ok(pace >= PACE_MIN && pace <= PACE_MAX, `a pace outside the clamp: ${pace}`);
+  } finally {
+    await sb.destroy();
+  }
+});
+
+test('natively (userns) the correct submission passes within the deadline as the lab wrote it', LONG, async () => {
+  const g = await grade('userns', CORRECT);
+  for (const name of [ENDS, STARTED]) assert.equal(g.byName(name).outcome, 'passed', explain(g));
+});
+
+test('under vm the correct submission passes: its deadlines are stretched by the pace', LONG, async () => {
+  const g = await grade('vm', CORRECT);
+  for (const name of [ENDS, STARTED]) assert.equal(g.byName(name).outcome, 'passed', explain(g));
+  if (pace > 1)
+    assert.ok(
+      g
+        .byName(ENDS)
+        .notes.some((n) =>
+          new RegExp(`^run\\.sh ended after [\\d.]+ s, within its deadline of ${DEADLINE_S} s \\(\\d+ s here: `).test(
+            n,
+          ),
+        ),
+      `the report says what the deadline was stretched to${explain(g)}`,
+    );
+});
+
+test('control: under vm with KGRADE_VM_PACE=1 the same correct submission fails, "did not finish"', LONG, async (t) => {
+  if (pace < SLOW_ENOUGH) {
+    t.skip(`this host's VMs run at pace ${pace}: the slow script fits the lab's deadline without stretching (KVM)`);
+    return;
+  }
+  const g = await grade('vm', CORRECT, '1');
+  const ends = g.byName(ENDS);
+  assert.equal(ends.outcome, 'failed', explain(g));
+  assert.match(ends.message, new RegExp(`run\\.sh did not finish within ${DEADLINE_S} s and was stopped`), explain(g));
+  assert.doesNotMatch(ends.message, /here: the sandbox runs/, "at pace 1 the deadline is the lab's, and said so");
+  // Started, the script is left running after the lab's 3 s: its work is not done when checked.
+  const started = g.byName(STARTED);
+  assert.equal(started.outcome, 'failed', explain(g));
+  assert.ok(
+    started.notes.some((n) => new RegExp(`start\\.sh was still running after ${DEADLINE_S} s;`).test(n)),
+    explain(g),
+  );
+});
+
+test('under vm a script that hangs still fails at the stretched deadline, and the message says so', LONG, async () => {
+  const g = await grade('vm', HANGS);
+  const ends = g.byName(ENDS);
+  assert.equal(ends.outcome, 'failed', explain(g));
+  if (pace > 1)
+    assert.match(
+      ends.message,
+      /run\.sh did not finish within 3 s \(\d+ s here: the sandbox runs commands about [\d.]+× slower than the grading host, so the lab's deadlines are stretched by as much\) and was stopped/,
+      explain(g),
+    );
+  else assert.match(ends.message, /run\.sh did not finish within 3 s and was stopped/, explain(g));
+  assert.equal(g.byName(STARTED).outcome, 'passed', explain(g));
+});
