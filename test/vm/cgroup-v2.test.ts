@@ -398,3 +398,169 @@ test(
     assert.deepEqual(p.left, []);
   },
 );
+
+/**
+ * What a hostile submission's background loop does to kgrade's leaves, one per sandbox, each kept
+ * running while kgrade runs the node's next commands:
+ * - rmdir: moves every process out of init and init.kgrade and removes them, as fast as it can;
+ * - threaded: lives in the node's root cgroup, moves every process there and makes the leaves threaded;
+ * - pids: sets pids.max to 0 in both leaves, without end;
+ * - freeze: freezes both leaves, without end;
+ * - ice: moves every process of both leaves into a frozen cgroup of its own.
+ * Bash builtins only, but for rmdir: a loop of forks would starve the VM's one CPU and show that,
+ * not what kgrade does.
+ */
+const RACERS: Record<string, string> = {
+  rmdir: `cd /sys/fs/cgroup; mkdir -p mine; echo $$ > mine/cgroup.procs
+while :; do
+  for l in init init.kgrade; do while read -r p; do echo $p > mine/cgroup.procs; done < $l/cgroup.procs; done 2>/dev/null
+  rmdir init init.kgrade 2>/dev/null
+done`,
+  threaded: `cd /sys/fs/cgroup; echo $$ > cgroup.procs
+while :; do
+  for l in init init.kgrade; do while read -r p; do echo $p > cgroup.procs; done < $l/cgroup.procs; echo threaded > $l/cgroup.type; done 2>/dev/null
+done`,
+  pids: `cd /sys/fs/cgroup; mkdir -p mine; echo $$ > mine/cgroup.procs; echo +pids > cgroup.subtree_control
+while :; do for l in init init.kgrade; do echo 0 > $l/pids.max; done 2>/dev/null; done`,
+  freeze: `cd /sys/fs/cgroup; mkdir -p mine; echo $$ > mine/cgroup.procs
+while :; do for l in init init.kgrade; do echo 1 > $l/cgroup.freeze; done 2>/dev/null; done`,
+  ice: `cd /sys/fs/cgroup; mkdir -p mine ice; echo $$ > mine/cgroup.procs; echo 1 > ice/cgroup.freeze
+while :; do
+  for l in init init.kgrade; do while read -r p; do echo $p > ice/cgroup.procs; done < $l/cgroup.procs; done 2>/dev/null
+done`,
+};
+
+/**
+ * Run inside: for each racer a sandbox starts it in the background, then kgrade runs two commands
+ * there, each under a deadline of its own that records the last state it saw; the sandbox is
+ * removed, and a fresh sandbox (the next scenario) runs a command. Progress goes to a log as it
+ * happens, for the test to show when the run itself does not end.
+ */
+const RACE = `
+import { startSandbox } from '${IN_VM}/repo/dist/src/env/sandbox/index.js';
+import { nodeImageRef } from '${IN_VM}/repo/dist/src/env/images.js';
+import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+const racers = ${JSON.stringify(RACERS)};
+const only = process.env.RACERS ? process.env.RACERS.split(',') : Object.keys(racers);
+const log = (l) => appendFileSync('/tmp/race.log', new Date().toISOString() + ' ' + l + '\\n');
+const tree = (d, pre = '') => {
+  const lines = [];
+  let entries = [];
+  try { entries = readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()); } catch {}
+  for (const e of entries) {
+    const dir = d + '/' + e.name;
+    const read = (f) => { try { return readFileSync(dir + '/' + f, 'utf8').trim().replace(/\\n/g, ','); } catch { return '?'; } };
+    lines.push(pre + e.name + ' type=' + read('cgroup.type') + ' procs=' + read('cgroup.procs') + ' freeze=' + read('cgroup.freeze') + ' sub=' + read('cgroup.subtree_control'));
+    lines.push(...tree(dir, pre + '  '));
+  }
+  return lines;
+};
+/** A command under a deadline: its outcome, or what the node's cgroups looked like when the deadline passed. */
+const timed = async (sb, argv, what, stdin) => {
+  const started = Date.now();
+  let timer;
+  const deadline = new Promise((resolve) => {
+    timer = setTimeout(() => resolve({ outcome: 'DEADLINE', cgroups: tree('/sys/fs/cgroup/kgrade/' + sb.name) }), 150000);
+  });
+  const run = sb.exec(argv, { timeoutMs: 15000, ...(stdin === undefined ? {} : { stdin }) }).then(
+    (r) => ({ outcome: 'code ' + r.code + ': ' + (r.stdout + r.stderr).trim().slice(0, 300) }),
+    (err) => ({ outcome: err.name + ': ' + err.message }),
+  );
+  const r = await Promise.race([run, deadline]);
+  clearTimeout(timer);
+  r.ms = Date.now() - started;
+  log(what + ' ' + JSON.stringify(r));
+  return r;
+};
+const out = {};
+for (const name of only) {
+  const o = (out[name] = {});
+  log('start ' + name);
+  const sb = await startSandbox('userns', { image: nodeImageRef(), runId: 'race-' + name, purpose: 'racing leaves' });
+  try {
+    o.staged = await timed(sb, ['bash', '-c', 'cat > /racer.sh && echo staged'], name + ' stage', racers[name]);
+    o.started = await timed(
+      sb,
+      ['bash', '-c', '(exec bash /racer.sh </dev/null >/dev/null 2>&1 &); echo started'],
+      name + ' racer',
+    );
+    o.commands = [];
+    for (let i = 0; i < 2; i += 1) o.commands.push(await timed(sb, ['echo', 'ran'], name + ' command ' + i));
+    o.cgroups = tree('/sys/fs/cgroup/kgrade/' + sb.name);
+  } finally {
+    const t0 = Date.now();
+    try {
+      await sb.destroy();
+      o.removed = 'ok';
+    } catch (err) {
+      o.removed = err.name + ': ' + err.message;
+    }
+    o.removeMs = Date.now() - t0;
+    log(name + ' removed ' + o.removed + ' in ' + o.removeMs + ' ms');
+  }
+  o.left = existsSync('/sys/fs/cgroup/kgrade') ? readdirSync('/sys/fs/cgroup/kgrade') : [];
+  const next = await startSandbox('userns', { image: nodeImageRef(), runId: 'next-' + name, purpose: 'after the racer' });
+  try {
+    o.next = await timed(next, ['echo', 'next'], name + ' next');
+  } finally {
+    await next.destroy();
+  }
+}
+out.left = existsSync('/sys/fs/cgroup/kgrade') ? readdirSync('/sys/fs/cgroup/kgrade') : [];
+console.log(JSON.stringify(out));
+`;
+
+interface Timed {
+  outcome: string;
+  ms: number;
+  cgroups?: string[];
+}
+
+interface RaceReport {
+  staged?: Timed;
+  started?: Timed;
+  commands?: Timed[];
+  cgroups?: string[];
+  removed?: string;
+  removeMs?: number;
+  left?: string[];
+  next?: Timed;
+}
+
+test(
+  'userns on cgroup v2: a background loop that breaks every leaf kgrade makes fails only its own submission, within deadlines, and leaves nothing',
+  LONG,
+  async (t) => {
+    const racers = process.env.KGRADE_RACERS ?? Object.keys(RACERS).join(',');
+    await theVm().sandbox.exec(['rm', '-f', '/tmp/race.log']);
+    const r = await theVm().sandbox.exec(
+      [
+        'env',
+        ...Object.entries(VM_KGRADE_ENV).map(([k, v]) => `${k}=${v}`),
+        `RACERS=${racers}`,
+        `${IN_VM}/node/bin/node`,
+        '--input-type=module',
+        '-e',
+        RACE,
+      ],
+      { timeoutMs: 1_000_000 },
+    );
+    const progress = await theVm().sandbox.exec(['sh', '-c', 'cat /tmp/race.log; ps -eo pid,ppid,stat,etime,args | tail -40']);
+    t.diagnostic(progress.stdout);
+    assert.equal(r.code, 0, `${describeExec(r)}\n${progress.stdout}`);
+    const report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, RaceReport> & { left: string[] };
+    t.diagnostic(JSON.stringify(report));
+    for (const name of racers.split(',')) {
+      const p = report[name] ?? {};
+      const all = JSON.stringify(p);
+      assert.equal(p.started?.outcome, 'code 0: started', `${name}: ${all}`);
+      assert.equal(p.commands?.length, 2, `${name}: ${all}`);
+      for (const c of p.commands ?? [])
+        assert.match(c.outcome, /^(code 0: ran|SubmissionAssertionError: )/, `${name}: ${all}`);
+      assert.equal(p.removed, 'ok', `${name}: ${all}`);
+      assert.deepEqual(p.left, [], `${name}: ${all}`);
+      assert.equal(p.next?.outcome, 'code 0: next', `${name}: ${all}`);
+    }
+    assert.deepEqual(report.left, []);
+  },
+);
