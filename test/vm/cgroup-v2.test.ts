@@ -405,6 +405,8 @@ test(
  * - rmdir: moves every process out of init and init.kgrade and removes them, as fast as it can;
  * - threaded: lives in the node's root cgroup, moves every process there and makes the leaves threaded;
  * - pids: sets pids.max to 0 in both leaves, without end;
+ * - trap: moves every process of both leaves into a cgroup of its own whose pids.max is 0;
+ * - memory: sets memory.max to 0 in both leaves, without end;
  * - freeze: freezes both leaves, without end;
  * - ice: moves every process of both leaves into a frozen cgroup of its own.
  * Bash builtins only, but for rmdir: a loop of forks would starve the VM's one CPU and show that,
@@ -424,6 +426,12 @@ done`,
 while :; do for l in init init.kgrade; do echo 0 > $l/pids.max; done 2>/dev/null; done`,
   freeze: `cd /sys/fs/cgroup; mkdir -p mine; echo $$ > mine/cgroup.procs
 while :; do for l in init init.kgrade; do echo 1 > $l/cgroup.freeze; done 2>/dev/null; done`,
+  trap: `cd /sys/fs/cgroup; mkdir -p mine trap; echo $$ > mine/cgroup.procs; echo +pids > cgroup.subtree_control; echo 0 > trap/pids.max
+while :; do
+  for l in init init.kgrade; do while read -r p; do echo $p > trap/cgroup.procs; done < $l/cgroup.procs; done 2>/dev/null
+done`,
+  memory: `cd /sys/fs/cgroup; mkdir -p mine; echo $$ > mine/cgroup.procs; echo +memory > cgroup.subtree_control
+while :; do for l in init init.kgrade; do echo 0 > $l/memory.max; done 2>/dev/null; done`,
   ice: `cd /sys/fs/cgroup; mkdir -p mine ice; echo $$ > mine/cgroup.procs; echo 1 > ice/cgroup.freeze
 while :; do
   for l in init init.kgrade; do while read -r p; do echo $p > ice/cgroup.procs; done < $l/cgroup.procs; done 2>/dev/null
@@ -545,10 +553,16 @@ test(
       ],
       { timeoutMs: 1_000_000 },
     );
-    const progress = await theVm().sandbox.exec(['sh', '-c', 'cat /tmp/race.log; ps -eo pid,ppid,stat,etime,args | tail -40']);
+    const progress = await theVm().sandbox.exec([
+      'sh',
+      '-c',
+      'cat /tmp/race.log; ps -eo pid,ppid,stat,etime,args | tail -40',
+    ]);
     t.diagnostic(progress.stdout);
     assert.equal(r.code, 0, `${describeExec(r)}\n${progress.stdout}`);
-    const report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, RaceReport> & { left: string[] };
+    const report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, RaceReport> & {
+      left: string[];
+    };
     t.diagnostic(JSON.stringify(report));
     for (const name of racers.split(',')) {
       const p = report[name] ?? {};

@@ -194,6 +194,59 @@ export async function execLeaf(name: string, base: number): Promise<string> {
   );
 }
 
+/** How many of the node's cgroups cgroupObstacles looks at, at most: the sandbox's root may make thousands. */
+const OBSTACLE_WALK_LIMIT = 2000;
+
+function readTrimmed(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** What in the cgroup dir stops a process from running there: frozen, or full at its pids.max. */
+function obstacleIn(dir: string): string | undefined {
+  if (readTrimmed(path.join(dir, 'cgroup.freeze')) === '1') return 'is frozen (cgroup.freeze 1)';
+  const max = readTrimmed(path.join(dir, 'pids.max'));
+  const current = readTrimmed(path.join(dir, 'pids.current'));
+  if (max !== undefined && max !== 'max' && current !== undefined && Number(current) >= Number(max))
+    return `is full (pids.max ${max}, ${current} running): no process or thread can start there`;
+  return undefined;
+}
+
+/**
+ * What the sandbox's root has done to its cgroups that stops kgrade's commands, in the node's own
+ * words (/sys/fs/cgroup/...): a cgroup frozen, or one at its pids.max, where runc's helper
+ * process cannot even start its threads. A root inside may move any process of its subtree,
+ * kgrade's too, into such a cgroup, or make the leaf kgrade uses one, so a runc exec that fails
+ * or does not return is the submission's doing when this names something. The sandbox's own
+ * cgroup counts as well (its pids.max is the node's limit, out of the root's reach, but what
+ * fills it runs on the node). The walk stops after OBSTACLE_WALK_LIMIT cgroups.
+ */
+export function cgroupObstacles(name: string): string[] {
+  const top = cgroupV2Only()
+    ? path.join(V2_ROOT, 'kgrade', name)
+    : path.join(cgroupV1Mounts().get('pids') ?? '', 'kgrade', name);
+  const node = path.join(top, 'node');
+  const shown = (dir: string) =>
+    dir === top ? 'the node itself' : `/sys/fs/cgroup${dir === node ? '' : `/${path.relative(node, dir)}`}`;
+  const found: string[] = [];
+  const queue = [top];
+  for (let seen = 0; queue.length > 0 && seen < OBSTACLE_WALK_LIMIT; seen += 1) {
+    const dir = queue.shift() ?? top;
+    const obstacle = obstacleIn(dir);
+    if (obstacle) found.push(`${shown(dir)} ${obstacle}`);
+    try {
+      for (const e of readdirSync(dir, { withFileTypes: true }))
+        if (e.isDirectory()) queue.push(path.join(dir, e.name));
+    } catch {
+      // gone meanwhile, or a path past PATH_MAX: what is below is not looked at
+    }
+  }
+  return found;
+}
+
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
 /** A name inside the folder open as fd: always a short path, however deep the folder lies. */

@@ -23,6 +23,7 @@ import { prepareNode } from './node-setup.js';
 import { tarForCopy } from './tar-copy.js';
 
 import {
+  cgroupObstacles,
   delegate,
   execLeaf,
   hostCgroups,
@@ -108,13 +109,16 @@ class UsernsSandbox implements Sandbox {
       }),
     );
     const durationMs = Date.now() - started;
-    if (r.timedOut)
+    if (r.timedOut) {
+      this.blameCgroups(`${argv[0]} did not return within ${Math.round(timeoutMs / 1000) + 30} s`);
       throw new GraderError(`runc exec on ${this.name} did not return within ${Math.round(timeoutMs / 1000) + 30} s`);
+    }
     if (r.exitCode === undefined) throw new GraderError(`cannot run runc for ${this.name}: ${r.shortMessage}`);
     const code = r.exitCode;
     const stderr = String(r.stderr ?? '');
     if (code === 255 && /level=error msg="exec failed/.test(stderr)) {
       await this.assertStillRunning(argv);
+      this.blameCgroups(`${argv[0]} could not start (${runcMessage(stderr)})`);
       throw new GraderError(`cannot run ${argv[0]} on node ${this.name}: ${runcMessage(stderr)}`);
     }
     if (code >= 128) await this.assertStillRunning(argv);
@@ -151,6 +155,19 @@ class UsernsSandbox implements Sandbox {
     }
   }
 
+  /**
+   * Throws the submission's failure when a runc exec that failed or did not return (what) is
+   * explained by what the node did to its cgroups: a frozen cgroup, or one at its pids.max.
+   */
+  private blameCgroups(what: string): void {
+    const obstacles = cgroupObstacles(this.name);
+    if (obstacles.length === 0) return;
+    const more = obstacles.length > 3 ? ` and ${obstacles.length - 3} more` : '';
+    throw new SubmissionAssertionError(
+      `a command on the node failed because of what the node did to its cgroups: ${what}; ${obstacles.slice(0, 3).join('; ')}${more}`,
+    );
+  }
+
   private async assertStillRunning(argv: string[]): Promise<void> {
     const r = await execa(runcBinary(), runcArgs('state', this.name), { reject: false, timeout: 30_000 });
     const status = r.exitCode === 0 ? String((JSON.parse(String(r.stdout)) as { status?: string }).status) : 'gone';
@@ -173,8 +190,10 @@ class UsernsSandbox implements Sandbox {
         timeout: 120_000,
       }),
     );
-    if (r.exitCode !== 0)
+    if (r.exitCode !== 0) {
+      if (r.timedOut || r.exitCode === 255) this.blameCgroups(`copying ${hostPath} onto the node failed`);
       throw new GraderError(`copying ${hostPath} onto node ${this.name} failed: ${String(r.stderr).trim()}`);
+    }
   }
 
   async destroy(): Promise<void> {
