@@ -9,7 +9,11 @@
  *   moving a process to a parent cgroup, mkdir outside its subtree), each with a control that
  *   the same check sees the route open when the VM's root takes it; SIGKILL of kgrade, then
  *   `kgrade clean`, leaves no cgroup; a submission that removes or blocks the leaf init still
- *   has its later commands run (or failed as its own), never a grader error;
+ *   has its later commands run (or failed as its own), never a grader error; nor does a background
+ *   loop that races kgrade's leaves (removes them, makes them threaded, freezes them, sets pids.max
+ *   or memory.max 0 on them or on a cgroup it moves kgrade's commands into): each command is run
+ *   or refused as the submission's failed within a deadline, naming the cgroup, and the next
+ *   sandbox runs as before;
  * - labs: ch01-isolation's reference to full marks; the fixture lab cgroup-either (kernel.cgroup
  *   either) gives a v2-only cgroup.sh full marks and the v1-only one of the course notes none,
  *   and `kgrade verify` passes it; ch03-pod-from-scratch (pinned v1) is refused with userns and
@@ -396,5 +400,228 @@ test(
     assert.match(p.refused?.error ?? '', /^SubmissionAssertionError: no command can run on the node any more/);
     assert.deepEqual(p.cgroups, ['init', 'init.kgrade', 'mine']);
     assert.deepEqual(p.left, []);
+  },
+);
+
+/**
+ * What a hostile submission's background loop does to kgrade's leaves, one per sandbox, each kept
+ * running while kgrade runs the node's next commands:
+ * - rmdir: moves every process out of init and init.kgrade and removes them, as fast as it can;
+ * - threaded: lives in the node's root cgroup, moves every process there and makes the leaves threaded;
+ * - pids: sets pids.max to 0 in both leaves, without end;
+ * - trap: moves every process of both leaves into a cgroup of its own whose pids.max is 0;
+ * - memory: sets memory.max to 0 in both leaves, without end (the node's PID 1 is in init);
+ * - memtrap: moves every process of both leaves but the node's PID 1 into a cgroup whose memory.max is 0;
+ * - freeze: freezes both leaves, without end;
+ * - ice: moves every process of both leaves into a frozen cgroup of its own.
+ * The loops use bash builtins but for rmdir, one fork a round.
+ */
+const RACERS: Record<string, string> = {
+  rmdir: `cd /sys/fs/cgroup; mkdir -p mine; echo $$ > mine/cgroup.procs
+while :; do
+  for l in init init.kgrade; do while read -r p; do echo $p > mine/cgroup.procs; done < $l/cgroup.procs; done 2>/dev/null
+  rmdir init init.kgrade 2>/dev/null
+done`,
+  threaded: `cd /sys/fs/cgroup; echo $$ > cgroup.procs
+while :; do
+  for l in init init.kgrade; do while read -r p; do echo $p > cgroup.procs; done < $l/cgroup.procs; echo threaded > $l/cgroup.type; done 2>/dev/null
+done`,
+  pids: `cd /sys/fs/cgroup; mkdir -p mine; echo $$ > mine/cgroup.procs; echo +pids > cgroup.subtree_control
+while :; do for l in init init.kgrade; do echo 0 > $l/pids.max; done 2>/dev/null; done`,
+  freeze: `cd /sys/fs/cgroup; mkdir -p mine; echo $$ > mine/cgroup.procs
+while :; do for l in init init.kgrade; do echo 1 > $l/cgroup.freeze; done 2>/dev/null; done`,
+  trap: `cd /sys/fs/cgroup; mkdir -p mine trap; echo $$ > mine/cgroup.procs; echo +pids > cgroup.subtree_control; echo 0 > trap/pids.max
+while :; do
+  for l in init init.kgrade; do while read -r p; do echo $p > trap/cgroup.procs; done < $l/cgroup.procs; done 2>/dev/null
+done`,
+  memory: `cd /sys/fs/cgroup; mkdir -p mine; echo $$ > mine/cgroup.procs; echo +memory > cgroup.subtree_control
+while :; do for l in init init.kgrade; do echo 0 > $l/memory.max; done 2>/dev/null; done`,
+  memtrap: `cd /sys/fs/cgroup; mkdir -p mine memtrap; echo $$ > mine/cgroup.procs; echo +memory > cgroup.subtree_control; echo 0 > memtrap/memory.max
+while :; do
+  for l in init init.kgrade; do while read -r p; do [ "$p" = 1 ] || echo $p > memtrap/cgroup.procs; done < $l/cgroup.procs; done 2>/dev/null
+done`,
+  ice: `cd /sys/fs/cgroup; mkdir -p mine ice; echo $$ > mine/cgroup.procs; echo 1 > ice/cgroup.freeze
+while :; do
+  for l in init init.kgrade; do while read -r p; do echo $p > ice/cgroup.procs; done < $l/cgroup.procs; done 2>/dev/null
+done`,
+};
+
+/**
+ * Run inside: for each racer a sandbox starts it in the background, then kgrade runs two commands
+ * there, each under a deadline of its own that records the last state it saw; the sandbox is
+ * removed, and a fresh sandbox (the next scenario) runs a command. Progress goes to a log as it
+ * happens, for the test to show when the run itself does not end.
+ */
+const RACE = `
+import { startSandbox } from '${IN_VM}/repo/dist/src/env/sandbox/index.js';
+import { nodeImageRef } from '${IN_VM}/repo/dist/src/env/images.js';
+import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+const racers = ${JSON.stringify(RACERS)};
+const only = process.env.RACERS ? process.env.RACERS.split(',') : Object.keys(racers);
+const log = (l) => appendFileSync('/tmp/race.log', new Date().toISOString() + ' ' + l + '\\n');
+const tree = (d, pre = '') => {
+  const lines = [];
+  let entries = [];
+  try { entries = readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()); } catch {}
+  for (const e of entries) {
+    const dir = d + '/' + e.name;
+    const read = (f) => { try { return readFileSync(dir + '/' + f, 'utf8').trim().replace(/\\n/g, ','); } catch { return '?'; } };
+    lines.push(pre + e.name + ' type=' + read('cgroup.type') + ' procs=' + read('cgroup.procs') + ' freeze=' + read('cgroup.freeze') + ' sub=' + read('cgroup.subtree_control'));
+    lines.push(...tree(dir, pre + '  '));
+  }
+  return lines;
+};
+/** A command under a deadline: its outcome, or what the node's cgroups looked like when the deadline passed. */
+const timed = async (sb, argv, what, stdin) => {
+  const started = Date.now();
+  let timer;
+  const deadline = new Promise((resolve) => {
+    timer = setTimeout(() => resolve({ outcome: 'DEADLINE', cgroups: tree('/sys/fs/cgroup/kgrade/' + sb.name) }), 150000);
+  });
+  const run = sb.exec(argv, { timeoutMs: 15000, ...(stdin === undefined ? {} : { stdin }) }).then(
+    (r) => ({ outcome: 'code ' + r.code + ': ' + (r.stdout + r.stderr).trim().slice(0, 300) }),
+    (err) => ({ outcome: err.name + ': ' + err.message }),
+  );
+  const r = await Promise.race([run, deadline]);
+  clearTimeout(timer);
+  r.ms = Date.now() - started;
+  log(what + ' ' + JSON.stringify(r));
+  return r;
+};
+const out = {};
+for (const name of only) {
+  const o = (out[name] = {});
+  log('start ' + name);
+  const sb = await startSandbox('userns', { image: nodeImageRef(), runId: 'race-' + name, purpose: 'racing leaves' });
+  try {
+    o.staged = await timed(sb, ['bash', '-c', 'cat > /racer.sh && echo staged'], name + ' stage', racers[name]);
+    o.started = await timed(
+      sb,
+      ['bash', '-c', '(exec bash /racer.sh </dev/null >/dev/null 2>&1 &); echo started'],
+      name + ' racer',
+    );
+    o.commands = [];
+    for (let i = 0; i < 2; i += 1) o.commands.push(await timed(sb, ['echo', 'ran'], name + ' command ' + i));
+    o.cgroups = tree('/sys/fs/cgroup/kgrade/' + sb.name);
+  } finally {
+    const t0 = Date.now();
+    try {
+      await sb.destroy();
+      o.removed = 'ok';
+    } catch (err) {
+      o.removed = err.name + ': ' + err.message;
+    }
+    o.removeMs = Date.now() - t0;
+    log(name + ' removed ' + o.removed + ' in ' + o.removeMs + ' ms');
+  }
+  o.left = existsSync('/sys/fs/cgroup/kgrade') ? readdirSync('/sys/fs/cgroup/kgrade') : [];
+  const next = await startSandbox('userns', { image: nodeImageRef(), runId: 'next-' + name, purpose: 'after the racer' });
+  try {
+    o.next = await timed(next, ['echo', 'next'], name + ' next');
+  } finally {
+    await next.destroy();
+  }
+}
+out.left = existsSync('/sys/fs/cgroup/kgrade') ? readdirSync('/sys/fs/cgroup/kgrade') : [];
+console.log(JSON.stringify(out));
+`;
+
+/**
+ * What becomes of a command under each racer: refused as the submission's failed, with a message
+ * that names what the loop did (says); or, when the loop catches the command itself once runc has
+ * started it, the command's own failure (stopped: timeout cannot fork, or the command is
+ * OOM-killed), a result the step judges; or, where ran is true, it may still win the race and
+ * run. Under threaded the leaves take no process, and runc puts the command in the cgroup of the
+ * node's PID 1 instead.
+ */
+const OUTCOMES: Record<string, { ran: boolean; stopped?: RegExp; says: RegExp }> = {
+  rmdir: {
+    ran: true,
+    says: /could not join the cgroup \/sys\/fs\/cgroup\/init(\.kgrade)?, which something on the node removes/,
+  },
+  threaded: { ran: true, says: /can take no process or vanish/ },
+  pids: {
+    ran: false,
+    stopped: /^code 125: timeout: fork/,
+    says: /\/sys\/fs\/cgroup\/init(\.kgrade)? is full \(pids\.max 0/,
+  },
+  trap: { ran: false, stopped: /^code 125: timeout: fork/, says: /\/sys\/fs\/cgroup\/trap is full \(pids\.max 0/ },
+  memory: {
+    ran: false,
+    stopped: /^code 137: /,
+    says: /\/sys\/fs\/cgroup\/init OOM-kills what runs there \(memory\.max 0/,
+  },
+  memtrap: {
+    ran: false,
+    stopped: /^code 137: /,
+    says: /\/sys\/fs\/cgroup\/memtrap OOM-kills what runs there \(memory\.max 0/,
+  },
+  freeze: { ran: false, says: /\/sys\/fs\/cgroup\/init(\.kgrade)? is frozen/ },
+  ice: { ran: false, says: /\/sys\/fs\/cgroup\/ice is frozen/ },
+};
+
+interface Timed {
+  outcome: string;
+  ms: number;
+  cgroups?: string[];
+}
+
+interface RaceReport {
+  staged?: Timed;
+  started?: Timed;
+  commands?: Timed[];
+  cgroups?: string[];
+  removed?: string;
+  removeMs?: number;
+  left?: string[];
+  next?: Timed;
+}
+
+test(
+  'userns on cgroup v2: a background loop that breaks every leaf kgrade makes fails only its own submission, within deadlines, and leaves nothing',
+  LONG,
+  async (t) => {
+    const racers = process.env.KGRADE_RACERS ?? Object.keys(RACERS).join(',');
+    await theVm().sandbox.exec(['rm', '-f', '/tmp/race.log']);
+    const r = await theVm().sandbox.exec(
+      [
+        'env',
+        ...Object.entries(VM_KGRADE_ENV).map(([k, v]) => `${k}=${v}`),
+        `RACERS=${racers}`,
+        `${IN_VM}/node/bin/node`,
+        '--input-type=module',
+        '-e',
+        RACE,
+      ],
+      { timeoutMs: 1_000_000 },
+    );
+    const progress = await theVm().sandbox.exec([
+      'sh',
+      '-c',
+      'cat /tmp/race.log; ps -eo pid,ppid,stat,etime,args | tail -40',
+    ]);
+    t.diagnostic(progress.stdout);
+    assert.equal(r.code, 0, `${describeExec(r)}\n${progress.stdout}`);
+    const report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, RaceReport> & {
+      left: string[];
+    };
+    t.diagnostic(JSON.stringify(report));
+    for (const name of racers.split(',')) {
+      const p = report[name] ?? {};
+      const all = JSON.stringify(p);
+      assert.equal(p.started?.outcome, 'code 0: started', `${name}: ${all}`);
+      assert.equal(p.commands?.length, 2, `${name}: ${all}`);
+      const expected = OUTCOMES[name];
+      for (const c of p.commands ?? []) {
+        if (c.outcome === 'code 0: ran' && expected?.ran) continue;
+        if (expected?.stopped?.test(c.outcome)) continue;
+        assert.match(c.outcome, /^SubmissionAssertionError: /, `${name}: ${all}`);
+        assert.match(c.outcome, expected?.says ?? /^$/, `${name}: the message names what the node did: ${all}`);
+      }
+      assert.equal(p.removed, 'ok', `${name}: ${all}`);
+      assert.deepEqual(p.left, [], `${name}: ${all}`);
+      assert.equal(p.next?.outcome, 'code 0: next', `${name}: ${all}`);
+    }
+    assert.deepEqual(report.left, []);
   },
 );

@@ -194,6 +194,74 @@ export async function execLeaf(name: string, base: number): Promise<string> {
   );
 }
 
+/** How many of the node's cgroups cgroupObstacles looks at, at most: the sandbox's root may make thousands. */
+const OBSTACLE_WALK_LIMIT = 2000;
+
+function readTrimmed(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What in the cgroup dir stops a process from running there: frozen, full at its pids.max, or
+ * (v2) at a memory.max of its own, where what runs stalls, or is OOM-killed when oomKilled says
+ * that the node's out-of-memory killer struck meanwhile.
+ */
+function obstacleIn(dir: string, oomKilled: boolean): string | undefined {
+  if (readTrimmed(path.join(dir, 'cgroup.freeze')) === '1') return 'is frozen (cgroup.freeze 1)';
+  const max = readTrimmed(path.join(dir, 'pids.max'));
+  const current = readTrimmed(path.join(dir, 'pids.current'));
+  if (max !== undefined && max !== 'max' && current !== undefined && Number(current) >= Number(max))
+    return `is full (pids.max ${max}, ${current} running): no process or thread can start there`;
+  const memoryMax = readTrimmed(path.join(dir, 'memory.max'));
+  if (memoryMax === undefined || memoryMax === 'max') return undefined;
+  const kills = Number(/^oom_kill (\d+)/m.exec(readTrimmed(path.join(dir, 'memory.events')) ?? '')?.[1] ?? '0');
+  if (oomKilled && kills > 0) return `OOM-kills what runs there (memory.max ${memoryMax}, ${kills} killed)`;
+  const populated = /^populated 1$/m.test(readTrimmed(path.join(dir, 'cgroup.events')) ?? '');
+  if (populated && Number(readTrimmed(path.join(dir, 'memory.current'))) >= Number(memoryMax))
+    return `is at its memory.max (${memoryMax}): what runs there stalls`;
+  return undefined;
+}
+
+/**
+ * What the sandbox's root has done to its cgroups that stops kgrade's commands, in the node's own
+ * words (/sys/fs/cgroup/...): a cgroup frozen, one at its pids.max, where runc's helper process
+ * cannot even start its threads, or one whose memory.max stalls or OOM-kills it (oomKillsBefore:
+ * oomKills() before the command, so that only a kill during it counts). A root inside may move
+ * any process of its subtree, kgrade's too, into such a cgroup, or make the leaf kgrade uses one,
+ * so a runc exec that fails or does not return is the submission's doing when this names
+ * something. The sandbox's own cgroup counts as well (its limits are out of the root's reach,
+ * but what fills them runs on the node). On v1 only the pids hierarchy is looked at. The walk
+ * stops after OBSTACLE_WALK_LIMIT cgroups.
+ */
+export function cgroupObstacles(name: string, oomKillsBefore: number): string[] {
+  const top = cgroupV2Only()
+    ? path.join(V2_ROOT, 'kgrade', name)
+    : path.join(cgroupV1Mounts().get('pids') ?? '', 'kgrade', name);
+  const node = path.join(top, 'node');
+  const shown = (dir: string) =>
+    dir === top ? 'the node itself' : `/sys/fs/cgroup${dir === node ? '' : `/${path.relative(node, dir)}`}`;
+  const oomKilled = oomKills(name) > oomKillsBefore;
+  const found: string[] = [];
+  const queue = [top];
+  for (let seen = 0; queue.length > 0 && seen < OBSTACLE_WALK_LIMIT; seen += 1) {
+    const dir = queue.shift() ?? top;
+    // The node's own memory.events counts every kill below it: its limit is named only by the caller.
+    const obstacle = obstacleIn(dir, oomKilled && dir !== top);
+    if (obstacle) found.push(`${shown(dir)} ${obstacle}`);
+    try {
+      for (const e of readdirSync(dir, { withFileTypes: true }))
+        if (e.isDirectory()) queue.push(path.join(dir, e.name));
+    } catch {
+      // gone meanwhile, or a path past PATH_MAX: what is below is not looked at
+    }
+  }
+  return found;
+}
+
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
 /** A name inside the folder open as fd: always a short path, however deep the folder lies. */

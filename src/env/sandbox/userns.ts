@@ -23,6 +23,7 @@ import { prepareNode } from './node-setup.js';
 import { tarForCopy } from './tar-copy.js';
 
 import {
+  cgroupObstacles,
   delegate,
   execLeaf,
   hostCgroups,
@@ -98,6 +99,7 @@ class UsernsSandbox implements Sandbox {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
     const started = Date.now();
+    const oomBefore = oomKills(this.name);
     const r = await this.inLeaf((cgroup) =>
       execa(runcBinary(), runcArgs('exec', ...cgroup, this.name, 'timeout', '-k', '3', String(seconds), ...argv), {
         reject: false,
@@ -108,13 +110,16 @@ class UsernsSandbox implements Sandbox {
       }),
     );
     const durationMs = Date.now() - started;
-    if (r.timedOut)
+    if (r.timedOut) {
+      this.blameCgroups(`${argv[0]} did not return within ${Math.round(timeoutMs / 1000) + 30} s`, oomBefore);
       throw new GraderError(`runc exec on ${this.name} did not return within ${Math.round(timeoutMs / 1000) + 30} s`);
+    }
     if (r.exitCode === undefined) throw new GraderError(`cannot run runc for ${this.name}: ${r.shortMessage}`);
     const code = r.exitCode;
     const stderr = String(r.stderr ?? '');
     if (code === 255 && /level=error msg="exec failed/.test(stderr)) {
       await this.assertStillRunning(argv);
+      this.blameCgroups(`${argv[0]} could not start (${runcMessage(stderr)})`, oomBefore);
       throw new GraderError(`cannot run ${argv[0]} on node ${this.name}: ${runcMessage(stderr)}`);
     }
     if (code >= 128) await this.assertStillRunning(argv);
@@ -151,13 +156,29 @@ class UsernsSandbox implements Sandbox {
     }
   }
 
+  /**
+   * Throws the submission's failure when a runc exec that failed or did not return (what) is
+   * explained by what the node did to its cgroups (cgroupObstacles): a frozen cgroup, one at its
+   * pids.max or memory.max.
+   */
+  private blameCgroups(what: string, oomKillsBefore: number): void {
+    const obstacles = cgroupObstacles(this.name, oomKillsBefore);
+    if (obstacles.length === 0) return;
+    const more = obstacles.length > 3 ? ` and ${obstacles.length - 3} more` : '';
+    throw new SubmissionAssertionError(
+      `a command on the node failed because of what the node did to its cgroups: ${what}; ${obstacles.slice(0, 3).join('; ')}${more}`,
+    );
+  }
+
   private async assertStillRunning(argv: string[]): Promise<void> {
     const r = await execa(runcBinary(), runcArgs('state', this.name), { reject: false, timeout: 30_000 });
     const status = r.exitCode === 0 ? String((JSON.parse(String(r.stdout)) as { status?: string }).status) : 'gone';
     if (status === 'running') return;
     if (oomKills(this.name) > 0) {
+      // Its PID 1 was killed: by the node's own limit, or by a memory.max the node set on its cgroup.
+      const limits = cgroupObstacles(this.name, 0).filter((o) => o.includes('memory.max'));
       throw new SubmissionAssertionError(
-        `node ${this.name} ran out of memory and stopped while it ran ${argv[0]}: something on it used all the memory the node has`,
+        `node ${this.name} ran out of memory and stopped while it ran ${argv[0]}: ${limits.length ? limits.slice(0, 3).join('; ') : 'something on it used all the memory the node has'}`,
       );
     }
     throw new GraderError(`node ${this.name} stopped (${status}) while it ran ${argv[0]}`);
@@ -166,6 +187,7 @@ class UsernsSandbox implements Sandbox {
   /** Copies through tar inside the sandbox: nothing on the host ever follows a path the sandbox made. */
   async copyIn(hostPath: string, nodePath: string): Promise<void> {
     const { archive, unpack } = await tarForCopy(hostPath, nodePath, 512 * 1024 * 1024);
+    const oomBefore = oomKills(this.name);
     const r = await this.inLeaf((cgroup) =>
       execa(runcBinary(), runcArgs('exec', ...cgroup, this.name, ...unpack), {
         input: archive,
@@ -173,8 +195,10 @@ class UsernsSandbox implements Sandbox {
         timeout: 120_000,
       }),
     );
-    if (r.exitCode !== 0)
+    if (r.exitCode !== 0) {
+      if (r.timedOut || r.exitCode === 255) this.blameCgroups(`copying ${hostPath} onto the node failed`, oomBefore);
       throw new GraderError(`copying ${hostPath} onto node ${this.name} failed: ${String(r.stderr).trim()}`);
+    }
   }
 
   async destroy(): Promise<void> {
