@@ -534,6 +534,8 @@ async function restore(
     return await boot(name, images, accel, cgroup, RESTORE_DEADLINE_MS, {}, { kind: 'restore', snapshot });
   } catch (err) {
     await stopQemu(name);
+    // A host short of memory is the run's error, as for a boot: booting instead would hide it.
+    if (hostCauseOfEnd(name, qemuLogTail(name), oomBaseline.get(name) ?? 0) !== undefined) throw err;
     removeVmCgroup(name);
     refuseSnapshots(err);
     return undefined;
