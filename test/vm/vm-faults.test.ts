@@ -33,6 +33,7 @@ import { vmCgroupDirs } from '../../src/env/sandbox/vm-cgroups.js';
 import { vmImagesDir, vmImagesReady } from '../../src/env/sandbox/vm-images.js';
 import { vmRuntime } from '../../src/env/sandbox/vm.js';
 import type { GradeResult } from '../../src/grade/model.js';
+import { withEnv } from '../helpers/env.js';
 import { runCli } from '../helpers/grading.js';
 import { script, writeLab, writeTree } from '../helpers/labs.js';
 
@@ -105,19 +106,6 @@ async function cacheWithInit(init: string): Promise<string> {
     path.join(dir, 'initrd.img'),
   ]);
   return cache;
-}
-
-async function withEnv<T>(vars: Record<string, string>, body: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, vars);
-  try {
-    return await body();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
 }
 
 /** Grades the one-scenario lab with --isolation vm through the CLI; its results.json, if any. */

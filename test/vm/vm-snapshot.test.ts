@@ -27,6 +27,7 @@ import { nodeImageRef } from '../../src/env/images.js';
 import { startSandbox, type Sandbox } from '../../src/env/sandbox/index.js';
 import { vmCgroupDirs } from '../../src/env/sandbox/vm-cgroups.js';
 import { vmImagesDir, vmImagesReady } from '../../src/env/sandbox/vm-images.js';
+import { withEnv } from '../helpers/env.js';
 import { runCli } from '../helpers/grading.js';
 import { script, writeLab, writeTree } from '../helpers/labs.js';
 
@@ -49,33 +50,11 @@ after(() => {
 function freshCache(): { cache: string; images: string } {
   const cache = mkdtempSync(path.join(root, 'cache-'));
   const real = vmImagesDir();
-  const images = withCache(cache, vmImagesDir);
+  const images = path.join(cache, 'vm', path.basename(real));
   mkdirSync(images, { recursive: true });
   for (const f of ['vmlinux', 'initrd.img', 'root.ext4', 'kernel.release', 'ready'])
     symlinkSync(path.join(real, f), path.join(images, f));
   return { cache, images };
-}
-
-function withCache<T>(cache: string, body: () => T): T {
-  const saved = process.env['KGRADE_CACHE'];
-  process.env['KGRADE_CACHE'] = cache;
-  try {
-    return body();
-  } finally {
-    if (saved === undefined) delete process.env['KGRADE_CACHE'];
-    else process.env['KGRADE_CACHE'] = saved;
-  }
-}
-
-async function withCacheAsync<T>(cache: string, body: () => Promise<T>): Promise<T> {
-  const saved = process.env['KGRADE_CACHE'];
-  process.env['KGRADE_CACHE'] = cache;
-  try {
-    return await body();
-  } finally {
-    if (saved === undefined) delete process.env['KGRADE_CACHE'];
-    else process.env['KGRADE_CACHE'] = saved;
-  }
 }
 
 /** The saved nodes under an images folder: finished ones, and those being made (`.new-*`). */
@@ -110,7 +89,7 @@ test(
   async () => {
     const { cache, images } = freshCache();
     const savesBefore = saveFolders();
-    await withCacheAsync(cache, async () => {
+    await withEnv({ KGRADE_CACHE: cache }, async () => {
       const opts = { image: nodeImageRef(), runId: RUN_ID, purpose: 'vm-snapshot test' };
       const a = await startSandbox('vm', opts);
       let b: Sandbox | undefined;
@@ -210,7 +189,7 @@ test('a run killed while it saves the node leaves nothing that the next run does
 
 test('a saved state that qemu will not take back: the VM boots instead, says so, and works', BOOT, async () => {
   const { cache, images } = freshCache();
-  await withCacheAsync(cache, async () => {
+  await withEnv({ KGRADE_CACHE: cache }, async () => {
     const opts = { image: nodeImageRef(), runId: RUN_ID, purpose: 'vm-snapshot test' };
     const first = await startSandbox('vm', opts);
     await first.destroy();
