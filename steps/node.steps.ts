@@ -1,7 +1,7 @@
 import { Given, Then, When } from '@cucumber/cucumber';
 import { fail, GraderError } from '../src/errors.js';
 import { eventually } from '../src/eventually.js';
-import { deadlineWords, paceOf, pacedMs } from '../src/env/pace.js';
+import { deadlineWords, paceOf, paced } from '../src/env/pace.js';
 import { words } from '../src/check/listing.js';
 import { describeExec, sh, shellQuote } from '../src/node.js';
 import { steps } from './i18n.js';
@@ -142,7 +142,7 @@ Then(
       {
         what: `"${cmd}" to print "${want}"`,
         // What it waits for happens on the node, at the node's pace.
-        timeoutMs: pacedMs(paceOf(node), this.timeouts.wait * 1000),
+        timeoutMs: paced(paceOf(node), this.timeouts.wait * 1000),
         deadline: deadlineWords(paceOf(node), this.timeouts.wait),
         intervalMs: 500,
       },

@@ -2,7 +2,7 @@ import { Given, Then } from '@cucumber/cucumber';
 import { fail, GraderError } from '../src/errors.js';
 import { parsePsListing } from '../src/check/listing.js';
 import { sh } from '../src/node.js';
-import { paceOf, pacedSeconds } from '../src/env/pace.js';
+import { paceOf, paced } from '../src/env/pace.js';
 import type { KgradeWorld } from './world.js';
 
 /**
@@ -17,7 +17,7 @@ Given('a decoy process {string} runs on the node', async function (this: KgradeW
     throw new GraderError(`could not start the decoy ${name}: ${r.stderr.trim()}`);
   const check = await sh(
     node,
-    `for i in $(seq ${pacedSeconds(paceOf(node), 2) * 10}); do ps -o args= -p ${pid} | grep -q '^${name}' && exit 0; sleep 0.1; done; exit 1`,
+    `for i in $(seq ${paced(paceOf(node), 2) * 10}); do ps -o args= -p ${pid} | grep -q '^${name}' && exit 0; sleep 0.1; done; exit 1`,
   );
   if (check.code !== 0) throw new GraderError(`the decoy ${name} (PID ${pid}) did not show up in ps`);
   this.vars.set('decoy.pid', String(pid));

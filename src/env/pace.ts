@@ -12,7 +12,7 @@ import type { Node } from '../node.js';
  *   the Node contract says: timeoutMs is at the host's speed;
  * - deadlines written into a command's text (the script runner's `timeout`, a polling loop's
  *   count) and waits the host keeps itself (an eventually-check on the node) by whoever writes
- *   them, with pacedSeconds / pacedMs below.
+ *   them, with paced below.
  */
 
 /** The least pace: a node is never given less time than the lab says. */
@@ -49,14 +49,9 @@ export function paceOf(node: Pick<Node, 'pace'>): number {
   return pace !== undefined && Number.isFinite(pace) && pace > 1 ? pace : 1;
 }
 
-/** Seconds of work at the host's speed, as whole seconds at the node's pace. */
-export function pacedSeconds(pace: number, seconds: number): number {
-  return pace === 1 ? seconds : Math.ceil(seconds * pace);
-}
-
-/** Milliseconds of work at the host's speed, at the node's pace. */
-export function pacedMs(pace: number, ms: number): number {
-  return pace === 1 ? ms : Math.ceil(ms * pace);
+/** An amount of time (seconds or milliseconds) of work at the host's speed, at the node's pace, rounded up. */
+export function paced(pace: number, amount: number): number {
+  return pace === 1 ? amount : Math.ceil(amount * pace);
 }
 
 /**
@@ -79,5 +74,5 @@ export function paceWords(pace: number): string {
  */
 export function deadlineWords(pace: number, seconds: number): string {
   if (pace === 1) return `${seconds} s`;
-  return `${seconds} s (${pacedSeconds(pace, seconds)} s here: the sandbox runs commands about ${paceWords(pace)}× slower than the grading host, so the lab's deadlines are stretched by as much)`;
+  return `${seconds} s (${paced(pace, seconds)} s here: the sandbox runs commands about ${paceWords(pace)}× slower than the grading host, so the lab's deadlines are stretched by as much)`;
 }

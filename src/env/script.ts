@@ -1,6 +1,6 @@
 import { GraderError, SubmissionAssertionError } from '../errors.js';
 import { sh, shellQuote as quote, type Node } from '../node.js';
-import { hostSpeedMs, paceOf, pacedSeconds } from './pace.js';
+import { hostSpeedMs, paceOf, paced } from './pace.js';
 
 export const SUBMISSION_DIR = '/submission';
 /** The runner's PID and the exit status: the grader's bookkeeping. */
@@ -74,7 +74,7 @@ export async function runSubmissionScript(
   // The deadlines written into the commands below count in the node's time; the execs' own
   // deadlines are at the host's speed, which the node stretches itself.
   const pace = paceOf(node);
-  const timeoutS = pacedSeconds(pace, opts.timeoutS);
+  const timeoutS = paced(pace, opts.timeoutS);
   const limit = opts.mode === 'finish' ? timeoutS : 0;
   const waitS = opts.mode === 'finish' ? timeoutS + 10 : timeoutS;
   const guardS = (opts.mode === 'finish' ? opts.timeoutS + 10 : opts.timeoutS) + 30;
@@ -102,7 +102,7 @@ ${waitAndRead}`;
   }
   // The script may kill every process on the node, the grader's exec included, or fill the node's
   // process table so that no exec can start: wait and read again until the script's own deadline.
-  const deadline = started + pacedSeconds(pace, guardS) * 1000;
+  const deadline = started + paced(pace, guardS) * 1000;
   const complete = () => r.stdout.endsWith(`\x1e${DONE}`);
   while (!complete() && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 1000));

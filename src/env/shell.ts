@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { GraderError } from '../errors.js';
 import { sh, shellQuote, type Node } from '../node.js';
-import { paceOf, pacedSeconds } from './pace.js';
+import { paceOf, paced } from './pace.js';
 
 export interface BackgroundShell {
   name: string;
@@ -57,7 +57,7 @@ export async function runInShell(
     node,
     `before=$(stat -c %s ${out} 2>/dev/null || echo 0)
 printf '%s\\n' ${shellQuote(line)} > ${shell.dir}/in
-for i in $(seq ${pacedSeconds(paceOf(node), timeoutS) * 10}); do
+for i in $(seq ${paced(paceOf(node), timeoutS) * 10}); do
   ${since} | grep -q '${END}' && { echo state=answered; break; }
   kill -0 ${shell.pid} 2>/dev/null || { echo state=died; break; }
   sleep 0.1

@@ -1,7 +1,7 @@
 import { GraderError } from '../errors.js';
 import { addressInSubnet } from '../check/listing.js';
 import { sh, type Node } from '../node.js';
-import { paceOf, pacedSeconds } from './pace.js';
+import { paceOf, paced } from './pace.js';
 
 export interface TestHost {
   name: string;
@@ -58,7 +58,7 @@ export async function ensureNodeListener(node: Node): Promise<void> {
   const r = await sh(
     node,
     `ss -ltn | grep -q ':${NODE_PROBE_PORT} ' || { setsid socat TCP-LISTEN:${NODE_PROBE_PORT},fork,reuseaddr SYSTEM:'echo kgrade-node' </dev/null >/dev/null 2>&1 & }
-for i in $(seq ${pacedSeconds(paceOf(node), 5) * 10}); do ss -ltn | grep -q ':${NODE_PROBE_PORT} ' && exit 0; sleep 0.1; done; exit 1`,
+for i in $(seq ${paced(paceOf(node), 5) * 10}); do ss -ltn | grep -q ':${NODE_PROBE_PORT} ' && exit 0; sleep 0.1; done; exit 1`,
   );
   if (r.code !== 0)
     throw new GraderError(`could not start the node's probe listener on port ${NODE_PROBE_PORT}: ${r.stderr.trim()}`);

@@ -18,8 +18,7 @@ import {
   PACE_MIN,
   paceFromTimings,
   paceOf,
-  pacedMs,
-  pacedSeconds,
+  paced,
   paceWords,
 } from '../../src/env/pace.js';
 import { measurePace, vmPace } from '../../src/env/sandbox/vm-pace.js';
@@ -51,14 +50,14 @@ test('paceOf reads a node pace of 1 when absent or not above 1', () => {
 });
 
 test('deadlines stretch by the pace, rounded up, and a wall-clock span goes back to the host speed', () => {
-  assert.equal(pacedSeconds(1, 30), 30);
-  assert.equal(pacedSeconds(6, 30), 180);
-  assert.equal(pacedSeconds(2.5, 3), 8);
-  assert.equal(pacedMs(1, 30_000), 30_000);
-  assert.equal(pacedMs(6, 30_000), 180_000);
+  assert.equal(paced(1, 30), 30);
+  assert.equal(paced(6, 30), 180);
+  assert.equal(paced(2.5, 3), 8);
+  assert.equal(paced(1, 30_000), 30_000);
+  assert.equal(paced(6, 30_000), 180_000);
   assert.equal(hostSpeedMs(1, 900_000), 900_000);
   assert.equal(hostSpeedMs(6, 900_000), 150_000);
-  assert.ok(pacedMs(7, hostSpeedMs(7, 120_000)) <= 120_000, 'a wall-clock span is not stretched past itself');
+  assert.ok(paced(7, hostSpeedMs(7, 120_000)) <= 120_000, 'a wall-clock span is not stretched past itself');
 });
 
 test('a deadline reads as the lab wrote it at pace 1, and says what it was stretched to and why above 1', () => {

@@ -189,7 +189,8 @@ export class AgentConnection {
   }
 }
 
-function connect(socketPath: string): Promise<net.Socket> {
+/** Connects to a unix socket; rejects when nothing listens there. */
+export function connect(socketPath: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const s = net.connect(socketPath);
     s.once('connect', () => {

@@ -3,6 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { GraderError } from '../../errors.js';
+import { connect } from './vm-agent.js';
 
 type QmpReply = Record<string, unknown> & { return?: unknown; error?: { desc?: string } };
 
@@ -39,12 +40,7 @@ class Qmp {
   }
 
   static async open(socketPath: string): Promise<Qmp> {
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect(socketPath);
-      s.once('connect', () => resolve(s));
-      s.once('error', reject);
-    });
-    const qmp = new Qmp(socket);
+    const qmp = new Qmp(await connect(socketPath));
     await qmp.next(); // the greeting
     await qmp.command('qmp_capabilities');
     return qmp;

@@ -31,7 +31,7 @@ import { snapshotFor, snapshotKey, type VmSnapshot } from './vm-snapshot.js';
 import { dropVmSetAside, setVmAside, vmSetAside, vmsSetAside } from './vm-set-aside.js';
 import { hostCauseOfEnd, hostOomKills, qemuBinary, requireHostMemory } from './vm-host.js';
 import { vmPace } from './vm-pace.js';
-import { pacedMs } from '../pace.js';
+import { paced } from '../pace.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const OUTPUT_CAP = 1024 * 1024;
@@ -91,14 +91,13 @@ const memoryMiB = (extras: VmExtras) => extras.memoryMiB ?? Math.floor(LIMITS.me
 
 /**
  * How qemu starts: booting its kernel, booting with a monitor socket to save its state from
- * (`save`: the VM that makes a snapshot), or taking a saved state back from a file descriptor
- * (`restore`: a VM sandbox started from a snapshot).
+ * (`save`: the VM that makes a snapshot), or taking a saved state back (`restore`: a VM sandbox
+ * started from a snapshot). Saving and restoring hand qemu open files from fd 3 on, in this
+ * order: the saved state (restore only), then the VM's overlay for writing and for reading.
  */
-type Launch =
-  | { kind: 'boot' }
-  | { kind: 'save'; diskFds: [number, number] }
-  | { kind: 'restore'; stateFd: number; diskFds: [number, number] };
-const BOOT: Launch = { kind: 'boot' };
+type Launch = 'boot' | 'save' | 'restore';
+const STATE_FD = 3;
+const diskFds = (launch: Launch) => (launch === 'restore' ? [4, 5] : [3, 4]);
 
 function qemuArgs(
   images: VmImages,
@@ -106,7 +105,7 @@ function qemuArgs(
   accel: Accel,
   cgroup: CgroupVersion,
   extras: VmExtras,
-  launch: Launch = BOOT,
+  launch: Launch = 'boot',
 ): string[] {
   const uid = vmUid();
   return [
@@ -134,10 +133,10 @@ function qemuArgs(
     'chardev:console',
     // Saving a state and taking it back open the disk again after qemu has dropped to its uid, which
     // cannot reach the VM's folder: qemu is handed the overlay open for writing and for reading (an fd set).
-    ...(launch.kind === 'boot' ? [] : launch.diskFds.flatMap((fd) => ['-add-fd', `fd=${fd},set=1`])),
+    ...(launch === 'boot' ? [] : diskFds(launch).flatMap((fd) => ['-add-fd', `fd=${fd},set=1`])),
     // The image is read only through this VM's own overlay: no VM writes what another boots.
     '-drive',
-    `id=root,file=${launch.kind === 'boot' ? path.join(dir, 'overlay.qcow2') : '/dev/fdset/1'},format=qcow2,if=none,discard=unmap`,
+    `id=root,file=${launch === 'boot' ? path.join(dir, 'overlay.qcow2') : '/dev/fdset/1'},format=qcow2,if=none,discard=unmap`,
     '-device',
     'virtio-blk-device,drive=root',
     ...(extras.disks ?? []).flatMap((file, i) => [
@@ -156,10 +155,10 @@ function qemuArgs(
     '-nic',
     'none',
     // The saved state leaves out that its VM was paused to be saved, so that a restored VM runs at once.
-    ...(launch.kind === 'save'
+    ...(launch === 'save'
       ? ['-qmp', `unix:${path.join(dir, 'qmp.sock')},server=on,wait=off`, '-global', 'migration.store-global-state=off']
       : []),
-    ...(launch.kind === 'restore' ? ['-incoming', `fd:${launch.stateFd}`] : []),
+    ...(launch === 'restore' ? ['-incoming', `fd:${STATE_FD}`] : []),
     // Once its files are open qemu drops to an unprivileged uid, then runs under its own seccomp
     // filter: no exec, no obsolete or resource-control calls. (set*uid stays allowed: -runas
     // calls setuid after the filter is in place, and an unprivileged uid cannot regain root.)
@@ -292,7 +291,7 @@ class VmSandbox implements Sandbox {
     return this.run(
       argv,
       options.stdin !== undefined ? Buffer.from(options.stdin) : undefined,
-      pacedMs(this.pace, options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+      paced(this.pace, options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
     );
   }
 
@@ -362,16 +361,10 @@ async function boot(
   let exited: string | undefined;
   const handed: number[] = [];
   try {
-    // What qemu is handed open (fd 3 on): a saved state to take back, read-only; the VM's own overlay.
+    // What qemu is handed open, in Launch's order: a saved state to take back, read-only; the VM's own overlay.
     const hand = (file: string, flags: string) => handed.push(openSync(file, flags));
     if (how.kind === 'restore') hand(how.snapshot.state, 'r');
     if (how.kind !== 'boot') for (const flags of ['r+', 'r']) hand(path.join(dir, 'overlay.qcow2'), flags);
-    const launch: Launch =
-      how.kind === 'restore'
-        ? { kind: 'restore', stateFd: 3, diskFds: [4, 5] }
-        : how.kind === 'save'
-          ? { kind: 'save', diskFds: [3, 4] }
-          : BOOT;
     const child = spawn(
       '/bin/sh',
       [
@@ -379,7 +372,7 @@ async function boot(
         'for f in $KGRADE_VM_CGROUP_PROCS; do echo $$ >"$f" || exit 125; done; exec "$@"',
         'kgrade-vm',
         qemu,
-        ...qemuArgs(images, dir, accel, cgroup, extras, launch),
+        ...qemuArgs(images, dir, accel, cgroup, extras, how.kind),
       ],
       {
         detached: true,
@@ -505,7 +498,7 @@ async function snapshotOf(
   const qemu = qemuBinary();
   const { size, mtimeMs } = statSync(qemu);
   // The boot's TSC frequency is left out: a restored guest keeps the clock it booted with.
-  const args = qemuArgs(images, '@', accel, cgroup, {}, { kind: 'save', diskFds: [3, 4] }).map((a) =>
+  const args = qemuArgs(images, '@', accel, cgroup, {}, 'save').map((a) =>
     a.replace(/tsc_early_khz=\d+/, 'tsc_early_khz'),
   );
   const key = snapshotKey([qemu, String(size), String(mtimeMs), ...args]);
