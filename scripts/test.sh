@@ -156,13 +156,25 @@ verify_lab() {
   shift
   local on=${WITH_NODE:+ on Node $WITH_NODE}
   say "lab $lab: validate and verify$on"
-  if node_cmd bin/kgrade.js validate "$lab" && node_cmd bin/kgrade.js verify "$lab" "$@" --out "$WORK/verify/$(basename "$lab")${WITH_NODE:+-node$WITH_NODE}"; then
+  local verdicts="$WORK/verdicts-$RANDOM" id
+  id=$(lab_id "$lab")
+  if node_cmd bin/kgrade.js validate "$lab" &&
+    node_cmd bin/kgrade.js verify "$lab" "$@" --out "$WORK/verify/$(basename "$lab")${WITH_NODE:+-node$WITH_NODE}" | tee "$verdicts"; then
     labs_ok=$((labs_ok + 1))
   else
     labs_bad=$((labs_bad + 1))
     status=1
-    problems+=("$lab: kgrade validate or verify failed$on")
+    problems+=("$lab: kgrade validate or verify failed$on$(verdict_lines "$id" "$verdicts" 2>/dev/null)")
   fi
+}
+# lab_id LABDIR: the id its lab.yaml gives it (the name verify's verdict lines use).
+lab_id() { node -p 'require("js-yaml").load(require("fs").readFileSync(process.argv[1], "utf8")).id' "$1/lab.yaml"; }
+# verdict_lines ID FILE: the MISMATCH and ERROR lines kgrade verify printed for lab ID (with the
+# errors under them), each on a line of its own, indented: a failed lab's cause is in the run's
+# last lines, which is all of a CI log some readers get.
+verdict_lines() {
+  awk -v id="$1" '($1 == "MISMATCH" || $1 == "ERROR") && $2 == id { p = 1; printf "\n    %s", $0; next }
+    p && /^ +error in / { printf "\n    %s", $0; next } { p = 0 }' "$2"
 }
 # verify_labs LABDIR... -- [extra kgrade verify flags...]: validate each, then verify them all in
 # one kgrade verify, side by side on its --jobs slots (a disruptive lab alone, after the others);
@@ -187,13 +199,13 @@ verify_labs() {
   node_cmd bin/kgrade.js verify "${valid[@]}" "${flags[@]}" --out "$WORK/verify/$RANDOM" | tee "$verdicts"
   local rc=${PIPESTATUS[0]} id
   for lab in "${valid[@]}"; do
-    id=$(node -p 'require("js-yaml").load(require("fs").readFileSync(process.argv[1], "utf8")).id' "$lab/lab.yaml")
+    id=$(lab_id "$lab")
     if grep -qE "^ok +$id " "$verdicts" && ! grep -qE "^(MISMATCH|ERROR) +$id " "$verdicts"; then
       labs_ok=$((labs_ok + 1))
     else
       labs_bad=$((labs_bad + 1))
       status=1
-      problems+=("$lab: kgrade verify failed")
+      problems+=("$lab: kgrade verify failed$(verdict_lines "$id" "$verdicts")")
     fi
   done
   if ((rc != 0)); then
