@@ -3,6 +3,7 @@ import { chmod, lchown, lstat, mkdir, readdir, rename, rm, writeFile } from 'nod
 import path from 'node:path';
 import { execa } from '../../vendor/execa.js';
 import { cacheDir } from '../../config.js';
+import { type CacheRule, markUsed, pruneCache } from '../cache-prune.js';
 import { GraderError } from '../../errors.js';
 import { docker, dockerBinary, dockerOk } from '../../docker.js';
 import { HOSTNAME } from './node-setup.js';
@@ -40,6 +41,22 @@ export function rootfsOf(image: string, base: number): Promise<Rootfs> {
 }
 
 const rootfsCache = () => path.join(cacheDir(), 'userns-rootfs');
+/**
+ * A root is made per image and id range (about 160 MB each): a rebuilt node image leaves its
+ * predecessor's roots behind, and a killed run its half-made copy. Each run that uses a root
+ * touches its `complete`; roots unused for a week, and copies of dead runs, are removed when
+ * another root is looked up.
+ */
+const STORE: CacheRule = { making: /\.tmp-(\d+)$/, stamp: 'complete', unusedDays: 7 };
+
+/** Marks a root as used now; a cache this process cannot write is still read. */
+function used(dir: string): void {
+  try {
+    markUsed(dir, STORE);
+  } catch {
+    // read-only cache: nothing is pruned from it either
+  }
+}
 /** Beside `complete`: the image's environment, so that a prepared root serves without Docker. */
 const ENV_FILE = 'env.json';
 
@@ -65,6 +82,7 @@ export function preparedRootfs(image: string, base: number): Rootfs | undefined 
     })
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
   if (!found) return undefined;
+  used(found);
   return {
     dir: path.join(found, 'rootfs'),
     env: JSON.parse(readFileSync(path.join(found, ENV_FILE), 'utf8')) as string[],
@@ -101,8 +119,10 @@ async function buildRootfs(image: string, base: number): Promise<Rootfs> {
   const [id = '', envJson = '[]'] = inspect.stdout.trim().split(/ (.*)/s);
   const env = (JSON.parse(envJson) as string[] | null) ?? [];
   const dir = path.join(rootfsCache(), `${id.replace(/^sha256:/, '').slice(0, 16)}-${base}`);
+  pruneCache(rootfsCache(), STORE, [path.basename(dir)]);
   if (existsSync(path.join(dir, 'complete'))) {
     if (!existsSync(path.join(dir, ENV_FILE))) await writeFile(path.join(dir, ENV_FILE), JSON.stringify(env));
+    used(dir);
     return { dir: path.join(dir, 'rootfs'), env };
   }
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { alive } from '../cleanup.js';
+import { type CacheRule, markUsed, pruneCache } from '../cache-prune.js';
 
 /**
  * A booted node, saved: the disk overlay it had written and its RAM and device state, taken once
@@ -17,8 +17,8 @@ export interface VmSnapshot {
   state: string;
 }
 
-/** A saved node that no run has used for this long is removed when another is saved beside it. */
-const UNUSED_DAYS = 7;
+/** Half-made nodes of dead runs go, and so does a node no run has used for a week (an older qemu or recipe). */
+const STORE: CacheRule = { making: /^\.new-(\d+)-/, stamp: 'ready', unusedDays: 7 };
 
 /**
  * The name of a snapshot: everything that must match for qemu to take the state back (its binary,
@@ -34,32 +34,6 @@ function at(dir: string): VmSnapshot {
   return { dir, overlay: path.join(dir, 'overlay.qcow2'), state: path.join(dir, 'state') };
 }
 
-/** Removes half-made snapshots of dead runs, and snapshots no run has used for a week (an older qemu or recipe). */
-function prune(root: string, keep: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(root);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (name === keep) continue;
-    const dir = path.join(root, name);
-    const making = /^\.new-(\d+)-/.exec(name);
-    try {
-      if (
-        making
-          ? !alive(Number(making[1]))
-          : Date.now() - statSync(path.join(dir, 'ready')).mtimeMs > UNUSED_DAYS * 86_400_000
-      )
-        rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // no ready file: a snapshot cut short some other way, left to the week's rule of the folder
-      if (Date.now() - statSync(dir).mtimeMs > UNUSED_DAYS * 86_400_000) rmSync(dir, { recursive: true, force: true });
-    }
-  }
-}
-
 /**
  * The snapshot named `key` under `root`, made by `make(folder)` the first time any run asks for
  * it. Runs that make it at once each make their own and the first to finish is kept; the rest
@@ -70,10 +44,9 @@ export function snapshotFor(root: string, key: string, make: (into: string) => P
   if (!p) {
     p = (async () => {
       const dir = path.join(root, key);
-      prune(root, key);
+      pruneCache(root, STORE, [key]);
       if (existsSync(path.join(dir, 'ready'))) {
-        const now = new Date();
-        utimesSync(path.join(dir, 'ready'), now, now);
+        markUsed(dir, STORE);
         return at(dir);
       }
       mkdirSync(root, { recursive: true, mode: 0o755 });
