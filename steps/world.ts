@@ -2,6 +2,7 @@ import {
   After,
   Before,
   setDefaultTimeout,
+  setDefinitionFunctionWrapper,
   setWorldConstructor,
   Status,
   World,
@@ -10,7 +11,8 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as k8s from '../src/vendor/kubernetes-client.js';
 import { LabError } from '../src/errors.js';
-import { PACE_MAX } from '../src/env/pace.js';
+import { PACE_MAX, paced, paceOf } from '../src/env/pace.js';
+import { watchdog } from '../src/cucumber/watchdog.js';
 import type { ScenarioNode } from '../src/env/environment.js';
 import { environmentOf } from '../src/env/environments/index.js';
 import { loadKubeConfig } from '../src/kube/client.js';
@@ -24,10 +26,26 @@ import type { ExecResult, Node } from '../src/node.js';
 import type { TestHost } from '../src/env/testhost.js';
 import type { AppliedObject } from '../src/kube/apply.js';
 
-// Every wait inside a step has its own, shorter deadline from lab.yaml; this is the
-// last-resort watchdog, and a step that hits it is the grader's error. A slow sandbox stretches
-// the steps' deadlines by its pace (src/env/pace.ts), so the watchdog is stretched by the most.
-setDefaultTimeout(PACE_MAX * 10 * 60 * 1000);
+/**
+ * Every wait inside a step has its own, shorter deadline from lab.yaml; this is the last-resort
+ * watchdog of each step and hook, and one that hits it is the grader's error. A slow sandbox
+ * stretches the steps' deadlines by its pace (src/env/pace.ts), so the watchdog of a scenario
+ * whose node has a pace is stretched by as much (a hanging script stays the student's `failed`
+ * at its stretched deadline); on a cluster or a node at the host's speed it stays 10 minutes.
+ */
+const STEP_WATCHDOG_MS = 10 * 60 * 1000;
+setDefinitionFunctionWrapper(
+  (code: (...args: unknown[]) => unknown) =>
+    function (this: unknown, ...args: unknown[]) {
+      const pace = () => (this instanceof KgradeWorld ? this.pace : 1);
+      return watchdog(
+        () => code.apply(this, args),
+        () => paced(pace(), STEP_WATCHDOG_MS),
+      );
+    },
+);
+// cucumber's own timeout, behind the watchdog above whatever a node's pace
+setDefaultTimeout(PACE_MAX * STEP_WATCHDOG_MS + 60_000);
 
 /** How long reading a failing scenario's namespace for its diagnostics may take. */
 const DIAGNOSE_MS = 15_000;
@@ -43,6 +61,8 @@ export class KgradeWorld extends World<WorldParameters> {
   private adminConfig?: k8s.KubeConfig;
   /** The scenario's nodes, made or reached on first use: '' is its own, a name a cluster's node. */
   private readonly nodes = new Map<string, Promise<ScenarioNode>>();
+  /** The slowest pace among the scenario's nodes started so far (1 until one has a pace). */
+  pace = 1;
   last?: LastRun;
   /** The student's script's last run in this scenario (also `last` until another command runs). */
   lastScript?: LastRun;
@@ -80,6 +100,12 @@ export class KgradeWorld extends World<WorldParameters> {
       const p = this.parameters;
       const scenario = { runId: p.runId, labId: p.labId, submissionDir: p.submissionDir };
       n = environmentOf(p.environment).node(p.environment, scenario, name === '' ? undefined : name);
+      n.then(
+        (s) => {
+          this.pace = Math.max(this.pace, paceOf(s.node));
+        },
+        () => undefined,
+      );
       this.nodes.set(name, n);
     }
     return n;
