@@ -24,8 +24,21 @@ export function untrackPath(dir: string): void {
   paths.delete(dir);
 }
 
+let exitHooked = false;
+
+/**
+ * Records a sandbox this process started. The first one also hooks the process's exit: a
+ * program that uses kgrade as a library (a test, a script) and ends without removing its
+ * sandboxes, a failed assertion's path, still leaves no qemu or container running. Signals are
+ * the command line's to handle (installSignalCleanup), not a library's.
+ */
 export function track(runtime: SandboxRuntime, name: string): void {
   live.set(name, runtime);
+  if (exitHooked) return;
+  exitHooked = true;
+  process.once('exit', () => {
+    removeAllNow();
+  });
 }
 
 export function untrack(name: string): void {
@@ -61,6 +74,7 @@ export function installSignalCleanup(log: (line: string) => void): void {
   };
   process.once('SIGINT', () => onSignal('SIGINT', 130));
   process.once('SIGTERM', () => onSignal('SIGTERM', 143));
+  // workspaces made before any sandbox: removed at exit too
   process.once('exit', () => {
     removeAllNow();
   });

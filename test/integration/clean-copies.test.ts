@@ -1,6 +1,7 @@
 /**
  * `kgrade clean` removes the private submission copies of runs that died (their owner's PID is
- * gone, or they never got an owner file and are over a minute old) and keeps those of live runs.
+ * gone, or they never got an owner file and are over a minute old) and keeps those of live runs;
+ * and a library user's sandboxes go with its process.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runCli } from '../helpers/grading.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { execa } from '../../src/vendor/execa.js';
+import { hostTracesOf, removeSandboxes, runCli, sandboxesOwnedBy } from '../helpers/grading.js';
 
 async function copy(name: string, owner?: number): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `kgrade-sub-${name}-`));
@@ -40,4 +43,29 @@ test('kgrade clean removes the submission copies of dead runs and keeps the live
   assert.equal(existsSync(ownerless), false, 'an ownerless copy over a minute old is removed');
   assert.equal(existsSync(fresh), true, 'an ownerless copy just made (its run may be writing its owner) stays');
   assert.equal(existsSync(live), true, 'the copy of a live run stays');
+});
+
+test('a program using kgrade as a library that ends without removing its sandbox leaves none behind', {
+  timeout: 180_000,
+}, async (t) => {
+  // the compiled modules this test file sits beside: dist/test/integration -> dist/src
+  const src = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/')).href;
+  const program = `
+    const { startSandbox } = await import(${JSON.stringify(`${src}env/sandbox/index.js`)});
+    const { nodeImageRef } = await import(${JSON.stringify(`${src}env/images.js`)});
+    const sb = await startSandbox('userns', { image: nodeImageRef(), runId: 'libexit-' + process.pid, purpose: 'library-exit-test' });
+    const r = await sb.exec(['true']);
+    process.stdout.write(sb.name + ' ' + r.code + '\\n');
+    // no sb.destroy(): the program just ends, as one whose assertion failed does
+  `;
+  const running = execa(process.execPath, ['--input-type=module', '-e', program], { reject: false, timeout: 150_000 });
+  const pid = running.pid ?? -1;
+  const child = await running;
+  const [name = '', code] = child.stdout.trim().split(' ');
+  t.after(() => removeSandboxes([name]));
+  assert.equal(child.exitCode, 0, `${child.stderr}`);
+  assert.equal(code, '0', child.stdout);
+  assert.ok(name.length > 0, child.stdout);
+  assert.deepEqual(await sandboxesOwnedBy([pid]), [], 'no sandbox of the ended program is listed');
+  assert.deepEqual(hostTracesOf(name), [], 'and nothing of it is left on the host');
 });
