@@ -96,6 +96,11 @@ export function vmSnapshots(): boolean {
   return raw === 'on';
 }
 
+/** How many virtual CPUs a VM sandbox has: KGRADE_VM_CPUS, default 1. */
+export function vmCpus(): number {
+  return integerSetting('KGRADE_VM_CPUS', 1, 1, 8);
+}
+
 /** How long a VM sandbox may take to boot until its guest agent answers: KGRADE_VM_BOOT_SECONDS, default 180 (TCG on a loaded host). */
 export function vmBootSeconds(): number {
   return integerSetting('KGRADE_VM_BOOT_SECONDS', 180, 1, 3600);

@@ -13,7 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { execa } from '../../vendor/execa.js';
-import { stateDir, vmAccel, vmBootSeconds, vmPaceSetting, vmSnapshots, vmUid } from '../../config.js';
+import { stateDir, vmAccel, vmBootSeconds, vmCpus, vmPaceSetting, vmSnapshots, vmUid } from '../../config.js';
 import { GraderError } from '../../errors.js';
 import { trace } from '../../trace.js';
 import type { ExecOptions, ExecResult } from '../../node.js';
@@ -115,7 +115,7 @@ function qemuArgs(
     '-m',
     `${memoryMiB(extras)}M`,
     '-smp',
-    '1',
+    String(vmCpus()),
     '-nodefaults',
     '-no-user-config',
     '-display',
