@@ -18,6 +18,7 @@ const paths = new Set<string>();
 
 export function trackPath(dir: string): void {
   paths.add(dir);
+  hookExit();
 }
 
 export function untrackPath(dir: string): void {
@@ -27,18 +28,23 @@ export function untrackPath(dir: string): void {
 let exitHooked = false;
 
 /**
- * Records a sandbox this process started. The first one also hooks the process's exit: a
- * program that uses kgrade as a library (a test, a script) and ends without removing its
- * sandboxes, a failed assertion's path, still leaves no qemu or container running. Signals are
- * the command line's to handle (installSignalCleanup), not a library's.
+ * The first sandbox or folder tracked hooks the process's exit: a program that uses kgrade as a
+ * library (a test, a script) and ends without removing them, a failed assertion's path, still
+ * leaves no qemu, container or copy behind. Signals are the command line's to handle
+ * (installSignalCleanup), not a library's.
  */
-export function track(runtime: SandboxRuntime, name: string): void {
-  live.set(name, runtime);
+function hookExit(): void {
   if (exitHooked) return;
   exitHooked = true;
   process.once('exit', () => {
     removeAllNow();
   });
+}
+
+/** Records a sandbox this process started, removed at exit or on a signal unless untracked first. */
+export function track(runtime: SandboxRuntime, name: string): void {
+  live.set(name, runtime);
+  hookExit();
 }
 
 export function untrack(name: string): void {
@@ -74,10 +80,6 @@ export function installSignalCleanup(log: (line: string) => void): void {
   };
   process.once('SIGINT', () => onSignal('SIGINT', 130));
   process.once('SIGTERM', () => onSignal('SIGTERM', 143));
-  // workspaces made before any sandbox: removed at exit too
-  process.once('exit', () => {
-    removeAllNow();
-  });
 }
 
 export function alive(pid: number): boolean {
