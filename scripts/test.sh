@@ -156,15 +156,15 @@ verify_lab() {
   shift
   local on=${WITH_NODE:+ on Node $WITH_NODE}
   say "lab $lab: validate and verify$on"
-  local verdicts="$WORK/verdicts-$RANDOM" id
-  id=$(lab_id "$lab")
+  local verdicts="$WORK/verdicts-$RANDOM"
   if node_cmd bin/kgrade.js validate "$lab" &&
     node_cmd bin/kgrade.js verify "$lab" "$@" --out "$WORK/verify/$(basename "$lab")${WITH_NODE:+-node$WITH_NODE}" | tee "$verdicts"; then
     labs_ok=$((labs_ok + 1))
   else
     labs_bad=$((labs_bad + 1))
     status=1
-    problems+=("$lab: kgrade validate or verify failed$on$(verdict_lines "$id" "$verdicts" 2>/dev/null)")
+    # the id is read only now, quietly: a lab.yaml validate refused has said why already
+    problems+=("$lab: kgrade validate or verify failed$on$(verdict_lines "$(lab_id "$lab" 2>/dev/null)" "$verdicts" 2>/dev/null)")
   fi
 }
 # lab_id LABDIR: the id its lab.yaml gives it (the name verify's verdict lines use).
