@@ -196,6 +196,11 @@ test('under vm a script that hangs still fails at the stretched deadline, and th
       ),
       explain(g),
     );
-  else assert.match(ends.message, new RegExp(`run\\.sh did not finish within ${DEADLINE_S} s and was stopped`), explain(g));
+  else
+    assert.match(
+      ends.message,
+      new RegExp(`run\\.sh did not finish within ${DEADLINE_S} s and was stopped`),
+      explain(g),
+    );
   assert.equal(g.byName(STARTED).outcome, 'passed', explain(g));
 });
