@@ -58,6 +58,34 @@ function podConditions(p: k8s.V1Pod): string[] {
 const byGrader = (p: k8s.V1Pod) => p.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'kgrade';
 
 /**
+ * Container states the kubelet reports together with a warning event (Failed, BackOff,
+ * InspectFailed…). The two are written apart: the status can reach the API server a moment
+ * before the event does.
+ */
+const EVENTFUL = new Set([
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+  'CrashLoopBackOff',
+]);
+/** How long a failing scenario's diagnostics wait for the warning event such a state promises. */
+export const EVENT_SETTLE_MS = 5_000;
+
+/** The pods whose containers are in a state that comes with a warning event no event yet names. */
+export function podsAwaitingEvents(pods: readonly k8s.V1Pod[], events: readonly k8s.CoreV1Event[]): string[] {
+  const named = new Set(events.filter((e) => e.involvedObject.kind === 'Pod').map((e) => e.involvedObject.name));
+  return pods
+    .filter((p) =>
+      [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])].some((c) =>
+        EVENTFUL.has(c.state?.waiting?.reason ?? ''),
+      ),
+    )
+    .map((p) => p.metadata?.name ?? '')
+    .filter((name) => name && !named.has(name));
+}
+
+/**
  * What a failing cluster scenario's namespace shows: its warning events, the status conditions
  * of each object the submission made (and of every pod there that is not the grader's), and the
  * last lines of those pods' containers' logs, the instance before a restart too. A read that
@@ -76,12 +104,25 @@ export async function readNamespaceDiagnostics(
     return undefined;
   };
 
-  const [events, pods] = await Promise.all([
-    core
-      .listNamespacedEvent({ namespace, fieldSelector: 'type=Warning' })
-      .catch((err: unknown) => unavailable("the namespace's events", err)),
+  const listEvents = () => core.listNamespacedEvent({ namespace, fieldSelector: 'type=Warning' });
+  let [events, pods] = await Promise.all([
+    listEvents().catch((err: unknown) => unavailable("the namespace's events", err)),
     core.listNamespacedPod({ namespace }).catch((err: unknown) => unavailable("the namespace's pods", err)),
   ]);
+  // A pod seen in ErrImagePull whose Failed event is still on its way: read the events again
+  // until it arrives or the deadline passes, so the student sees why.
+  const student = (pods?.items ?? []).filter((p) => !byGrader(p));
+  const deadline = Date.now() + EVENT_SETTLE_MS;
+  let awaiting = events ? podsAwaitingEvents(student, events.items) : [];
+  while (events && awaiting.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    events = await listEvents().catch(() => events);
+    if (events) awaiting = podsAwaitingEvents(student, events.items);
+  }
+  if (awaiting.length)
+    found.unavailable.push(
+      `warning events about pod ${awaiting.join(', ')}: none had arrived after ${EVENT_SETTLE_MS / 1000} s of waiting for it`,
+    );
   if (events)
     found.events = events.items
       .sort((a, b) => eventTime(a) - eventTime(b))

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type * as k8s from '../../src/vendor/kubernetes-client.js';
 import { imagePullProblem, pullStillRunning } from '../../src/kube/pods.js';
+import { podsAwaitingEvents } from '../../src/kube/diagnostics.js';
 
 function pod(reason: string, message: string, image = 'busybox:1.36x'): k8s.V1Pod {
   return {
@@ -97,5 +98,31 @@ test('a pull that began and never ended is still running; one that ended, in the
   assert.equal(
     pullStillRunning([scheduled, pulling, event('BackOff', '2026-01-01T00:00:10Z'), again]),
     'busybox:latest',
+  );
+});
+
+function named(p: k8s.V1Pod, name: string): k8s.V1Pod {
+  return { ...p, metadata: { name } };
+}
+
+function warning(reason: string, pod: string): k8s.CoreV1Event {
+  return { metadata: {}, involvedObject: { kind: 'Pod', name: pod }, reason, type: 'Warning' };
+}
+
+test('a pod in ErrImagePull whose Failed event has not arrived yet is waited for; one with its event is not', () => {
+  const pods = [
+    named(pod('ErrImagePull', NOT_FOUND), 'smoke'),
+    named(pod('ImagePullBackOff', BACK_OFF), 'other'),
+    named({ status: { phase: 'Running' } }, 'fine'),
+  ];
+  assert.deepEqual(podsAwaitingEvents(pods, []), ['smoke', 'other']);
+  assert.deepEqual(podsAwaitingEvents(pods, [warning('Failed', 'smoke')]), ['other']);
+  assert.deepEqual(podsAwaitingEvents(pods, [warning('Failed', 'smoke'), warning('BackOff', 'other')]), []);
+  // An event about another kind of object of the same name is not the pod's.
+  assert.deepEqual(
+    podsAwaitingEvents(pods.slice(0, 1), [
+      { ...warning('Failed', 'smoke'), involvedObject: { kind: 'Job', name: 'smoke' } },
+    ]),
+    ['smoke'],
   );
 });
