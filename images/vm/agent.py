@@ -18,7 +18,8 @@ can still start the next command and gets its share of the CPU. At its
 deadline the session gets
 SIGTERM, three seconds later SIGKILL (timeout(1)'s -k 3): code 124, or 137
 when SIGKILL was needed. Output past the cap is read and dropped. As PID 1
-the agent reaps every process; orphans are simply collected.
+the agent reaps every process; an orphan's status is dropped, never kept
+for a later command that is given the orphan's PID.
 """
 import base64
 import fcntl
@@ -50,7 +51,8 @@ COMMANDS_PIDS_MAX = 512
 JOIN = 'for f in $KGRADE_CGROUP_PROCS; do echo $$ > "$f"; done 2>/dev/null; unset KGRADE_CGROUP_PROCS; exec "$@"'
 
 lock = threading.Condition()
-exited = {}  # pid -> wait status, filled by the reaper
+exited = {}  # pid -> wait status of a command, filled by the reaper, taken by collect()
+commands = set()  # the PIDs of the commands running now (orphans are reaped and forgotten)
 spawned = threading.Event()  # set after every spawn, for a reaper with no child to wait on
 write_lock = threading.Lock()
 COMMANDS_PROCS = []  # the cgroup.procs files a command joins (make_commands_cgroup)
@@ -72,9 +74,13 @@ def find_port():
 
 
 def reaper():
+    """Reaps every child and orphan. Only a command's status is kept: an orphan's PID can be given
+    to a later command, which must never be handed the orphan's old status. The zombie is looked
+    at first (WNOWAIT, so its PID is not free yet) and reaped under the lock that run() holds
+    while it spawns and records a command, so a command that ends at once is never missed."""
     while True:
         try:
-            pid, status = os.waitpid(-1, 0)
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT)
         except ChildProcessError:
             # No child yet: the next spawn wakes this at once (a sleep here cost every command up to its length).
             spawned.wait(0.5)
@@ -82,9 +88,16 @@ def reaper():
             continue
         except InterruptedError:
             continue
+        if info is None:
+            continue
         with lock:
-            exited[pid] = status
-            lock.notify_all()
+            try:
+                pid, status = os.waitpid(info.si_pid, 0)
+            except (ChildProcessError, InterruptedError):
+                continue
+            if pid in commands:
+                exited[pid] = status
+                lock.notify_all()
 
 
 class Capped:
@@ -137,6 +150,8 @@ def collect(pid, pipes, deadline):
                 # Nothing to read: sleep until the reaper says the command ended, or a deadline.
                 lock.wait(max(0.0, min(deadline if not timed_out else kill_at, time.monotonic() + 0.5) - time.monotonic()))
                 status = exited.pop(pid, None)
+            if status is not None:
+                commands.discard(pid)
         if status is not None:
             break
         now = time.monotonic()
@@ -243,9 +258,12 @@ def run(req):
     spawn_env = dict(ENV, KGRADE_CGROUP_PROCS=" ".join(COMMANDS_PROCS))
     started = time.monotonic()
     try:
-        pid = os.posix_spawn(
-            "/bin/sh", ["sh", "-c", JOIN, argv[0]] + argv, spawn_env, file_actions=actions, setsid=True, setsigdef=CHILD_DEFAULTS
-        )
+        # Under the lock: the reaper cannot reap this command before it is known to be one.
+        with lock:
+            pid = os.posix_spawn(
+                "/bin/sh", ["sh", "-c", JOIN, argv[0]] + argv, spawn_env, file_actions=actions, setsid=True, setsigdef=CHILD_DEFAULTS
+            )
+            commands.add(pid)
     except OSError as e:
         for fd in (in_r, in_w, out_r, out_w, err_r, err_w):
             os.close(fd)

@@ -4,7 +4,9 @@
  * with no memory for the VM, and a VM that cannot be removed (set aside). Each is a GraderError,
  * an `error` scenario retried once and exit 3 for a grade, never a student's `failed`, and
  * leaves nothing on the host. The images of images/vm/build.sh must be built; the broken ones
- * here are copies with another initrd, in a KGRADE_CACHE of their own.
+ * here are copies with another initrd, in a KGRADE_CACHE of their own. The last tests hold the
+ * guest agent to its duties as PID 1: signals it must survive, and an orphan's PID given to the
+ * next command.
  *
  * flock /tmp/kgrade-heavy.lock node --test --test-concurrency=1 dist/test/vm/vm-faults.test.js
  */
@@ -302,6 +304,35 @@ test(
       t.diagnostic(JSON.stringify(pipe));
       assert.equal(pipe.stdout, 'y\n141\n', JSON.stringify(pipe));
       assert.equal(pipe.stderr, '');
+    } finally {
+      await sb.destroy();
+    }
+  },
+);
+
+test(
+  "an orphan's exit status is never a later command's, when that command is given the orphan's PID",
+  BOOT,
+  async (t) => {
+    const sb = await startSandbox('vm', { image: nodeImageRef(), runId: RUN_ID, purpose: 'vm-fault orphan pid' });
+    try {
+      let reused = 0;
+      for (let round = 0; round < 6 && reused < 2; round++) {
+        // A background subshell outlives its script: the agent (PID 1) reaps it, exit status 7.
+        const start = await sb.exec(['bash', '-c', '(sleep 0.3; exit 7) & echo $!']);
+        const orphan = Number(start.stdout.trim());
+        assert.ok(orphan > 1, JSON.stringify(start));
+        await sb.exec(['sleep', '1']);
+        // The next PID the kernel gives is the orphan's, now free: the next command gets it.
+        const set = await sb.exec(['bash', '-c', `echo ${orphan - 1} > /proc/sys/kernel/ns_last_pid`]);
+        assert.equal(set.code, 0, JSON.stringify(set));
+        const later = await sb.exec(['bash', '-c', 'echo $$; exit 3']);
+        t.diagnostic(`round ${round}: orphan ${orphan}, later command ${later.stdout.trim()} exit ${later.code}`);
+        // Before the agent kept only its commands' statuses, this command was handed the orphan's 7.
+        assert.equal(later.code, 3, JSON.stringify(later));
+        if (Number(later.stdout.trim()) === orphan) reused++;
+      }
+      assert.ok(reused > 0, "no round gave the later command the orphan's PID: the test showed nothing");
     } finally {
       await sb.destroy();
     }
