@@ -2,6 +2,7 @@ import * as k8s from '../vendor/kubernetes-client.js';
 import { fail } from '../errors.js';
 import { graderFault, httpStatus } from './client.js';
 import { podLogs, podState } from './pods.js';
+import { watchNamed } from './watch.js';
 
 function condition(job: k8s.V1Job, type: string): k8s.V1JobCondition | undefined {
   return job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
@@ -46,45 +47,18 @@ export async function waitForJobComplete(
   name: string,
   timeoutMs: number,
 ): Promise<k8s.V1Job> {
-  let last: k8s.V1Job | undefined;
-  let seen = false;
-  const outcome = await new Promise<'complete' | 'failed' | 'timeout' | Error>((resolve) => {
-    let controller: AbortController | undefined;
-    let settled = false;
-    const finish = (v: 'complete' | 'failed' | 'timeout' | Error) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      controller?.abort();
-      resolve(v);
-    };
-    const timer = setTimeout(() => finish('timeout'), timeoutMs);
-    const look = (job: k8s.V1Job) => {
-      last = job;
-      seen = true;
-      if (condition(job, 'Complete')) finish('complete');
-      else if (condition(job, 'Failed')) finish('failed');
-    };
-    const start = () => {
-      new k8s.Watch(kc)
-        .watch(
-          `/apis/batch/v1/namespaces/${namespace}/jobs`,
-          { fieldSelector: `metadata.name=${name}` },
-          (_type: string, obj: k8s.V1Job) => look(obj),
-          () => {
-            // A watch ends now and then (the server's timeout); start another until the deadline.
-            if (!settled) setTimeout(start, 500);
-          },
-        )
-        .then((c) => {
-          controller = c;
-          if (settled) c.abort();
-        })
-        .catch((err: unknown) => finish(graderFault(err, `watching job ${namespace}/${name}`)));
-    };
-    start();
-  });
-  if (outcome instanceof Error) throw outcome;
+  const {
+    verdict: outcome,
+    last,
+    seen,
+  } = await watchNamed<k8s.V1Job, 'complete' | 'failed'>(
+    kc,
+    `/apis/batch/v1/namespaces/${namespace}/jobs`,
+    name,
+    timeoutMs,
+    (job) => (condition(job, 'Complete') ? 'complete' : condition(job, 'Failed') ? 'failed' : undefined),
+    `job ${namespace}/${name}`,
+  );
   if (outcome === 'complete' && last) return last;
   if (!seen) {
     const exists = await kc

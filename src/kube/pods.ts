@@ -3,6 +3,7 @@ import * as k8s from '../vendor/kubernetes-client.js';
 import { GraderError, SubmissionAssertionError } from '../errors.js';
 import type { ExecResult } from '../node.js';
 import { api, apiFault, graderFault, httpStatus } from './client.js';
+import { watchNamed } from './watch.js';
 
 /** A pod's state in one line, the way a person would read `kubectl describe`. */
 export function podState(pod: k8s.V1Pod | undefined): string {
@@ -126,46 +127,17 @@ export async function waitForPod(
   if (last && wait.until(last)) return last;
   const pullMessages = new Map<string, string>();
   const missingImage = (p: k8s.V1Pod) => imagePullProblem(p, pullMessages)?.blame === 'submission';
-  const watcher = new k8s.Watch(kc);
-  const outcome = await new Promise<'ok' | 'hopeless' | 'timeout' | Error>((resolve) => {
-    let controller: AbortController | undefined;
-    let settled = false;
-    const finish = (v: 'ok' | 'hopeless' | 'timeout' | Error) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      controller?.abort();
-      resolve(v);
-    };
-    const timer = setTimeout(() => finish('timeout'), wait.timeoutMs);
-    const start = () => {
-      watcher
-        .watch(
-          `/api/v1/namespaces/${namespace}/pods`,
-          { fieldSelector: `metadata.name=${name}` },
-          (type: string, obj: k8s.V1Pod) => {
-            if (type === 'DELETED') last = undefined;
-            else last = obj;
-            if (last && wait.until(last)) finish('ok');
-            else if (last && (wait.hopeless?.(last) || missingImage(last))) finish('hopeless');
-          },
-          (err: unknown) => {
-            // A watch ends now and then (server timeout); start another until the deadline.
-            if (settled) return;
-            if (err && httpStatus(err) === undefined && !(err instanceof Error && err.name === 'AbortError')) {
-              setTimeout(start, 1000);
-            } else setTimeout(start, 200);
-          },
-        )
-        .then((c) => {
-          controller = c;
-          if (settled) c.abort();
-        })
-        .catch((err: unknown) => finish(graderFault(err, `watching pod ${namespace}/${name}`)));
-    };
-    start();
-  });
-  if (outcome instanceof Error) throw outcome;
+  const watched = await watchNamed<k8s.V1Pod, 'ok' | 'hopeless'>(
+    kc,
+    `/api/v1/namespaces/${namespace}/pods`,
+    name,
+    wait.timeoutMs,
+    (pod) => (wait.until(pod) ? 'ok' : wait.hopeless?.(pod) || missingImage(pod) ? 'hopeless' : undefined),
+    `pod ${namespace}/${name}`,
+    last,
+  );
+  const outcome = watched.verdict;
+  last = watched.last;
   if (outcome === 'ok' && last) return last;
   const eventList = await eventsOf(kc, namespace, name);
   const events = describeEvents(eventList);
