@@ -70,6 +70,23 @@ function latestStart(pod: k8s.V1Pod): number {
 
 /** How long a student's pod must stay up, on the same container runs, for a step that asks for Running. */
 export const RUNNING_SETTLE_MS = 3000;
+/** A container up this long before the grader first saw it up is not one the kubelet's lag could hide an exit of. */
+const LONG_UP_MS = 10_000;
+
+/**
+ * How long to wait before the second look at a pod first seen up at `seenAt`, whose last container
+ * started at `startedAt`: until `settleMs` after that start, and `settleMs` after the grader saw it
+ * up. The kubelet writes a container's start and its exit into the pod's status late on a loaded
+ * node, and alike late: timed from the start alone, the second look could come before the exit
+ * was written and take a container that had already ended for a running one (CI saw this with a
+ * container that exits a second after it starts). A container up for long when first seen is
+ * not waited for twice.
+ */
+export function settlePauseMs(startedAt: number, seenAt: number, now: number, settleMs: number): number {
+  const afterStart = startedAt + settleMs;
+  const afterSeen = seenAt - startedAt > settleMs + LONG_UP_MS ? 0 : seenAt + settleMs;
+  return Math.min(settleMs, Math.max(0, afterStart - now, afterSeen - now));
+}
 
 export interface SteadyWait {
   /** 'ready': Ready with every container running; 'running': every container running. */
@@ -112,8 +129,9 @@ export async function waitForSteadyPod(
         until: up,
         hopeless: (p) => podEnded(p) || (wait.hopeless?.(p) ?? false),
       });
-      const pause = Math.max(0, latestStart(seen) + settleMs - Date.now());
-      if (pause > 0) await new Promise((r) => setTimeout(r, Math.min(pause, settleMs)));
+      const seenAt = Date.now();
+      const pause = settlePauseMs(latestStart(seen), seenAt, Date.now(), settleMs);
+      if (pause > 0) await new Promise((r) => setTimeout(r, pause));
       const again = await api(kc, `reading pod ${name}`, () => core.readNamespacedPod({ name, namespace }));
       if (up(again) && containerRuns(again) === containerRuns(seen)) return again;
       flapped = again;
