@@ -130,7 +130,7 @@ export async function waitForSteadyPod(
         hopeless: (p) => podEnded(p) || (wait.hopeless?.(p) ?? false),
       });
       const seenAt = Date.now();
-      const pause = settlePauseMs(latestStart(seen), seenAt, Date.now(), settleMs);
+      const pause = settlePauseMs(latestStart(seen), seenAt, seenAt, settleMs);
       if (pause > 0) await new Promise((r) => setTimeout(r, pause));
       const again = await api(kc, `reading pod ${name}`, () => core.readNamespacedPod({ name, namespace }));
       if (up(again) && containerRuns(again) === containerRuns(seen)) return again;
