@@ -23,8 +23,9 @@ export const PACE_MIN = 1;
  * host (2 cores, qemu under TCG because /dev/kvm boots no VM there): 40 runs of /bin/true took
  * 37–47 ms on the host and 0.31–0.39 s in the guest (8.5–9.5×) once the guest booted with
  * norandmaps; 28–31× before it (make-root.sh of ch01-isolation's reference: 26 ms against
- * 692 ms), more on a loaded host. So under TCG the measurement decides on an idle host and the
- * cap may on a loaded one; where the guest is slower than the cap, a correct script keeps its
+ * 692 ms), more on a loaded host; a later host of the same size: 33–50 ms against 0.59–0.74 s
+ * (14–20×, the cap even when idle). So under TCG the measurement decides on a fast idle host
+ * and the cap on a slow or loaded one; where the guest is slower than the cap, a correct script keeps its
  * place while it needs at most 12/slowdown of its deadline on the host: lab deadlines sit far
  * above that (make-root.sh: 26 ms for 60 s; ch03's chroot0.sh: under 1 s for 90 s). Under KVM
  * it comes out near 1. KGRADE_VM_PACE sets a pace outright.
