@@ -129,9 +129,14 @@ export async function verifyLab(
       budget: scenarios,
       ...(opts.jobs ? { jobs: opts.jobs } : {}),
     };
-    const graded = await gradeSubmission(lab, dir, common);
+    // A @course check is independent of the submission: graded once, with the reference. Every
+    // other case is judged on its graded scenarios only (a course check there would add
+    // nothing to its verdict, only minutes).
+    const scope = kind === 'reference' ? lab.scenarios : lab.scenarios.filter((s) => !s.course);
+    const only = scope.length < lab.scenarios.length && scope.length > 0 ? { only: scope } : {};
+    const graded = await gradeSubmission(lab, dir, { ...common, ...only });
     const rounds: GradeResult[] = [];
-    const races = lab.scenarios.filter((s) => s.races);
+    const races = scope.filter((s) => s.races);
     const repeat = lab.verify.repeat ?? DEFAULT_VERIFY_REPEAT;
     if (kind !== 'wrong' && races.length) {
       for (let round = 2; round <= repeat; round++) {

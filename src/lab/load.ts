@@ -274,6 +274,10 @@ export async function loadLab(labDir: string): Promise<Lab> {
   for (const [wrongCase, exp] of Object.entries(file.expect)) {
     for (const n of exp.failed ?? []) {
       if (!names.has(n)) problems.push(`lab.yaml: expect.${wrongCase}.failed: no scenario is named "${n}"`);
+      else if (scenarios.some((s) => s.name === n && s.course))
+        problems.push(
+          `lab.yaml: expect.${wrongCase}.failed: "${n}" is a @course check, which does not depend on the submission (verify grades it with the reference only)`,
+        );
     }
   }
   problems.push(...ENVIRONMENTS[file.environment].labProblems(file, scenarios));

@@ -64,6 +64,8 @@ export interface LabSpec {
   /** features/<name> -> text */
   features: Record<string, string>;
   reference?: Tree;
+  /** correct/<name> -> its files: other right answers, which must get full marks too */
+  correct?: Record<string, Tree>;
   wrong?: Record<string, Tree>;
 }
 
@@ -76,6 +78,7 @@ export async function writeLab(root: string, id: string, spec: LabSpec): Promise
   for (const [name, text] of Object.entries(spec.features)) features[path.join('features', name)] = text;
   await writeTree(dir, features);
   if (spec.reference) await writeTree(path.join(dir, 'reference'), spec.reference);
+  for (const [name, tree] of Object.entries(spec.correct ?? {})) await writeTree(path.join(dir, 'correct', name), tree);
   for (const [name, tree] of Object.entries(spec.wrong ?? {})) await writeTree(path.join(dir, 'wrong', name), tree);
   return dir;
 }

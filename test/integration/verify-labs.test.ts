@@ -86,3 +86,38 @@ test('verify LAB LAB LAB: calm labs side by side, the disruptive one after them,
       assert.equal(res.scenarios[0]?.outcome, outcome, `${id}/${c}`);
     }
 });
+
+test('verify grades a @course check with the reference only: it does not depend on the submission', {
+  timeout: 600_000,
+}, async (t) => {
+  await requireDocker();
+  const root = await tempRoot('verify-course', t);
+  const course = `Feature: the node
+  @course
+  Scenario: the node has bash
+    When the node runs "bash -c 'echo here'"
+    Then its output is "here"
+`;
+  const dir = await writeLab(root, 'course-once', {
+    yaml: labYaml('course-once', { timeouts: { script: 20, command: 15, wait: 3 }, expect: { silent: { score: 0 } } }),
+    features: { 'hello.feature': FEATURE, 'node.feature': course },
+    reference: { 'run.sh': script('echo hello') },
+    correct: { other: { 'run.sh': script('printf "%s\\n" hello') } },
+    wrong: { silent: { 'run.sh': script('true') } },
+  });
+  const out = path.join(root, 'out');
+  const r = await runCli(['verify', dir, '--no-build', '--jobs', '2', '--out', out], { timeoutMs: 540_000 });
+  await assertNothingLeft([r.pid]);
+  assert.equal(r.code, 0, show(r));
+  const graded = async (c: string) =>
+    (JSON.parse(await readFile(path.join(out, c, 'results.json'), 'utf8')) as GradeResult).scenarios.map(
+      (s) => `${s.name}: ${s.outcome}`,
+    );
+  assert.deepEqual(
+    (await graded('reference')).sort(),
+    ['run.sh prints hello: passed', 'the node has bash: passed'],
+    show(r),
+  );
+  assert.deepEqual(await graded('correct-other'), ['run.sh prints hello: passed'], show(r));
+  assert.deepEqual(await graded('silent'), ['run.sh prints hello: failed'], show(r));
+});

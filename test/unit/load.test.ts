@@ -359,6 +359,19 @@ test('expect naming an unknown scenario: the field and the name', async (t) => {
   assert.doesNotMatch(message, /"the script says hello"/);
 });
 
+test('expect naming a @course check among the failures: the field, the name and why', async (t) => {
+  const root = await tempRoot('load', t);
+  const text = labYaml('course-expect', {
+    expect: { lazy: { score: 0, failed: ['the script says hello', 'the node has bash'] } },
+  });
+  const dir = await writeLab(root, 'course-expect', { yaml: text, features: { 'good.feature': GOOD_FEATURE } });
+  const message = await loadFails(
+    dir,
+    /lab\.yaml: expect\.lazy\.failed: "the node has bash" is a @course check, which does not depend on the submission/,
+  );
+  assert.doesNotMatch(message, /"the script says hello"/);
+});
+
 test('problems from several features are reported together', async (t) => {
   const root = await tempRoot('load', t);
   const a = `Feature: a
