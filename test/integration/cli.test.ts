@@ -39,6 +39,23 @@ const HELLO_FEATURE = `Feature: hello
     Then its output is "alive"
 `;
 
+/** The same checks, both graded: a wrong case's expect: may name only a graded scenario as failed. */
+const GRADED_FEATURE = `Feature: hello, graded
+  @points:1
+  Scenario: run.sh prints hello
+    run.sh must print hello.
+
+    When the submission's "run.sh" runs
+    Then its output contains "hello"
+
+  @points:1
+  Scenario: the node echoes
+    The node must still answer.
+
+    When the node runs "echo alive"
+    Then its output is "alive"
+`;
+
 let root = '';
 let helloLab = '';
 let mismatchLab = '';
@@ -69,9 +86,9 @@ before(async () => {
   mismatchLab = await writeLab(root, 'cli-mismatch', {
     yaml: labYaml('cli-mismatch', {
       timeouts: TIMEOUTS,
-      expect: { silent: { score: 0, failed: ['the node echoes'] } },
+      expect: { silent: { score: 1, failed: ['the node echoes'] } },
     }),
-    features: { 'hello.feature': HELLO_FEATURE },
+    features: { 'hello.feature': GRADED_FEATURE },
     reference: good,
     wrong: { silent },
   });
@@ -287,7 +304,7 @@ test(
     assert.match(r.stdout, /^ok +cli-hello wrong\/silent: 0\/2 \(expected 0\/2\)$/m);
     assert.match(
       r.stdout,
-      /^MISMATCH cli-mismatch wrong\/silent: 0\/2 \(expected 0\/2\): "the node echoes" should fail but passed$/m,
+      /^MISMATCH cli-mismatch wrong\/silent: 1\/2 \(expected 1\/2\): "the node echoes" should fail but passed$/m,
     );
   },
 );
