@@ -22,8 +22,9 @@ export const verify = defineVerb({
   description: `Grade reference/ and every correct/<case>/ (other right answers: must get full
 marks) and every wrong/<case>/ (must get the score lab.yaml's expect: gives it).
 The @course checks, which do not depend on the submission, are graded with
-reference/ only. What a course repository's CI runs. Exit 0 every case as expected; 1 some case
-scored otherwise (a mismatch); 3 some case could not be graded.
+reference/ only. What a course repository's CI runs. Exit 0 every case as
+expected; 1 some case scored otherwise (a mismatch); 3 some case could not be
+graded.
 Several labs are verified side by side on the same --jobs scenario slots (a lab
 marked disruptive alone, after the others); --out DIR then holds a folder per lab.`,
   options: {
