@@ -97,3 +97,20 @@ spec:
       image: busybox:1.36
       command: ["sleep", "3600"]${container}
 `;
+
+/** Two graded scenarios: run.sh prints hello (with more tags when given, such as @races), and the node echoes. */
+export const helloAndEchoFeature = (tags = ''): string => `Feature: hello and echo
+  @points:1${tags ? ` ${tags}` : ''}
+  Scenario: run.sh prints hello
+    run.sh must print hello.
+
+    When the submission's "run.sh" runs
+    Then its output contains "hello"
+
+  @points:1
+  Scenario: the node echoes
+    The node must still answer.
+
+    When the node runs "echo alive"
+    Then its output is "alive"
+`;

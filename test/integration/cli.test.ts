@@ -20,7 +20,7 @@ import {
   workspacesOf,
   type CliRun,
 } from '../helpers/grading.js';
-import { labYaml, script, writeLab, writeTree } from '../helpers/labs.js';
+import { helloAndEchoFeature, labYaml, script, writeLab, writeTree } from '../helpers/labs.js';
 
 const TIMEOUTS = { script: 5, command: 15, wait: 3 };
 const T = { timeout: 180_000 };
@@ -40,21 +40,7 @@ const HELLO_FEATURE = `Feature: hello
 `;
 
 /** The same checks, both graded: a wrong case's expect: may name only a graded scenario as failed. */
-const GRADED_FEATURE = `Feature: hello, graded
-  @points:1
-  Scenario: run.sh prints hello
-    run.sh must print hello.
-
-    When the submission's "run.sh" runs
-    Then its output contains "hello"
-
-  @points:1
-  Scenario: the node echoes
-    The node must still answer.
-
-    When the node runs "echo alive"
-    Then its output is "alive"
-`;
+const GRADED_FEATURE = helloAndEchoFeature();
 
 let root = '';
 let helloLab = '';

@@ -10,23 +10,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { GradeResult } from '../../src/grade/model.js';
 import { assertNothingLeft, requireDocker, runCli, type CliRun } from '../helpers/grading.js';
-import { labYaml, script, tempRoot, writeLab, writeTree } from '../helpers/labs.js';
+import { helloAndEchoFeature, labYaml, script, tempRoot, writeLab, writeTree } from '../helpers/labs.js';
 
-const FEATURE = `Feature: races
-  @points:1 @races
-  Scenario: run.sh prints hello
-    run.sh must print hello.
-
-    When the submission's "run.sh" runs
-    Then its output contains "hello"
-
-  @points:1
-  Scenario: the node echoes
-    Nothing to do.
-
-    When the node runs "echo alive"
-    Then its output is "alive"
-`;
+const FEATURE = helloAndEchoFeature('@races');
 
 function show(r: CliRun): string {
   return `\nexit ${r.code} (signal ${r.signal})\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
