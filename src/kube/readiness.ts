@@ -75,17 +75,15 @@ const LONG_UP_MS = 10_000;
 
 /**
  * How long to wait before the second look at a pod first seen up at `seenAt`, whose last container
- * started at `startedAt`: until `settleMs` after that start, and `settleMs` after the grader saw it
- * up. The kubelet writes a container's start and its exit into the pod's status late on a loaded
- * node, and alike late: timed from the start alone, the second look could come before the exit
- * was written and take a container that had already ended for a running one (CI saw this with a
- * container that exits a second after it starts). A container up for long when first seen is
- * not waited for twice.
+ * started at `startedAt`: `settleMs` from when the grader saw it up, which is `settleMs` after the
+ * start too. The kubelet writes a container's start and its exit into the pod's status late on a
+ * loaded node, and alike late: timed from the start alone, the second look could come before the
+ * exit was written and take a container that had already ended for a running one (CI saw this
+ * with a container that exits a second after it starts). A container up for long when first seen
+ * is not waited for twice.
  */
-export function settlePauseMs(startedAt: number, seenAt: number, now: number, settleMs: number): number {
-  const afterStart = startedAt + settleMs;
-  const afterSeen = seenAt - startedAt > settleMs + LONG_UP_MS ? 0 : seenAt + settleMs;
-  return Math.min(settleMs, Math.max(0, afterStart - now, afterSeen - now));
+export function settlePauseMs(startedAt: number, seenAt: number, settleMs: number): number {
+  return seenAt - startedAt > settleMs + LONG_UP_MS ? 0 : settleMs;
 }
 
 export interface SteadyWait {
@@ -129,8 +127,7 @@ export async function waitForSteadyPod(
         until: up,
         hopeless: (p) => podEnded(p) || (wait.hopeless?.(p) ?? false),
       });
-      const seenAt = Date.now();
-      const pause = settlePauseMs(latestStart(seen), seenAt, seenAt, settleMs);
+      const pause = settlePauseMs(latestStart(seen), Date.now(), settleMs);
       if (pause > 0) await new Promise((r) => setTimeout(r, pause));
       const again = await api(kc, `reading pod ${name}`, () => core.readNamespacedPod({ name, namespace }));
       if (up(again) && containerRuns(again) === containerRuns(seen)) return again;
