@@ -25,10 +25,10 @@ export const PACE_MIN = 1;
  * norandmaps; 28–31× before it (make-root.sh of ch01-isolation's reference: 26 ms against
  * 692 ms), more on a loaded host; a later host of the same size: 33–50 ms against 0.59–0.74 s
  * (14–20×, the cap even when idle). So under TCG the measurement decides on a fast idle host
- * and the cap on a slow or loaded one; where the guest is slower than the cap, a correct script keeps its
- * place while it needs at most 12/slowdown of its deadline on the host: lab deadlines sit far
- * above that (make-root.sh: 26 ms for 60 s; ch03's chroot0.sh: under 1 s for 90 s). Under KVM
- * it comes out near 1. KGRADE_VM_PACE sets a pace outright.
+ * and the cap on a slow or loaded one; where the guest is slower than the cap, a correct script
+ * keeps its place while it needs at most 12/slowdown of its deadline on the host: lab deadlines
+ * sit far above that (make-root.sh: 26 ms for 60 s; ch03's chroot0.sh: under 1 s for 90 s).
+ * Under KVM it comes out near 1. KGRADE_VM_PACE sets a pace outright.
  */
 export const PACE_MAX = 12;
 
