@@ -70,8 +70,7 @@ export const sandboxEnvironment: Environment<SandboxParameters> = {
     const node = { node: sandbox, dispose: () => sandbox.destroy() };
     if (scenario.submissionDir) {
       try {
-        await sandbox.exec(['mkdir', '-p', SUBMISSION_DIR]);
-        // the trailing /. copies the folder's content, not the folder
+        // the trailing /. copies the folder's content, not the folder, into SUBMISSION_DIR, made if missing
         await sandbox.copyIn(`${scenario.submissionDir}/.`, SUBMISSION_DIR);
       } catch (err) {
         await sandbox.destroy().catch(() => undefined);
