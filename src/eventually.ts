@@ -16,6 +16,12 @@ export interface EventuallyOptions {
   intervalMs?: number;
   /** Whose fault a missed deadline is: the submission's (default) or the grader's. */
   blame?: 'submission' | 'grader';
+  /**
+   * A wait on a node with a pace: timeoutMs is the deadline stretched by the pace, and the wait
+   * also ends once `spent()` (the time spent, at the host's speed: src/env/pace.ts hostTimeClock)
+   * reaches `ms`, the lab's deadline; `words` says the deadline in the report, given the wall time.
+   */
+  budget?: { ms: number; spent: () => number; words: (wallMs: number) => string };
 }
 
 /**
@@ -23,18 +29,26 @@ export interface EventuallyOptions {
  * state the probe saw. A probe that throws stops the wait at once.
  */
 export async function eventually<T>(probe: () => Promise<Probe<T>>, opts: EventuallyOptions): Promise<T> {
-  const deadline = Date.now() + opts.timeoutMs;
+  const started = Date.now();
+  const deadline = started + opts.timeoutMs;
   const interval = opts.intervalMs ?? 500;
+  const budget = opts.budget;
   let last: Probe<T> | undefined;
   let tries = 0;
+  let spentOut = false;
   for (;;) {
     tries += 1;
     last = await probe();
     if (last.ok) return last.value;
     if (Date.now() + interval > deadline) break;
+    if (budget && budget.spent() + interval > budget.ms) {
+      spentOut = true;
+      break;
+    }
     await new Promise((r) => setTimeout(r, interval));
   }
   const seconds = Math.round(opts.timeoutMs / 1000);
-  const message = `expected ${opts.what} within ${opts.deadline ?? `${seconds} s`} (${tries} tries); last seen: ${last.seen}`;
+  const within = spentOut && budget ? budget.words(Date.now() - started) : (opts.deadline ?? `${seconds} s`);
+  const message = `expected ${opts.what} within ${within} (${tries} tries); last seen: ${last.seen}`;
   throw opts.blame === 'grader' ? new GraderError(message) : new SubmissionAssertionError(message);
 }

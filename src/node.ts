@@ -28,6 +28,13 @@ export interface Node {
    * or its default, by as much (src/env/pace.ts).
    */
   readonly pace?: number;
+  /**
+   * For a node with a pace: the milliseconds its machine has spent on a host CPU or waiting for
+   * one since it started (a VM: its qemu's threads). A wait on the node counts that part of its
+   * time at the node's pace and the rest, the node idle on its timers, as it is (src/env/pace.ts).
+   * Undefined when it cannot be read.
+   */
+  busyMs?(): number | undefined;
   /** Runs argv on the node. A non-zero exit or a timeout is data, not an exception; a broken transport throws GraderError. */
   exec(argv: string[], options?: ExecOptions): Promise<ExecResult>;
   /** Copies a host file or folder to nodePath on the node. */

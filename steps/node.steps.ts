@@ -1,7 +1,7 @@
 import { Given, Then, When } from '@cucumber/cucumber';
 import { fail, GraderError } from '../src/errors.js';
 import { eventually } from '../src/eventually.js';
-import { deadlineWords, paceOf, paced } from '../src/env/pace.js';
+import { deadlineWords, hostTimeClock, paceOf, paced, spentWords } from '../src/env/pace.js';
 import { words } from '../src/check/listing.js';
 import { describeExec, sh, shellQuote } from '../src/node.js';
 import { steps } from './i18n.js';
@@ -128,6 +128,8 @@ Then(
     const node = await this.node();
     const cmd = this.expand(command);
     const want = this.expand(text);
+    const pace = paceOf(node);
+    const spent = hostTimeClock(node);
     await eventually(
       async () => {
         const r = await sh(node, cmd, { timeoutMs: this.timeouts.command * 1000 });
@@ -141,9 +143,19 @@ Then(
       },
       {
         what: `"${cmd}" to print "${want}"`,
-        // What it waits for happens on the node, at the node's pace.
-        timeoutMs: paced(paceOf(node), this.timeouts.wait * 1000),
-        deadline: deadlineWords(paceOf(node), this.timeouts.wait),
+        // What it waits for happens on the node, at the node's pace: at most the lab's wait
+        // stretched by it, less where the node sat idle (a server that never starts).
+        timeoutMs: paced(pace, this.timeouts.wait * 1000),
+        deadline: deadlineWords(pace, this.timeouts.wait),
+        ...(pace > 1
+          ? {
+              budget: {
+                ms: this.timeouts.wait * 1000,
+                spent,
+                words: (wallMs: number) => spentWords(pace, this.timeouts.wait, wallMs),
+              },
+            }
+          : {}),
         intervalMs: 500,
       },
     );

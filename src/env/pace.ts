@@ -12,7 +12,9 @@ import type { Node } from '../node.js';
  *   the Node contract says: timeoutMs is at the host's speed;
  * - deadlines written into a command's text (the script runner's `timeout`, a polling loop's
  *   count) and waits the host keeps itself (an eventually-check on the node) by whoever writes
- *   them, with paced below.
+ *   them, with paced below;
+ * - a wait the host keeps on the node also ends once the lab's deadline is spent in the node's
+ *   own time (hostTimeClock): its busy time at its pace, its idle time as it is.
  */
 
 /** The least pace: a node is never given less time than the lab says. */
@@ -76,4 +78,40 @@ export function paceWords(pace: number): string {
 export function deadlineWords(pace: number, seconds: number): string {
   if (pace === 1) return `${seconds} s`;
   return `${seconds} s (${paced(pace, seconds)} s here: the sandbox runs commands about ${paceWords(pace)}× slower than the grading host, so the lab's deadlines are stretched by as much)`;
+}
+
+/**
+ * How much of a wait's time on a node counts as time at the host's speed: the part its machine
+ * was busy (on a host CPU or waiting for one) divided by its pace, the part it was idle as it is.
+ * Idle, the node waits on its own timers, which run at the host's speed; busy, it does work that
+ * takes it pace times as long. Busy time over the whole span is capped at the span (several of a
+ * VM's threads busy at once count as one), which counts more of it busy, never less.
+ */
+export function hostTimeOf(pace: number, wallMs: number, busyMs: number): number {
+  const busy = Math.min(Math.max(busyMs, 0), wallMs);
+  return wallMs - busy + busy / pace;
+}
+
+/**
+ * A clock of the host-speed time spent from now on node (hostTimeOf). A node that cannot say
+ * how busy it was has all its time counted busy: wall time over its pace, the stretched deadline.
+ */
+export function hostTimeClock(node: Pick<Node, 'pace' | 'busyMs'>): () => number {
+  const pace = paceOf(node);
+  const t0 = Date.now();
+  const b0 = pace > 1 ? node.busyMs?.() : undefined;
+  return () => {
+    const wall = Date.now() - t0;
+    if (pace === 1) return wall;
+    const b = b0 === undefined ? undefined : node.busyMs?.();
+    return b === undefined || b0 === undefined ? wall / pace : hostTimeOf(pace, wall, b - b0);
+  };
+}
+
+/**
+ * A wait's deadline as a report says it when the wait ended on the node's own time (hostTimeClock)
+ * before its stretched deadline: "20 s of the node's time (31 s here: ...)".
+ */
+export function spentWords(pace: number, seconds: number, wallMs: number): string {
+  return `${seconds} s of the node's time (${Math.round(wallMs / 1000)} s here: the sandbox runs commands about ${paceWords(pace)}× slower than the grading host, so the time it spent busy counts that much less, its idle time as it is)`;
 }

@@ -14,13 +14,18 @@ import {
   clampPace,
   deadlineWords,
   hostSpeedMs,
+  hostTimeClock,
+  hostTimeOf,
   PACE_MAX,
   PACE_MIN,
   paceFromTimings,
   paceOf,
   paced,
   paceWords,
+  spentWords,
 } from '../../src/env/pace.js';
+import { eventually } from '../../src/eventually.js';
+import { SubmissionAssertionError } from '../../src/errors.js';
 import { measurePace, vmPace } from '../../src/env/sandbox/vm-pace.js';
 
 test('a measured ratio is clamped: never below 1, never above the cap, the cap when it is no number', () => {
@@ -68,6 +73,68 @@ test('a deadline reads as the lab wrote it at pace 1, and says what it was stret
   );
   assert.match(deadlineWords(11.6, 60), /^60 s \(696 s here: .* about 12× slower/);
   assert.equal(paceWords(2.46), '2.5');
+});
+
+test('a span on a node counts its busy part at the pace and its idle part as it is; busy never above the span', () => {
+  assert.equal(hostTimeOf(10, 20_000, 0), 20_000, 'idle: the whole span');
+  assert.equal(hostTimeOf(10, 20_000, 20_000), 2_000, 'busy: a tenth of it');
+  assert.equal(hostTimeOf(10, 20_000, 5_000), 15_500);
+  assert.equal(hostTimeOf(10, 20_000, 60_000), 2_000, 'three threads busy at once count as one');
+  assert.equal(hostTimeOf(10, 20_000, -5), 20_000);
+});
+
+test('hostTimeClock: wall time at pace 1; a node that cannot say how busy it was counts all its time busy', async () => {
+  let busy: number | undefined = 1_000;
+  const idle = hostTimeClock({ pace: 8, busyMs: () => busy });
+  const plain = hostTimeClock({});
+  const blind = hostTimeClock({ pace: 8 });
+  await new Promise((r) => setTimeout(r, 200));
+  const idleSpent = idle();
+  assert.ok(idleSpent >= 190, `an idle node's 200 ms count as such (${idleSpent})`);
+  assert.ok(plain() >= 190);
+  assert.ok(blind() < 40, `without a busy clock, wall / pace (${blind()})`);
+  busy = 1_000 + 10_000;
+  assert.ok(idle() < 40, `a node busy for the whole span counts span / pace (${idle()})`);
+  busy = undefined;
+  assert.ok(idle() < 40, 'a busy clock that stops answering counts all busy');
+});
+
+test("a wait on a paced node ends once the lab's deadline is spent in host time, and says so; busy, it runs to the stretched deadline", async () => {
+  const probe = async () => ({ ok: false, value: 0, seen: 'exit 4, no output' });
+  let spentMs = 0;
+  const t0 = Date.now();
+  await assert.rejects(
+    eventually(probe, {
+      what: '"wget" to print "web1"',
+      timeoutMs: 60_000,
+      deadline: 'the stretched one',
+      intervalMs: 20,
+      budget: {
+        ms: 100,
+        spent: () => {
+          spentMs += 20;
+          return spentMs;
+        },
+        words: (wallMs) => spentWords(12, 20, wallMs),
+      },
+    }),
+    (err: Error) =>
+      err instanceof SubmissionAssertionError &&
+      /within 20 s of the node's time \(\d+ s here: .* 12× slower .* busy counts that much less, its idle time as it is\)/.test(
+        err.message,
+      ),
+  );
+  assert.ok(Date.now() - t0 < 5_000, 'ended on the budget, not at the 60 s deadline');
+  await assert.rejects(
+    eventually(probe, {
+      what: 'x',
+      timeoutMs: 300,
+      deadline: 'the stretched one',
+      intervalMs: 20,
+      budget: { ms: 100, spent: () => 0, words: () => 'never used' },
+    }),
+    /within the stretched one \(\d+ tries\)/,
+  );
 });
 
 test('KGRADE_VM_PACE: unset is measured; a number from 1 to 100 is taken; anything else is a usage error', (t) => {

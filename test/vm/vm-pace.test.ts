@@ -6,7 +6,10 @@
  * (the deadlines as the lab wrote them) a correct submission that the VM needs 1.5 × the
  * deadline for fails, "did not finish", which is the bug this guards against. A script that hangs still fails under vm, at the
  * stretched deadline, and the message says both deadlines. The same holds for a script the
- * lab starts (mode start): the grader waits the stretched time for it to do its work.
+ * lab starts (mode start): the grader waits the stretched time for it to do its work. A check
+ * that waits on the node ("eventually prints") counts the VM's busy time at its pace and its idle
+ * time as it is: a server started after busy work that the VM needs twice the wait for is still
+ * waited for, and one that never starts fails after about the lab's wait, not 12 times it.
  *
  * Needs images/vm/build.sh and the node image; nothing here is timed.
  * node --test --test-concurrency=1 dist/test/vm/vm-pace.test.js
@@ -68,8 +71,25 @@ const HANGS: Tree = {
   'start.sh': script('echo started > /tmp/started'),
 };
 
+const WAIT_S = 5;
+const SERVED = 'the server answers';
+const WAIT_FEATURE = `Feature: a server started after some work
+  @points:1
+  Scenario: ${SERVED}
+    serve.sh must start, in the background, what writes /tmp/served.
+
+    When the submission's "serve.sh" is started
+    Then "cat /tmp/served" on the node eventually prints "served"
+`;
+/** Writes /tmp/served after a second of sleep and n program starts, from the background. */
+const servesAfter = (n: number): Tree => ({
+  'serve.sh': script(`( sleep 1; ${startsPrograms(n)}; echo served > /tmp/served ) &`),
+});
+const NEVER_SERVES: Tree = { 'serve.sh': script('( sleep 100000 ) &') };
+
 let root = '';
 let lab = '';
+let waitLab = '';
 let pace = 1;
 /** STARTS programs started on the host, in ms (the least of three runs, by bash's own clock). */
 let hostLoopMs = 0;
@@ -86,6 +106,10 @@ before(async () => {
       timeouts: { script: DEADLINE_S, command: 30, wait: 5 },
     }),
     features: { 'slow.feature': FEATURE },
+  });
+  waitLab = await writeLab(root, 'vm-wait', {
+    yaml: labYaml('vm-wait', { files: ['serve.sh'], timeouts: { script: DEADLINE_S, command: 30, wait: WAIT_S } }),
+    features: { 'wait.feature': WAIT_FEATURE },
   });
 });
 
@@ -106,7 +130,7 @@ function restoreEnv(): void {
 }
 
 let counter = 0;
-async function grade(isolation: 'vm' | 'userns', tree: Tree, vmPace?: string): Promise<InProcessGrade> {
+async function grade(isolation: 'vm' | 'userns', tree: Tree, vmPace?: string, labDir = lab): Promise<InProcessGrade> {
   counter += 1;
   const dir = path.join(root, 'submissions', `sub${counter}-${process.pid}`);
   await writeTree(dir, tree);
@@ -114,7 +138,7 @@ async function grade(isolation: 'vm' | 'userns', tree: Tree, vmPace?: string): P
   if (vmPace === undefined) delete process.env.KGRADE_VM_PACE;
   else process.env.KGRADE_VM_PACE = vmPace;
   try {
-    return await gradeHere(lab, dir);
+    return await gradeHere(labDir, dir);
   } finally {
     restoreEnv();
   }
@@ -235,3 +259,40 @@ test('under vm a script that hangs still fails at the stretched deadline, and th
     );
   assert.equal(g.byName(STARTED).outcome, 'passed', explain(g));
 });
+
+test(
+  'a wait on the node counts the VM busy at its pace: a server after busy work passes, one that never starts fails after about the wait',
+  LONG,
+  async (t) => {
+    // Busy work that the VM needs twice the lab's wait for, by the loop timed there; it must pass
+    // natively too (a correct submission), and within a quarter of the wait there.
+    const n = Math.max(STARTS, Math.ceil((2 * WAIT_S * 1000 * STARTS) / guestLoopMs));
+    const hostMs = (hostLoopMs * n) / STARTS;
+    if (pace < 4 || hostMs > (WAIT_S * 1000) / 4) {
+      t.skip(
+        `this host's VMs run at pace ${pace.toFixed(1)}: ${n} starts take ${(hostMs / 1000).toFixed(1)} s on the host, no busy VM to show the wait with`,
+      );
+      return;
+    }
+    t.diagnostic(`${n} program starts after a second of sleep: about ${Math.round(hostMs)} ms of them on the host`);
+    const tree = servesAfter(n);
+    const natively = await grade('userns', tree, undefined, waitLab);
+    assert.equal(natively.byName(SERVED).outcome, 'passed', explain(natively));
+    const busy = await grade('vm', tree, undefined, waitLab);
+    assert.equal(busy.byName(SERVED).outcome, 'passed', explain(busy));
+
+    const never = await grade('vm', NEVER_SERVES, undefined, waitLab);
+    const served = never.byName(SERVED);
+    assert.equal(served.outcome, 'failed', explain(never));
+    const m = new RegExp(
+      `within ${WAIT_S} s of the node's time \\((\\d+) s here: the sandbox runs commands about [\\d.]+× slower than the grading host, so the time it spent busy counts that much less, its idle time as it is\\)`,
+    ).exec(served.message);
+    assert.ok(m, `the message says the wait in the node's time${explain(never)}`);
+    const waited = Number(m[1]);
+    t.diagnostic(
+      `the wait for a server that never starts ended after ${waited} s (stretched deadline ${WAIT_S * pace} s)`,
+    );
+    assert.ok(waited >= WAIT_S, `no less than the lab's wait: ${waited} s`);
+    assert.ok(waited < (WAIT_S * pace) / 2, `well before the stretched deadline (${WAIT_S * pace} s): ${waited} s`);
+  },
+);

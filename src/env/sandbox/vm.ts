@@ -301,6 +301,30 @@ class VmSandbox implements Sandbox {
     readonly accel: Accel,
   ) {}
 
+  /**
+   * Its qemu's threads' time on a host CPU and waiting for one (/proc/PID/task/TID/schedstat): the
+   * guest is busy when qemu runs or wants to, idle when its virtual CPUs sleep. Time spent waiting
+   * for a host CPU counts as busy, so that a VM held back by a loaded host is not taken for idle.
+   */
+  busyMs(): number | undefined {
+    const pid = qemuPid(this.name);
+    if (pid === undefined) return undefined;
+    try {
+      let ns = 0;
+      for (const task of readdirSync(`/proc/${pid}/task`)) {
+        try {
+          const [run = '0', wait = '0'] = readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ');
+          ns += Number(run) + Number(wait);
+        } catch {
+          // the thread ended between the listing and the read
+        }
+      }
+      return Number.isFinite(ns) ? ns / 1e6 : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   async exec(argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
     return this.run(
       argv,
