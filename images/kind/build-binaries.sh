@@ -15,12 +15,24 @@ ROOT=$(cd "$HERE/../.." && pwd)
 mkdir -p "$KGRADE_CACHE"
 exec 8>"$KGRADE_CACHE/.binaries.lock"
 flock -n 8 || { log "another build of the binaries runs: waiting for it"; flock 8; }
-"$ROOT/images/k8s/build.sh"
-"$ROOT/images/k8s/build-etcd.sh"
-"$ROOT/images/k8s/build-coredns.sh"
-"$ROOT/images/k8s/build-pause.sh"
-"$HERE/build-containerd.sh"
-"$HERE/build-local-path.sh"
-"$HERE/build-kind.sh"
-"$ROOT/images/registry/build.sh" --binary
+# Two lanes: Kubernetes, the longest compile, beside the others one after another (about as long
+# together, cold). A lane that waits on the module proxy or on a link leaves the CPU to the other,
+# and two lanes take more of what other work on the machine leaves idle.
+others() {
+  "$ROOT/images/k8s/build-etcd.sh"
+  "$ROOT/images/k8s/build-coredns.sh"
+  "$ROOT/images/k8s/build-pause.sh"
+  "$HERE/build-containerd.sh"
+  "$HERE/build-local-path.sh"
+  "$HERE/build-kind.sh"
+  "$ROOT/images/registry/build.sh" --binary
+}
+"$ROOT/images/k8s/build.sh" &
+k8s=$!
+(others) &
+rest=$!
+failed=()
+wait "$k8s" || failed+=("Kubernetes")
+wait "$rest" || failed+=("etcd, CoreDNS, pause, containerd, CNI, local-path-provisioner, kind or the registry")
+((${#failed[@]} == 0)) || die "the build of ${failed[*]} failed (see above)"
 log "binaries done"

@@ -32,7 +32,7 @@ log "images for $KEY -> $OUT (base $NODE_BASE)"
 need() { [[ -x $1 ]] || die "missing $1: run $2 first"; }
 need "$K8S_BIN/kube-apiserver" images/k8s/build.sh
 need "$KGRADE_CACHE/etcd/$ETCD_VERSION/bin/etcd" images/k8s/build-etcd.sh
-need "$KGRADE_CACHE/coredns/$COREDNS_VERSION/bin/coredns" images/k8s/build-coredns.sh
+need "$KGRADE_CACHE/coredns/$COREDNS_BUILD/bin/coredns" images/k8s/build-coredns.sh
 need "$KGRADE_CACHE/pause/$PAUSE_VERSION/bin/pause" images/k8s/build-pause.sh
 need "$KGRADE_CACHE/local-path-provisioner/$LOCAL_PATH_VERSION/bin/local-path-provisioner" images/kind/build-local-path.sh
 docker image inspect "$NODE_BASE" >/dev/null 2>&1 || "$ROOT/images/node/build.sh" >/dev/null
@@ -121,7 +121,7 @@ EOF
 
 build_coredns() {
   local d; d=$(ctx coredns)
-  cp "$KGRADE_CACHE/coredns/$COREDNS_VERSION/bin/coredns" "$d/"
+  cp "$KGRADE_CACHE/coredns/$COREDNS_BUILD/bin/coredns" "$d/"
   cat > "$d/Dockerfile" <<EOF
 FROM scratch
 COPY etc /etc
