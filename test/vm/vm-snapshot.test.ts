@@ -89,6 +89,8 @@ test(
   async () => {
     const { cache, images } = freshCache();
     const savesBefore = saveFolders();
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const timersBefore = timers();
     await withEnv({ KGRADE_CACHE: cache }, async () => {
       const opts = { image: nodeImageRef(), runId: RUN_ID, purpose: 'vm-snapshot test' };
       const a = await startSandbox('vm', opts);
@@ -126,6 +128,8 @@ test(
     });
     assert.deepEqual(vmFolders(`kgrade-${RUN_ID}-`), [], 'no VM folder left');
     assert.deepEqual(vmFolders(`kgrade-snapshot-${process.pid}-`), [], 'the VM that saved the node is gone');
+    // A timer left armed keeps the process running: a grade that made the snapshot once ended two minutes late.
+    assert.ok(timers() <= timersBefore, `no timer is left armed (${timersBefore} before, ${timers()} after)`);
     assert.deepEqual(
       snapshots(images).filter((n) => n.startsWith('.new-')),
       [],
