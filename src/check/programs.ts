@@ -23,7 +23,7 @@ export interface ProgramInRoot {
 /** What a program needs and whether the root provides it, as the root's own loader sees it. */
 export async function inspectPrograms(node: Node, root: string, programs: string[]): Promise<ProgramInRoot[]> {
   const script = await readFile(path.join(REPO_ROOT, 'src/check/node/programs.py'), 'utf8');
-  const r = await node.exec(['python3', '-', root, ...programs], { stdin: script, timeoutMs: 60_000 });
+  const r = await node.exec(['python3', '-I', '-S', '-', root, ...programs], { stdin: script, timeoutMs: 60_000 });
   if (r.code !== 0) throw new GraderError(`inspecting programs under ${root} failed: ${r.stderr.trim()}`);
   return r.stdout
     .split('\n')
