@@ -23,11 +23,13 @@ for a later command that is given the orphan's PID.
 """
 import base64
 import fcntl
+import io
 import json
 import os
 import select
 import signal
 import struct
+import tarfile
 import threading
 import time
 
@@ -294,6 +296,20 @@ def run(req):
     }
 
 
+def unpack(req):
+    """Writes a tar archive's members under req["dir"], as `tar -x` run as root would (modes, times,
+    links, FIFOs; the archive's owner is root). Done here rather than by tar(1): under emulation the
+    two processes a copy started cost a VM 0.25 s of each scenario. The grader packs the archive
+    from a folder on the host, so no member's path leaves dir or passes through a link it holds;
+    and whatever the archive held, it lands in a disposable VM whose root is the submission's."""
+    started = time.monotonic()
+    dest = req["dir"]
+    os.makedirs(dest, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(base64.b64decode(req.get("archive") or "")), mode="r:") as tar:
+        tar.extractall(dest, numeric_owner=True)
+    return {"durationMs": int((time.monotonic() - started) * 1000)}
+
+
 RNDADDENTROPY = 0x40085203  # _IOW('R', 0x03, int[2])
 RNDRESEEDCRNG = 0x5207  # _IO('R', 0x07)
 
@@ -329,6 +345,8 @@ def answer(port, req):
             reply.update(kernel=os.uname().release, cgroup=cgroup_version())
         elif req.get("op") == "exec":
             reply.update(run(req))
+        elif req.get("op") == "unpack":
+            reply.update(unpack(req))
         else:
             reply["error"] = "unknown op %r" % req.get("op")
     except Exception as e:  # the grader is told; the agent stays up

@@ -136,6 +136,13 @@ export class AgentConnection {
     };
   }
 
+  /** Has the agent write a tar archive's members under dir (made if missing); resolves with the guest's time for it. */
+  async unpack(dir: string, archive: Buffer, timeoutMs: number): Promise<number> {
+    const reply = await this.request({ op: 'unpack', dir, archive: archive.toString('base64') }, timeoutMs, 'a copy');
+    if (typeof reply.error === 'string') throw new GraderError(reply.error);
+    return typeof reply.durationMs === 'number' ? reply.durationMs : 0;
+  }
+
   close(why: string): void {
     if (this.closedBecause) return;
     this.closedBecause = why;

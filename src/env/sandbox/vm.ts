@@ -362,9 +362,26 @@ class VmSandbox implements Sandbox {
     };
   }
 
-  /** Copies through tar inside the VM: the archive crosses the agent's port as a command's input. */
+  /**
+   * Copies a tar archive across the agent's port: a folder's content ("DIR/.") the agent unpacks
+   * itself, with no process started (tar and its shell cost a VM under TCG 0.25 s a copy);
+   * anything else tar unpacks inside the VM, the archive as its input.
+   */
   async copyIn(hostPath: string, nodePath: string): Promise<void> {
     const { archive, unpack } = await tarForCopy(hostPath, nodePath, 256 * 1024 * 1024);
+    if (hostPath.endsWith('/.')) {
+      const t0 = performance.now();
+      try {
+        const guestMs = await this.agent.unpack(nodePath, archive, 120_000);
+        trace(
+          `${this.name} unpacked ${archive.length} bytes into ${nodePath}: ${Math.round(performance.now() - t0)} ms, ${guestMs} ms of it in the guest`,
+        );
+      } catch (err) {
+        const why = qemuPid(this.name) === undefined ? ' (the VM has stopped)' : '';
+        throw new GraderError(`copying ${hostPath} onto node ${this.name} failed: ${(err as Error).message}${why}`);
+      }
+      return;
+    }
     const r = await this.run(unpack, archive, 120_000);
     if (r.code !== 0) throw new GraderError(`copying ${hostPath} onto node ${this.name} failed: ${r.stderr.trim()}`);
   }
