@@ -26,7 +26,7 @@ import {
 } from '../../src/env/pace.js';
 import { eventually } from '../../src/eventually.js';
 import { SubmissionAssertionError } from '../../src/errors.js';
-import { measurePace, vmPace } from '../../src/env/sandbox/vm-pace.js';
+import { measurePace, provisionalVmPace, vmPace } from '../../src/env/sandbox/vm-pace.js';
 
 test('a measured ratio is clamped: never below 1, never above the cap, the cap when it is no number', () => {
   assert.equal(clampPace(0.4), PACE_MIN);
@@ -225,6 +225,23 @@ test('vmPace measures once per accelerator and process; a setting is taken witho
   const set = localNode('set');
   assert.equal(await vmPace(set, 'unit-c'), 7);
   assert.equal(set.runs, 0);
+});
+
+test('a VM that does not wait for the measurement starts at the cap, or at the pace measured, or at the setting', async (t) => {
+  const before = process.env.KGRADE_VM_PACE;
+  t.after(() => {
+    if (before === undefined) delete process.env.KGRADE_VM_PACE;
+    else process.env.KGRADE_VM_PACE = before;
+  });
+  delete process.env.KGRADE_VM_PACE;
+  assert.equal(provisionalVmPace('unit-early'), PACE_MAX, 'nothing measured yet: the longest deadlines');
+  const measuring = vmPace(localNode('spare'), 'unit-early');
+  assert.equal(provisionalVmPace('unit-early'), PACE_MAX, 'a measurement under way is not waited for');
+  const measured = await measuring;
+  assert.equal(provisionalVmPace('unit-early'), measured, 'once measured, the next early VM has that pace');
+  assert.equal(provisionalVmPace('unit-early-other'), PACE_MAX, 'another accelerator has its own');
+  process.env.KGRADE_VM_PACE = '3';
+  assert.equal(provisionalVmPace('unit-early'), 3);
 });
 
 test('a measurement that fails is the failing VM’s error; a VM waiting on it measures itself', async (t) => {

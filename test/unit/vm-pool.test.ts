@@ -13,11 +13,14 @@ function fakes(failAt = new Set<number>()) {
   let n = 0;
   const booted: string[] = [];
   const destroyed: string[] = [];
-  const boot = async (_opts: SandboxOptions, named?: (name: string) => void): Promise<Sandbox> => {
+  /** The VMs booted for a start that would not wait for its pace (a spare follows them). */
+  const early: string[] = [];
+  const boot = async (_opts: SandboxOptions, named?: (name: string) => void, isEarly?: boolean): Promise<Sandbox> => {
     n += 1;
     const name = `vm-${n}`;
     named?.(name);
     booted.push(name);
+    if (isEarly) early.push(name);
     await new Promise((r) => setTimeout(r, 5));
     if (failAt.has(n)) throw new Error(`${name} did not boot`);
     return {
@@ -30,7 +33,7 @@ function fakes(failAt = new Set<number>()) {
       },
     } as Sandbox;
   };
-  return { boot, booted, destroyed };
+  return { boot, booted, destroyed, early };
 }
 
 const OPTS: SandboxOptions = { image: 'node:1', runId: 'r1', purpose: 'lab-a', cgroup: 'v1' };
@@ -109,4 +112,22 @@ test('the spares no start has taken are what is removed at exit', async () => {
   pool.removeUntakenSync();
   assert.ok(!removed.includes(a.name) && !removed.includes(b.name), `a VM in use was removed: ${removed.join(' ')}`);
   assert.deepEqual(removed.sort(), f.booted.filter((n) => n !== a.name && n !== b.name).sort());
+});
+
+test('a start with no spare to take is booted early when a spare will follow it; spares never are', async () => {
+  const f = fakes();
+  const pool = new VmPool(
+    f.boot,
+    () => undefined,
+    () => 'x',
+  );
+  const lone = await pool.take(OPTS);
+  assert.deepEqual(f.early, [], 'no spare follows a start without ahead: it measures its own pace');
+  const a = await pool.take({ ...OPTS, purpose: 'lab-b', ahead: 1 });
+  await settle();
+  const b = await pool.take({ ...OPTS, purpose: 'lab-b', ahead: 1 });
+  await settle();
+  assert.deepEqual(f.early, [a.name], 'the first start of a kind with spares is early, the spares it takes are not');
+  assert.notEqual(b.name, a.name);
+  assert.notEqual(lone.name, a.name);
 });

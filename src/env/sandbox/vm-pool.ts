@@ -15,8 +15,11 @@ export class VmPool {
   private exitHook = false;
 
   constructor(
-    /** Boots a VM, telling `named` its name as soon as it has one (before qemu starts). */
-    private readonly boot: (opts: SandboxOptions, named?: (name: string) => void) => Promise<Sandbox>,
+    /**
+     * Boots a VM, telling `named` its name as soon as it has one (before qemu starts). `early`:
+     * the VM is wanted now and a spare will follow it, so it need not wait to measure its pace.
+     */
+    private readonly boot: (opts: SandboxOptions, named?: (name: string) => void, early?: boolean) => Promise<Sandbox>,
     /** Removes a VM at once, synchronously: for the exit handler. */
     private readonly removeSync: (name: string) => void,
     /** What else, beside the options, decides what a VM boots (the images folder, the accelerator). */
@@ -34,7 +37,7 @@ export class VmPool {
       if (node) this.untaken.delete(node.name);
     }
     const from = node ? 'a spare' : 'started now';
-    node ??= await this.boot(opts);
+    node ??= await this.boot(opts, undefined, (opts.ahead ?? 0) >= 1);
     trace(`${node.name} taken (${from}) after waiting ${((performance.now() - t0) / 1000).toFixed(2)} s`);
     this.refill(key, opts);
     return node;

@@ -30,7 +30,7 @@ import { saveVmState } from './vm-migrate.js';
 import { snapshotFor, snapshotKey, type VmSnapshot } from './vm-snapshot.js';
 import { dropVmSetAside, setVmAside, vmSetAside, vmsSetAside } from './vm-set-aside.js';
 import { hostCauseOfEnd, hostOomKills, qemuBinary, requireHostMemory } from './vm-host.js';
-import { vmPace } from './vm-pace.js';
+import { provisionalVmPace, vmPace } from './vm-pace.js';
 import { paced } from '../pace.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -594,6 +594,7 @@ export async function startVm(
   opts: SandboxOptions,
   extras: VmExtras = {},
   named?: (name: string) => void,
+  early = false,
 ): Promise<Sandbox> {
   const images = vmImages();
   const qemuImg = binary(QEMU_IMG_PATHS, 'qemu-img');
@@ -614,7 +615,8 @@ export async function startVm(
         : undefined;
     const restored = snapshot && (await restore(name, images, qemuImg, accel, cgroup, snapshot));
     if (restored) {
-      restored.pace = await vmPace(restored, restored.accel);
+      // A VM wanted now, with a spare to follow that measures instead, starts at the pace known so far.
+      restored.pace = early ? provisionalVmPace(restored.accel) : await vmPace(restored, restored.accel);
       return restored;
     }
     await makeOverlay(qemuImg, name, images.root, 'raw');
@@ -710,7 +712,7 @@ function forget(name: string): void {
 }
 
 const pool = new VmPool(
-  (opts, named) => startVm(opts, {}, named),
+  (opts, named, early) => startVm(opts, {}, named, early),
   (name) => vmRuntime.removeSync(name),
   // A spare's pace is fixed when it boots: one booted under another KGRADE_VM_PACE is another kind.
   () => `${vmImagesDir()} ${vmAccel()} ${vmPaceSetting() ?? 'measured'}`,
