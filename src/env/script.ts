@@ -47,7 +47,7 @@ cd /root
 printf '%-8s\\n' '' >"$dir/rc.tmp" || exit 1
 "$@" </dev/null >"$out/out" 2>"$out/err"
 printf '%-8s\\n' "$?" 1<>"$dir/rc.tmp"
-truncate -s '<${OUTPUT_KEPT}' "$out/out" "$out/err" 2>/dev/null
+if [ -s "$out/out" ] || [ -s "$out/err" ]; then truncate -s '<${OUTPUT_KEPT}' "$out/out" "$out/err" 2>/dev/null; fi
 mv "$dir/rc.tmp" "$dir/rc"
 # Wakes the waiter at once (opened read-write, so it never blocks when nobody reads).
 printf x 1<>"$dir/done" 2>/dev/null`;
@@ -88,7 +88,9 @@ export async function runSubmissionScript(
   // every half second to see whether the runner is still there (an exec per tick cost a VM under
   // emulation 10-15% of its CPU). Without the FIFO (the script removed it) it polls with sleep.
   // Reading the results starts no process for an empty output or the exit status (each exec
-  // costs a VM under emulation 30-40 ms), nor does the runner to read the script's #! line.
+  // costs a VM under emulation 30-40 ms), nor does the runner to read the script's #! line, to
+  // trim empty outputs, or to leave the exec's process group: job control (set -m) gives it a
+  // group of its own, which the exec's deadline does not reach, where setsid cost an exec.
   const waitAndRead = `read -r runner < ${dir}/runner
 if [ -p ${dir}/done ] && exec 9<>${dir}/done; then tick() { read -r -t 0.5 -n 1 -u 9 poke; }; else tick() { sleep 0.1; }; fi
 end=$((SECONDS + ${waitS}))
@@ -99,7 +101,9 @@ rc=; read -r rc 2>/dev/null < ${dir}/rc; printf '\x1e%s\x1e${DONE}' "$rc"`;
   const launch = `[ -f ${quote(path)} ] || { echo "not-copied"; exit 0; }
 mkdir -p ${dir} ${out} || exit 1
 mkfifo ${dir}/done 2>/dev/null
-setsid bash -c ${quote(RUNNER)} runner ${dir} ${out} ${limit} ${quote(path)} ${args.map(quote).join(' ')} </dev/null >/dev/null 2>&1 &
+set -m
+bash -c ${quote(RUNNER)} runner ${dir} ${out} ${limit} ${quote(path)} ${args.map(quote).join(' ')} </dev/null >/dev/null 2>&1 &
+set +m
 echo $! > ${dir}/runner
 ${waitAndRead}`;
   const started = Date.now();
