@@ -4,7 +4,7 @@
  * kept once per process and accelerator. The measurement runs here on a node that is this host
  * (bash run locally); test/vm/vm-pace.test.ts measures a real VM and grades with the result.
  */
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from '../../src/vendor/execa.js';
 import { vmPaceSetting } from '../../src/config.js';
@@ -142,13 +142,18 @@ test("a wait on a paced node ends once the lab's deadline is spent in host time,
   );
 });
 
-test('KGRADE_VM_PACE: unset is measured; a number from 1 to 100 is taken; anything else is a usage error', (t) => {
+/** Unsets KGRADE_VM_PACE for one test and puts back what it was once the test ends. */
+function withoutPaceSetting(t: TestContext): void {
   const before = process.env.KGRADE_VM_PACE;
   t.after(() => {
     if (before === undefined) delete process.env.KGRADE_VM_PACE;
     else process.env.KGRADE_VM_PACE = before;
   });
   delete process.env.KGRADE_VM_PACE;
+}
+
+test('KGRADE_VM_PACE: unset is measured; a number from 1 to 100 is taken; anything else is a usage error', (t) => {
+  withoutPaceSetting(t);
   assert.equal(vmPaceSetting(), undefined);
   process.env.KGRADE_VM_PACE = '';
   assert.equal(vmPaceSetting(), undefined);
@@ -203,12 +208,7 @@ test('measurePace times the same workload on the host and the node; the pace is 
 });
 
 test('vmPace measures once per accelerator and process; a setting is taken without measuring', async (t) => {
-  const before = process.env.KGRADE_VM_PACE;
-  t.after(() => {
-    if (before === undefined) delete process.env.KGRADE_VM_PACE;
-    else process.env.KGRADE_VM_PACE = before;
-  });
-  delete process.env.KGRADE_VM_PACE;
+  withoutPaceSetting(t);
   const first = localNode('first');
   const second = localNode('second');
   const [a, b] = await Promise.all([vmPace(first, 'unit-a'), vmPace(second, 'unit-a')]);
@@ -228,12 +228,7 @@ test('vmPace measures once per accelerator and process; a setting is taken witho
 });
 
 test('a VM that does not wait for the measurement starts at the cap, or at the pace measured, or at the setting', async (t) => {
-  const before = process.env.KGRADE_VM_PACE;
-  t.after(() => {
-    if (before === undefined) delete process.env.KGRADE_VM_PACE;
-    else process.env.KGRADE_VM_PACE = before;
-  });
-  delete process.env.KGRADE_VM_PACE;
+  withoutPaceSetting(t);
   assert.equal(provisionalVmPace('unit-early'), PACE_MAX, 'nothing measured yet: the longest deadlines');
   const measuring = vmPace(localNode('spare'), 'unit-early');
   assert.equal(provisionalVmPace('unit-early'), PACE_MAX, 'a measurement under way is not waited for');
@@ -245,12 +240,7 @@ test('a VM that does not wait for the measurement starts at the cap, or at the p
 });
 
 test('a measurement that fails is the failing VM’s error; a VM waiting on it measures itself', async (t) => {
-  const before = process.env.KGRADE_VM_PACE;
-  t.after(() => {
-    if (before === undefined) delete process.env.KGRADE_VM_PACE;
-    else process.env.KGRADE_VM_PACE = before;
-  });
-  delete process.env.KGRADE_VM_PACE;
+  withoutPaceSetting(t);
   const broken = localNode('broken', true);
   const waiting = localNode('waiting');
   const [x, y] = await Promise.allSettled([vmPace(broken, 'unit-d'), vmPace(waiting, 'unit-d')]);

@@ -36,16 +36,20 @@ function fakes(failAt = new Set<number>()) {
   return { boot, booted, destroyed, early };
 }
 
+/** A pool over the stand-in boot, of one flavour, that removes nothing at exit. */
+const poolOf = (f: ReturnType<typeof fakes>) =>
+  new VmPool(
+    f.boot,
+    () => undefined,
+    () => 'x',
+  );
+
 const OPTS: SandboxOptions = { image: 'node:1', runId: 'r1', purpose: 'lab-a', cgroup: 'v1' };
 const settle = () => new Promise((r) => setTimeout(r, 30));
 
 test('without ahead no spare is booted', async () => {
   const f = fakes();
-  const pool = new VmPool(
-    f.boot,
-    () => undefined,
-    () => 'x',
-  );
+  const pool = poolOf(f);
   const a = await pool.take(OPTS);
   await settle();
   assert.deepEqual(f.booted, [a.name]);
@@ -53,11 +57,7 @@ test('without ahead no spare is booted', async () => {
 
 test('a spare serves the next start and only that one; each start leaves one spare behind', async () => {
   const f = fakes();
-  const pool = new VmPool(
-    f.boot,
-    () => undefined,
-    () => 'x',
-  );
+  const pool = poolOf(f);
   const a = await pool.take({ ...OPTS, ahead: 1 });
   await settle();
   assert.deepEqual(f.booted, ['vm-1', 'vm-2'], 'the spare was not booted while the first VM was in use');
@@ -70,11 +70,7 @@ test('a spare serves the next start and only that one; each start leaves one spa
 
 test('spares are kept per kind: another cgroup version or lab does not take them', async () => {
   const f = fakes();
-  const pool = new VmPool(
-    f.boot,
-    () => undefined,
-    () => 'x',
-  );
+  const pool = poolOf(f);
   await pool.take({ ...OPTS, ahead: 1 });
   await settle();
   const v2 = await pool.take({ ...OPTS, cgroup: 'v2', ahead: 1 });
@@ -85,11 +81,7 @@ test('spares are kept per kind: another cgroup version or lab does not take them
 
 test('a spare that did not boot is replaced by a fresh boot, whose own error is what a start sees', async () => {
   const f = fakes(new Set([2, 3]));
-  const pool = new VmPool(
-    f.boot,
-    () => undefined,
-    () => 'x',
-  );
+  const pool = poolOf(f);
   await pool.take({ ...OPTS, ahead: 1 });
   await settle();
   await assert.rejects(pool.take({ ...OPTS, ahead: 1 }), /vm-3 did not boot/);
@@ -116,11 +108,7 @@ test('the spares no start has taken are what is removed at exit', async () => {
 
 test('a start with no spare to take is booted early when a spare will follow it; spares never are', async () => {
   const f = fakes();
-  const pool = new VmPool(
-    f.boot,
-    () => undefined,
-    () => 'x',
-  );
+  const pool = poolOf(f);
   const lone = await pool.take(OPTS);
   assert.deepEqual(f.early, [], 'no spare follows a start without ahead: it measures its own pace');
   const a = await pool.take({ ...OPTS, purpose: 'lab-b', ahead: 1 });
