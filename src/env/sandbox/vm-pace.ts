@@ -80,9 +80,9 @@ export function provisionalVmPace(accel: string): number {
 
 /**
  * The pace of this process's VMs booted with an accelerator (kvm, tcg): KGRADE_VM_PACE, or
- * measured on the first such VM and kept for the process (a VM boot costs seconds already; the
- * measurement about three more under TCG). A VM that waits for another's measurement that fails
- * measures itself.
+ * measured on the first such VM that waits for it and kept for the process (a VM boot costs
+ * seconds already; the measurement about one more under TCG). A VM that waits for another's
+ * measurement that fails measures itself.
  */
 export function vmPace(node: Node, accel: string): Promise<number> {
   const set = vmPaceSetting();
