@@ -19,7 +19,7 @@ log "coredns $COREDNS_VERSION -> $OUT"
 
 build() {
   local dir plugins
-  dir=$(cd "$KGRADE_CACHE" && go mod download -json "github.com/coredns/coredns@$COREDNS_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  dir=$(go_module_dir "github.com/coredns/coredns@$COREDNS_VERSION")
   [[ -f $dir/core/plugin/zplugin.go ]] || die "github.com/coredns/coredns@$COREDNS_VERSION: no core/plugin/zplugin.go in the module ($dir)"
   plugins=$(grep -E '^[[:space:]]*_ "' "$dir/core/plugin/zplugin.go" |
     grep -vE "/plugin/($(IFS='|'; echo "${LEFT_OUT[*]}"))\"\$")

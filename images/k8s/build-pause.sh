@@ -13,7 +13,7 @@ log "pause $PAUSE_VERSION (source from k8s.io/kubernetes@$K8S_VERSION) -> $OUT"
 build() {
   command -v gcc >/dev/null || die "gcc missing: apt-get install gcc libc6-dev"
   local dir src
-  dir=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+  dir=$(go_module_dir "k8s.io/kubernetes@$K8S_VERSION")
   src=$dir/build/pause/linux/pause.c
   [[ -f $src ]] || die "no $src"
   mkdir -p "$OUT/bin"

@@ -47,6 +47,15 @@ go_latest() {
 # go_has MODULE@VERSION: is that version available?
 go_has() { go list -m "$1" >/dev/null 2>&1; }
 
+# go_module_dir MODULE@VERSION: the folder of its source in the module cache
+# (downloaded from the proxy first if need be); dies when there is none.
+go_module_dir() {
+  local dir
+  dir=$(cd "$KGRADE_CACHE" && go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [[ -n $dir && -d $dir ]] || die "$1: the module proxy gave no source folder"
+  printf '%s\n' "$dir"
+}
+
 # Pinned versions of everything the kind node image holds.
 . "$(dirname "${BASH_SOURCE[0]}")/versions.env"
 

@@ -22,7 +22,7 @@ log "registry $REGISTRY_VERSION -> $OUT"
 
 build() {
   local m=github.com/distribution/distribution/v3 dir main
-  dir=$(cd "$KGRADE_CACHE" && go mod download -json "$m@$REGISTRY_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  dir=$(go_module_dir "$m@$REGISTRY_VERSION")
   [[ -f $dir/cmd/registry/main.go ]] || die "$m@$REGISTRY_VERSION: no cmd/registry/main.go in the module ($dir)"
   main=$(grep -vE "^[[:space:]]*_ \"$m/registry/$LEFT_OUT\"\$" "$dir/cmd/registry/main.go")
   grep -q 'storage/driver/filesystem"' <<<"$main" || die "$m@$REGISTRY_VERSION: cmd/registry/main.go does not import the filesystem driver"

@@ -15,7 +15,8 @@ export interface ProgramInRoot {
   /** Libraries the root's loader cannot find inside the root. */
   missing?: string[];
   libraries?: string[];
-  loaderExit?: number;
+  /** null: the loader did not finish within its deadline (loaderError says so). */
+  loaderExit?: number | null;
   loaderError?: string;
   error?: string;
 }
