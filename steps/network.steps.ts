@@ -3,7 +3,7 @@ import { fail, GraderError } from '../src/errors.js';
 import { findDropOf, parseIptablesSave } from '../src/check/iptables.js';
 import { parseNetDev } from '../src/check/listing.js';
 import { sh } from '../src/node.js';
-import { addTestHost, probeNodeFrom } from '../src/env/testhost.js';
+import { addTestHost, probeExpectingAnswer, probeNodeFrom } from '../src/env/testhost.js';
 import type { KgradeWorld } from './world.js';
 
 Given('a test host {string} at {string}', async function (this: KgradeWorld, name: string, cidr: string) {
@@ -24,12 +24,12 @@ function testHost(world: KgradeWorld, name: string) {
 }
 
 Given('test host {string} reaches the node', async function (this: KgradeWorld, name: string) {
-  const r = await probeNodeFrom(await this.node(), testHost(this, name));
+  const r = await probeExpectingAnswer(await this.node(), testHost(this, name));
   if (!r.icmp || !r.tcp) throw new GraderError(`the test network does not work before the submission ran: ${r.detail}`);
 });
 
 Then('the node answers test host {string}', async function (this: KgradeWorld, name: string) {
-  const r = await probeNodeFrom(await this.node(), testHost(this, name));
+  const r = await probeExpectingAnswer(await this.node(), testHost(this, name));
   if (!r.icmp || !r.tcp) fail(`expected the node to answer: ${r.detail}`);
 });
 
