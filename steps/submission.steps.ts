@@ -16,7 +16,7 @@ async function runScript(world: KgradeWorld, script: string, args: string, mode:
   const label = `${script}${argv.length ? ` ${argv.join(' ')}` : ''}`;
   world.last = { what: label, code: r.code, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut };
   world.lastScript = world.last;
-  await assertNodeUsable(node, `${script} ran`);
+  assertNodeUsable(r, `${script} ran`);
   if (r.timedOut) {
     const tail = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-5).join('\n');
     fail(

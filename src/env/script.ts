@@ -21,7 +21,28 @@ export interface ScriptRun {
   timedOut: boolean;
   stillRunning: boolean;
   durationMs: number;
+  /** The grader's tools the node no longer has once the script ended (or while it runs on). */
+  lostTools: string[];
+  /** Whether the node could still start a program then (a script may fill its process table). */
+  startsProcesses: boolean;
 }
+
+/** What the grader's later steps run on a node; a script that removes one has broken the node. */
+const GRADER_TOOLS = [
+  'bash',
+  'sh',
+  'timeout',
+  'chroot',
+  'unshare',
+  'ip',
+  'iptables',
+  'python3',
+  'ps',
+  'cat',
+  'head',
+  'base64',
+  'setsid',
+];
 
 let sequence = 0;
 const DONE = 'kgrade-read-done';
@@ -97,7 +118,9 @@ end=$((SECONDS + ${waitS}))
 while [ ! -e ${dir}/rc ] && kill -0 "$runner" 2>/dev/null && ((SECONDS < end)); do tick; done
 if [ -e ${dir}/rc ] || ! kill -0 "$runner" 2>/dev/null; then printf ended; else printf running; fi
 for f in ${out}/out ${out}/err; do printf '\x1e'; if [ -s $f ]; then head -c ${OUTPUT_SHOWN} $f | base64 -w0; fi; done
-rc=; read -r rc 2>/dev/null < ${dir}/rc; printf '\x1e%s\x1e${DONE}' "$rc"`;
+rc=; read -r rc 2>/dev/null < ${dir}/rc; printf '\x1e%s\x1e' "$rc"
+hash -r; for t in ${GRADER_TOOLS.join(' ')}; do command -v $t >/dev/null || printf '%s ' $t; done
+printf '\x1e'; /bin/true 2>/dev/null && printf starts; printf '\x1e${DONE}'`;
   const launch = `[ -f ${quote(path)} ] || { echo "not-copied"; exit 0; }
 mkdir -p ${dir} ${out} || exit 1
 mkfifo ${dir}/done 2>/dev/null
@@ -120,7 +143,16 @@ ${waitAndRead}`;
   const complete = () => r.stdout.endsWith(`\x1e${DONE}`);
   while (!complete() && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    r = await sh(node, waitAndRead, { timeoutMs: Math.max(5_000, hostSpeedMs(pace, deadline - Date.now())) });
+    try {
+      r = await sh(node, waitAndRead, { timeoutMs: Math.max(5_000, hostSpeedMs(pace, deadline - Date.now())) });
+    } catch (err) {
+      if (err instanceof GraderError && /cannot run/.test(err.message))
+        throw new SubmissionAssertionError(
+          `after ${script} ran, the node cannot run programs anymore (${err.message.split(':').slice(-1)[0]?.trim()}); did the script delete or overwrite system files outside its own folders?`,
+          { cause: err },
+        );
+      throw err;
+    }
   }
   if (!complete()) {
     const seen = `${r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`}`;
@@ -131,7 +163,7 @@ ${waitAndRead}`;
     }
     throw new GraderError(`could not follow ${script} on the node: ${seen}`);
   }
-  const [state = '', outText = '', errText = '', rcText = ''] = r.stdout.split('\x1e');
+  const [state = '', outText = '', errText = '', rcText = '', lostText = '', startsText = ''] = r.stdout.split('\x1e');
   const stdout = Buffer.from(outText, 'base64').toString('utf8');
   const stderr = Buffer.from(errText, 'base64').toString('utf8');
   const done = state === 'ended';
@@ -148,54 +180,24 @@ ${waitAndRead}`;
     timedOut: killedAtDeadline,
     stillRunning: opts.mode === 'start' && !done,
     durationMs,
+    lostTools: lostText.split(' ').filter(Boolean),
+    startsProcesses: startsText === 'starts',
   };
 }
 
 /**
- * After a submission script ran: can the node still run the grader's tools?
- * A script that deleted or broke them (rm -rf /) fails here, as the student's doing.
+ * After a submission script ran: can the node still run the grader's tools? A script that deleted
+ * or broke them (rm -rf /), or left the node unable to start a program (a fork bomb), fails here,
+ * as the student's doing. The script's run found out while it read the results, with the shell's
+ * builtins and one /bin/true, at no exec's cost.
  */
-export async function assertNodeUsable(node: Node, after: string): Promise<void> {
-  const tools = [
-    'bash',
-    'timeout',
-    'chroot',
-    'unshare',
-    'ip',
-    'iptables',
-    'python3',
-    'ps',
-    'cat',
-    'head',
-    'base64',
-    'setsid',
-  ];
-  let r;
-  try {
-    r = await node.exec(
-      [
-        'sh',
-        '-c',
-        `for t in ${tools.join(' ')}; do command -v $t >/dev/null || echo "missing: $t"; done; echo checked`,
-      ],
-      { timeoutMs: 20_000 },
-    );
-  } catch (err) {
-    if (err instanceof GraderError && /cannot run/.test(err.message)) {
-      throw new SubmissionAssertionError(
-        `after ${after}, the node cannot run programs anymore (${err.message.split(':').slice(-1)[0]?.trim()}); did the script delete or overwrite system files outside its own folders?`,
-        { cause: err },
-      );
-    }
-    throw err;
-  }
-  const missing = r.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('missing: '))
-    .map((l) => l.slice(9));
-  if (!r.stdout.includes('checked') || missing.length) {
+export function assertNodeUsable(run: Pick<ScriptRun, 'lostTools' | 'startsProcesses'>, after: string): void {
+  if (run.lostTools.length)
     throw new SubmissionAssertionError(
-      `after ${after}, the node lost ${missing.join(', ') || 'its shell'}; did the script delete or overwrite system files outside its own folders?`,
+      `after ${after}, the node lost ${run.lostTools.join(', ')}; did the script delete or overwrite system files outside its own folders?`,
     );
-  }
+  if (!run.startsProcesses)
+    throw new SubmissionAssertionError(
+      `after ${after}, the node cannot start a program (/bin/true did not run); does the script start processes without end, or did it overwrite system files?`,
+    );
 }
