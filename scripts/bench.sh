@@ -204,7 +204,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { startSandbox } from "./dist/src/env/sandbox/index.js";
 import { nodeImageRef } from "./dist/src/env/images.js";
-import { installSignalCleanup } from "./dist/src/env/reaper.js";
+import { installSignalCleanup } from "./dist/src/env/cleanup.js";
 import { stateDir } from "./dist/src/config.js";
 installSignalCleanup((line) => process.stderr.write(`${line}\n`));
 const t0 = performance.now();
