@@ -364,11 +364,11 @@ for lab in "${LABS[@]}"; do
   for tool in "${TOOLS[@]}"; do
     m=${MED[$lab/$tool]}
     if [[ $tool == shell ]]; then
-      row "${first[n]}" "shell baseline" 1 "$m" - - -
+      row "${first[n]:-}" "shell baseline" 1 "$m" - - -
     else
       vs_priv=$(ratio "$m" "${MED[$lab/privileged]}")
       [[ $tool == privileged ]] && vs_priv=-
-      row "${first[n]}" "${NAME[$tool]}" "${JOBS[$tool]}" "$m" "$(ratio "$m" "${MED[$lab/shell]}")" "$vs_priv" "${FIXED[$lab/$tool]}"
+      row "${first[n]:-}" "${NAME[$tool]}" "${JOBS[$tool]}" "$m" "$(ratio "$m" "${MED[$lab/shell]}")" "$vs_priv" "${FIXED[$lab/$tool]}"
     fi
     n=$((n + 1))
   done
@@ -393,6 +393,8 @@ srow "vm sandbox: a command over the guest agent, ms" "$VM_CMD_MS" 10 -
 say "The sandboxes are started through kgrade's startSandbox, after one uncounted warm-up start"
 say "(module loading; for userns perhaps building the root file-system cache). A sandbox start"
 say "includes kgrade's eth0/kgrade-lan setup on the node (one exec); the bare container has none."
+say "A lone VM's time to ready includes measuring its pace (40 runs of /bin/true, in the README);"
+say "in a grade, VMs start ahead of their scenarios and one measures for all."
 say ""
 say "machine: nproc $PAR; load average (1/5/15 min) $LOAD_START at start, $LOAD_END at end"
 if [[ $COUNT == 1 ]]; then
