@@ -53,15 +53,18 @@ export interface Reachability {
 
 export const NODE_PROBE_PORT = 18080;
 
-/** Starts, once per node, a TCP listener on the node for test hosts to reach. */
-export async function ensureNodeListener(node: Node): Promise<void> {
-  const r = await sh(
-    node,
-    `ss -ltn | grep -q ':${NODE_PROBE_PORT} ' || { setsid socat TCP-LISTEN:${NODE_PROBE_PORT},fork,reuseaddr SYSTEM:'echo kgrade-node' </dev/null >/dev/null 2>&1 & }
-for i in $(seq ${paced(paceOf(node), 5) * 10}); do ss -ltn | grep -q ':${NODE_PROBE_PORT} ' && exit 0; sleep 0.1; done; exit 1`,
-  );
-  if (r.code !== 0)
-    throw new GraderError(`could not start the node's probe listener on port ${NODE_PROBE_PORT}: ${r.stderr.trim()}`);
+/**
+ * Shell lines that start the node's TCP listener for test hosts to reach when it is not listening
+ * (a submission's script may have killed it: a closed port would read as a drop), and end the
+ * script with "listener=failed" when it does not come up.
+ */
+function listenerLines(node: Node): string {
+  return `listening() { ss -ltn | grep -q ':${NODE_PROBE_PORT} '; }
+if ! listening; then
+  setsid socat TCP-LISTEN:${NODE_PROBE_PORT},fork,reuseaddr SYSTEM:'echo kgrade-node' </dev/null >/dev/null 2>&1 &
+  up=; for i in $(seq ${paced(paceOf(node), 5) * 10}); do listening && { up=1; break; }; sleep 0.1; done
+  [ -n "$up" ] || { echo listener=failed; exit 1; }
+fi`;
 }
 
 /**
@@ -70,15 +73,17 @@ for i in $(seq ${paced(paceOf(node), 5) * 10}); do ss -ltn | grep -q ':${NODE_PR
  * the test LAN, which never leaves the node's kernel, comes in well under a millisecond of it.
  */
 export async function probeNodeFrom(node: Node, host: TestHost, waitS = 1): Promise<Reachability> {
-  await ensureNodeListener(node);
   const r = await sh(
     node,
-    `ip netns exec ${host.name} ping -n -c 2 -i 0.2 -W ${waitS} ${host.nodeAddress} >/dev/null 2>&1 && echo icmp=yes || echo icmp=no &
+    `${listenerLines(node)}
+ip netns exec ${host.name} ping -n -c 2 -i 0.2 -W ${waitS} ${host.nodeAddress} >/dev/null 2>&1 && echo icmp=yes || echo icmp=no &
 icmp=$!
 ip netns exec ${host.name} nc -z -w ${waitS} ${host.nodeAddress} ${NODE_PROBE_PORT} >/dev/null 2>&1 && echo tcp=yes || echo tcp=no &
 wait $icmp $!`,
     { timeoutMs: 20_000 },
   );
+  if (r.stdout.includes('listener=failed'))
+    throw new GraderError(`could not start the node's probe listener on port ${NODE_PROBE_PORT}: ${r.stderr.trim()}`);
   const icmp = r.stdout.includes('icmp=yes');
   const tcp = r.stdout.includes('tcp=yes');
   return {

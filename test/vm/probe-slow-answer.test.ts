@@ -3,7 +3,8 @@
  * "the node answers test host" waits 1 s for ping and TCP at once, and a probe that missed an
  * answer is tried again with 4 s. Here the test host's own link holds every packet 1.5 s (netem,
  * which the VM's kernel has and this host's may not): the 1 s probe alone sees silence, the check's
- * probe sees both answers. A test host whose traffic the node drops stays silent in both.
+ * probe sees both answers. A test host whose traffic the node drops stays silent in both, and a
+ * listener a script killed is started again before a probe.
  * Needs images/vm/build.sh; nothing here is timed.
  *
  * node --test --test-concurrency=1 dist/test/vm/probe-slow-answer.test.js
@@ -38,6 +39,9 @@ test('an answer that comes after the first wait still counts; a drop stays a dro
   assert.deepEqual([checked.icmp, checked.tcp], [true, true], checked.detail);
   assert.match(checked.detail, /probed twice/);
 
+  // A script may kill the node's listener: the probe starts it again rather than read the closed port as a drop.
+  const killed = await sh(sb, 'pkill -x socat && ! ss -ltn | grep -q ":18080 " && echo killed');
+  assert.match(killed.stdout, /killed/, killed.stderr);
   const blocked = await addTestHost(sb, 'blocked', '10.1.2.3/24');
   const fast = await probeExpectingAnswer(sb, blocked);
   assert.deepEqual([fast.icmp, fast.tcp], [true, true], `before the rule: ${fast.detail}`);
