@@ -84,12 +84,14 @@ wait $icmp $!`,
   );
   if (r.stdout.includes('listener=failed'))
     throw new GraderError(`could not start the node's probe listener on port ${NODE_PROBE_PORT}: ${r.stderr.trim()}`);
-  const icmp = r.stdout.includes('icmp=yes');
-  const tcp = r.stdout.includes('tcp=yes');
+  return reachability(host, r.stdout.includes('icmp=yes'), r.stdout.includes('tcp=yes'));
+}
+
+function reachability(host: TestHost, icmp: boolean, tcp: boolean, how = ''): Reachability {
   return {
     icmp,
     tcp,
-    detail: `from ${host.name} (${host.address}) to the node (${host.nodeAddress}): ping ${icmp ? 'answered' : 'got no answer'}, TCP port ${NODE_PROBE_PORT} ${tcp ? 'connected' : 'did not connect'}`,
+    detail: `from ${host.name} (${host.address}) to the node (${host.nodeAddress})${how}: ping ${icmp ? 'answered' : 'got no answer'}, TCP port ${NODE_PROBE_PORT} ${tcp ? 'connected' : 'did not connect'}`,
   };
 }
 
@@ -102,11 +104,5 @@ export async function probeExpectingAnswer(node: Node, host: TestHost): Promise<
   const first = await probeNodeFrom(node, host);
   if (first.icmp && first.tcp) return first;
   const again = await probeNodeFrom(node, host, 4);
-  const icmp = first.icmp || again.icmp;
-  const tcp = first.tcp || again.tcp;
-  return {
-    icmp,
-    tcp,
-    detail: `from ${host.name} (${host.address}) to the node (${host.nodeAddress}), probed twice (1 s, then 4 s): ping ${icmp ? 'answered' : 'got no answer'}, TCP port ${NODE_PROBE_PORT} ${tcp ? 'connected' : 'did not connect'}`,
-  };
+  return reachability(host, first.icmp || again.icmp, first.tcp || again.tcp, ', probed twice (1 s, then 4 s)');
 }
