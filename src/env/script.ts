@@ -120,7 +120,7 @@ if [ -e ${dir}/rc ] || ! kill -0 "$runner" 2>/dev/null; then printf ended; else 
 for f in ${out}/out ${out}/err; do printf '\x1e'; if [ -s $f ]; then head -c ${OUTPUT_SHOWN} $f | base64 -w0; fi; done
 rc=; read -r rc 2>/dev/null < ${dir}/rc; printf '\x1e%s\x1e' "$rc"
 hash -r; for t in ${GRADER_TOOLS.join(' ')}; do command -v $t >/dev/null || printf '%s ' $t; done
-printf '\x1e'; /bin/true 2>/dev/null && printf starts; printf '\x1e${DONE}'`;
+printf '\x1e'; /bin/true >/dev/null 2>&1 && printf starts; printf '\x1e${DONE}'`;
   const launch = `[ -f ${quote(path)} ] || { echo "not-copied"; exit 0; }
 mkdir -p ${dir} ${out} || exit 1
 mkfifo ${dir}/done 2>/dev/null
@@ -189,7 +189,8 @@ ${waitAndRead}`;
  * After a submission script ran: can the node still run the grader's tools? A script that deleted
  * or broke them (rm -rf /), or left the node unable to start a program (a fork bomb), fails here,
  * as the student's doing. The script's run found out while it read the results, with the shell's
- * builtins and one /bin/true, at no exec's cost.
+ * builtins and one /bin/true (its output thrown away: the student's node may have replaced it),
+ * rather than by an exec of its own through the runtime.
  */
 export function assertNodeUsable(run: Pick<ScriptRun, 'lostTools' | 'startsProcesses'>, after: string): void {
   if (run.lostTools.length)
