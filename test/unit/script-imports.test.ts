@@ -11,7 +11,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
-/** [file, module, names] for `import { a, b } from "./dist/…"` and `const { a } = await import("./dist/…")`. */
+/**
+ * [file, module, names] for `import { a, b } from "./dist/…"`, `const { a } = await import("./dist/…")`
+ * and `import("./dist/…").then((m) => m.a …)`.
+ */
 function importsIn(file: string): [string, string, string[]][] {
   const text = readFileSync(file, 'utf8');
   const found: [string, string, string[]][] = [];
@@ -27,6 +30,11 @@ function importsIn(file: string): [string, string, string[]][] {
         .filter(Boolean);
       found.push([path.relative(root, file), m[2] ?? '', names]);
     }
+  // import("./dist/…").then((m) => … m.name …): the names read off the module inside the callback
+  for (const m of text.matchAll(/import\(\s*["'](\.\/dist\/[^"']+)["']\s*\)\.then\(\(?(\w+)\)?\s*=>([^']*)/g)) {
+    const names = [...(m[3] ?? '').matchAll(new RegExp(`\\b${m[2]}\\.(\\w+)`, 'g'))].map((n) => n[1] ?? '');
+    found.push([path.relative(root, file), m[1] ?? '', names]);
+  }
   return found;
 }
 
